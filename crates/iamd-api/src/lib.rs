@@ -1,0 +1,1 @@
+//! iamd-api (skeleton; being built).

@@ -1,0 +1,1 @@
+//! iamd-iam (skeleton; being built).

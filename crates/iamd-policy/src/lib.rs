@@ -1,0 +1,1 @@
+//! iamd-policy (skeleton; being built).

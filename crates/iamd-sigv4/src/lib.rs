@@ -1,0 +1,1 @@
+//! iamd-sigv4 (skeleton; being built).
