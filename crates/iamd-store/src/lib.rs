@@ -20,8 +20,73 @@
 //!   memory under its write lock).
 //! - Secrets arrive already encrypted (`secret_ciphertext`): the store never sees a
 //!   plaintext secret.
+//!
+//! Details the service layer should know:
+//! - The changes of a batch run **in order**. Foreign keys are checked at each change:
+//!   put a parent before its children (`PutUser` before `PutAccessKey` of that user),
+//!   delete children before their parent (`DeleteMembership`s and `DeleteAccessKey`s
+//!   before `DeleteUser`). A change that would leave a dangling reference fails with
+//!   [`StoreError::Reference`] and nothing of the batch is written. The checked
+//!   references: membership → group and user, access key → user.
+//! - `DeleteUser` / `DeleteGroup` also delete that owner's tags and inline policies
+//!   (their owner reference is polymorphic, so no foreign key guards it); the service
+//!   may still delete them explicitly first. `DeleteAccessKey` deletes its key usage.
+//! - `PutMembership` of an existing membership is a no-op (AddUserToGroup is
+//!   idempotent). `PutKeyUsage` of a key that no longer exists writes nothing, and an
+//!   older `last_used` never replaces a newer one (usage is written off the request
+//!   path and may arrive late).
+//! - At most one account row exists: a `PutAccount` with another id is a `Conflict`.
+//! - [`Store::load`] reads one consistent snapshot; every list is sorted by primary
+//!   key (byte order), the same on both engines.
+//! - A dropped `apply` future rolls its transaction back, unless it was dropped while
+//!   committing, when the outcome is unknown: don't drop it.
+//! - PostgreSQL: every committed batch also sends `NOTIFY iamd_changes` (empty payload,
+//!   see [`postgres::NOTIFY_CHANNEL`]) for other nodes to refresh; a batch that hits a
+//!   deadlock or serialization failure is retried (it was rolled back entirely).
+//!
+//! ```no_run
+//! use iamd_store::{AnyStore, Change, Store, UserRecord};
+//! # async fn demo() -> Result<(), iamd_store::StoreError> {
+//! let store = AnyStore::open("sqlite:///var/lib/iamd/iamd.db").await?;
+//! let snapshot = store.load().await?;
+//! store
+//!     .apply(&[Change::PutUser(UserRecord {
+//!         id: "AIDAEXAMPLE0000000001".into(),
+//!         name: "melvins".into(),
+//!         path: "/".into(),
+//!         created: 1_700_000_000_000,
+//!         boundary_arn: None,
+//!     })])
+//!     .await?;
+//! # let _ = snapshot; Ok(()) }
+//! ```
 
-// (implementation modules are added by the store work; see README of this crate)
+use std::future::Future;
+
+mod any;
+mod backend;
+mod decode;
+mod error;
+pub mod postgres;
+mod schema;
+mod sql;
+pub mod sqlite;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use any::AnyStore;
+pub use error::StoreError;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Persistence of the IAM state: read it all, write typed batches atomically.
+pub trait Store: Send + Sync + 'static {
+    /// Reads the whole state (one consistent snapshot).
+    fn load(&self) -> impl Future<Output = Result<Snapshot, StoreError>> + Send;
+    /// Writes `changes` in one transaction, in order: all or nothing. Returns once the
+    /// transaction is durable. An empty batch does nothing.
+    fn apply(&self, changes: &[Change]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
@@ -36,6 +101,17 @@ pub enum OwnerKind {
 }
 
 impl OwnerKind {
+    /// The inverse of [`OwnerKind::as_str`].
+    pub fn parse(s: &str) -> Option<OwnerKind> {
+        match s {
+            "user" => Some(OwnerKind::User),
+            "group" => Some(OwnerKind::Group),
+            "role" => Some(OwnerKind::Role),
+            "policy" => Some(OwnerKind::Policy),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OwnerKind::User => "user",
@@ -98,6 +174,15 @@ pub enum KeyStatus {
 }
 
 impl KeyStatus {
+    /// The inverse of [`KeyStatus::as_str`].
+    pub fn parse(s: &str) -> Option<KeyStatus> {
+        match s {
+            "Active" => Some(KeyStatus::Active),
+            "Inactive" => Some(KeyStatus::Inactive),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             KeyStatus::Active => "Active",
@@ -141,18 +226,32 @@ pub struct TagRecord {
 pub enum Change {
     PutAccount(AccountRecord),
     PutUser(UserRecord),
-    DeleteUser { id: String },
+    DeleteUser {
+        id: String,
+    },
     PutGroup(GroupRecord),
-    DeleteGroup { id: String },
+    DeleteGroup {
+        id: String,
+    },
     PutMembership(MembershipRecord),
     DeleteMembership(MembershipRecord),
     PutInlinePolicy(InlinePolicyRecord),
-    DeleteInlinePolicy { owner_kind: OwnerKind, owner_id: String, name: String },
+    DeleteInlinePolicy {
+        owner_kind: OwnerKind,
+        owner_id: String,
+        name: String,
+    },
     PutAccessKey(AccessKeyRecord),
-    DeleteAccessKey { id: String },
+    DeleteAccessKey {
+        id: String,
+    },
     PutKeyUsage(KeyUsageRecord),
     PutTag(TagRecord),
-    DeleteTag { owner_kind: OwnerKind, owner_id: String, key: String },
+    DeleteTag {
+        owner_kind: OwnerKind,
+        owner_id: String,
+        key: String,
+    },
 }
 
 /// Everything the store holds, as loaded at startup.
@@ -166,4 +265,31 @@ pub struct Snapshot {
     pub access_keys: Vec<AccessKeyRecord>,
     pub key_usage: Vec<KeyUsageRecord>,
     pub tags: Vec<TagRecord>,
+}
+
+impl Snapshot {
+    /// Sorts every list by primary key (byte order): the order [`Store::load`] returns.
+    pub fn sort(&mut self) {
+        self.users.sort_by(|a, b| a.id.cmp(&b.id));
+        self.groups.sort_by(|a, b| a.id.cmp(&b.id));
+        self.memberships
+            .sort_by(|a, b| (&a.group_id, &a.user_id).cmp(&(&b.group_id, &b.user_id)));
+        self.inline_policies.sort_by(|a, b| {
+            (a.owner_kind.as_str(), &a.owner_id, &a.name).cmp(&(
+                b.owner_kind.as_str(),
+                &b.owner_id,
+                &b.name,
+            ))
+        });
+        self.access_keys.sort_by(|a, b| a.id.cmp(&b.id));
+        self.key_usage
+            .sort_by(|a, b| a.access_key_id.cmp(&b.access_key_id));
+        self.tags.sort_by(|a, b| {
+            (a.owner_kind.as_str(), &a.owner_id, &a.key).cmp(&(
+                b.owner_kind.as_str(),
+                &b.owner_id,
+                &b.key,
+            ))
+        });
+    }
 }

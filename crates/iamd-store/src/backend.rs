@@ -1,0 +1,93 @@
+//! What both backends do the same way, written once: running a batch's statements in
+//! an open transaction, and assembling a snapshot from fetched rows.
+
+use crate::decode::{self, Cells};
+use crate::{Snapshot, StoreError};
+
+/// Runs every statement of every change on `$tx` (an open sqlx transaction), returning
+/// early from the enclosing function with the mapped error on the first failure (the
+/// dropped transaction then rolls back).
+macro_rules! run_changes {
+    ($tx:expr, $changes:expr) => {
+        for change in $changes {
+            for s in $crate::sql::statements(change) {
+                let mut q = sqlx::query(s.sql);
+                for arg in s.args {
+                    q = match arg {
+                        $crate::sql::Arg::Text(v) => q.bind(v),
+                        $crate::sql::Arg::OptText(v) => q.bind(v),
+                        $crate::sql::Arg::Int(v) => q.bind(v),
+                        $crate::sql::Arg::Bytes(v) => q.bind(v),
+                    };
+                }
+                q.execute(&mut *$tx).await.map_err(|e| {
+                    $crate::StoreError::from_sqlx(e, || $crate::sql::describe(change))
+                })?;
+            }
+        }
+    };
+}
+pub(crate) use run_changes;
+
+/// Fetches all rows of one load query on `$tx`.
+macro_rules! fetch {
+    ($tx:expr, $sql:expr) => {
+        sqlx::query($sql)
+            .fetch_all(&mut *$tx)
+            .await
+            .map_err(|e| $crate::StoreError::from_sqlx(e, || format!("load ({})", $sql)))?
+    };
+}
+pub(crate) use fetch;
+
+/// Fetches every table on `$tx` into a [`Tables`].
+macro_rules! fetch_tables {
+    ($tx:expr) => {
+        $crate::backend::Tables {
+            account: $crate::backend::fetch!($tx, $crate::sql::LOAD_ACCOUNT),
+            users: $crate::backend::fetch!($tx, $crate::sql::LOAD_USERS),
+            groups: $crate::backend::fetch!($tx, $crate::sql::LOAD_GROUPS),
+            memberships: $crate::backend::fetch!($tx, $crate::sql::LOAD_MEMBERSHIPS),
+            inline_policies: $crate::backend::fetch!($tx, $crate::sql::LOAD_INLINE_POLICIES),
+            access_keys: $crate::backend::fetch!($tx, $crate::sql::LOAD_ACCESS_KEYS),
+            key_usage: $crate::backend::fetch!($tx, $crate::sql::LOAD_KEY_USAGE),
+            tags: $crate::backend::fetch!($tx, $crate::sql::LOAD_TAGS),
+        }
+    };
+}
+pub(crate) use fetch_tables;
+
+/// The raw rows of every table.
+pub(crate) struct Tables<R> {
+    pub account: Vec<R>,
+    pub users: Vec<R>,
+    pub groups: Vec<R>,
+    pub memberships: Vec<R>,
+    pub inline_policies: Vec<R>,
+    pub access_keys: Vec<R>,
+    pub key_usage: Vec<R>,
+    pub tags: Vec<R>,
+}
+
+/// Decodes the rows and sorts every list by primary key (byte order).
+pub(crate) fn snapshot<R: Cells>(t: Tables<R>) -> Result<Snapshot, StoreError> {
+    let mut accounts = decode::all(&t.account, decode::account)?;
+    if accounts.len() > 1 {
+        return Err(StoreError::Corrupt(format!(
+            "account: {} rows, expected at most one",
+            accounts.len()
+        )));
+    }
+    let mut s = Snapshot {
+        account: accounts.pop(),
+        users: decode::all(&t.users, decode::user)?,
+        groups: decode::all(&t.groups, decode::group)?,
+        memberships: decode::all(&t.memberships, decode::membership)?,
+        inline_policies: decode::all(&t.inline_policies, decode::inline_policy)?,
+        access_keys: decode::all(&t.access_keys, decode::access_key)?,
+        key_usage: decode::all(&t.key_usage, decode::key_usage)?,
+        tags: decode::all(&t.tags, decode::tag)?,
+    };
+    s.sort();
+    Ok(s)
+}

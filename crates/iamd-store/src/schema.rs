@@ -1,0 +1,190 @@
+//! The schema: versioned migrations, embedded as SQL text, shared by both backends.
+//!
+//! Each migration is written once, in the SQL that SQLite and PostgreSQL both accept.
+//! The few spellings that differ are `__TOKENS__` listed side by side in [`DIALECT`]
+//! and substituted by [`render`]. Migrations are applied at open, in one transaction,
+//! and recorded in `schema_version (version, applied_at)`; a database whose version is
+//! newer than [`LATEST`] is refused.
+//!
+//! Referential rules (see also the crate docs):
+//! - Foreign keys are immediate and have no `ON DELETE` action (= restrict): the service
+//!   deletes dependents explicitly, before their parent, in the same batch. A change
+//!   that would leave a dangling reference fails with [`crate::StoreError::Reference`].
+//!   Checked this way: `group_members.group_id → groups`, `group_members.user_id →
+//!   users`, `access_keys.user_id → users`.
+//! - `key_usage → access_keys` is `ON DELETE CASCADE`: usage is bookkeeping of the key,
+//!   and there is no change that deletes it.
+//! - Tags and inline policies have polymorphic owners (`owner_kind`, `owner_id`), which
+//!   SQL cannot reference. `DeleteUser` / `DeleteGroup` delete the owner's tags and
+//!   inline policies in the same transaction, so they never outlive their owner.
+//! - Names of users and groups are unique on `lower(name)` (ASCII case folding in
+//!   SQLite; the database collation's in PostgreSQL: IAM names are ASCII).
+
+/// `(token, SQLite, PostgreSQL)`: every spelling that differs between the engines.
+pub(crate) const DIALECT: &[(&str, &str, &str)] = &[
+    // Binary strings.
+    ("__BYTES__", "BLOB", "BYTEA"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One migration: its version (1, 2, ...) and its SQL (several statements).
+pub(crate) struct Migration {
+    pub version: i64,
+    pub sql: &'static str,
+}
+
+/// The newest schema version this binary knows.
+pub(crate) const LATEST: i64 = 1;
+
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: r#"
+CREATE TABLE account (
+    id        TEXT NOT NULL PRIMARY KEY,
+    created   BIGINT NOT NULL,
+    -- at most one row
+    singleton INTEGER NOT NULL DEFAULT 1 CHECK (singleton = 1),
+    CONSTRAINT account_singleton UNIQUE (singleton)
+);
+
+CREATE TABLE users (
+    id           TEXT NOT NULL PRIMARY KEY,
+    name         TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    created      BIGINT NOT NULL,
+    boundary_arn TEXT
+);
+CREATE UNIQUE INDEX users_name_ci ON users (lower(name));
+
+CREATE TABLE groups (
+    id      TEXT NOT NULL PRIMARY KEY,
+    name    TEXT NOT NULL,
+    path    TEXT NOT NULL,
+    created BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX groups_name_ci ON groups (lower(name));
+
+CREATE TABLE group_members (
+    group_id TEXT NOT NULL REFERENCES groups (id),
+    user_id  TEXT NOT NULL REFERENCES users (id),
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX group_members_user ON group_members (user_id);
+
+CREATE TABLE inline_policies (
+    owner_kind TEXT NOT NULL CHECK (owner_kind IN ('user', 'group', 'role', 'policy')),
+    owner_id   TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    document   TEXT NOT NULL,
+    PRIMARY KEY (owner_kind, owner_id, name)
+);
+
+CREATE TABLE access_keys (
+    id                TEXT NOT NULL PRIMARY KEY,
+    user_id           TEXT REFERENCES users (id),
+    status            TEXT NOT NULL CHECK (status IN ('Active', 'Inactive')),
+    secret_ciphertext __BYTES__ NOT NULL,
+    created           BIGINT NOT NULL
+);
+CREATE INDEX access_keys_user ON access_keys (user_id);
+
+CREATE TABLE key_usage (
+    access_key_id TEXT NOT NULL PRIMARY KEY REFERENCES access_keys (id) ON DELETE CASCADE,
+    last_used     BIGINT NOT NULL,
+    service       TEXT NOT NULL,
+    region        TEXT NOT NULL
+);
+
+CREATE TABLE tags (
+    owner_kind TEXT NOT NULL CHECK (owner_kind IN ('user', 'group', 'role', 'policy')),
+    owner_id   TEXT NOT NULL,
+    tag_key    TEXT NOT NULL,
+    tag_value  TEXT NOT NULL,
+    PRIMARY KEY (owner_kind, owner_id, tag_key)
+);
+"#,
+}];
+
+/// The table that records applied migrations (created outside the migrations).
+pub(crate) const CREATE_SCHEMA_VERSION: &str = "CREATE TABLE IF NOT EXISTS schema_version (
+    version    BIGINT NOT NULL PRIMARY KEY,
+    applied_at BIGINT NOT NULL
+)";
+pub(crate) const CURRENT_VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+pub(crate) const RECORD_VERSION: &str =
+    "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)";
+
+/// The migration's SQL for `backend`.
+pub(crate) fn render(sql: &str, backend: Backend) -> String {
+    let mut out = sql.to_owned();
+    for (token, sqlite, postgres) in DIALECT {
+        let with = match backend {
+            Backend::Sqlite => sqlite,
+            Backend::Postgres => postgres,
+        };
+        out = out.replace(token, with);
+    }
+    out
+}
+
+/// The migrations to run on a database at `current` version, or an error if the
+/// database is newer than this binary.
+pub(crate) fn pending(current: i64) -> Result<&'static [Migration], crate::StoreError> {
+    if current > LATEST {
+        return Err(crate::StoreError::Migration(format!(
+            "database schema version {current} is newer than this binary's {LATEST}"
+        )));
+    }
+    let start = MIGRATIONS
+        .iter()
+        .position(|m| m.version > current)
+        .unwrap_or(MIGRATIONS.len());
+    Ok(&MIGRATIONS[start..])
+}
+
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_and_latest_is_last() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+        }
+        assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(LATEST));
+    }
+
+    #[test]
+    fn render_leaves_no_token() {
+        for m in MIGRATIONS {
+            for b in [Backend::Sqlite, Backend::Postgres] {
+                let sql = render(m.sql, b);
+                assert!(!sql.contains("__"), "unsubstituted token in {b:?}: {sql}");
+            }
+        }
+        assert!(render(MIGRATIONS[0].sql, Backend::Postgres).contains("BYTEA"));
+        assert!(render(MIGRATIONS[0].sql, Backend::Sqlite).contains("BLOB"));
+    }
+
+    #[test]
+    fn pending_migrations() {
+        assert_eq!(pending(0).map(|m| m.len()).ok(), Some(MIGRATIONS.len()));
+        assert_eq!(pending(LATEST).map(|m| m.len()).ok(), Some(0));
+        assert!(matches!(
+            pending(LATEST + 1),
+            Err(crate::StoreError::Migration(_))
+        ));
+    }
+}

@@ -1,0 +1,292 @@
+//! The data-manipulation SQL, shared by both backends (`$n` parameters work in both),
+//! and the translation of each [`Change`] into statements.
+
+use crate::{Change, OwnerKind};
+
+/// A bind parameter, borrowed from the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Arg<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Int(i64),
+    Bytes(&'a [u8]),
+}
+
+/// One statement with its parameters (`$1` is `args[0]`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stmt<'a> {
+    pub sql: &'static str,
+    pub args: Vec<Arg<'a>>,
+}
+
+fn stmt<'a>(sql: &'static str, args: Vec<Arg<'a>>) -> Stmt<'a> {
+    Stmt { sql, args }
+}
+
+const PUT_ACCOUNT: &str = "INSERT INTO account (id, created) VALUES ($1, $2) \
+     ON CONFLICT (id) DO UPDATE SET created = excluded.created";
+const PUT_USER: &str = "INSERT INTO users (id, name, path, created, boundary_arn) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
+     created = excluded.created, boundary_arn = excluded.boundary_arn";
+const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
+const PUT_GROUP: &str = "INSERT INTO groups (id, name, path, created) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
+     created = excluded.created";
+const DELETE_GROUP: &str = "DELETE FROM groups WHERE id = $1";
+const PUT_MEMBERSHIP: &str = "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) \
+     ON CONFLICT (group_id, user_id) DO NOTHING";
+const DELETE_MEMBERSHIP: &str = "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2";
+const PUT_INLINE_POLICY: &str =
+    "INSERT INTO inline_policies (owner_kind, owner_id, name, document) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (owner_kind, owner_id, name) DO UPDATE SET document = excluded.document";
+const DELETE_INLINE_POLICY: &str =
+    "DELETE FROM inline_policies WHERE owner_kind = $1 AND owner_id = $2 AND name = $3";
+const DELETE_INLINE_POLICIES_OF: &str =
+    "DELETE FROM inline_policies WHERE owner_kind = $1 AND owner_id = $2";
+const PUT_ACCESS_KEY: &str =
+    "INSERT INTO access_keys (id, user_id, status, secret_ciphertext, created) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, status = excluded.status, \
+     secret_ciphertext = excluded.secret_ciphertext, created = excluded.created";
+const DELETE_ACCESS_KEY: &str = "DELETE FROM access_keys WHERE id = $1";
+/// Usage is written off the request path: usage of a key deleted meanwhile is dropped
+/// (inserts nothing), and an older timestamp never replaces a newer one.
+const PUT_KEY_USAGE: &str = "INSERT INTO key_usage (access_key_id, last_used, service, region) \
+     SELECT id, $2, $3, $4 FROM access_keys WHERE id = $1 \
+     ON CONFLICT (access_key_id) DO UPDATE SET last_used = excluded.last_used, \
+     service = excluded.service, region = excluded.region \
+     WHERE excluded.last_used >= key_usage.last_used";
+const PUT_TAG: &str = "INSERT INTO tags (owner_kind, owner_id, tag_key, tag_value) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (owner_kind, owner_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value";
+const DELETE_TAG: &str =
+    "DELETE FROM tags WHERE owner_kind = $1 AND owner_id = $2 AND tag_key = $3";
+const DELETE_TAGS_OF: &str = "DELETE FROM tags WHERE owner_kind = $1 AND owner_id = $2";
+
+/// The statements that carry out `change`, in order.
+pub(crate) fn statements(change: &Change) -> Vec<Stmt<'_>> {
+    use Arg::*;
+    match change {
+        Change::PutAccount(a) => vec![stmt(PUT_ACCOUNT, vec![Text(&a.id), Int(a.created)])],
+        Change::PutUser(u) => vec![stmt(
+            PUT_USER,
+            vec![
+                Text(&u.id),
+                Text(&u.name),
+                Text(&u.path),
+                Int(u.created),
+                OptText(u.boundary_arn.as_deref()),
+            ],
+        )],
+        Change::DeleteUser { id } => owner_delete(OwnerKind::User, id, DELETE_USER),
+        Change::PutGroup(g) => vec![stmt(
+            PUT_GROUP,
+            vec![Text(&g.id), Text(&g.name), Text(&g.path), Int(g.created)],
+        )],
+        Change::DeleteGroup { id } => owner_delete(OwnerKind::Group, id, DELETE_GROUP),
+        Change::PutMembership(m) => vec![stmt(
+            PUT_MEMBERSHIP,
+            vec![Text(&m.group_id), Text(&m.user_id)],
+        )],
+        Change::DeleteMembership(m) => vec![stmt(
+            DELETE_MEMBERSHIP,
+            vec![Text(&m.group_id), Text(&m.user_id)],
+        )],
+        Change::PutInlinePolicy(p) => vec![stmt(
+            PUT_INLINE_POLICY,
+            vec![
+                Text(p.owner_kind.as_str()),
+                Text(&p.owner_id),
+                Text(&p.name),
+                Text(&p.document),
+            ],
+        )],
+        Change::DeleteInlinePolicy {
+            owner_kind,
+            owner_id,
+            name,
+        } => vec![stmt(
+            DELETE_INLINE_POLICY,
+            vec![Text(owner_kind.as_str()), Text(owner_id), Text(name)],
+        )],
+        Change::PutAccessKey(k) => vec![stmt(
+            PUT_ACCESS_KEY,
+            vec![
+                Text(&k.id),
+                OptText(k.user_id.as_deref()),
+                Text(k.status.as_str()),
+                Bytes(&k.secret_ciphertext),
+                Int(k.created),
+            ],
+        )],
+        Change::DeleteAccessKey { id } => vec![stmt(DELETE_ACCESS_KEY, vec![Text(id)])],
+        Change::PutKeyUsage(u) => vec![stmt(
+            PUT_KEY_USAGE,
+            vec![
+                Text(&u.access_key_id),
+                Int(u.last_used),
+                Text(&u.service),
+                Text(&u.region),
+            ],
+        )],
+        Change::PutTag(t) => vec![stmt(
+            PUT_TAG,
+            vec![
+                Text(t.owner_kind.as_str()),
+                Text(&t.owner_id),
+                Text(&t.key),
+                Text(&t.value),
+            ],
+        )],
+        Change::DeleteTag {
+            owner_kind,
+            owner_id,
+            key,
+        } => vec![stmt(
+            DELETE_TAG,
+            vec![Text(owner_kind.as_str()), Text(owner_id), Text(key)],
+        )],
+    }
+}
+
+/// Deleting an owner deletes its tags and inline policies (polymorphic references that
+/// no foreign key can express), then the row itself.
+fn owner_delete<'a>(kind: OwnerKind, id: &'a str, delete: &'static str) -> Vec<Stmt<'a>> {
+    vec![
+        stmt(
+            DELETE_TAGS_OF,
+            vec![Arg::Text(kind.as_str()), Arg::Text(id)],
+        ),
+        stmt(
+            DELETE_INLINE_POLICIES_OF,
+            vec![Arg::Text(kind.as_str()), Arg::Text(id)],
+        ),
+        stmt(delete, vec![Arg::Text(id)]),
+    ]
+}
+
+/// A short description of a change for error messages (never includes secrets or
+/// policy documents).
+pub(crate) fn describe(change: &Change) -> String {
+    match change {
+        Change::PutAccount(a) => format!("PutAccount {}", a.id),
+        Change::PutUser(u) => format!("PutUser {} (name {:?})", u.id, u.name),
+        Change::DeleteUser { id } => format!("DeleteUser {id}"),
+        Change::PutGroup(g) => format!("PutGroup {} (name {:?})", g.id, g.name),
+        Change::DeleteGroup { id } => format!("DeleteGroup {id}"),
+        Change::PutMembership(m) => format!("PutMembership {} in {}", m.user_id, m.group_id),
+        Change::DeleteMembership(m) => {
+            format!("DeleteMembership {} in {}", m.user_id, m.group_id)
+        }
+        Change::PutInlinePolicy(p) => format!(
+            "PutInlinePolicy {:?} of {} {}",
+            p.name,
+            p.owner_kind.as_str(),
+            p.owner_id
+        ),
+        Change::DeleteInlinePolicy {
+            owner_kind,
+            owner_id,
+            name,
+        } => format!(
+            "DeleteInlinePolicy {name:?} of {} {owner_id}",
+            owner_kind.as_str()
+        ),
+        Change::PutAccessKey(k) => format!("PutAccessKey {}", k.id),
+        Change::DeleteAccessKey { id } => format!("DeleteAccessKey {id}"),
+        Change::PutKeyUsage(u) => format!("PutKeyUsage {}", u.access_key_id),
+        Change::PutTag(t) => format!(
+            "PutTag {:?} of {} {}",
+            t.key,
+            t.owner_kind.as_str(),
+            t.owner_id
+        ),
+        Change::DeleteTag {
+            owner_kind,
+            owner_id,
+            key,
+        } => format!("DeleteTag {key:?} of {} {owner_id}", owner_kind.as_str()),
+    }
+}
+
+// Loading: one query per table. Rows are sorted in Rust (byte order of the primary
+// key), so both engines return the same order whatever their collation.
+pub(crate) const LOAD_ACCOUNT: &str = "SELECT id, created FROM account";
+pub(crate) const LOAD_USERS: &str = "SELECT id, name, path, created, boundary_arn FROM users";
+pub(crate) const LOAD_GROUPS: &str = "SELECT id, name, path, created FROM groups";
+pub(crate) const LOAD_MEMBERSHIPS: &str = "SELECT group_id, user_id FROM group_members";
+pub(crate) const LOAD_INLINE_POLICIES: &str =
+    "SELECT owner_kind, owner_id, name, document FROM inline_policies";
+pub(crate) const LOAD_ACCESS_KEYS: &str =
+    "SELECT id, user_id, status, secret_ciphertext, created FROM access_keys";
+pub(crate) const LOAD_KEY_USAGE: &str =
+    "SELECT access_key_id, last_used, service, region FROM key_usage";
+pub(crate) const LOAD_TAGS: &str = "SELECT owner_kind, owner_id, tag_key, tag_value FROM tags";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::*;
+
+    /// Every statement's highest `$n` equals its argument count, and every `$1..$n`
+    /// appears.
+    #[test]
+    fn placeholders_match_arguments() {
+        for change in crate::testing::every_change() {
+            for s in statements(&change) {
+                for i in 1..=s.args.len() {
+                    assert!(s.sql.contains(&format!("${i}")), "{}: missing ${i}", s.sql);
+                }
+                let next = s.args.len() + 1;
+                assert!(
+                    !s.sql.contains(&format!("${next}")),
+                    "{}: extra ${next}",
+                    s.sql
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn deleting_an_owner_deletes_its_tags_and_policies_first() {
+        let del_user = Change::DeleteUser { id: "AIDA1".into() };
+        let stmts = statements(&del_user);
+        assert_eq!(stmts.len(), 3);
+        assert_eq!(stmts[0].sql, DELETE_TAGS_OF);
+        assert_eq!(stmts[1].sql, DELETE_INLINE_POLICIES_OF);
+        assert_eq!(stmts[2].sql, DELETE_USER);
+        assert_eq!(stmts[0].args, vec![Arg::Text("user"), Arg::Text("AIDA1")]);
+        let del_group = Change::DeleteGroup { id: "AGPA1".into() };
+        let stmts = statements(&del_group);
+        assert_eq!(stmts[1].args, vec![Arg::Text("group"), Arg::Text("AGPA1")]);
+        assert_eq!(stmts[2].sql, DELETE_GROUP);
+    }
+
+    #[test]
+    fn descriptions_hide_secrets_and_documents() {
+        for change in crate::testing::every_change() {
+            let d = describe(&change);
+            assert!(!d.contains("SECRET"), "{d}");
+            assert!(!d.contains("Statement"), "{d}");
+        }
+    }
+
+    #[test]
+    fn enum_texts_round_trip() {
+        for k in [
+            OwnerKind::User,
+            OwnerKind::Group,
+            OwnerKind::Role,
+            OwnerKind::Policy,
+        ] {
+            assert_eq!(OwnerKind::parse(k.as_str()), Some(k));
+        }
+        for s in [KeyStatus::Active, KeyStatus::Inactive] {
+            assert_eq!(KeyStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(OwnerKind::parse("User"), None);
+        assert_eq!(KeyStatus::parse("active"), None);
+    }
+}

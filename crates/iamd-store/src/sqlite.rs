@@ -1,0 +1,151 @@
+//! The embedded default: SQLite in WAL mode with `synchronous=FULL`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::backend::{fetch_tables, run_changes};
+use crate::schema::{self, Backend};
+use crate::{Change, Snapshot, StoreError};
+
+/// Connections in the pool: one writer at a time (serialised in-process by a mutex, and
+/// across processes by `BEGIN IMMEDIATE` + the busy timeout) plus readers.
+const POOL_SIZE: u32 = 4;
+/// How long a writer waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A store in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// Serialises writers of this process, so they queue here rather than spin in
+    /// SQLite's busy handler.
+    writer: Arc<tokio::sync::Mutex<()>>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// The database file's name inside the data directory.
+    pub const FILE_NAME: &'static str = "iamd.db";
+
+    /// Opens (creating the directory and the file if missing) `<data_dir>/iamd.db`.
+    pub async fn open_dir(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Database(format!("creating data dir {}: {e}", data_dir.display()))
+        })?;
+        SqliteStore::open(&data_dir.join(Self::FILE_NAME)).await
+    }
+
+    /// Opens (creating it and its parent directories if missing) the database file at
+    /// `path`, and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Database(format!("creating directory {}: {e}", parent.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| {
+                StoreError::from_sqlx(e, || format!("opening sqlite {}", path.display()))
+            })?;
+        let store = SqliteStore {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+            path: path.to_owned(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every connection (checkpointing the WAL). Later calls fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let _w = self.writer.lock().await;
+        let mig = |e| StoreError::Migration(format!("{e}"));
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(mig)?;
+        sqlx::raw_sql(schema::CREATE_SCHEMA_VERSION)
+            .execute(&mut *tx)
+            .await
+            .map_err(mig)?;
+        let current: i64 = sqlx::query_scalar(schema::CURRENT_VERSION)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(mig)?;
+        for m in schema::pending(current)? {
+            let sql = schema::render(m.sql, Backend::Sqlite);
+            sqlx::raw_sql(&sql).execute(&mut *tx).await.map_err(|e| {
+                StoreError::Migration(format!("sqlite migration {}: {e}", m.version))
+            })?;
+            sqlx::query(schema::RECORD_VERSION)
+                .bind(m.version)
+                .bind(schema::now_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(mig)?;
+        }
+        tx.commit().await.map_err(mig)
+    }
+
+    /// See [`crate::Store::load`].
+    pub async fn load(&self) -> Result<Snapshot, StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, || "load: begin".into()))?;
+        let tables = fetch_tables!(tx);
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, || "load: end".into()))?;
+        crate::backend::snapshot(tables)
+    }
+
+    /// See [`crate::Store::apply`].
+    pub async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let _w = self.writer.lock().await;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, || "apply: begin".into()))?;
+        run_changes!(tx, changes);
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, || "apply: commit".into()))
+    }
+}
+
+impl crate::Store for SqliteStore {
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        SqliteStore::load(self).await
+    }
+    async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        SqliteStore::apply(self, changes).await
+    }
+}

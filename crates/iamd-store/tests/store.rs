@@ -1,0 +1,803 @@
+//! The store contract, checked against both backends: every scenario is a function
+//! taking a fresh empty store, run once on SQLite (temp dir) and once on PostgreSQL
+//! (a throwaway cluster started by `iamd_store::testing::PgCluster`).
+
+// Test code: failing loudly is the point.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::any::Any;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use iamd_store::testing::{every_change, every_change_snapshot, group, user};
+use iamd_store::*;
+
+type Guard = Box<dyn Any + Send>;
+
+async fn sqlite_store() -> (AnyStore, Guard) {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("tempdir: {e}"),
+    };
+    let store = match AnyStore::open_dir(dir.path()).await {
+        Ok(s) => s,
+        Err(e) => panic!("open sqlite store: {e}"),
+    };
+    (store, Box::new(dir))
+}
+
+fn ok<T>(r: Result<T, StoreError>, what: &str) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{what}: {e}"),
+    }
+}
+
+/// Applies `changes` expecting a conflict, and returns its message.
+async fn expect_conflict(store: &AnyStore, changes: &[Change]) -> String {
+    match store.apply(changes).await {
+        Err(StoreError::Conflict(msg)) => msg,
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+}
+
+async fn expect_reference(store: &AnyStore, changes: &[Change]) -> String {
+    match store.apply(changes).await {
+        Err(StoreError::Reference(msg)) => msg,
+        other => panic!("expected Reference, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------
+
+/// Every change variant in one batch, then loaded back.
+async fn round_trip_one_batch(store: AnyStore) {
+    assert_eq!(ok(store.load().await, "load empty"), Snapshot::default());
+    ok(store.apply(&every_change()).await, "apply every change");
+    let loaded = ok(store.load().await, "load");
+    assert_eq!(loaded, every_change_snapshot());
+    // Sanity: the fixture leaves rows in every table, so this compares something.
+    assert!(loaded.account.is_some());
+    for (table, n) in [
+        ("users", loaded.users.len()),
+        ("groups", loaded.groups.len()),
+        ("memberships", loaded.memberships.len()),
+        ("inline_policies", loaded.inline_policies.len()),
+        ("access_keys", loaded.access_keys.len()),
+        ("key_usage", loaded.key_usage.len()),
+        ("tags", loaded.tags.len()),
+    ] {
+        assert!(n > 0, "{table} is empty");
+    }
+}
+
+/// The same changes, one batch each, give the same snapshot.
+async fn round_trip_one_change_per_batch(store: AnyStore) {
+    for change in every_change() {
+        ok(
+            store.apply(std::slice::from_ref(&change)).await,
+            &format!("{change:?}"),
+        );
+    }
+    assert_eq!(ok(store.load().await, "load"), every_change_snapshot());
+}
+
+/// `Put*` replaces the row with the same key; deleting missing rows is no error.
+async fn upserts_replace_and_deletes_are_idempotent(store: AnyStore) {
+    ok(store.apply(&every_change()).await, "apply");
+    let mut expected = every_change_snapshot();
+
+    let mut u = expected.users[0].clone();
+    u.name = "Melvins2".into();
+    u.path = "/moved/".into();
+    u.boundary_arn = None;
+    let mut p = expected.inline_policies[0].clone();
+    p.document = r#"{"Version":"2012-10-17","Statement":[]}"#.into();
+    let mut k = expected.access_keys[0].clone();
+    k.status = KeyStatus::Inactive;
+    k.secret_ciphertext = vec![1, 2, 3];
+    let mut t = expected.tags[0].clone();
+    t.value = "changed".into();
+    let m = expected.memberships[0].clone();
+    ok(
+        store
+            .apply(&[
+                Change::PutUser(u.clone()),
+                Change::PutInlinePolicy(p.clone()),
+                Change::PutAccessKey(k.clone()),
+                Change::PutTag(t.clone()),
+                // An existing membership again: no-op.
+                Change::PutMembership(m),
+                // Missing rows: no-ops.
+                Change::DeleteUser {
+                    id: "AIDANOSUCHUSER".into(),
+                },
+                Change::DeleteGroup {
+                    id: "AGPANOSUCHGROUP".into(),
+                },
+                Change::DeleteAccessKey {
+                    id: "AKIANOSUCHKEY".into(),
+                },
+                Change::DeleteMembership(MembershipRecord {
+                    group_id: "AGPANOSUCHGROUP".into(),
+                    user_id: "AIDANOSUCHUSER".into(),
+                }),
+                Change::DeleteInlinePolicy {
+                    owner_kind: OwnerKind::User,
+                    owner_id: "AIDANOSUCHUSER".into(),
+                    name: "x".into(),
+                },
+                Change::DeleteTag {
+                    owner_kind: OwnerKind::User,
+                    owner_id: "AIDANOSUCHUSER".into(),
+                    key: "x".into(),
+                },
+            ])
+            .await,
+        "upserts",
+    );
+    expected.users[0] = u;
+    expected.inline_policies = expected
+        .inline_policies
+        .into_iter()
+        .map(|q| {
+            if q.name == p.name && q.owner_id == p.owner_id {
+                p.clone()
+            } else {
+                q
+            }
+        })
+        .collect();
+    expected.access_keys = expected
+        .access_keys
+        .into_iter()
+        .map(|q| if q.id == k.id { k.clone() } else { q })
+        .collect();
+    expected.tags = expected
+        .tags
+        .into_iter()
+        .map(|q| {
+            if q.key == t.key && q.owner_id == t.owner_id {
+                t.clone()
+            } else {
+                q
+            }
+        })
+        .collect();
+    assert_eq!(ok(store.load().await, "load"), expected);
+    // An empty batch is fine too.
+    ok(store.apply(&[]).await, "empty batch");
+    assert_eq!(ok(store.load().await, "load"), expected);
+}
+
+/// User and group names are unique case-insensitively; a rename onto a taken name
+/// conflicts too; inline policy names are case-sensitive.
+async fn names_conflict_case_insensitively(store: AnyStore) {
+    ok(
+        store
+            .apply(&[
+                Change::PutUser(user("AIDA0001", "Alice")),
+                Change::PutGroup(group("AGPA0001", "Admins")),
+            ])
+            .await,
+        "first",
+    );
+    let msg = expect_conflict(&store, &[Change::PutUser(user("AIDA0002", "ALICE"))]).await;
+    assert!(msg.contains("AIDA0002"), "message names the change: {msg}");
+    assert!(
+        msg.contains("users_name_ci"),
+        "message names the constraint: {msg}"
+    );
+    expect_conflict(&store, &[Change::PutUser(user("AIDA0003", "alice"))]).await;
+    expect_conflict(&store, &[Change::PutGroup(group("AGPA0002", "admins"))]).await;
+    // A user and a group may share a name.
+    ok(
+        store
+            .apply(&[Change::PutGroup(group("AGPA0003", "alice"))])
+            .await,
+        "group alice",
+    );
+    // Renaming onto a taken name conflicts; renaming a user to its own name in another
+    // case is fine (same row).
+    ok(
+        store
+            .apply(&[Change::PutUser(user("AIDA0004", "bob"))])
+            .await,
+        "bob",
+    );
+    expect_conflict(&store, &[Change::PutUser(user("AIDA0004", "aLiCe"))]).await;
+    ok(
+        store
+            .apply(&[Change::PutUser(user("AIDA0001", "ALICE"))])
+            .await,
+        "recase",
+    );
+    // Inline policy names: unique per owner, case-sensitive.
+    let pol = |name: &str, doc: &str| {
+        Change::PutInlinePolicy(InlinePolicyRecord {
+            owner_kind: OwnerKind::User,
+            owner_id: "AIDA0001".into(),
+            name: name.into(),
+            document: doc.into(),
+        })
+    };
+    ok(
+        store
+            .apply(&[pol("Pol", "{}"), pol("pol", "{}"), pol("Pol", "{\"v\":2}")])
+            .await,
+        "pols",
+    );
+    let s = ok(store.load().await, "load");
+    let names: Vec<_> = s.users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["ALICE", "bob"]);
+    assert_eq!(s.groups.len(), 2);
+    assert_eq!(s.inline_policies.len(), 2);
+    assert!(s
+        .inline_policies
+        .iter()
+        .any(|p| p.name == "Pol" && p.document == "{\"v\":2}"));
+}
+
+/// A batch whose third change conflicts writes nothing of the first two.
+async fn failed_batch_writes_nothing(store: AnyStore) {
+    ok(
+        store
+            .apply(&[Change::PutUser(user("AIDA0001", "taken"))])
+            .await,
+        "setup",
+    );
+    let before = ok(store.load().await, "load");
+    expect_conflict(
+        &store,
+        &[
+            Change::PutUser(user("AIDA0002", "fresh")),
+            Change::PutGroup(group("AGPA0001", "fresh-group")),
+            Change::PutUser(user("AIDA0003", "TAKEN")),
+            Change::PutTag(TagRecord {
+                owner_kind: OwnerKind::User,
+                owner_id: "AIDA0002".into(),
+                key: "k".into(),
+                value: "v".into(),
+            }),
+        ],
+    )
+    .await;
+    assert_eq!(ok(store.load().await, "load"), before);
+    // Duplicate ids inside a batch conflict on the other unique index too.
+    expect_conflict(
+        &store,
+        &[
+            Change::PutUser(user("AIDA0005", "x1")),
+            Change::PutUser(user("AIDA0006", "X1")),
+        ],
+    )
+    .await;
+    assert_eq!(ok(store.load().await, "load"), before);
+    // The store is still usable after failures.
+    ok(
+        store
+            .apply(&[Change::PutUser(user("AIDA0002", "fresh"))])
+            .await,
+        "after",
+    );
+    assert_eq!(ok(store.load().await, "load").users.len(), 2);
+}
+
+/// Foreign keys: no membership or key of a missing user, no deleting a user that still
+/// has keys or memberships; nothing of a failed batch is written.
+async fn references_are_enforced(store: AnyStore) {
+    ok(
+        store
+            .apply(&[
+                Change::PutUser(user("AIDA0001", "u1")),
+                Change::PutGroup(group("AGPA0001", "g1")),
+            ])
+            .await,
+        "setup",
+    );
+    let before = ok(store.load().await, "load");
+    let member = |g: &str, u: &str| MembershipRecord {
+        group_id: g.into(),
+        user_id: u.into(),
+    };
+    let key = |id: &str, user: &str| AccessKeyRecord {
+        id: id.into(),
+        user_id: Some(user.into()),
+        status: KeyStatus::Active,
+        secret_ciphertext: vec![1; 8],
+        created: 1,
+    };
+    let msg = expect_reference(
+        &store,
+        &[
+            Change::PutTag(TagRecord {
+                owner_kind: OwnerKind::User,
+                owner_id: "AIDA0001".into(),
+                key: "k".into(),
+                value: "v".into(),
+            }),
+            Change::PutMembership(member("AGPA0001", "AIDAMISSING")),
+        ],
+    )
+    .await;
+    assert!(msg.contains("PutMembership"), "{msg}");
+    expect_reference(
+        &store,
+        &[Change::PutMembership(member("AGPAMISSING", "AIDA0001"))],
+    )
+    .await;
+    expect_reference(
+        &store,
+        &[Change::PutAccessKey(key("AKIA0001", "AIDAMISSING"))],
+    )
+    .await;
+    assert_eq!(ok(store.load().await, "load"), before);
+
+    ok(
+        store
+            .apply(&[
+                Change::PutMembership(member("AGPA0001", "AIDA0001")),
+                Change::PutAccessKey(key("AKIA0001", "AIDA0001")),
+            ])
+            .await,
+        "children",
+    );
+    let with_children = ok(store.load().await, "load");
+    expect_reference(
+        &store,
+        &[Change::DeleteUser {
+            id: "AIDA0001".into(),
+        }],
+    )
+    .await;
+    expect_reference(
+        &store,
+        &[Change::DeleteGroup {
+            id: "AGPA0001".into(),
+        }],
+    )
+    .await;
+    // Deleting the key but not the membership is still refused, and the key stays.
+    expect_reference(
+        &store,
+        &[
+            Change::DeleteAccessKey {
+                id: "AKIA0001".into(),
+            },
+            Change::DeleteUser {
+                id: "AIDA0001".into(),
+            },
+        ],
+    )
+    .await;
+    assert_eq!(ok(store.load().await, "load"), with_children);
+    // Children first, then the parent: fine.
+    ok(
+        store
+            .apply(&[
+                Change::DeleteMembership(member("AGPA0001", "AIDA0001")),
+                Change::DeleteAccessKey {
+                    id: "AKIA0001".into(),
+                },
+                Change::DeleteUser {
+                    id: "AIDA0001".into(),
+                },
+                Change::DeleteGroup {
+                    id: "AGPA0001".into(),
+                },
+            ])
+            .await,
+        "delete in order",
+    );
+    assert_eq!(ok(store.load().await, "load"), Snapshot::default());
+}
+
+/// Deleting a user or group deletes its tags and inline policies, and only its own.
+async fn owner_delete_removes_tags_and_policies(store: AnyStore) {
+    let tag = |kind: OwnerKind, id: &str| TagRecord {
+        owner_kind: kind,
+        owner_id: id.into(),
+        key: "k".into(),
+        value: "v".into(),
+    };
+    let pol = |kind: OwnerKind, id: &str| InlinePolicyRecord {
+        owner_kind: kind,
+        owner_id: id.into(),
+        name: "p".into(),
+        document: "{}".into(),
+    };
+    ok(
+        store
+            .apply(&[
+                Change::PutUser(user("X0001", "u1")),
+                Change::PutGroup(group("X0001", "g1")),
+                Change::PutTag(tag(OwnerKind::User, "X0001")),
+                Change::PutTag(tag(OwnerKind::Group, "X0001")),
+                Change::PutInlinePolicy(pol(OwnerKind::User, "X0001")),
+                Change::PutInlinePolicy(pol(OwnerKind::Group, "X0001")),
+            ])
+            .await,
+        "setup",
+    );
+    ok(
+        store
+            .apply(&[Change::DeleteUser { id: "X0001".into() }])
+            .await,
+        "delete user",
+    );
+    let s = ok(store.load().await, "load");
+    assert!(s.users.is_empty());
+    assert_eq!(s.tags, vec![tag(OwnerKind::Group, "X0001")]);
+    assert_eq!(s.inline_policies, vec![pol(OwnerKind::Group, "X0001")]);
+    ok(
+        store
+            .apply(&[Change::DeleteGroup { id: "X0001".into() }])
+            .await,
+        "delete group",
+    );
+    assert_eq!(ok(store.load().await, "load"), Snapshot::default());
+}
+
+/// One account row at most; key usage only moves forward and is dropped for deleted
+/// keys; deleting a key deletes its usage.
+async fn account_and_key_usage_rules(store: AnyStore) {
+    let account = |id: &str, created| AccountRecord {
+        id: id.into(),
+        created,
+    };
+    ok(
+        store
+            .apply(&[Change::PutAccount(account("123456789012", 1))])
+            .await,
+        "acct",
+    );
+    ok(
+        store
+            .apply(&[Change::PutAccount(account("123456789012", 2))])
+            .await,
+        "acct again",
+    );
+    expect_conflict(&store, &[Change::PutAccount(account("999999999999", 3))]).await;
+    assert_eq!(
+        ok(store.load().await, "load").account,
+        Some(account("123456789012", 2))
+    );
+
+    let usage = |last_used, service: &str| KeyUsageRecord {
+        access_key_id: "AKIAROOT0001".into(),
+        last_used,
+        service: service.into(),
+        region: "eu-west-1".into(),
+    };
+    // No key yet: dropped silently.
+    ok(
+        store.apply(&[Change::PutKeyUsage(usage(10, "iam"))]).await,
+        "usage no key",
+    );
+    assert!(ok(store.load().await, "load").key_usage.is_empty());
+    ok(
+        store
+            .apply(&[Change::PutAccessKey(AccessKeyRecord {
+                id: "AKIAROOT0001".into(),
+                user_id: None,
+                status: KeyStatus::Active,
+                secret_ciphertext: vec![0; 60],
+                created: 5,
+            })])
+            .await,
+        "root key",
+    );
+    ok(
+        store.apply(&[Change::PutKeyUsage(usage(20, "s3"))]).await,
+        "usage 20",
+    );
+    ok(
+        store.apply(&[Change::PutKeyUsage(usage(15, "iam"))]).await,
+        "usage 15 (older)",
+    );
+    assert_eq!(
+        ok(store.load().await, "load").key_usage,
+        vec![usage(20, "s3")]
+    );
+    ok(
+        store.apply(&[Change::PutKeyUsage(usage(30, "sts"))]).await,
+        "usage 30",
+    );
+    assert_eq!(
+        ok(store.load().await, "load").key_usage,
+        vec![usage(30, "sts")]
+    );
+    ok(
+        store
+            .apply(&[Change::DeleteAccessKey {
+                id: "AKIAROOT0001".into(),
+            }])
+            .await,
+        "del",
+    );
+    let s = ok(store.load().await, "load");
+    assert!(s.key_usage.is_empty() && s.access_keys.is_empty());
+}
+
+/// N tasks create a user with the same name (different ids) at once: exactly one wins,
+/// the others get Conflict, and exactly one user exists.
+async fn concurrent_creates_one_wins(store: AnyStore) {
+    const N: usize = 16;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(N));
+    let mut tasks = Vec::new();
+    for i in 0..N {
+        let store = store.clone();
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let name = if i % 2 == 0 { "racer" } else { "RACER" };
+            store
+                .apply(&[Change::PutUser(user(&format!("AIDARACE{i:04}"), name))])
+                .await
+        }));
+    }
+    let mut oks = 0;
+    let mut conflicts = 0;
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => oks += 1,
+            Ok(Err(StoreError::Conflict(_))) => conflicts += 1,
+            Ok(Err(e)) => panic!("unexpected error: {e}"),
+            Err(e) => panic!("task failed: {e}"),
+        }
+    }
+    assert_eq!((oks, conflicts), (1, N - 1));
+    let s = ok(store.load().await, "load");
+    assert_eq!(s.users.len(), 1);
+    assert!(s.users[0].name.eq_ignore_ascii_case("racer"));
+}
+
+/// Concurrent writers on disjoint rows all succeed (no spurious errors under load).
+async fn concurrent_disjoint_writes_all_succeed(store: AnyStore) {
+    const N: usize = 12;
+    const PER_TASK: usize = 10;
+    let mut tasks = Vec::new();
+    for i in 0..N {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for j in 0..PER_TASK {
+                let id = format!("AIDA{i:03}{j:03}");
+                store
+                    .apply(&[
+                        Change::PutUser(user(&id, &format!("user-{i}-{j}"))),
+                        Change::PutTag(TagRecord {
+                            owner_kind: OwnerKind::User,
+                            owner_id: id.clone(),
+                            key: "n".into(),
+                            value: j.to_string(),
+                        }),
+                    ])
+                    .await?;
+                store.load().await?;
+            }
+            Ok::<(), StoreError>(())
+        }));
+    }
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("writer failed: {e}"),
+            Err(e) => panic!("task failed: {e}"),
+        }
+    }
+    let s = ok(store.load().await, "load");
+    assert_eq!(s.users.len(), N * PER_TASK);
+    assert_eq!(s.tags.len(), N * PER_TASK);
+    let ids: HashSet<_> = s.users.iter().map(|u| u.id.clone()).collect();
+    assert_eq!(ids.len(), N * PER_TASK);
+}
+
+/// Median latency of a single-user `apply` (printed; no timing assertion).
+async fn apply_latency(store: AnyStore, backend: &str) {
+    const RUNS: usize = 200;
+    let mut times = Vec::with_capacity(RUNS);
+    for i in 0..RUNS {
+        let change = Change::PutUser(user(&format!("AIDALAT{i:05}"), &format!("lat-{i}")));
+        let start = Instant::now();
+        ok(store.apply(std::slice::from_ref(&change)).await, "apply");
+        times.push(start.elapsed());
+    }
+    times.sort();
+    let pct = |p: usize| times[(RUNS * p / 100).min(RUNS - 1)];
+    eprintln!(
+        "apply latency ({backend}, single PutUser, {RUNS} runs): median {:?}, p90 {:?}, max {:?}",
+        pct(50),
+        pct(90),
+        times[RUNS - 1]
+    );
+    assert_eq!(ok(store.load().await, "load").users.len(), RUNS);
+    assert!(pct(50) < Duration::from_secs(60)); // only: it ran.
+}
+
+// ---------------------------------------------------------------------------------
+// Instantiation on both backends
+// ---------------------------------------------------------------------------------
+
+macro_rules! on_sqlite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let (store, _guard) = super::sqlite_store().await;
+                    super::$name(store).await;
+                }
+            )*
+        }
+    };
+}
+
+on_sqlite!(
+    round_trip_one_batch,
+    round_trip_one_change_per_batch,
+    upserts_replace_and_deletes_are_idempotent,
+    names_conflict_case_insensitively,
+    failed_batch_writes_nothing,
+    references_are_enforced,
+    owner_delete_removes_tags_and_policies,
+    account_and_key_usage_rules,
+    concurrent_creates_one_wins,
+    concurrent_disjoint_writes_all_succeed,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_apply_latency() {
+    let (store, _guard) = sqlite_store().await;
+    apply_latency(store, "sqlite").await;
+}
+
+// ---------------------------------------------------------------------------------
+// SQLite only: files, reopening, schema versions, corrupt rows
+// ---------------------------------------------------------------------------------
+
+/// Acknowledged writes survive closing and reopening (also through a URL), and
+/// reopening does not re-run migrations.
+#[tokio::test]
+async fn sqlite_data_survives_reopen() {
+    let dir = ok(
+        tempfile::tempdir().map_err(|e| StoreError::Database(e.to_string())),
+        "tmp",
+    );
+    let store = ok(SqliteStore::open_dir(dir.path()).await, "open");
+    ok(store.apply(&every_change()).await, "apply");
+    store.close().await;
+    drop(store);
+    let path = dir.path().join("iamd.db");
+    assert!(path.exists());
+    let url = format!("sqlite://{}", path.display());
+    let again = ok(AnyStore::open(&url).await, "reopen");
+    assert_eq!(again.backend(), "sqlite");
+    assert_eq!(ok(again.load().await, "load"), every_change_snapshot());
+    again.close().await;
+
+    // One schema_version row per migration, whatever the number of opens.
+    let pool = sqlx_pool(&path).await;
+    let versions: Vec<i64> = match sqlx::query_scalar("SELECT version FROM schema_version")
+        .fetch_all(&pool)
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(versions, vec![1]);
+    // The pragmas the durability contract depends on.
+    let mode: String = scalar(&pool, "PRAGMA journal_mode").await;
+    assert_eq!(mode, "wal");
+    pool.close().await;
+}
+
+/// Without closing (the process keeps running, the store is just dropped), a second
+/// store on the same file sees every acknowledged write.
+#[tokio::test]
+async fn sqlite_second_opener_sees_acknowledged_writes() {
+    let dir = ok(
+        tempfile::tempdir().map_err(|e| StoreError::Database(e.to_string())),
+        "tmp",
+    );
+    let a = ok(SqliteStore::open_dir(dir.path()).await, "open a");
+    let b = ok(SqliteStore::open_dir(dir.path()).await, "open b");
+    ok(a.apply(&every_change()).await, "apply");
+    assert_eq!(ok(b.load().await, "load b"), every_change_snapshot());
+    // And the two writers still cannot create the same name.
+    ok(
+        a.apply(&[Change::PutUser(user("AIDAX1", "Same"))]).await,
+        "a",
+    );
+    match b.apply(&[Change::PutUser(user("AIDAX2", "same"))]).await {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sqlite_refuses_newer_schema() {
+    let dir = ok(
+        tempfile::tempdir().map_err(|e| StoreError::Database(e.to_string())),
+        "tmp",
+    );
+    let store = ok(SqliteStore::open_dir(dir.path()).await, "open");
+    store.close().await;
+    let pool = sqlx_pool(&dir.path().join("iamd.db")).await;
+    exec(
+        &pool,
+        "INSERT INTO schema_version (version, applied_at) VALUES (999, 0)",
+    )
+    .await;
+    pool.close().await;
+    match SqliteStore::open_dir(dir.path()).await {
+        Err(StoreError::Migration(msg)) => assert!(msg.contains("999"), "{msg}"),
+        other => panic!("expected Migration error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sqlite_corrupt_row_is_reported() {
+    let dir = ok(
+        tempfile::tempdir().map_err(|e| StoreError::Database(e.to_string())),
+        "tmp",
+    );
+    let store = ok(SqliteStore::open_dir(dir.path()).await, "open");
+    ok(
+        store.apply(&[Change::PutUser(user("AIDA1", "u"))]).await,
+        "apply",
+    );
+    let pool = sqlx_pool(&dir.path().join("iamd.db")).await;
+    let mut conn = match pool.acquire().await {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    exec(&mut *conn, "PRAGMA ignore_check_constraints = ON").await;
+    exec(
+        &mut *conn,
+        "INSERT INTO tags (owner_kind, owner_id, tag_key, tag_value) VALUES ('bogus', 'AIDA1', 'k', 'v')",
+    )
+    .await;
+    drop(conn);
+    pool.close().await;
+    match store.load().await {
+        Err(StoreError::Corrupt(msg)) => assert!(msg.contains("bogus"), "{msg}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused() {
+    for url in ["mysql://x/y", "sqlite://", "sqlite:///tmp/x.db?mode=rwc"] {
+        match AnyStore::open(url).await {
+            Err(StoreError::InvalidUrl(_)) => {}
+            other => panic!("{url}: expected InvalidUrl, got {other:?}"),
+        }
+    }
+}
+
+async fn sqlx_pool(path: &std::path::Path) -> sqlx::SqlitePool {
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+    match sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+async fn exec<'c, E: sqlx::Executor<'c, Database = sqlx::Sqlite>>(e: E, sql: &'static str) {
+    if let Err(err) = sqlx::query(sql).execute(e).await {
+        panic!("{sql}: {err}");
+    }
+}
+
+async fn scalar(pool: &sqlx::SqlitePool, sql: &'static str) -> String {
+    match sqlx::query_scalar(sql).fetch_one(pool).await {
+        Ok(v) => v,
+        Err(e) => panic!("{sql}: {e}"),
+    }
+}
