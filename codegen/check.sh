@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Fails (non-zero, with a diff) if the committed generated code differs from
+# what codegen/gen_api.py produces from the pinned botocore models.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+python3 "$repo/codegen/gen_api.py" --out-dir "$tmp" >/dev/null
+status=0
+for f in iam.rs sts.rs; do
+    if ! diff -u "$repo/crates/iamd-api/src/generated/$f" "$tmp/$f"; then
+        status=1
+    fi
+done
+if [ "$status" -ne 0 ]; then
+    echo "codegen/check.sh: generated code is stale; run: python3 codegen/gen_api.py" >&2
+    exit 1
+fi
+echo "codegen/check.sh: generated code is up to date"

@@ -1,0 +1,81 @@
+//! Test driver for codegen/tests/test_roundtrip.py (botocore round-trips).
+//!
+//! * `dump_examples responses` — one line per operation of both services:
+//!   `<service>\t<operation>\t<XML response of the operation's example output>`.
+//! * `dump_examples errors` — one line per modeled error:
+//!   `<service>\t<code>\t<status>\t<XML error response>`.
+//! * `dump_examples decode` — reads lines `<service>\t<form body>` on stdin and
+//!   prints, per line, `ok\t<operation>\t<decoded input as JSON>` or
+//!   `err\t<code>\t<status>\t<message>`.
+
+use std::io::{self, BufRead, Write};
+
+use iamd_api::{iam, sts, ApiError, Params};
+
+fn decode_line(line: &str) -> Result<(String, String), ApiError> {
+    let (svc, body) = line.split_once('\t').unwrap_or((line, ""));
+    let params = Params::from_form(body.as_bytes())?;
+    let action = params.action().ok_or_else(ApiError::missing_action)?;
+    match svc {
+        "iam" => iam::decode(action, &params).map(|r| (r.operation_name().to_owned(), r.to_json())),
+        "sts" => sts::decode(action, &params).map(|r| (r.operation_name().to_owned(), r.to_json())),
+        other => Err(ApiError::new("UnknownService", other.to_owned(), 400, true)),
+    }
+}
+
+fn main() -> io::Result<()> {
+    let mode = std::env::args().nth(1).unwrap_or_default();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match mode.as_str() {
+        "responses" => {
+            for (svc, ops) in [("iam", iam::OPERATIONS), ("sts", sts::OPERATIONS)] {
+                for op in ops {
+                    let rid = format!("rid-{svc}-{op}");
+                    let xml = match svc {
+                        "iam" => iam::example_response(op, &rid),
+                        _ => sts::example_response(op, &rid),
+                    };
+                    writeln!(out, "{svc}\t{op}\t{}", xml.unwrap_or_default())?;
+                }
+            }
+        }
+        "errors" => {
+            for (svc, all, xmlns) in [
+                ("iam", iam::errors::ALL, iam::XMLNS),
+                ("sts", sts::errors::ALL, sts::XMLNS),
+            ] {
+                for e in all {
+                    let err = e.with_message(format!("example <{}> & message", e.code));
+                    writeln!(
+                        out,
+                        "{svc}\t{}\t{}\t{}",
+                        e.code,
+                        e.status,
+                        err.to_xml(xmlns, "rid-err")
+                    )?;
+                }
+            }
+        }
+        "decode" => {
+            for line in io::stdin().lock().lines() {
+                let line = line?;
+                match decode_line(&line) {
+                    Ok((op, json)) => writeln!(out, "ok\t{op}\t{json}")?,
+                    Err(e) => writeln!(
+                        out,
+                        "err\t{}\t{}\t{}",
+                        e.code,
+                        e.status,
+                        e.message.replace('\n', " ")
+                    )?,
+                }
+            }
+        }
+        _ => {
+            eprintln!("usage: dump_examples responses|errors|decode");
+            std::process::exit(2);
+        }
+    }
+    out.flush()
+}

@@ -1,0 +1,227 @@
+//! Minimal, allocation-light XML writing for Query-protocol responses.
+
+use crate::time::Timestamp;
+
+/// A value that writes its members as XML child elements (no enclosing element).
+pub trait WriteXml {
+    /// Appends this value's member elements to `out`.
+    fn write_xml(&self, out: &mut String);
+}
+
+/// Appends `s` to `out` with `& < > " '` escaped. Characters that XML 1.0
+/// cannot carry at all (C0 controls other than TAB/LF/CR) are written as
+/// numeric references so the document stays well-formed for lenient parsers;
+/// CR is escaped so that it survives XML line-end normalisation.
+pub fn escape_into(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let rep: &str = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&apos;",
+            b'\r' => "&#13;",
+            b'\t' | b'\n' => continue,
+            0..=0x1f => {
+                out.push_str(&s[start..i]);
+                out.push_str("&#");
+                push_u64(out, u64::from(b));
+                out.push(';');
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        out.push_str(rep);
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+}
+
+/// Escapes `s` into a new `String`.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    escape_into(&mut out, s);
+    out
+}
+
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
+}
+
+fn push_i64(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    push_u64(out, v.unsigned_abs());
+}
+
+#[inline]
+fn open(out: &mut String, name: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+}
+
+#[inline]
+fn close(out: &mut String, name: &str) {
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// `<name>` (start tag).
+pub fn start(out: &mut String, name: &str) {
+    open(out, name);
+}
+
+/// `</name>` (end tag).
+pub fn end(out: &mut String, name: &str) {
+    close(out, name);
+}
+
+/// `<name>escaped text</name>`.
+pub fn elem_str(out: &mut String, name: &str, v: &str) {
+    open(out, name);
+    escape_into(out, v);
+    close(out, name);
+}
+
+/// `<name>123</name>`.
+pub fn elem_i32(out: &mut String, name: &str, v: i32) {
+    open(out, name);
+    push_i64(out, i64::from(v));
+    close(out, name);
+}
+
+/// `<name>123</name>`.
+pub fn elem_i64(out: &mut String, name: &str, v: i64) {
+    open(out, name);
+    push_i64(out, v);
+    close(out, name);
+}
+
+/// `<name>true|false</name>`.
+pub fn elem_bool(out: &mut String, name: &str, v: bool) {
+    open(out, name);
+    out.push_str(if v { "true" } else { "false" });
+    close(out, name);
+}
+
+/// `<name>2011-01-22T20:02:27Z</name>`.
+pub fn elem_ts(out: &mut String, name: &str, v: &Timestamp) {
+    open(out, name);
+    v.write_iso8601(out);
+    close(out, name);
+}
+
+/// `<name>base64</name>`.
+pub fn elem_blob(out: &mut String, name: &str, v: &[u8]) {
+    open(out, name);
+    crate::base64::encode_into(out, v);
+    close(out, name);
+}
+
+/// `<name>…members…</name>`.
+pub fn elem_struct(out: &mut String, name: &str, v: &dyn WriteXml) {
+    open(out, name);
+    v.write_xml(out);
+    close(out, name);
+}
+
+/// Writes a full success response:
+/// `<{op}Response xmlns=…>[<{op}Result>…</{op}Result>]<ResponseMetadata><RequestId>…`.
+pub fn encode_response(
+    xmlns: &str,
+    op: &str,
+    result: Option<&dyn WriteXml>,
+    request_id: &str,
+    out: &mut String,
+) {
+    out.reserve(256 + 2 * op.len());
+    out.push('<');
+    out.push_str(op);
+    out.push_str("Response xmlns=\"");
+    escape_into(out, xmlns);
+    out.push_str("\">");
+    if let Some(r) = result {
+        out.push('<');
+        out.push_str(op);
+        out.push_str("Result>");
+        r.write_xml(out);
+        out.push_str("</");
+        out.push_str(op);
+        out.push_str("Result>");
+    }
+    out.push_str("<ResponseMetadata><RequestId>");
+    escape_into(out, request_id);
+    out.push_str("</RequestId></ResponseMetadata></");
+    out.push_str(op);
+    out.push_str("Response>");
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_controls() {
+        assert_eq!(
+            escape("a<b>&\"c'\r\n\t\u{1}é"),
+            "a&lt;b&gt;&amp;&quot;c&apos;&#13;\n\t&#1;é"
+        );
+        assert_eq!(escape("plain"), "plain");
+        assert_eq!(escape(""), "");
+    }
+
+    #[test]
+    fn numbers() {
+        let mut s = String::new();
+        elem_i32(&mut s, "A", -2147483648);
+        elem_i32(&mut s, "B", 0);
+        elem_i64(&mut s, "C", 1234567890123);
+        assert_eq!(s, "<A>-2147483648</A><B>0</B><C>1234567890123</C>");
+    }
+
+    struct X;
+    impl WriteXml for X {
+        fn write_xml(&self, out: &mut String) {
+            elem_str(out, "UserName", "bob & co");
+        }
+    }
+
+    #[test]
+    fn envelope() {
+        let mut s = String::new();
+        encode_response("urn:x", "GetUser", Some(&X), "rid-1", &mut s);
+        assert_eq!(
+            s,
+            "<GetUserResponse xmlns=\"urn:x\"><GetUserResult><UserName>bob &amp; co</UserName>\
+             </GetUserResult><ResponseMetadata><RequestId>rid-1</RequestId></ResponseMetadata>\
+             </GetUserResponse>"
+        );
+        let mut s = String::new();
+        encode_response("urn:x", "DeleteUser", None, "r", &mut s);
+        assert_eq!(
+            s,
+            "<DeleteUserResponse xmlns=\"urn:x\"><ResponseMetadata><RequestId>r</RequestId>\
+             </ResponseMetadata></DeleteUserResponse>"
+        );
+    }
+}
