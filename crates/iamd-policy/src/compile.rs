@@ -1,0 +1,473 @@
+//! Compiled (decision-ready) form of a policy.
+
+use crate::glob::{match_pieces, Mode, Pattern, Piece};
+use crate::model::{
+    Effect, Operator, PolicyDocument, PrincipalKey, PrincipalSpec, Qualifier, Version,
+};
+use crate::values::{base64_decode, parse_bool, parse_cidr, parse_date, Cidr, Instant};
+use crate::{PolicyType, Span};
+
+/// Resource / ARN pattern (§2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ArnPattern {
+    /// `*`
+    Any,
+    /// Six parts: `arn`, partition, service, region, account (per-part glob), resource.
+    Arn(Box<[Pattern; 5]>, Pattern),
+    /// Matches nothing (e.g. a short ARN without wildcard in a resource policy).
+    Nothing,
+}
+
+impl ArnPattern {
+    /// `vars`: expand variables in the resource part. `pad`: pad short ARNs with `*`
+    /// (identity-side policies); otherwise short ARNs only pad when they contain a wildcard.
+    pub(crate) fn new(text: &str, vars: bool, pad: bool) -> ArnPattern {
+        if text == "*" {
+            return ArnPattern::Any;
+        }
+        let mut it = text.splitn(6, ':');
+        let mut parts: [Option<&str>; 6] = [None; 6];
+        for p in parts.iter_mut() {
+            *p = it.next();
+        }
+        let short = parts.iter().any(Option::is_none);
+        if short && !(pad || text.contains(['*', '?'])) {
+            return ArnPattern::Nothing;
+        }
+        let g = |s: Option<&str>| Pattern::new(s.unwrap_or("*"), Mode::Glob, false, false);
+        let [p0, p1, p2, p3, p4, p5] = parts;
+        ArnPattern::Arn(
+            Box::new([g(p0), g(p1), g(p2), g(p3), g(p4)]),
+            Pattern::new(p5.unwrap_or("*"), Mode::Glob, vars, false),
+        )
+    }
+
+    /// Match an ARN; variables in the resource part resolved with `resolve`.
+    #[inline]
+    pub(crate) fn matches<'v>(
+        &'v self,
+        arn: &str,
+        resolve: &mut dyn FnMut(&str) -> Option<&'v str>,
+    ) -> bool {
+        match self {
+            ArnPattern::Any => true,
+            ArnPattern::Nothing => false,
+            ArnPattern::Arn(head, res) => {
+                let mut it = arn.splitn(6, ':');
+                for p in head.iter() {
+                    match it.next() {
+                        Some(part) => {
+                            if !p.is_match(part, false, &mut |_| None) {
+                                return false;
+                            }
+                        }
+                        None => return false,
+                    }
+                }
+                match it.next() {
+                    Some(last) => res.is_match(last, false, resolve),
+                    None => false,
+                }
+            }
+        }
+    }
+
+    /// §6.0: does this entry grant a wildcard-only action of `service`?
+    pub(crate) fn matches_wildcard(&self, service: &str) -> bool {
+        match self {
+            ArnPattern::Any => true,
+            ArnPattern::Nothing => false,
+            ArnPattern::Arn(head, res) => {
+                let [_arn, _partition, svc, region, account] = &**head;
+                let empty_or_any = |p: &Pattern| p.is_any() || p.as_literal() == Some("");
+                svc.is_match(service, true, &mut |_| None)
+                    && empty_or_any(region)
+                    && empty_or_any(account)
+                    && res.is_any()
+            }
+        }
+    }
+
+    pub(crate) fn var_names(&self) -> Vec<&str> {
+        match self {
+            ArnPattern::Arn(_, r) => r.var_names().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Compiled condition value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CValue {
+    /// String operators (IgnoreCase: lowercased at compile time).
+    Str(Pattern),
+    Num(Box<str>),
+    Date(Option<Instant>),
+    Bool(Option<bool>),
+    Binary(Option<Vec<u8>>),
+    Ip(Option<Cidr>),
+    Arn(ArnPattern),
+    /// Null operator: `true` = must be absent.
+    Null(Option<bool>),
+}
+
+/// One compiled condition (qualifier, operator, IfExists, key, values).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CCondition {
+    pub op: Operator,
+    pub qualifier: Option<Qualifier>,
+    pub if_exists: bool,
+    pub key_lc: Box<str>,
+    pub key: Box<str>,
+    pub values: Box<[CValue]>,
+}
+
+/// Compiled Principal / NotPrincipal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CPrincipal {
+    pub not: bool,
+    pub any: bool,
+    pub aws: Box<[Box<str>]>,
+    pub service: Box<[Box<str>]>,
+    pub federated: Box<[Box<str>]>,
+    pub canonical: Box<[Box<str>]>,
+}
+
+/// One compiled statement.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CStatement {
+    pub index: usize,
+    pub sid: Box<str>,
+    pub effect: Effect,
+    pub span: Span,
+    pub not_action: bool,
+    pub actions: Box<[Pattern]>,
+    /// `None`: no Resource element (trust policies) → resource check skipped.
+    pub resources: Option<Box<[ArnPattern]>>,
+    pub not_resource: bool,
+    pub principal: Option<CPrincipal>,
+    pub conditions: Box<[CCondition]>,
+}
+
+/// A policy compiled for decisions. Immutable, `Send + Sync`; keep it in an `Arc`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledPolicy {
+    pub(crate) id: Box<str>,
+    pub(crate) policy_type: PolicyType,
+    pub(crate) version: Version,
+    pub(crate) statements: Box<[CStatement]>,
+    /// (lowercase service prefix, statement indices sorted)
+    pub(crate) by_service: Box<[(Box<str>, Box<[u32]>)]>,
+    /// statements that may match any service (wildcard vendor, NotAction), sorted
+    pub(crate) generic: Box<[u32]>,
+    pub(crate) condition_keys: Box<[Box<str>]>,
+}
+
+fn compile_value(op: Operator, v: &str, vars: bool, pad: bool) -> CValue {
+    use Operator::*;
+    let vars = vars && op.takes_variables();
+    match op {
+        StringEquals | StringNotEquals => CValue::Str(Pattern::new(v, Mode::Literal, vars, false)),
+        StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => {
+            CValue::Str(Pattern::new(&v.to_lowercase(), Mode::Literal, vars, false))
+        }
+        StringLike | StringNotLike => CValue::Str(Pattern::new(v, Mode::Glob, vars, false)),
+        NumericEquals
+        | NumericNotEquals
+        | NumericLessThan
+        | NumericLessThanEquals
+        | NumericGreaterThan
+        | NumericGreaterThanEquals => CValue::Num(v.into()),
+        DateEquals
+        | DateNotEquals
+        | DateLessThan
+        | DateLessThanEquals
+        | DateGreaterThan
+        | DateGreaterThanEquals => CValue::Date(parse_date(v)),
+        Bool => CValue::Bool(parse_bool(v)),
+        BinaryEquals => CValue::Binary(base64_decode(v)),
+        IpAddress | NotIpAddress => CValue::Ip(parse_cidr(v)),
+        ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => {
+            // a condition ARN value that is not a full ARN matches nothing unless it has wildcards
+            let _ = pad;
+            CValue::Arn(ArnPattern::new(v, vars, false))
+        }
+        Null => CValue::Null(parse_bool(v)),
+    }
+}
+
+fn action_vendor_literal(a: &str) -> Option<String> {
+    let (vendor, _) = a.split_once(':')?;
+    if vendor.contains(['*', '?']) {
+        return None;
+    }
+    Some(vendor.to_ascii_lowercase())
+}
+
+impl CompiledPolicy {
+    /// Compile a parsed document. `id` is the caller-chosen policy identifier (name or ARN)
+    /// reported in decisions. Compile only documents that passed [`crate::validate`]; invalid
+    /// parts compile to never-matching values (fail closed for Allow).
+    pub fn compile(doc: &PolicyDocument, ty: PolicyType, id: impl Into<Box<str>>) -> Self {
+        let vars = doc.version.expands_variables();
+        let pad = !matches!(ty, PolicyType::Resource);
+        let mut statements = Vec::with_capacity(doc.statements.len());
+        let mut keys: Vec<Box<str>> = Vec::new();
+        let mut add_key = |k: &str| {
+            if !keys.iter().any(|e| e.eq_ignore_ascii_case(k)) {
+                keys.push(k.into());
+            }
+        };
+        for s in &doc.statements {
+            let (not_action, actions) = match &s.action {
+                Some(a) => (
+                    a.not,
+                    a.items
+                        .iter()
+                        .map(|i| Pattern::new(&i.value, Mode::Glob, false, true))
+                        .collect::<Box<[_]>>(),
+                ),
+                None => (false, Box::from([])),
+            };
+            let (not_resource, resources) = match &s.resource {
+                Some(r) => (
+                    r.not,
+                    Some(
+                        r.items
+                            .iter()
+                            .map(|i| ArnPattern::new(&i.value, vars, pad))
+                            .collect::<Box<[_]>>(),
+                    ),
+                ),
+                None => (false, None),
+            };
+            if let Some(rs) = &resources {
+                for r in rs.iter() {
+                    for v in r.var_names() {
+                        add_key(v);
+                    }
+                }
+            }
+            let principal = s.principal.as_ref().map(|p| {
+                let mut cp = CPrincipal {
+                    not: p.not,
+                    any: false,
+                    aws: Box::from([]),
+                    service: Box::from([]),
+                    federated: Box::from([]),
+                    canonical: Box::from([]),
+                };
+                match &p.spec {
+                    PrincipalSpec::Any => cp.any = true,
+                    PrincipalSpec::Map(m) => {
+                        let (mut aws, mut svc, mut fed, mut can) =
+                            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                        for (k, vals) in m {
+                            let dst = match k {
+                                PrincipalKey::Aws => &mut aws,
+                                PrincipalKey::Service => &mut svc,
+                                PrincipalKey::Federated => &mut fed,
+                                PrincipalKey::CanonicalUser => &mut can,
+                            };
+                            dst.extend(vals.iter().map(|v| Box::<str>::from(v.value.as_str())));
+                        }
+                        cp.aws = aws.into();
+                        cp.service = svc.into();
+                        cp.federated = fed.into();
+                        cp.canonical = can.into();
+                    }
+                }
+                cp
+            });
+            let mut conditions = Vec::new();
+            for b in &s.conditions {
+                for e in &b.entries {
+                    add_key(&e.key);
+                    let values: Box<[CValue]> = e
+                        .values
+                        .iter()
+                        .map(|v| compile_value(b.operator, &v.value, vars, pad))
+                        .collect();
+                    for v in values.iter() {
+                        match v {
+                            CValue::Str(p) => p.var_names().for_each(&mut add_key),
+                            CValue::Arn(a) => a.var_names().into_iter().for_each(&mut add_key),
+                            _ => {}
+                        }
+                    }
+                    conditions.push(CCondition {
+                        op: b.operator,
+                        qualifier: b.qualifier,
+                        if_exists: b.if_exists,
+                        key_lc: e.key.to_lowercase().into(),
+                        key: e.key.as_str().into(),
+                        values,
+                    });
+                }
+            }
+            statements.push(CStatement {
+                index: s.index,
+                sid: s.sid.as_ref().map_or("", |x| x.value.as_str()).into(),
+                effect: s.effect,
+                span: s.span,
+                not_action,
+                actions,
+                resources,
+                not_resource,
+                principal,
+                conditions: conditions.into(),
+            });
+        }
+        // service index
+        let mut by_service: Vec<(Box<str>, Vec<u32>)> = Vec::new();
+        let mut generic: Vec<u32> = Vec::new();
+        for (i, s) in doc.statements.iter().enumerate() {
+            let idx = u32::try_from(i).unwrap_or(u32::MAX);
+            let vendors: Option<Vec<String>> = match &s.action {
+                Some(a) if !a.not => a
+                    .items
+                    .iter()
+                    .map(|x| action_vendor_literal(&x.value))
+                    .collect(),
+                _ => None,
+            };
+            match vendors {
+                Some(vs) => {
+                    for v in vs {
+                        match by_service.iter_mut().find(|(k, _)| **k == *v) {
+                            Some((_, list)) => {
+                                if list.last() != Some(&idx) {
+                                    list.push(idx)
+                                }
+                            }
+                            None => by_service.push((v.into(), vec![idx])),
+                        }
+                    }
+                }
+                None => generic.push(idx),
+            }
+        }
+        CompiledPolicy {
+            id: id.into(),
+            policy_type: ty,
+            version: doc.version,
+            statements: statements.into(),
+            by_service: by_service
+                .into_iter()
+                .map(|(k, v)| (k, v.into_boxed_slice()))
+                .collect(),
+            generic: generic.into(),
+            condition_keys: keys.into(),
+        }
+    }
+
+    /// Parse, validate for `ty` and compile. Returns the findings on any validation error.
+    pub fn from_json(
+        src: &str,
+        ty: PolicyType,
+        id: impl Into<Box<str>>,
+    ) -> Result<Self, Vec<crate::Finding>> {
+        let doc = crate::model::parse(src).map_err(|f| vec![f.with_code(ty.error_code())])?;
+        let findings = crate::validate::validate_document(&doc, ty);
+        if !findings.is_empty() {
+            return Err(findings);
+        }
+        Ok(Self::compile(&doc, ty, id))
+    }
+
+    /// The identifier given at compile time.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The policy type it was compiled as.
+    pub fn policy_type(&self) -> PolicyType {
+        self.policy_type
+    }
+
+    /// Language version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Number of statements.
+    pub fn statement_count(&self) -> usize {
+        self.statements.len()
+    }
+
+    /// Condition keys referenced by the policy (condition keys and policy-variable names), as
+    /// written (variables lowercased), deduplicated case-insensitively, in document order.
+    /// This is what GetContextKeysForPolicy reports.
+    pub fn condition_keys(&self) -> impl Iterator<Item = &str> {
+        self.condition_keys.iter().map(|k| &**k)
+    }
+
+    /// Statement indices that may match `action`, ascending (generic ∪ service bucket).
+    #[inline]
+    pub(crate) fn candidates<'s>(&'s self, action: &str) -> Candidates<'s> {
+        let service = action.split_once(':').map_or(action, |(s, _)| s);
+        let bucket: &[u32] = self
+            .by_service
+            .iter()
+            .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(service.as_bytes()))
+            .map_or(&[], |(_, v)| &**v);
+        Candidates {
+            a: &self.generic,
+            b: bucket,
+        }
+    }
+}
+
+/// Merge of two ascending index lists.
+pub(crate) struct Candidates<'s> {
+    a: &'s [u32],
+    b: &'s [u32],
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        let take_a = match (self.a.first(), self.b.first()) {
+            (Some(x), Some(y)) => x <= y,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        let (v, rest) = if take_a {
+            self.a.split_first()?
+        } else {
+            self.b.split_first()?
+        };
+        if take_a {
+            self.a = rest;
+        } else {
+            self.b = rest;
+        }
+        usize::try_from(*v).ok()
+    }
+}
+
+/// Equality of resolved literal pieces (all `Text`) with `text`, Unicode-lowercasing `text`.
+pub(crate) fn eq_pieces_lower(pieces: &[Piece<'_>], text: &str) -> bool {
+    let mut lhs = pieces
+        .iter()
+        .flat_map(|p| match p {
+            Piece::Text(t) => t.chars(),
+            _ => "".chars(),
+        })
+        .flat_map(char::to_lowercase);
+    let mut rhs = text.chars().flat_map(char::to_lowercase);
+    loop {
+        match (lhs.next(), rhs.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Exact equality of resolved pieces with `text` (literal pieces only).
+pub(crate) fn eq_pieces(pieces: &[Piece<'_>], text: &str) -> bool {
+    match_pieces(pieces, text, false)
+}
