@@ -1,0 +1,115 @@
+"""boto 2.49 (2011-era client) runs the seed article's script unchanged except for
+the connection (see boto2_seed.py), in its own virtualenv (setup_boto2.sh)."""
+
+import json
+import os
+import subprocess
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+import e2e_util as u
+
+HERE = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("BOTO2_VENV", u.REPO / ".venv-boto2"))
+PY = VENV / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def boto2_python():
+    if not PY.exists():
+        p = subprocess.run(["bash", str(HERE / "setup_boto2.sh")], capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stdout + p.stderr
+    return PY
+
+
+@pytest.fixture(scope="module")
+def seed_run(server, boto2_python, tmp_path_factory):
+    host, port = server.host_port
+    home = tmp_path_factory.mktemp("boto2home")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "BOTO", "IAMD_")) and "proxy" not in k.lower()}
+    env.update({"HOME": str(home), "BOTO_CONFIG": str(home / "no-boto-config"), "PYTHONWARNINGS": "ignore"})
+    p = subprocess.run([str(boto2_python), str(HERE / "boto2_seed.py"), host, str(port),
+                        u.ROOT_ACCESS_KEY_ID, u.ROOT_SECRET_ACCESS_KEY],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, f"boto 2 script failed ({p.returncode}):\n{p.stdout}\n{p.stderr}"
+    lines = [l for l in p.stdout.splitlines() if l.startswith("RESULT ")]
+    assert len(lines) == 1, p.stdout
+    return p.stdout, json.loads(lines[0][len("RESULT "):])
+
+
+def test_boto2_version(seed_run):
+    assert seed_run[1]["boto_version"] == "2.49.0"
+
+
+def test_printed_user(seed_run):
+    user = seed_run[1]["user"]
+    assert set(user) == {"path", "create_date", "arn", "user_name", "user_id"}, user
+    assert user["path"] == "/"
+    assert user["user_name"] == "melvins"
+    assert user["arn"] == "arn:aws:iam::123456789012:user/melvins"
+    assert u.USER_ID_RE.match(user["user_id"]), user
+    assert u.ISO_Z_RE.match(user["create_date"]), user
+    assert '"arn": "arn:aws:iam::123456789012:user/melvins"' in seed_run[0]
+    assert seed_run[1]["request_id"]
+
+
+def test_printed_key(seed_run):
+    key = seed_run[1]["key"]
+    assert set(key) == {"status", "user_name", "create_date", "secret_access_key", "access_key_id"}, key
+    assert key["status"] == "Active"
+    assert key["user_name"] == "melvins"
+    assert u.ISO_Z_RE.match(key["create_date"]), key
+    assert u.SECRET_RE.match(key["secret_access_key"]), key
+    assert u.ACCESS_KEY_ID_RE.match(key["access_key_id"]), key
+    out = seed_run[0]
+    assert f"AWS_ACCESS_KEY_ID {key['access_key_id']}" in out
+    assert f"AWS_SECRET_ACCESS_KEY {key['secret_access_key']}" in out
+
+
+def test_policy_without_version_stored_verbatim(seed_run):
+    raw = seed_run[1]["policy"]  # boto 2 hands back the URL-encoded document as sent on the wire
+    assert "{" not in raw
+    doc = urllib.parse.unquote(raw)
+    assert json.loads(doc) == {"Statement": [{"Effect": "Allow", "Action": ["s3:*"],
+                                              "Resource": ["arn:aws:s3:::houdini", "arn:aws:s3:::houdini/*"]}]}
+    assert doc.startswith('{\n  "Statement":[{\n')
+
+
+def test_group_and_members(seed_run):
+    r = seed_run[1]
+    assert r["group"]["arn"] == "arn:aws:iam::123456789012:group/admins"
+    assert r["group"]["group_name"] == "admins"
+    assert u.GROUP_ID_RE.match(r["group"]["group_id"]), r["group"]
+    assert r["members"] == ["buzzo", "dale"]
+    assert r["all_users"] == ["buzzo", "dale", "lorax", "melvins"]
+    for name, k in r["staff_keys"].items():
+        assert k["user_name"] == name and u.ACCESS_KEY_ID_RE.match(k["access_key_id"])
+
+
+def test_authorization_seen_from_boto2(seed_run):
+    r = seed_run[1]["as"]
+    assert r["buzzo"] == {"ok": True}
+    assert r["dale"] == {"ok": True}
+    assert r["lorax"] == {"ok": False, "status": 403, "code": "AccessDenied", "message": u.not_authorized(
+        u.user_arn("lorax"), "iam:CreateUser", u.user_arn("from-lorax"))}
+    assert r["melvins"] == {"ok": False, "status": 403, "code": "AccessDenied", "message": u.not_authorized(
+        u.user_arn("melvins"), "iam:CreateUser", u.user_arn("from-melvins"))}
+
+
+def test_duplicate_error_seen_from_boto2(seed_run):
+    assert seed_run[1]["duplicate"] == {"status": 409, "code": "EntityAlreadyExists",
+                                        "message": "User with name melvins already exists."}
+
+
+def test_state_seen_from_boto3(seed_run, iam, server):
+    names = u.list_all_user_names(iam)
+    assert {"melvins", "buzzo", "lorax", "dale", "from-buzzo"} <= names
+    assert not names & {"from-lorax", "from-melvins"}
+    key = seed_run[1]["key"]
+    ident = server.client("sts", key["access_key_id"], key["secret_access_key"]).get_caller_identity()
+    assert ident["Arn"] == u.user_arn("melvins")
+    doc = iam.get_user_policy(UserName="melvins", PolicyName="allow_access_houdini")["PolicyDocument"]
+    assert doc["Statement"][0]["Resource"] == ["arn:aws:s3:::houdini", "arn:aws:s3:::houdini/*"]
