@@ -1,7 +1,195 @@
 //! Test support (feature `testing`): fixtures, and a throwaway PostgreSQL cluster
 //! ([`PgCluster`]) shared by this crate's tests and the server's end-to-end tests.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
 use crate::*;
+
+/// The cluster script, embedded so that any crate's tests can run it.
+pub const PG_TEST_CLUSTER_SH: &str = include_str!("../pg-test-cluster.sh");
+
+/// Set to a PostgreSQL URL (of a database the tests may create databases from) to use
+/// an existing server instead of starting a throwaway cluster.
+pub const PG_URL_ENV: &str = "IAMD_TEST_PG_URL";
+
+/// A PostgreSQL server for tests: either a throwaway cluster (initdb + pg_ctl in a
+/// temporary directory, run as the `postgres` OS user when the tests run as root, on a
+/// free loopback port, fsync on) or the server named by `$IAMD_TEST_PG_URL`.
+///
+/// Use [`PgCluster::shared`] (one cluster per test process) and give every test its own
+/// database with [`PgCluster::create_database`]:
+///
+/// ```no_run
+/// # async fn t() -> Result<(), String> {
+/// let url = iamd_store::testing::PgCluster::shared()?.create_database().await?;
+/// let store = iamd_store::AnyStore::open(&url).await.map_err(|e| e.to_string())?;
+/// # let _ = store; Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct PgCluster {
+    /// `postgres://user@host:port` (no database).
+    base: String,
+    /// The cluster's directory, if this value started it.
+    dir: Option<PathBuf>,
+    /// Stop the cluster when this value is dropped (never for the shared one, which
+    /// lives in a static: a watchdog process stops it when the test process exits).
+    stop_on_drop: bool,
+}
+
+static SHARED: OnceLock<Result<PgCluster, String>> = OnceLock::new();
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl PgCluster {
+    /// The cluster of this process, started on first use. When the process exits
+    /// (normally, by a panic, or killed), a watchdog stops the cluster and removes its
+    /// directory. Fails (it never skips) when PostgreSQL is not installed.
+    pub fn shared() -> Result<&'static PgCluster, String> {
+        SHARED
+            .get_or_init(|| {
+                if let Ok(url) = std::env::var(PG_URL_ENV) {
+                    return PgCluster::existing(&url);
+                }
+                let dir = std::env::temp_dir().join(format!(
+                    "iamd-pg-{}-{}",
+                    std::process::id(),
+                    unique()
+                ));
+                let mut cluster = PgCluster::start(&dir).inspect_err(|_| {
+                    // Remove what a half-done start left (a no-op if it made nothing).
+                    let _ = script(&["stop", &dir.display().to_string()]);
+                })?;
+                cluster.stop_on_drop = false;
+                watch(std::process::id(), &dir)?;
+                Ok(cluster)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Starts a cluster in `dir` (created; must not exist or be empty). It is stopped,
+    /// and `dir` removed, when the value is dropped.
+    pub fn start(dir: &Path) -> Result<PgCluster, String> {
+        let out = script(&["start", &dir.display().to_string()])?;
+        let url = out.trim();
+        let base = url
+            .strip_suffix("/postgres")
+            .ok_or_else(|| format!("pg-test-cluster.sh printed an unexpected url: {url:?}"))?;
+        Ok(PgCluster {
+            base: base.to_owned(),
+            dir: Some(dir.to_owned()),
+            stop_on_drop: true,
+        })
+    }
+
+    fn existing(url: &str) -> Result<PgCluster, String> {
+        // postgres://user@host:port/db -> postgres://user@host:port
+        let scheme_end = url.find("://").map(|i| i + 3).unwrap_or(0);
+        let base = match url[scheme_end..].find('/') {
+            Some(i) => &url[..scheme_end + i],
+            None => url,
+        };
+        Ok(PgCluster {
+            base: base.to_owned(),
+            dir: None,
+            stop_on_drop: false,
+        })
+    }
+
+    /// The URL of database `db` on this server.
+    pub fn url(&self, db: &str) -> String {
+        format!("{}/{db}", self.base)
+    }
+
+    /// The cluster's directory (`None` for `$IAMD_TEST_PG_URL`).
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Creates a fresh, empty database `t_<unique>` and returns its URL.
+    pub async fn create_database(&self) -> Result<String, String> {
+        use sqlx::Connection;
+        let name = format!("t_{}_{}", std::process::id(), unique());
+        let admin = self.url("postgres");
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .map_err(|e| format!("connecting to {admin}: {e}"))?;
+        let sql = format!("CREATE DATABASE {name}");
+        sqlx::raw_sql(&sql)
+            .execute(&mut conn)
+            .await
+            .map_err(|e| format!("{sql}: {e}"))?;
+        let _ = conn.close().await;
+        Ok(self.url(&name))
+    }
+
+    /// Stops the cluster now and removes its directory (no-op for an existing server).
+    pub fn stop(&self) -> Result<(), String> {
+        match &self.dir {
+            Some(dir) => script(&["stop", &dir.display().to_string()]).map(drop),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        if self.stop_on_drop {
+            let _ = self.stop();
+        }
+    }
+}
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{}_{nanos}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Runs the embedded script with `args`; returns its stdout, or its stderr as the error.
+fn script(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(PG_TEST_CLUSTER_SH)
+        .arg("pg-test-cluster.sh")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running bash pg-test-cluster.sh: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "pg-test-cluster.sh {} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Starts a detached watchdog (own session, no stdio) that stops the cluster in `dir`
+/// once process `pid` has exited.
+fn watch(pid: u32, dir: &Path) -> Result<(), String> {
+    Command::new("setsid")
+        .arg("bash")
+        .arg("-c")
+        .arg(PG_TEST_CLUSTER_SH)
+        .arg("pg-test-cluster.sh")
+        .arg("watch")
+        .arg(pid.to_string())
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(drop)
+        .map_err(|e| format!("starting the cluster watchdog: {e}"))
+}
 
 /// A user record with the given id and name.
 pub fn user(id: &str, name: &str) -> UserRecord {

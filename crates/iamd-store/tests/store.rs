@@ -9,7 +9,7 @@ use std::any::Any;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use iamd_store::testing::{every_change, every_change_snapshot, group, user};
+use iamd_store::testing::{every_change, every_change_snapshot, group, user, PgCluster};
 use iamd_store::*;
 
 type Guard = Box<dyn Any + Send>;
@@ -24,6 +24,25 @@ async fn sqlite_store() -> (AnyStore, Guard) {
         Err(e) => panic!("open sqlite store: {e}"),
     };
     (store, Box::new(dir))
+}
+
+/// A store on a fresh database of the shared test cluster. Fails (never skips) if
+/// PostgreSQL is missing.
+async fn postgres_store() -> (AnyStore, Guard) {
+    let cluster = match PgCluster::shared() {
+        Ok(c) => c,
+        Err(e) => panic!("PostgreSQL test cluster unavailable: {e}"),
+    };
+    let url = match cluster.create_database().await {
+        Ok(u) => u,
+        Err(e) => panic!("creating a test database: {e}"),
+    };
+    let store = match AnyStore::open(&url).await {
+        Ok(s) => s,
+        Err(e) => panic!("open postgres store {url}: {e}"),
+    };
+    assert_eq!(store.backend(), "postgres");
+    (store, Box::new(()))
 }
 
 fn ok<T>(r: Result<T, StoreError>, what: &str) -> T {
@@ -620,13 +639,13 @@ async fn apply_latency(store: AnyStore, backend: &str) {
 // Instantiation on both backends
 // ---------------------------------------------------------------------------------
 
-macro_rules! on_sqlite {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
+macro_rules! on_backend {
+    ($module:ident, $factory:ident: $($name:ident),* $(,)?) => {
+        mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    let (store, _guard) = super::sqlite_store().await;
+                    let (store, _guard) = super::$factory().await;
                     super::$name(store).await;
                 }
             )*
@@ -634,7 +653,14 @@ macro_rules! on_sqlite {
     };
 }
 
-on_sqlite!(
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        on_backend!(sqlite, sqlite_store: $($name),*);
+        on_backend!(postgres, postgres_store: $($name),*);
+    };
+}
+
+on_both!(
     round_trip_one_batch,
     round_trip_one_change_per_batch,
     upserts_replace_and_deletes_are_idempotent,
@@ -651,6 +677,12 @@ on_sqlite!(
 async fn sqlite_apply_latency() {
     let (store, _guard) = sqlite_store().await;
     apply_latency(store, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_apply_latency() {
+    let (store, _guard) = postgres_store().await;
+    apply_latency(store, "postgres").await;
 }
 
 // ---------------------------------------------------------------------------------
