@@ -149,3 +149,45 @@ impl crate::Store for SqliteStore {
         SqliteStore::apply(self, changes).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    /// Every pooled connection runs with the pragmas the durability and integrity
+    /// contract depends on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_have_the_contract_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_dir(dir.path()).await.unwrap();
+        assert_eq!(store.path(), dir.path().join("iamd.db"));
+        // Hold several connections at once so more than one is checked.
+        let mut conns = Vec::new();
+        for _ in 0..POOL_SIZE {
+            conns.push(store.pool.acquire().await.unwrap());
+        }
+        for conn in &mut conns {
+            let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(journal, "wal");
+            assert_eq!(sync, 2, "synchronous=FULL");
+            assert_eq!(fk, 1, "foreign_keys=ON");
+            assert_eq!(busy, BUSY_TIMEOUT.as_millis() as i64);
+        }
+    }
+}

@@ -833,3 +833,186 @@ async fn scalar(pool: &sqlx::SqlitePool, sql: &'static str) -> String {
         Err(e) => panic!("{sql}: {e}"),
     }
 }
+
+// ---------------------------------------------------------------------------------
+// SQLite: kill -9 of a writing process loses no acknowledged write
+// ---------------------------------------------------------------------------------
+
+const KILL_CHILD_ENV: &str = "IAMD_STORE_KILL9_CHILD_DIR";
+
+/// Helper, not a check: when started by `sqlite_kill_9_keeps_acknowledged_writes`
+/// (with `$IAMD_STORE_KILL9_CHILD_DIR` set), writes users forever, printing `ACK i`
+/// after each acknowledged apply. Otherwise it returns at once.
+#[tokio::test]
+async fn kill9_child_writer() {
+    use std::io::Write;
+    let Ok(dir) = std::env::var(KILL_CHILD_ENV) else {
+        return;
+    };
+    let store = ok(
+        SqliteStore::open_dir(std::path::Path::new(&dir)).await,
+        "open",
+    );
+    let mut out = std::io::stdout();
+    for i in 0u64.. {
+        let id = format!("AIDAKILL{i:08}");
+        ok(
+            store
+                .apply(&[
+                    Change::PutUser(user(&id, &format!("kill-{i}"))),
+                    Change::PutTag(TagRecord {
+                        owner_kind: OwnerKind::User,
+                        owner_id: id,
+                        key: "i".into(),
+                        value: i.to_string(),
+                    }),
+                ])
+                .await,
+            "apply",
+        );
+        let _ = writeln!(out, "ACK {i}");
+        let _ = out.flush();
+    }
+}
+
+#[test]
+fn sqlite_kill_9_keeps_acknowledged_writes() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args([
+            "--exact",
+            "kill9_child_writer",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(KILL_CHILD_ENV, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut acked: Option<u64> = None;
+    while acked.is_none_or(|n| n < 150) {
+        assert!(Instant::now() < deadline, "child too slow; acked {acked:?}");
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(n) = line.strip_prefix("ACK ") {
+                    acked = Some(n.parse().unwrap());
+                }
+            }
+            _ => panic!("child writer ended early; acked {acked:?}"),
+        }
+    }
+    child.kill().unwrap(); // SIGKILL, mid-write most likely
+    child.wait().unwrap();
+    // Acknowledgements still in the pipe count too.
+    for line in lines.map_while(Result::ok) {
+        if let Some(n) = line.strip_prefix("ACK ") {
+            acked = Some(n.parse().unwrap());
+        }
+    }
+    let acked = acked.unwrap();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let snapshot = rt.block_on(async {
+        let store = SqliteStore::open_dir(dir.path()).await.unwrap();
+        store.load().await.unwrap()
+    });
+    let ids: HashSet<_> = snapshot.users.iter().map(|u| u.id.clone()).collect();
+    for i in 0..=acked {
+        assert!(
+            ids.contains(&format!("AIDAKILL{i:08}")),
+            "acknowledged user {i} lost"
+        );
+    }
+    // At most the one batch in flight is there unacknowledged, and every batch is whole.
+    assert!(
+        snapshot.users.len() as u64 <= acked + 2,
+        "{} users",
+        snapshot.users.len()
+    );
+    assert_eq!(snapshot.tags.len(), snapshot.users.len());
+    eprintln!(
+        "kill -9 after {} acknowledged batches: all present",
+        acked + 1
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// PostgreSQL only: several nodes on one database, notifications
+// ---------------------------------------------------------------------------------
+
+/// Nodes starting together migrate once; each sees the others' writes; two nodes
+/// cannot create the same name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_nodes_share_one_database() {
+    let url = PgCluster::shared()
+        .unwrap()
+        .create_database()
+        .await
+        .unwrap();
+    let (a, b, c, d) = tokio::join!(
+        AnyStore::open(&url),
+        AnyStore::open(&url),
+        AnyStore::open(&url),
+        AnyStore::open(&url)
+    );
+    let (a, b, c, d) = (a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap());
+    a.apply(&every_change()).await.unwrap();
+    for node in [&b, &c, &d] {
+        assert_eq!(node.load().await.unwrap(), every_change_snapshot());
+    }
+    let on_a = [Change::PutUser(user("AIDANODEA", "Shared"))];
+    let on_b = [Change::PutUser(user("AIDANODEB", "shared"))];
+    let (ra, rb) = tokio::join!(a.apply(&on_a), b.apply(&on_b));
+    let conflicts = [&ra, &rb]
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Conflict(_))))
+        .count();
+    assert_eq!(
+        (ra.is_ok() as usize + rb.is_ok() as usize, conflicts),
+        (1, 1),
+        "{ra:?} {rb:?}"
+    );
+    for node in [a, b, c, d] {
+        node.close().await;
+    }
+}
+
+/// A committed batch notifies `iamd_changes`; a failed one does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_notifies_committed_batches() {
+    let url = PgCluster::shared()
+        .unwrap()
+        .create_database()
+        .await
+        .unwrap();
+    let store = AnyStore::open(&url).await.unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect(&url).await.unwrap();
+    listener
+        .listen(iamd_store::postgres::NOTIFY_CHANNEL)
+        .await
+        .unwrap();
+
+    store
+        .apply(&[Change::PutUser(user("AIDAN1", "n1"))])
+        .await
+        .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+        .await
+        .expect("no notification within 10 s")
+        .unwrap();
+    assert_eq!(n.channel(), iamd_store::postgres::NOTIFY_CHANNEL);
+
+    expect_conflict(&store, &[Change::PutUser(user("AIDAN2", "N1"))]).await;
+    let none = tokio::time::timeout(Duration::from_millis(500), listener.recv()).await;
+    assert!(none.is_err(), "a failed batch notified: {none:?}");
+}
