@@ -100,6 +100,25 @@ def uniq(prefix: str) -> str:
     return f"{prefix}-{_RUN}{next(_counter)}"
 
 
+# AWS names the resource in AccessDenied messages by ARN for CreateUser (the user to
+# be) and ListUsers (the path prefix, e.g. "arn:aws:iam::123456789012:user/"), but as
+# "user NAME" / "group NAME" for actions on an existing user or group (GetUser,
+# PutUserPolicy, *AccessKey*, AddUserToGroup, GetGroup, ...).  When the UserName
+# parameter is omitted (acting on oneself) AWS prints "user null<name>"; the tests
+# accept that form with or without the "null".
+def res_user(name: str) -> str:
+    return f"user {name}"
+
+
+def res_group(name: str) -> str:
+    return f"group {name}"
+
+
+def not_authorized_self_re(principal_arn: str, action: str, name: str) -> str:
+    return (re.escape(f"User: {principal_arn} is not authorized to perform: {action} on resource: user ")
+            + "(null)?" + re.escape(f"{name} because no identity-based policy allows the {action} action"))
+
+
 def not_authorized(principal_arn: str, action: str, resource: str, explicit: bool = False) -> str:
     why = (
         "with an explicit deny in an identity-based policy"
@@ -337,6 +356,17 @@ class RawResponse:
             err.findtext(f"{ns}Code"),
             err.findtext(f"{ns}Message"),
         )
+
+
+def is_xml_error(r: "RawResponse") -> bool:
+    """An AWS Query ErrorResponse, or an S3-style <Error> document (requests without
+    an Action may be routed to the S3 side of the endpoint)."""
+    root = r.xml()
+    ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
+    if root.tag == f"{ns}ErrorResponse":
+        r.error()
+        return True
+    return root.tag == "Error" and bool(root.findtext("Code")) and root.findtext("Message") is not None
 
 
 def sign_request(

@@ -30,7 +30,9 @@ def seed_run(server, boto2_python, tmp_path_factory):
     home = tmp_path_factory.mktemp("boto2home")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "BOTO", "IAMD_")) and "proxy" not in k.lower()}
-    env.update({"HOME": str(home), "BOTO_CONFIG": str(home / "no-boto-config"), "PYTHONWARNINGS": "ignore"})
+    # boto 2 retries 5xx answers with exponential backoff; fail fast instead.
+    (home / "boto.cfg").write_text("[Boto]\nnum_retries = 0\nhttp_socket_timeout = 30\n")
+    env.update({"HOME": str(home), "BOTO_CONFIG": str(home / "boto.cfg"), "PYTHONWARNINGS": "ignore"})
     p = subprocess.run([str(boto2_python), str(HERE / "boto2_seed.py"), host, str(port),
                         u.ROOT_ACCESS_KEY_ID, u.ROOT_SECRET_ACCESS_KEY],
                        env=env, capture_output=True, text=True, timeout=120)

@@ -27,7 +27,7 @@ def test_no_policy_user_refused(server, user_with_key, iam):
     name, ak, sk = user_with_key("nopol")
     other = u.uniq("o")
     iam.create_user(UserName=other)
-    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:GetUser", u.user_arn(other))):
+    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:GetUser", u.res_user(other))):
         server.client("iam", ak, sk).get_user(UserName=other)
 
 
@@ -106,7 +106,7 @@ def test_resource_arn_with_path(server, iam, user_with_key):
         {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "arn:aws:iam::123456789012:user/team/*"}))
     me = server.client("iam", ak, sk)
     assert me.get_user(UserName=inside)["User"]["Path"] == "/team/"
-    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:GetUser", u.user_arn(outside))):
+    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:GetUser", u.res_user(outside))):
         me.get_user(UserName=outside)
 
 
@@ -131,19 +131,19 @@ def test_manage_only_own_access_keys(server, iam, user_with_key):
     me.delete_access_key(AccessKeyId=new["AccessKeyId"])
 
     # Someone else's keys: refused, and nothing changes.
-    other_arn = u.user_arn(other)
-    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:CreateAccessKey", other_arn)):
+    other_res = u.res_user(other)
+    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:CreateAccessKey", other_res)):
         me.create_access_key(UserName=other)
-    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:ListAccessKeys", other_arn)):
+    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:ListAccessKeys", other_res)):
         me.list_access_keys(UserName=other)
-    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:DeleteAccessKey", other_arn)):
+    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:DeleteAccessKey", other_res)):
         me.delete_access_key(UserName=other, AccessKeyId=others_key)
-    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:UpdateAccessKey", other_arn)):
+    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:UpdateAccessKey", other_res)):
         me.update_access_key(UserName=other, AccessKeyId=others_key, Status="Inactive")
     meta = iam.list_access_keys(UserName=other)["AccessKeyMetadata"]
     assert [(m["AccessKeyId"], m["Status"]) for m in meta] == [(others_key, "Active")]
     # ... and the policy grants nothing else.
-    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:GetUser", u.user_arn(name))):
+    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:GetUser", u.res_user(name))):
         me.get_user(UserName=name)
 
 
@@ -153,8 +153,10 @@ def test_policy_variable_needs_version_2012(server, iam, user_with_key):
     legacy = pol({"Effect": "Allow", "Action": "iam:*AccessKey*",
                   "Resource": "arn:aws:iam::123456789012:user/${aws:username}"}, version=None)
     name, ak, sk = user_with_key("legacy", policy=legacy)
-    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:ListAccessKeys", u.user_arn(name))):
+    with aws_error("AccessDenied", 403, message_re=u.not_authorized_self_re(u.user_arn(name), "iam:ListAccessKeys", name)):
         server.client("iam", ak, sk).list_access_keys()
+    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:ListAccessKeys", u.res_user(name))):
+        server.client("iam", ak, sk).list_access_keys(UserName=name)
 
 
 def test_get_caller_identity_always_allowed(server, iam, user_with_key):
@@ -165,5 +167,5 @@ def test_get_caller_identity_always_allowed(server, iam, user_with_key):
     deny_sts = pol({"Effect": "Deny", "Action": "sts:GetCallerIdentity", "Resource": "*"})
     iam.put_user_policy(UserName=name, PolicyName="p2", PolicyDocument=deny_sts)
     assert server.client("sts", ak, sk).get_caller_identity()["Arn"] == u.user_arn(name)
-    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:GetUser", u.user_arn(name), explicit=True)):
+    with aws_error("AccessDenied", 403, not_authorized(u.user_arn(name), "iam:GetUser", u.res_user(name), explicit=True)):
         server.client("iam", ak, sk).get_user(UserName=name)

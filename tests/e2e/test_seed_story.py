@@ -59,13 +59,13 @@ def test_melvins_refused_iam(story):
         me.create_user(UserName="x")
     with aws_error("AccessDenied", 403, not_authorized(arn, "iam:ListUsers", "arn:aws:iam::123456789012:user/")):
         me.list_users()
-    with aws_error("AccessDenied", 403, not_authorized(arn, "iam:GetUser", arn)):
+    with aws_error("AccessDenied", 403, not_authorized(arn, "iam:GetUser", u.res_user("melvins"))):
         me.get_user(UserName="melvins")
-    with aws_error("AccessDenied", 403, not_authorized(arn, "iam:CreateAccessKey", arn)):
+    with aws_error("AccessDenied", 403, message_re=u.not_authorized_self_re(arn, "iam:CreateAccessKey", "melvins")):
         me.create_access_key()
-    with aws_error("AccessDenied", 403, not_authorized(arn, "iam:PutUserPolicy", arn)):
+    with aws_error("AccessDenied", 403, not_authorized(arn, "iam:PutUserPolicy", u.res_user("melvins"))):
         me.put_user_policy(UserName="melvins", PolicyName="escalate", PolicyDocument=u.ALLOW_ALL)
-    with aws_error("AccessDenied", 403, not_authorized(arn, "iam:AddUserToGroup", "arn:aws:iam::123456789012:group/admins")):
+    with aws_error("AccessDenied", 403, not_authorized(arn, "iam:AddUserToGroup", u.res_group("admins"))):
         me.add_user_to_group(GroupName="admins", UserName="melvins")
 
 
@@ -86,7 +86,7 @@ def test_lorax_refused_after_leaving(story):
         me.create_user(UserName="comeback")
     with aws_error("AccessDenied", 403, not_authorized(arn, "iam:ListUsers", "arn:aws:iam::123456789012:user/")):
         me.list_users()
-    with aws_error("AccessDenied", 403, not_authorized(arn, "iam:AddUserToGroup", "arn:aws:iam::123456789012:group/admins")):
+    with aws_error("AccessDenied", 403, not_authorized(arn, "iam:AddUserToGroup", u.res_group("admins"))):
         me.add_user_to_group(GroupName="admins", UserName="lorax")
     # His key still authenticates (it was not deleted) — it just grants nothing.
     assert story["sts"]["lorax"].get_caller_identity()["Arn"] == arn
