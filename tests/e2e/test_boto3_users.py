@@ -45,7 +45,10 @@ def test_create_user_wire_format(server):
     user = root.find(f"{ns}CreateUserResult/{ns}User")
     assert user.findtext(ns + "UserName") == name
     assert u.ISO_Z_RE.match(user.findtext(ns + "CreateDate")), user.findtext(ns + "CreateDate")
-    assert root.findtext(f"{ns}ResponseMetadata/{ns}RequestId")
+    request_id = root.findtext(f"{ns}ResponseMetadata/{ns}RequestId")
+    assert request_id
+    # AWS repeats the request id in the x-amzn-RequestId header.
+    assert r.headers.get("x-amzn-requestid") == request_id, r.headers
 
 
 def test_create_user_with_path(iam):
