@@ -146,6 +146,11 @@ def test_stalled_clients_time_out_and_others_are_served(server, sts):
     assert sts.get_caller_identity()["Account"] == u.ACCOUNT_ID
 
 
+def _pooled(server):
+    # botocore clients are thread-safe; one client with a connection per thread.
+    return server.client("iam", max_pool_connections=32)
+
+
 def _parallel(n, fn):
     barrier = threading.Barrier(n)
 
@@ -163,8 +168,8 @@ def _parallel(n, fn):
 
 def test_concurrent_create_same_user(server, iam):
     name = u.uniq("race")
-    clients = [server.client("iam") for _ in range(20)]
-    results = _parallel(20, lambda i: clients[i].create_user(UserName=name))
+    c = _pooled(server)
+    results = _parallel(20, lambda i: c.create_user(UserName=name))
     assert sorted(results) == ["EntityAlreadyExists"] * 19 + ["ok"], results
     assert sum(1 for n in u.list_all_user_names(iam) if n.lower() == name.lower()) == 1
 
@@ -172,15 +177,15 @@ def test_concurrent_create_same_user(server, iam):
 def test_concurrent_create_same_user_different_case(server, iam):
     base = u.uniq("casefold")
     variants = [base.lower(), base.upper(), base.capitalize(), base.swapcase()] * 2
-    clients = [server.client("iam") for _ in variants]
-    results = _parallel(len(variants), lambda i: clients[i].create_user(UserName=variants[i]))
+    c = _pooled(server)
+    results = _parallel(len(variants), lambda i: c.create_user(UserName=variants[i]))
     assert sorted(results) == ["EntityAlreadyExists"] * (len(variants) - 1) + ["ok"], results
 
 
 def test_concurrent_access_keys_respect_quota(server, iam, new_user):
     user = new_user("keyrace")
-    clients = [server.client("iam") for _ in range(6)]
-    results = _parallel(6, lambda i: clients[i].create_access_key(UserName=user))
+    c = _pooled(server)
+    results = _parallel(6, lambda i: c.create_access_key(UserName=user))
     assert sorted(results) == ["LimitExceeded"] * 4 + ["ok"] * 2, results
     assert len(iam.list_access_keys(UserName=user)["AccessKeyMetadata"]) == 2
 
@@ -190,8 +195,8 @@ def test_concurrent_group_joins_respect_quota(server, iam, new_user):
     groups = [u.uniq("jg") for _ in range(13)]
     for g in groups:
         iam.create_group(GroupName=g)
-    clients = [server.client("iam") for _ in groups]
-    results = _parallel(len(groups), lambda i: clients[i].add_user_to_group(GroupName=groups[i], UserName=user))
+    c = _pooled(server)
+    results = _parallel(len(groups), lambda i: c.add_user_to_group(GroupName=groups[i], UserName=user))
     assert sorted(results) == ["LimitExceeded"] * 3 + ["ok"] * 10, results
     assert len(iam.list_groups_for_user(UserName=user)["Groups"]) == 10
 
