@@ -6,6 +6,7 @@ belongs to the S3 endpoint, which is not in the server's first version.)"""
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 import e2e_util as u
 from e2e_util import aws_error, not_authorized
@@ -34,7 +35,13 @@ def story(server, iam):
     clients["lorax"].create_user(UserName="hired-by-lorax")
     # ... until he leaves.
     iam.remove_user_from_group(GroupName="admins", UserName="lorax")
-    return {"user": user, "keys": keys, "iam": clients, "sts": sts}
+    # The very next request with his key.
+    try:
+        clients["lorax"].create_user(UserName="right-after")
+        next_request = None
+    except ClientError as e:
+        next_request = e.response
+    return {"user": user, "keys": keys, "iam": clients, "sts": sts, "lorax_next": next_request}
 
 
 def test_story_state(iam, story):
@@ -77,6 +84,15 @@ def test_buzzo_may_administer(iam, story):
     me.put_user_policy(UserName="hired-by-buzzo", PolicyName="p", PolicyDocument=u.HOUDINI_POLICY)
     me.delete_user_policy(UserName="hired-by-buzzo", PolicyName="p")
     me.delete_user(UserName="hired-by-buzzo")
+
+
+def test_lorax_refused_right_after_leaving(story):
+    r = story["lorax_next"]
+    assert r is not None, "lorax could still create users right after leaving admins"
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert r["Error"]["Code"] == "AccessDenied"
+    assert r["Error"]["Message"] == not_authorized(
+        u.user_arn("lorax"), "iam:CreateUser", "arn:aws:iam::123456789012:user/right-after")
 
 
 def test_lorax_refused_after_leaving(story):
