@@ -834,6 +834,26 @@ class Gen:
         self.w("Ok(req)")
         self.w("}")
         self.w()
+        self.w("/// Reads `Action` and `Version` from `p` and decodes the request.")
+        self.w("///")
+        self.w("/// No `Action`: `MissingAction`. A `Version` other than [`API_VERSION`]:")
+        self.w("/// `InvalidAction` (\"Could not find operation A for version V\"). A missing")
+        self.w("/// `Version` is accepted. Otherwise as [`decode`].")
+        self.w(f"pub fn decode_request(p: &Params) -> Result<{Svc}Request, ApiError> {{")
+        self.w("let action = p.action().ok_or_else(ApiError::missing_action)?;")
+        self.w("if let Some(v) = p.version() {")
+        self.w("if v != API_VERSION {")
+        self.w("return Err(ApiError::invalid_action(action, v));")
+        self.w("}")
+        self.w("}")
+        self.w("decode(action, p)")
+        self.w("}")
+        self.w()
+        self.w("/// Whether `name` is an operation of this service.")
+        self.w("pub fn is_operation(name: &str) -> bool {")
+        self.w("OPERATIONS.binary_search(&name).is_ok()")
+        self.w("}")
+        self.w()
         self.w("/// Whether operation `op` has an output (a `<{op}Result>` element).")
         self.w("pub fn has_output(op: &str) -> bool {")
         with_out = [o for o in ops if "output" in self.ops[o]]
@@ -884,6 +904,7 @@ def rustfmt(code: str) -> str:
             ["rustfmt", "--edition", "2021", "--emit", "stdout", "--quiet"],
             input=code.encode("utf-8"),
             capture_output=True,
+            cwd=REPO,  # same rustfmt.toml discovery as `cargo fmt`
             check=False,
         )
     except FileNotFoundError:

@@ -269,10 +269,7 @@ pub fn long(
     errs: &mut Validation,
 ) -> Result<Option<i64>, ApiError> {
     let Some(v) = p.get(key) else { return Ok(None) };
-    let n: i64 = v
-        .trim()
-        .parse()
-        .map_err(|_| bad_value(key, v, "an integer"))?;
+    let n: i64 = v.parse().map_err(|_| bad_value(key, v, "an integer"))?;
     if let Some(rule) = rule {
         check_int(errs, n, path, rule);
     }

@@ -359,3 +359,32 @@ fn operation_tables() {
         assert!(iam::example_response(op, "r").is_some());
     }
 }
+
+#[test]
+fn decode_request_checks_action_and_version() {
+    let p = Params::from_form(b"Action=GetUser&Version=2011-06-15").unwrap();
+    let e = iam::decode_request(&p).unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "InvalidAction",
+            "Could not find operation GetUser for version 2011-06-15"
+        )
+    );
+    let p = Params::from_form(b"Version=2010-05-08").unwrap();
+    assert_eq!(iam::decode_request(&p).unwrap_err().code, "MissingAction");
+    let p = Params::from_form(b"Action=GetUser").unwrap();
+    assert!(iam::decode_request(&p).is_ok());
+    use iamd_api::Service;
+    assert_eq!(
+        Service::for_request("GetCallerIdentity", None),
+        Some(Service::Sts)
+    );
+    assert_eq!(Service::for_request("GetUser", None), Some(Service::Iam));
+    assert_eq!(
+        Service::for_request("GetUser", Some("2011-06-15")),
+        Some(Service::Sts)
+    );
+    assert_eq!(Service::for_request("Nope", None), None);
+    assert!(iam::OPERATIONS.iter().all(|o| !sts::is_operation(o)));
+}

@@ -20635,6 +20635,26 @@ pub fn decode(action: &str, p: &Params) -> Result<IamRequest, ApiError> {
     Ok(req)
 }
 
+/// Reads `Action` and `Version` from `p` and decodes the request.
+///
+/// No `Action`: `MissingAction`. A `Version` other than [`API_VERSION`]:
+/// `InvalidAction` ("Could not find operation A for version V"). A missing
+/// `Version` is accepted. Otherwise as [`decode`].
+pub fn decode_request(p: &Params) -> Result<IamRequest, ApiError> {
+    let action = p.action().ok_or_else(ApiError::missing_action)?;
+    if let Some(v) = p.version() {
+        if v != API_VERSION {
+            return Err(ApiError::invalid_action(action, v));
+        }
+    }
+    decode(action, p)
+}
+
+/// Whether `name` is an operation of this service.
+pub fn is_operation(name: &str) -> bool {
+    OPERATIONS.binary_search(&name).is_ok()
+}
+
 /// Whether operation `op` has an output (a `<{op}Result>` element).
 pub fn has_output(op: &str) -> bool {
     matches!(
