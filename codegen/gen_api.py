@@ -214,7 +214,7 @@ def translate_pattern(pattern: str, flavor: str) -> tuple[str, str | None]:
                     continue
             out.append(val)
     body = "".join(out)
-    return f"^(?:{body})$", forbid
+    return (f"^(?:{body})$" if flavor == "rust" else f"^(?:{body})\\Z"), forbid
 
 
 def python_pattern(pattern: str):
@@ -437,6 +437,9 @@ class Gen:
             self.w(f"static RE_{idx}: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new({rust_str(rx)}).ok());")
             fb = f"Some({rust_str(forbid)})" if forbid else "None"
             self.w(f"static PAT_{idx}: rt::Pattern = rt::Pattern {{ text: {rust_str(pat)}, re: &RE_{idx}, forbid: {fb} }};")
+        self.w("/// Every distinct model pattern of the input shapes (tests, introspection).")
+        refs = ", ".join(f"&PAT_{i}" for _, i in sorted(self.patterns.items(), key=lambda kv: kv[1]))
+        self.w(f"pub static PATTERNS: &[&rt::Pattern] = &[{refs}];")
         self.w()
         for n in sorted(self.decode_set):
             sh = self.shapes[n]

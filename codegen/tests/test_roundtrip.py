@@ -252,3 +252,48 @@ def test_errors_parse_with_botocore(dump_bin):
 def test_generated_code_is_up_to_date():
     r = subprocess.run(["bash", os.path.join(REPO, "codegen", "check.sh")], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+PROBES = [
+    "", "a", "Z", "0", "_", "-", "--", "a-b", "a--b", "ab-", "-ab", "/", "//", "/a/", "/a", "a/",
+    "/a b/", " ", "a b", "\t", "\n", "\r", "\x01", "\x7f", "\x85", "\xa0", "\xff", "é", "€", "\U0001F600",
+    "+=,.@", "a:b", "a;b", "~", "!", "a*b", "o-abcdefghij", "o-abcdefghi", "o-abcdefghij/r-abcd",
+    "o-abcdefghij/r-abcd/x-y/", "p-abcdefgh", "p-abc", "v1", "v1.a", "v0", "v12.3-x", "123456789012",
+    "12345678901", "1234567890123", "https://a.b/c?d=e#f", "http://x", "ftp://x", "ABC123", "abc123",
+    "ab" * 40, "a" * 63, "ab.cd", "arn:aws:iam::123456789012:user/x", "a\\b", "[a]", "{\"x\":1}",
+]
+
+
+def test_pattern_translation_matches_java_semantics(dump_bin):
+    """Each model pattern, as translated for Rust, accepts exactly what the
+    pattern accepts (checked against Python's `re` with Java's ASCII \\w/\\d;
+    `\\p{..}` classes only on ASCII probes, where the approximation is exact)."""
+    queries, expected, labels = [], [], []
+    gens = {svc: gen_api.Gen(svc, DATA[svc], "x") for svc, _ in gen_api.SERVICES}
+    pattern_list = []
+    for svc, _ in gen_api.SERVICES:
+        for pat, idx in sorted(gens[svc].patterns.items(), key=lambda kv: kv[1]):
+            pattern_list.append(f"{svc}\t{pat}")
+            py = gen_api.python_pattern(pat)
+            for probe in PROBES:
+                if "\\p{" in pat and not probe.isascii():
+                    continue
+                esc = (
+                    probe.replace("\\", "\\\\")
+                    .replace("\t", "\\t")
+                    .replace("\n", "\\n")
+                    .replace("\r", "\\r")
+                )
+                queries.append(f"{svc}\t{idx}\t{esc}")
+                expected.append("1" if py.match(probe) else "0")
+                labels.append((svc, pat, probe))
+    assert len(pattern_list) > 30
+    out = run(dump_bin, "patterns", "\n".join(queries) + "\n")
+    sep = out.index("--")
+    assert out[:sep] == pattern_list
+    answers = out[sep + 1 :]
+    assert len(answers) == len(expected)
+    wrong = [(lab, exp) for lab, exp, got in zip(labels, expected, answers) if exp != got]
+    assert not wrong, wrong[:10]
+    # The probes exercise both outcomes for most patterns.
+    assert expected.count("1") > 100 and expected.count("0") > 100

@@ -7,6 +7,10 @@
 //! * `dump_examples decode` — reads lines `<service>\t<form body>` on stdin and
 //!   prints, per line, `ok\t<operation>\t<decoded input as JSON>` or
 //!   `err\t<code>\t<status>\t<message>`.
+//! * `dump_examples patterns` — prints `<service>\t<pattern>` for every model
+//!   pattern, then reads lines `<service>\t<pattern index>\t<value>` on stdin
+//!   (value with `\\`, `\t`, `\n`, `\r` escaped) and prints `1` or `0` per line
+//!   (whether the value matches).
 
 use std::io::{self, BufRead, Write};
 
@@ -21,6 +25,25 @@ fn decode_line(line: &str) -> Result<(String, String), ApiError> {
         "sts" => sts::decode(action, &params).map(|r| (r.operation_name().to_owned(), r.to_json())),
         other => Err(ApiError::new("UnknownService", other.to_owned(), 400, true)),
     }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some('t') => out.push('\t'),
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some(o) => out.push(o),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn main() -> io::Result<()> {
@@ -72,8 +95,34 @@ fn main() -> io::Result<()> {
                 }
             }
         }
+        "patterns" => {
+            for p in iam::PATTERNS {
+                writeln!(out, "iam\t{}", p.text)?;
+            }
+            for p in sts::PATTERNS {
+                writeln!(out, "sts\t{}", p.text)?;
+            }
+            writeln!(out, "--")?;
+            out.flush()?;
+            for line in io::stdin().lock().lines() {
+                let line = line?;
+                let mut parts = line.splitn(3, '\t');
+                let (svc, idx, value) = (parts.next(), parts.next(), parts.next());
+                let table = if svc == Some("sts") {
+                    sts::PATTERNS
+                } else {
+                    iam::PATTERNS
+                };
+                let pat = idx
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| table.get(i));
+                let value = unescape(value.unwrap_or_default());
+                let m = pat.is_some_and(|p| p.matches(&value));
+                writeln!(out, "{}", u8::from(m))?;
+            }
+        }
         _ => {
-            eprintln!("usage: dump_examples responses|errors|decode");
+            eprintln!("usage: dump_examples responses|errors|decode|patterns");
             std::process::exit(2);
         }
     }

@@ -1332,6 +1332,12 @@ static PAT_25: rt::Pattern = rt::Pattern {
     re: &RE_25,
     forbid: None,
 };
+/// Every distinct model pattern of the input shapes (tests, introspection).
+pub static PATTERNS: &[&rt::Pattern] = &[
+    &PAT_0, &PAT_1, &PAT_2, &PAT_3, &PAT_4, &PAT_5, &PAT_6, &PAT_7, &PAT_8, &PAT_9, &PAT_10,
+    &PAT_11, &PAT_12, &PAT_13, &PAT_14, &PAT_15, &PAT_16, &PAT_17, &PAT_18, &PAT_19, &PAT_20,
+    &PAT_21, &PAT_22, &PAT_23, &PAT_24, &PAT_25,
+];
 
 /// Constraints of `AccessAdvisorUsageGranularityType`.
 pub static RULE_ACCESS_ADVISOR_USAGE_GRANULARITY_TYPE: rt::StrRule = rt::StrRule {

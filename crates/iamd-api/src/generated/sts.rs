@@ -252,6 +252,10 @@ static PAT_8: rt::Pattern = rt::Pattern {
     re: &RE_8,
     forbid: None,
 };
+/// Every distinct model pattern of the input shapes (tests, introspection).
+pub static PATTERNS: &[&rt::Pattern] = &[
+    &PAT_0, &PAT_1, &PAT_2, &PAT_3, &PAT_4, &PAT_5, &PAT_6, &PAT_7, &PAT_8,
+];
 
 /// Constraints of `ProvidedContextsListType`.
 pub static RULE_PROVIDED_CONTEXTS_LIST_TYPE: rt::LenRule = rt::LenRule {
