@@ -230,16 +230,18 @@ def test_decode_empty_list_and_errors(dump_bin):
 
 
 def test_errors_parse_with_botocore(dump_bin):
-    lines = run(dump_bin, "errors")
+    r = subprocess.run([dump_bin, "errors"], capture_output=True, check=True)
+    records = r.stdout.decode("utf-8").split("\x1e")
+    assert records[-1] == ""
     seen = set()
-    for line in lines:
+    for line in records[:-1]:
         svc, code, status, xml = line.split("\t", 3)
         seen.add((svc, code))
         parsed = QueryParser().parse(
             {"body": xml.encode(), "headers": {}, "status_code": int(status)}, None
         )
         assert parsed["Error"]["Code"] == code
-        assert parsed["Error"]["Message"] == f"example <{code}> & message"
+        assert parsed["Error"]["Message"] == f"example <{code}> & \"message\"\r\n\t' \ufffd\ufffd é\U0001F600"
         assert parsed["Error"]["Type"] in ("Sender", "Receiver")
         assert parsed["ResponseMetadata"]["RequestId"] == "rid-err"
     for svc, _ in gen_api.SERVICES:
@@ -297,3 +299,24 @@ def test_pattern_translation_matches_java_semantics(dump_bin):
     assert not wrong, wrong[:10]
     # The probes exercise both outcomes for most patterns.
     assert expected.count("1") > 100 and expected.count("0") > 100
+
+
+def test_generator_refuses_other_botocore(monkeypatch, capsys):
+    monkeypatch.setattr(gen_api, "pinned_botocore_version", lambda: "0.0.1")
+    with pytest.raises(SystemExit) as exc:
+        gen_api.load_models()
+    assert "requirements.txt pins 0.0.1" in str(exc.value)
+
+
+def test_generator_naming():
+    assert gen_api.snake("SAMLMetadataDocument") == "saml_metadata_document"
+    assert gen_api.snake("OpenIDConnectProviderArn") == "open_id_connect_provider_arn"
+    assert gen_api.snake("ClientIDList") == "client_id_list"
+    assert gen_api.snake("Type") == "r#type"
+    assert gen_api.lower_camel("SAMLMetadataDocument") == "sAMLMetadataDocument"
+    rx, forbid = gen_api.translate_pattern("^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$", "rust")
+    assert (rx, forbid) == ("^(?:^[a-z0-9]([a-z0-9]|-){1,61}[a-z0-9]$)$", "--")
+    rx, _ = gen_api.translate_pattern("[\\w+=,.@-]+", "rust")
+    assert rx == "^(?:[0-9A-Za-z_+=,.@-]+)$"
+    rx, _ = gen_api.translate_pattern("[\\u0009\\u10000-\\u10FFFF]+", "rust")
+    assert rx == "^(?:[\\x{9}\\x{10000}-\\x{10FFFF}]+)$"

@@ -2,8 +2,9 @@
 //!
 //! * `dump_examples responses` — one line per operation of both services:
 //!   `<service>\t<operation>\t<XML response of the operation's example output>`.
-//! * `dump_examples errors` — one line per modeled error:
-//!   `<service>\t<code>\t<status>\t<XML error response>`.
+//! * `dump_examples errors` — one record per modeled error:
+//!   `<service>\t<code>\t<status>\t<XML error response>` terminated by U+001E
+//!   (the messages contain raw newlines).
 //! * `dump_examples decode` — reads lines `<service>\t<form body>` on stdin and
 //!   prints, per line, `ok\t<operation>\t<decoded input as JSON>` or
 //!   `err\t<code>\t<status>\t<message>`.
@@ -69,10 +70,13 @@ fn main() -> io::Result<()> {
                 ("sts", sts::errors::ALL, sts::XMLNS),
             ] {
                 for e in all {
-                    let err = e.with_message(format!("example <{}> & message", e.code));
-                    writeln!(
+                    let err = e.with_message(format!(
+                        "example <{}> & \"message\"\r\n\t' \u{1}\u{FFFF} é😀",
+                        e.code
+                    ));
+                    write!(
                         out,
-                        "{svc}\t{}\t{}\t{}",
+                        "{svc}\t{}\t{}\t{}\x1e",
                         e.code,
                         e.status,
                         err.to_xml(xmlns, "rid-err")

@@ -8,35 +8,42 @@ pub trait WriteXml {
     fn write_xml(&self, out: &mut String);
 }
 
-/// Appends `s` to `out` with `& < > " '` escaped. Characters that XML 1.0
-/// cannot carry at all (C0 controls other than TAB/LF/CR) are written as
-/// numeric references so the document stays well-formed for lenient parsers;
-/// CR is escaped so that it survives XML line-end normalisation.
+/// Appends `s` to `out` with `& < > " '` escaped. CR is written as `&#13;`
+/// so it survives XML line-end normalisation. Characters XML 1.0 cannot carry
+/// at all (C0 controls other than TAB/LF/CR, U+FFFE, U+FFFF) are replaced by
+/// U+FFFD so the document always stays well-formed.
 pub fn escape_into(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let rep: &str = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&apos;",
-            b'\r' => "&#13;",
-            b'\t' | b'\n' => continue,
-            0..=0x1f => {
-                out.push_str(&s[start..i]);
-                out.push_str("&#");
-                push_u64(out, u64::from(b));
-                out.push(';');
-                start = i + 1;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (rep, len): (&str, usize) = match b {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            b'\'' => ("&apos;", 1),
+            b'\r' => ("&#13;", 1),
+            b'\t' | b'\n' => {
+                i += 1;
                 continue;
             }
-            _ => continue,
+            0..=0x1f => ("\u{FFFD}", 1),
+            0xEF if bytes.get(i + 1) == Some(&0xBF)
+                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) =>
+            {
+                ("\u{FFFD}", 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.push_str(&s[start..i]);
         out.push_str(rep);
-        start = i + 1;
+        i += len;
+        start = i;
     }
     out.push_str(&s[start..]);
 }
@@ -183,8 +190,8 @@ mod tests {
     #[test]
     fn escapes_markup_and_controls() {
         assert_eq!(
-            escape("a<b>&\"c'\r\n\t\u{1}é"),
-            "a&lt;b&gt;&amp;&quot;c&apos;&#13;\n\t&#1;é"
+            escape("a<b>&\"c'\r\n\t\u{1}é\u{FFFE}\u{FFFF}\u{FFFD}😀\u{1f}"),
+            "a&lt;b&gt;&amp;&quot;c&apos;&#13;\n\t\u{FFFD}é\u{FFFD}\u{FFFD}\u{FFFD}😀\u{FFFD}"
         );
         assert_eq!(escape("plain"), "plain");
         assert_eq!(escape(""), "");
