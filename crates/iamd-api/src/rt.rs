@@ -153,7 +153,8 @@ fn len_violations(
     }
 }
 
-/// Checks a string value against its rule, recording violations.
+/// Checks a string value against its rule, recording violations. Lengths are
+/// counted in UTF-16 code units, as AWS (Java) counts them.
 pub fn check_str(errs: &mut Validation, v: &str, path: &str, rule: &StrRule) {
     let shown = if rule.sensitive { None } else { Some(v) };
     if rule.min.is_some() || rule.max.is_some() {
@@ -161,7 +162,7 @@ pub fn check_str(errs: &mut Validation, v: &str, path: &str, rule: &StrRule) {
             errs,
             shown,
             path,
-            v.chars().count() as u64,
+            v.encode_utf16().count() as u64,
             rule.min,
             rule.max,
         );
