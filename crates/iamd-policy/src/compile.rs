@@ -13,7 +13,9 @@ pub(crate) enum ArnPattern {
     /// `*`
     Any,
     /// Six parts: `arn`, partition, service, region, account (per-part glob), resource.
-    Arn(Box<[Pattern; 5]>, Pattern),
+    /// The optional string is the literal head `arn:aws:s3:::` when parts 1–5 have no
+    /// wildcard (fast path: one comparison).
+    Arn(Box<[Pattern; 5]>, Pattern, Option<Box<str>>),
     /// Matches nothing (e.g. a short ARN without wildcard in a resource policy).
     Nothing,
 }
@@ -36,10 +38,48 @@ impl ArnPattern {
         }
         let g = |s: Option<&str>| Pattern::new(s.unwrap_or("*"), Mode::Glob, false, false);
         let [p0, p1, p2, p3, p4, p5] = parts;
+        let head = [g(p0), g(p1), g(p2), g(p3), g(p4)];
+        let literal_head = if head.iter().all(|p| p.as_literal().is_some()) {
+            let mut h = String::new();
+            for p in &head {
+                h.push_str(p.as_literal().unwrap_or(""));
+                h.push(':');
+            }
+            Some(h.into_boxed_str())
+        } else {
+            None
+        };
         ArnPattern::Arn(
-            Box::new([g(p0), g(p1), g(p2), g(p3), g(p4)]),
+            Box::new(head),
             Pattern::new(p5.unwrap_or("*"), Mode::Glob, vars, false),
+            literal_head,
         )
+    }
+
+    /// Match a pre-split request ARN (see [`SplitArn`]).
+    #[inline]
+    pub(crate) fn matches_split<'v>(
+        &'v self,
+        arn: &SplitArn<'_>,
+        resolve: &mut dyn FnMut(&str) -> Option<&'v str>,
+    ) -> bool {
+        match self {
+            ArnPattern::Any => true,
+            ArnPattern::Nothing => false,
+            ArnPattern::Arn(head, res, lit) => {
+                let Some((parts, tail_start)) = &arn.parts else {
+                    return false;
+                };
+                let ok_head = match lit {
+                    Some(h) => arn.full.as_bytes().get(..*tail_start) == Some(h.as_bytes()),
+                    None => head
+                        .iter()
+                        .zip(parts.iter())
+                        .all(|(p, part)| p.is_match(part, false, &mut |_| None)),
+                };
+                ok_head && res.is_match(arn.full.get(*tail_start..).unwrap_or(""), false, resolve)
+            }
+        }
     }
 
     /// Match an ARN; variables in the resource part resolved with `resolve`.
@@ -52,7 +92,7 @@ impl ArnPattern {
         match self {
             ArnPattern::Any => true,
             ArnPattern::Nothing => false,
-            ArnPattern::Arn(head, res) => {
+            ArnPattern::Arn(head, res, _) => {
                 let mut it = arn.splitn(6, ':');
                 for p in head.iter() {
                     match it.next() {
@@ -77,7 +117,7 @@ impl ArnPattern {
         match self {
             ArnPattern::Any => true,
             ArnPattern::Nothing => false,
-            ArnPattern::Arn(head, res) => {
+            ArnPattern::Arn(head, res, _) => {
                 let [_arn, _partition, svc, region, account] = &**head;
                 let empty_or_any = |p: &Pattern| p.is_any() || p.as_literal() == Some("");
                 svc.is_match(service, true, &mut |_| None)
@@ -90,8 +130,35 @@ impl ArnPattern {
 
     pub(crate) fn var_names(&self) -> Vec<&str> {
         match self {
-            ArnPattern::Arn(_, r) => r.var_names().collect(),
+            ArnPattern::Arn(_, r, _) => r.var_names().collect(),
             _ => Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+/// A request ARN split once per decision: parts 1–5 and the byte offset of part 6.
+pub(crate) struct SplitArn<'a> {
+    pub full: &'a str,
+    pub parts: Option<([&'a str; 5], usize)>,
+}
+
+impl<'a> SplitArn<'a> {
+    pub(crate) fn new(full: &'a str) -> SplitArn<'a> {
+        let mut parts = [""; 5];
+        let mut start = 0usize;
+        for slot in parts.iter_mut() {
+            match full.get(start..).and_then(|r| r.find(':')) {
+                Some(i) => {
+                    *slot = full.get(start..start + i).unwrap_or("");
+                    start += i + 1;
+                }
+                None => return SplitArn { full, parts: None },
+            }
+        }
+        SplitArn {
+            full,
+            parts: Some((parts, start)),
         }
     }
 }
@@ -149,6 +216,9 @@ pub(crate) struct CStatement {
     pub conditions: Box<[CCondition]>,
 }
 
+/// (lowercase service prefix, ascending statement indices).
+pub(crate) type ServiceBucket = (Box<str>, Box<[u32]>);
+
 /// A policy compiled for decisions. Immutable, `Send + Sync`; keep it in an `Arc`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompiledPolicy {
@@ -157,7 +227,7 @@ pub struct CompiledPolicy {
     pub(crate) version: Version,
     pub(crate) statements: Box<[CStatement]>,
     /// (lowercase service prefix, statement indices sorted)
-    pub(crate) by_service: Box<[(Box<str>, Box<[u32]>)]>,
+    pub(crate) by_service: Box<[ServiceBucket]>,
     /// statements that may match any service (wildcard vendor, NotAction), sorted
     pub(crate) generic: Box<[u32]>,
     pub(crate) condition_keys: Box<[Box<str>]>,

@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::compile::{eq_pieces, eq_pieces_lower, CCondition, CPrincipal, CStatement, CValue};
+use crate::compile::{
+    eq_pieces, eq_pieces_lower, CCondition, CPrincipal, CStatement, CValue, SplitArn,
+};
 use crate::context::{Caller, Context, Request, Resource};
 use crate::glob::match_pieces;
 use crate::model::{Effect, Operator, Qualifier};
@@ -447,15 +449,13 @@ fn principal_match(p: &CPrincipal, caller: &Caller<'_>) -> Option<PrincipalMatch
         }
     }
     match *caller {
-        Caller::Service { name } => {
-            if p.service.iter().any(|e| &**e == "*" || &**e == name) {
-                best = Some(PrincipalMatch::Direct);
-            }
+        Caller::Service { name } if p.service.iter().any(|e| &**e == "*" || &**e == name) => {
+            best = Some(PrincipalMatch::Direct);
         }
-        Caller::WebIdentity { provider } => {
-            if p.federated.iter().any(|e| &**e == "*" || &**e == provider) {
-                best = Some(PrincipalMatch::Direct);
-            }
+        Caller::WebIdentity { provider }
+            if p.federated.iter().any(|e| &**e == "*" || &**e == provider) =>
+        {
+            best = Some(PrincipalMatch::Direct);
         }
         _ => {}
     }
@@ -507,6 +507,7 @@ struct Env<'r> {
     req: &'r Request<'r>,
     service: &'r str,
     has_boundary: bool,
+    arn: Option<SplitArn<'r>>,
 }
 
 #[inline]
@@ -528,9 +529,9 @@ fn resource_matches<'a, O: Observer<'a>>(
     let Some(rs) = &s.resources else {
         return true; // trust policy
     };
-    let any = match env.req.resource {
-        Resource::Arn(arn) => rs.iter().any(|r| {
-            r.matches(arn, &mut |name| {
+    let any = match &env.arn {
+        Some(arn) => rs.iter().any(|r| {
+            r.matches_split(arn, &mut |name| {
                 let v = ctx.single_lc(name);
                 if v.is_none() && O::FULL {
                     obs.missing(name);
@@ -538,7 +539,7 @@ fn resource_matches<'a, O: Observer<'a>>(
                 v
             })
         }),
-        Resource::Wildcard => rs.iter().any(|r| r.matches_wildcard(env.service)),
+        None => rs.iter().any(|r| r.matches_wildcard(env.service)),
     };
     any != s.not_resource
 }
@@ -707,6 +708,10 @@ fn run<'a, P: AsPolicy, O: Observer<'a>>(
         req,
         service: req.action.split_once(':').map_or(req.action, |(s, _)| s),
         has_boundary: set.boundary.is_some(),
+        arn: match req.resource {
+            Resource::Arn(a) => Some(SplitArn::new(a)),
+            Resource::Wildcard => None,
+        },
     };
     // identity-side policies exist only for IAM identities (not root / anonymous / services)
     let has_identity = matches!(

@@ -53,17 +53,28 @@ fn who(v: &Value) -> Who {
         return user(arn, name, "AIDAOTHER", account);
     }
     match v.as_str().unwrap() {
-        "alice" => user("arn:aws:iam::111111111111:user/alice", "alice", "AIDAALICE", A),
+        "alice" => user(
+            "arn:aws:iam::111111111111:user/alice",
+            "alice",
+            "AIDAALICE",
+            A,
+        ),
         "bob" => user("arn:aws:iam::111111111111:user/bob", "bob", "AIDABOB", A),
         "bob@B" => user("arn:aws:iam::222222222222:user/bob", "bob", "AIDABOBB", B),
         "session" => {
             let mut ctx = common();
             ctx.extend([
                 ("aws:userid", vec!["AROAR:s".to_string()]),
-                ("aws:PrincipalArn", vec!["arn:aws:iam::111111111111:role/R".to_string()]),
+                (
+                    "aws:PrincipalArn",
+                    vec!["arn:aws:iam::111111111111:role/R".to_string()],
+                ),
                 ("aws:PrincipalAccount", vec![A.to_string()]),
                 ("aws:PrincipalType", vec!["AssumedRole".to_string()]),
-                ("aws:TokenIssueTime", vec!["2026-11-28T18:00:00Z".to_string()]),
+                (
+                    "aws:TokenIssueTime",
+                    vec!["2026-11-28T18:00:00Z".to_string()],
+                ),
             ]);
             Who {
                 caller: Caller::RoleSession {
@@ -80,7 +91,10 @@ fn who(v: &Value) -> Who {
             let mut ctx = common();
             ctx.extend([
                 ("aws:userid", vec![A.to_string()]),
-                ("aws:PrincipalArn", vec!["arn:aws:iam::111111111111:root".to_string()]),
+                (
+                    "aws:PrincipalArn",
+                    vec!["arn:aws:iam::111111111111:root".to_string()],
+                ),
                 ("aws:PrincipalType", vec!["Account".to_string()]),
             ]);
             Who {
@@ -208,7 +222,10 @@ fn run_request(name: &str, c: &Compiled, r: &Value, errors: &mut Vec<String>) {
     } else {
         Resource::Arn(res_text)
     };
-    let resource_account = r.get("resource_account").and_then(Value::as_str).or(Some(A));
+    let resource_account = r
+        .get("resource_account")
+        .and_then(Value::as_str)
+        .or(Some(A));
     let req = Request {
         action,
         resource,
@@ -316,7 +333,9 @@ fn run_request(name: &str, c: &Compiled, r: &Value, errors: &mut Vec<String>) {
     if let Some(msg) = r.get("message").and_then(Value::as_str) {
         let got = render_denial(&w.display, action, res_text, &d);
         if got != msg {
-            errors.push(format!("{label}: message\n  expected {msg}\n  got      {got}"));
+            errors.push(format!(
+                "{label}: message\n  expected {msg}\n  got      {got}"
+            ));
         }
     }
 }
