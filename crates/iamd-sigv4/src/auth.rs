@@ -53,7 +53,7 @@ impl fmt::Debug for Payload<'_> {
 }
 
 /// The parts of an HTTP request that SigV4 covers, borrowed from the server's request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct RequestParts<'a> {
     /// HTTP method, e.g. `POST`.
     pub method: &'a str,
@@ -113,6 +113,36 @@ impl<'a> RequestParts<'a> {
     }
 }
 
+/// Redacts `authorization` and `x-amz-security-token` values.
+impl fmt::Debug for RequestParts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Headers<'h>(&'h [(&'h str, &'h [u8])]);
+        impl fmt::Debug for Headers<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut m = f.debug_list();
+                for (n, v) in self.0 {
+                    if n.eq_ignore_ascii_case("authorization")
+                        || n.eq_ignore_ascii_case("x-amz-security-token")
+                    {
+                        m.entry(&format_args!("{n}: <redacted>"));
+                    } else {
+                        m.entry(&format_args!("{n}: {}", String::from_utf8_lossy(v)));
+                    }
+                }
+                m.finish()
+            }
+        }
+        f.debug_struct("RequestParts")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query_len", &self.query.len())
+            .field("headers", &Headers(self.headers))
+            .field("payload", &self.payload)
+            .field("uri_mode", &self.uri_mode)
+            .finish()
+    }
+}
+
 /// How the request was authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthKind {
@@ -167,7 +197,7 @@ impl fmt::Debug for SecurityToken<'_> {
 }
 
 /// A parsed, not yet verified, SigV4 authentication.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ParsedAuth<'a> {
     req: RequestParts<'a>,
     kind: AuthKind,
@@ -180,6 +210,21 @@ pub struct ParsedAuth<'a> {
     timestamp_string: String,
     security_token: Option<SecurityToken<'a>>,
     query: Vec<QueryParam<'a>>,
+}
+
+impl fmt::Debug for ParsedAuth<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParsedAuth")
+            .field("kind", &self.kind)
+            .field("access_key_id", &self.access_key_id)
+            .field("scope", &self.scope_string)
+            .field("signed_headers", &self.signed_headers)
+            .field("timestamp", &self.timestamp)
+            .field("security_token", &self.security_token)
+            .field("method", &self.req.method)
+            .field("path", &self.req.path)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The outcome of a successful verification.
@@ -854,40 +899,28 @@ impl<'a> ParsedAuth<'a> {
         };
         let input = self.canonical_input();
         let (primary, fallback) = self.req.uri_mode.styles(&self.scope.service);
-        let mut styles: Vec<PathStyle> = vec![primary];
-        if let Some(f) = fallback {
-            let mut a = Vec::new();
-            let mut b = Vec::new();
-            canonical::canonical_uri_into(&mut a, self.req.path, primary);
-            canonical::canonical_uri_into(&mut b, self.req.path, f);
-            if a != b {
-                styles.push(f);
-            }
-        }
         let plus_variants: &[bool] = if self.req.query.contains('+') {
             &[false, true]
         } else {
             &[false]
         };
         let mut diagnostics = None;
-        for hash in &hashes {
-            for &style in &styles {
+        let mut attempt = |style: PathStyle| -> Option<Verified> {
+            for hash in &hashes {
                 for &plus in plus_variants {
                     let cr = canonical_request(&input, style, plus, hash);
                     let sts = string_to_sign(&self.timestamp_string, &self.scope_string, &cr);
                     let sig = canonical::hmac(&signing_key, sts.as_bytes());
-                    if let Some(p) = provided {
-                        if bool::from(sig.ct_eq(&p)) {
-                            return Ok(Verified {
-                                kind: self.kind,
-                                signature: sig,
-                                signature_age_ms,
-                                payload_hash: hash.to_string(),
-                                timestamp: self.timestamp,
-                                scope_string: self.scope_string.clone(),
-                                signing_key,
-                            });
-                        }
+                    if provided.is_some_and(|p| bool::from(sig.ct_eq(&p))) {
+                        return Some(Verified {
+                            kind: self.kind,
+                            signature: sig,
+                            signature_age_ms,
+                            payload_hash: hash.to_string(),
+                            timestamp: self.timestamp,
+                            scope_string: self.scope_string.clone(),
+                            signing_key,
+                        });
                     }
                     if diagnostics.is_none() {
                         diagnostics = Some(Box::new(MismatchDiagnostics {
@@ -895,6 +928,22 @@ impl<'a> ParsedAuth<'a> {
                             string_to_sign: sts,
                         }));
                     }
+                }
+            }
+            None
+        };
+        if let Some(v) = attempt(primary) {
+            return Ok(v);
+        }
+        // Fallback canonical URI form, only when it differs from the primary one.
+        if let Some(f) = fallback {
+            let mut a = Vec::new();
+            let mut b = Vec::new();
+            canonical::canonical_uri_into(&mut a, self.req.path, primary);
+            canonical::canonical_uri_into(&mut b, self.req.path, f);
+            if a != b {
+                if let Some(v) = attempt(f) {
+                    return Ok(v);
                 }
             }
         }
@@ -1036,6 +1085,8 @@ mod tests {
         assert_eq!(t.token, "tok/en+=");
         assert!(t.signed);
         assert!(!format!("{p:?}").contains("tok/en"));
+        assert!(!format!("{req:?}").contains("tok/en"));
+        assert!(!format!("{req:?}").contains("Signature="));
         p.verify(b"secret", at(0), None).unwrap();
         // Declared hash that does not match the body.
         let h = header_signed(
