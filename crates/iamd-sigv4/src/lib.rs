@@ -58,9 +58,61 @@
 //! # Ok::<(), SigError>(())
 //! ```
 //!
-//! Presigned GET: same calls; `parsed.kind()` is [`AuthKind::Presigned`], the payload
-//! defaults to `UNSIGNED-PAYLOAD`. Chunked upload: after `verify`,
-//! `verified.chunked_decoder()` returns a [`ChunkedDecoder`] to feed the body through.
+//! With an `http::HeaderMap`, build the header slice as
+//! `map.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect::<Vec<_>>()` (add a
+//! `host` entry from the URI authority for HTTP/2).
+//!
+//! Presigned GET (S3 `generate_presigned_url`, presigned `sts:GetCallerIdentity`):
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use iamd_sigv4::{parse, AmzDate, AuthKind, RequestParts, SigError, SigningKeyCache};
+//!
+//! let t = AmzDate::parse_iso_basic("20261128T101010Z").unwrap();
+//! let headers: Vec<(&str, &[u8])> = vec![("host", b"127.0.0.1:8080")];
+//! let p = iamd_sigv4::SigningParams::new("AKIDEXAMPLE", b"secret", "us-east-1", "s3", t);
+//! let query = iamd_sigv4::presign(&RequestParts::new("GET", "/houdini/cat.jpg", "", &headers), &p, 3600).value;
+//!
+//! let cache = SigningKeyCache::default();
+//! let req = RequestParts::new("GET", "/houdini/cat.jpg", &query, &headers); // Payload::Unknown
+//! let parsed = parse(&req)?;
+//! assert_eq!(parsed.kind(), AuthKind::Presigned { expires_secs: 3600 });
+//! let token = parsed.security_token();           // Some(..) if X-Amz-Security-Token was sent
+//! assert!(token.is_none());
+//! let now = UNIX_EPOCH + Duration::from_secs(t.unix() as u64 + 60);
+//! let v = parsed.verify(b"secret", now, Some(&cache))?;
+//! assert_eq!(v.signature_age_ms(), 60_000);      // s3:signatureAge
+//! # Ok::<(), SigError>(())
+//! ```
+//!
+//! Chunked upload (`x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD`): verify
+//! the headers with [`Payload::Unknown`], then stream the body through the decoder:
+//!
+//! ```
+//! # use std::time::{Duration, UNIX_EPOCH};
+//! # use iamd_sigv4::{parse, AmzDate, RequestParts, SigError};
+//! # let t = AmzDate::parse_iso_basic("20261128T101010Z").unwrap();
+//! # let mut headers: Vec<(&str, &[u8])> = vec![
+//! #     ("host", b"127.0.0.1:8080"), ("x-amz-date", b"20261128T101010Z"),
+//! #     ("x-amz-content-sha256", b"STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+//! #     ("content-encoding", b"aws-chunked"), ("x-amz-decoded-content-length", b"6")];
+//! # let p = iamd_sigv4::SigningParams::new("AKIDEXAMPLE", b"secret", "us-east-1", "s3", t);
+//! # let authz = iamd_sigv4::sign_headers(&RequestParts::new("PUT", "/b/k", "", &headers), &p).value;
+//! # headers.push(("authorization", authz.as_bytes()));
+//! # let now = UNIX_EPOCH + Duration::from_secs(t.unix() as u64);
+//! let req = RequestParts::new("PUT", "/b/k", "", &headers);
+//! let verified = parse(&req)?.verify(b"secret", now, None)?;
+//! # let body_stream = vec![verified.chunk_context().encode(&[b"abc", b"def"])];
+//! let mut decoder = verified.chunked_decoder().expect("aws-chunked payload");
+//! let mut payload = Vec::new();
+//! for piece in body_stream {                      // body bytes as they arrive
+//!     decoder.feed(&piece, &mut payload)?;        // appends verified payload bytes
+//! }
+//! decoder.finish()?;                              // IncompleteBody if truncated
+//! assert_eq!(payload, b"abcdef");
+//! assert_eq!(decoder.decoded_len(), 6);           // compare with x-amz-decoded-content-length
+//! # Ok::<(), SigError>(())
+//! ```
 
 #![forbid(unsafe_code)]
 

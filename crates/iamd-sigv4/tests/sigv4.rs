@@ -1078,3 +1078,22 @@ fn crate_signer_matches_independent_signer() {
     let expected = String::from_utf8(b.headers.last().unwrap().1.clone()).unwrap();
     assert_eq!(out.value, expected);
 }
+
+#[test]
+fn botocore_unsigned_trailer_body() {
+    let body = fs::read(data_dir().join("clients/botocore-unsigned-trailer.body")).unwrap();
+    let expected = b"hello world, this is boto3".repeat(10);
+    for step in [1usize, 3, 64, body.len()] {
+        let mut d = iamd_sigv4::ChunkedDecoder::unsigned_trailer();
+        let mut out = Vec::new();
+        for p in body.chunks(step) {
+            d.feed(p, &mut out).unwrap();
+        }
+        d.finish().unwrap();
+        assert_eq!(out, expected);
+        assert_eq!(
+            d.trailers(),
+            &[("x-amz-checksum-crc32".to_string(), "xiBTsA==".to_string())]
+        );
+    }
+}
