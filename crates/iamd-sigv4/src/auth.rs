@@ -762,12 +762,20 @@ impl<'a> ParsedAuth<'a> {
 
     /// The payload hashes to try, in order.
     fn payload_hashes(&self) -> Result<Vec<Cow<'a, str>>, SigError> {
+        let presigned = matches!(self.kind, AuthKind::Presigned { .. });
+        // For presigned URLs the header only counts if it was signed (a client may send
+        // it unsigned alongside a URL presigned with UNSIGNED-PAYLOAD).
+        let header_counts = !presigned
+            || self
+                .signed_headers()
+                .any(|h| h.eq_ignore_ascii_case("x-amz-content-sha256"));
         let declared = self
             .req
             .header_str("x-amz-content-sha256")
+            .filter(|_| header_counts)
             .map(|v| Cow::Borrowed(v.trim()))
             .or_else(|| {
-                if matches!(self.kind, AuthKind::Presigned { .. }) {
+                if presigned {
                     query_str(&self.query, "X-Amz-Content-Sha256").map(owned)
                 } else {
                     None
@@ -1158,6 +1166,15 @@ mod tests {
         assert_eq!(v.signature_age_ms(), 10_000);
         assert_eq!(v.payload_kind(), PayloadKind::Unsigned);
         assert!(parsed.verify(b"secret", at(3600), None).is_ok());
+        let with_hdr: Vec<(&str, &[u8])> = vec![
+            ("host", b"localhost:9000"),
+            ("x-amz-content-sha256", EMPTY_SHA256.as_bytes()),
+        ];
+        let req2 = RequestParts::new("GET", "/bucket/key%20x", &out.value, &with_hdr);
+        parse(&req2)
+            .unwrap()
+            .verify(b"secret", at(1), None)
+            .unwrap();
         let e = parsed.verify(b"secret", at(3601), None).unwrap_err();
         assert_eq!(e.s3_code(), "AccessDenied");
         assert_eq!(e.to_string(), "Request has expired");
