@@ -731,7 +731,7 @@ impl<'a> ParsedAuth<'a> {
 
     /// Names of `x-amz-*` request headers that are not signed (S3 rejects such
     /// requests with `AccessDenied`: "There were headers present in the request which
-    /// were not signed"). `x-amz-content-sha256` is excluded for presigned requests.
+    /// were not signed"; see [`ParsedAuth::require_signed_amz_headers`]).
     pub fn unsigned_amz_headers(&self) -> Vec<&'a str> {
         let mut out: Vec<&'a str> = Vec::new();
         for (name, _) in self.req.headers {
@@ -747,6 +747,28 @@ impl<'a> ParsedAuth<'a> {
             out.push(name);
         }
         out
+    }
+
+    /// S3's rule: every `x-amz-*` header must be signed (for presigned URLs,
+    /// `x-amz-content-sha256` and `x-amz-security-token` are exempt, as the URL carries
+    /// those). Errors with [`SigError::HeadersNotSigned`] (S3: 403 `AccessDenied`).
+    pub fn require_signed_amz_headers(&self) -> Result<(), SigError> {
+        let presigned = matches!(self.kind, AuthKind::Presigned { .. });
+        let unsigned: Vec<String> = self
+            .unsigned_amz_headers()
+            .into_iter()
+            .filter(|h| {
+                !(presigned
+                    && (h.eq_ignore_ascii_case("x-amz-content-sha256")
+                        || h.eq_ignore_ascii_case("x-amz-security-token")))
+            })
+            .map(str::to_ascii_lowercase)
+            .collect();
+        if unsigned.is_empty() {
+            Ok(())
+        } else {
+            Err(SigError::HeadersNotSigned { headers: unsigned })
+        }
     }
 
     fn canonical_input(&self) -> CanonicalInput<'_, 'a> {

@@ -93,6 +93,15 @@ pub enum SigError {
     #[error("The provided 'x-amz-content-sha256' header does not match what was computed.")]
     ContentSha256Mismatch,
 
+    /// `x-amz-*` headers are present but not signed (S3 answers 403 `AccessDenied`).
+    /// Produced by [`crate::ParsedAuth::require_signed_amz_headers`], which the S3 layer
+    /// calls; IAM and STS do not perform this check.
+    #[error("There were headers present in the request which were not signed")]
+    HeadersNotSigned {
+        /// The unsigned header names (S3's `HeadersNotSigned` element, comma-joined).
+        headers: Vec<String>,
+    },
+
     /// An aws-chunked body is malformed or truncated (400).
     #[error("{message}")]
     IncompleteBody {
@@ -116,6 +125,7 @@ impl SigError {
             SigError::InvalidRequest { .. } => "InvalidRequest",
             SigError::ContentSha256Mismatch => "XAmzContentSHA256Mismatch",
             SigError::IncompleteBody { .. } => "IncompleteBody",
+            SigError::HeadersNotSigned { .. } => "AccessDenied",
         }
     }
 
@@ -126,7 +136,8 @@ impl SigError {
             | SigError::InvalidClientTokenId
             | SigError::SignatureDoesNotMatch { .. }
             | SigError::RequestExpired { .. }
-            | SigError::ExpiredToken => 403,
+            | SigError::ExpiredToken
+            | SigError::HeadersNotSigned { .. } => 403,
             SigError::IncompleteSignature { .. }
             | SigError::UnsupportedAlgorithm { .. }
             | SigError::ConflictingAuthentication
@@ -160,6 +171,7 @@ impl SigError {
             SigError::InvalidRequest { .. } => "InvalidRequest",
             SigError::ContentSha256Mismatch => "XAmzContentSHA256Mismatch",
             SigError::IncompleteBody { .. } => "IncompleteBody",
+            SigError::HeadersNotSigned { .. } => "AccessDenied",
         }
     }
 
@@ -169,7 +181,8 @@ impl SigError {
             SigError::MissingAuthenticationToken
             | SigError::InvalidClientTokenId
             | SigError::SignatureDoesNotMatch { .. }
-            | SigError::RequestExpired { .. } => 403,
+            | SigError::RequestExpired { .. }
+            | SigError::HeadersNotSigned { .. } => 403,
             SigError::ExpiredToken
             | SigError::IncompleteSignature { .. }
             | SigError::UnsupportedAlgorithm { .. }
@@ -188,7 +201,8 @@ impl SigError {
                 Cow::Borrowed("The AWS Access Key Id you provided does not exist in our records.")
             }
             SigError::SignatureDoesNotMatch { message, .. }
-                if message == SIGNATURE_DOES_NOT_MATCH_MESSAGE =>
+                if message == SIGNATURE_DOES_NOT_MATCH_MESSAGE
+                    || message == crate::HOST_NOT_SIGNED_MESSAGE =>
             {
                 Cow::Borrowed(S3_SIGNATURE_DOES_NOT_MATCH_MESSAGE)
             }
