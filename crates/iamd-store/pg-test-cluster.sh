@@ -11,6 +11,10 @@
 #   pg-test-cluster.sh watch PID DIR    waits until process PID exits, then stops DIR
 #                                       (a guard against leaking clusters from a test
 #                                       process that dies or panics)
+#   pg-test-cluster.sh ensure DIR PID   (for test harnesses sharing one cluster between
+#                                       processes) under a lock on DIR.lock: prints the
+#                                       URL of the cluster running in DIR, or starts one
+#                                       there with a detached `watch PID DIR`
 #
 # initdb refuses to run as root: as root, the cluster runs as the `postgres` OS user
 # (Debian's postgresql package creates it). PostgreSQL's binaries are taken from
@@ -18,7 +22,7 @@
 set -euo pipefail
 
 die() { echo "pg-test-cluster: $*" >&2; exit 2; }
-usage() { die "usage: $0 start|url|stop DIR, or $0 watch PID DIR"; }
+usage() { die "usage: $0 start|url|stop DIR, $0 watch PID DIR, or $0 ensure DIR PID"; }
 
 find_bin() {
     if [ -n "${PG_BIN:-}" ]; then
@@ -101,6 +105,36 @@ stop() {
         rm -f "$dir/initdb.log" "$dir/postgres.log" "$dir/pg_ctl.log" "$dir/port" "$dir/bin" \
             "$dir/.pg-test-cluster"
         rmdir "$dir" 2>/dev/null || true
+        rm -f "$dir.lock"
+    fi
+}
+
+running() {
+    local dir=$1 bin
+    [ -f "$dir/port" ] && [ -f "$dir/bin" ] || return 1
+    bin=$(cat "$dir/bin")
+    (cd "$dir" && as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1)
+}
+
+ensure() {
+    local dir=$1 pid=$2
+    exec 9>"$dir.lock"
+    flock 9
+    if running "$dir"; then
+        url "$dir"
+        return
+    fi
+    # A half-made directory from an earlier failed start: clear it first.
+    # Nothing started here may inherit the lock (fd 9): the postmaster would hold it
+    # for its whole life.
+    if [ -f "$dir/.pg-test-cluster" ]; then KEEP=0 stop "$dir" 9>&-; fi
+    start "$dir" 9>&-
+    # The watchdog must not inherit the lock (fd 9) nor any caller's pipe.
+    if [ -n "${BASH_EXECUTION_STRING:-}" ]; then
+        setsid bash -c "$BASH_EXECUTION_STRING" pg-test-cluster.sh watch "$pid" "$dir" \
+            </dev/null >/dev/null 2>&1 9>&- &
+    else
+        setsid bash "$(readlink -f "$0")" watch "$pid" "$dir" </dev/null >/dev/null 2>&1 9>&- &
     fi
 }
 
@@ -115,5 +149,6 @@ case "${1:-}" in
     url) [ $# -eq 2 ] || usage; url "$2" ;;
     stop) [ $# -eq 2 ] || usage; stop "$2" ;;
     watch) [ $# -eq 3 ] || usage; watch "$2" "$3" ;;
+    ensure) [ $# -eq 3 ] || usage; ensure "$2" "$3" ;;
     *) usage ;;
 esac

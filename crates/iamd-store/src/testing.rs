@@ -34,35 +34,51 @@ pub struct PgCluster {
     base: String,
     /// The cluster's directory, if this value started it.
     dir: Option<PathBuf>,
-    /// Stop the cluster when this value is dropped (never for the shared one, which
-    /// lives in a static: a watchdog process stops it when the test process exits).
-    stop_on_drop: bool,
+    /// This value started the cluster with [`PgCluster::start`]: it stops it when
+    /// dropped. (The shared one lives in a static and is stopped by its watchdog.)
+    owned: bool,
 }
 
 static SHARED: OnceLock<Result<PgCluster, String>> = OnceLock::new();
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl PgCluster {
-    /// The cluster of this process, started on first use. When the process exits
-    /// (normally, by a panic, or killed), a watchdog stops the cluster and removes its
-    /// directory. Fails (it never skips) when PostgreSQL is not installed.
+    /// The cluster of this test run, started on first use, and stopped (its directory
+    /// removed) by a detached watchdog once the run is over, however it ends (normally,
+    /// by a panic, or killed). "The run" is this process under `cargo test`, and the
+    /// whole `cargo nextest run` under nextest (which runs each test in its own
+    /// process: they share one cluster, keyed by `$NEXTEST_RUN_ID`, until the nextest
+    /// runner exits). With `$IAMD_TEST_PG_URL` set, that server is used instead.
+    /// Fails (it never skips) when PostgreSQL is not installed.
     pub fn shared() -> Result<&'static PgCluster, String> {
         SHARED
             .get_or_init(|| {
                 if let Ok(url) = std::env::var(PG_URL_ENV) {
                     return PgCluster::existing(&url);
                 }
-                let dir = std::env::temp_dir().join(format!(
-                    "iamd-pg-{}-{}",
-                    std::process::id(),
-                    unique()
-                ));
-                let mut cluster = PgCluster::start(&dir).inspect_err(|_| {
-                    // Remove what a half-done start left (a no-op if it made nothing).
-                    let _ = script(&["stop", &dir.display().to_string()]);
-                })?;
-                cluster.stop_on_drop = false;
-                watch(std::process::id(), &dir)?;
+                let (dir, owner_pid) = match std::env::var("NEXTEST_RUN_ID") {
+                    Ok(run) => {
+                        let run: String = run
+                            .chars()
+                            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                            .collect();
+                        (
+                            std::env::temp_dir().join(format!("iamd-pg-nextest-{run}")),
+                            std::os::unix::process::parent_id(),
+                        )
+                    }
+                    Err(_) => (
+                        std::env::temp_dir().join(format!(
+                            "iamd-pg-{}-{}",
+                            std::process::id(),
+                            unique()
+                        )),
+                        std::process::id(),
+                    ),
+                };
+                let out = script(&["ensure", &dir.display().to_string(), &owner_pid.to_string()])?;
+                let mut cluster = PgCluster::from_url(out.trim())?;
+                cluster.dir = Some(dir);
                 Ok(cluster)
             })
             .as_ref()
@@ -73,14 +89,21 @@ impl PgCluster {
     /// and `dir` removed, when the value is dropped.
     pub fn start(dir: &Path) -> Result<PgCluster, String> {
         let out = script(&["start", &dir.display().to_string()])?;
-        let url = out.trim();
+        let mut cluster = PgCluster::from_url(out.trim())?;
+        cluster.dir = Some(dir.to_owned());
+        cluster.owned = true;
+        Ok(cluster)
+    }
+
+    /// The script's `postgres://user@host:port/postgres`.
+    fn from_url(url: &str) -> Result<PgCluster, String> {
         let base = url
             .strip_suffix("/postgres")
             .ok_or_else(|| format!("pg-test-cluster.sh printed an unexpected url: {url:?}"))?;
         Ok(PgCluster {
             base: base.to_owned(),
-            dir: Some(dir.to_owned()),
-            stop_on_drop: true,
+            dir: None,
+            owned: false,
         })
     }
 
@@ -94,7 +117,7 @@ impl PgCluster {
         Ok(PgCluster {
             base: base.to_owned(),
             dir: None,
-            stop_on_drop: false,
+            owned: false,
         })
     }
 
@@ -125,18 +148,19 @@ impl PgCluster {
         Ok(self.url(&name))
     }
 
-    /// Stops the cluster now and removes its directory (no-op for an existing server).
+    /// Stops a cluster made by [`PgCluster::start`] now and removes its directory
+    /// (no-op for the shared cluster and for an existing server).
     pub fn stop(&self) -> Result<(), String> {
         match &self.dir {
-            Some(dir) => script(&["stop", &dir.display().to_string()]).map(drop),
-            None => Ok(()),
+            Some(dir) if self.owned => script(&["stop", &dir.display().to_string()]).map(drop),
+            _ => Ok(()),
         }
     }
 }
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
-        if self.stop_on_drop {
+        if self.owned {
             let _ = self.stop();
         }
     }
@@ -172,24 +196,9 @@ fn script(args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Starts a detached watchdog (own session, no stdio) that stops the cluster in `dir`
-/// once process `pid` has exited.
-fn watch(pid: u32, dir: &Path) -> Result<(), String> {
-    Command::new("setsid")
-        .arg("bash")
-        .arg("-c")
-        .arg(PG_TEST_CLUSTER_SH)
-        .arg("pg-test-cluster.sh")
-        .arg("watch")
-        .arg(pid.to_string())
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(drop)
-        .map_err(|e| format!("starting the cluster watchdog: {e}"))
-}
+// ---------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------
 
 /// A user record with the given id and name.
 pub fn user(id: &str, name: &str) -> UserRecord {
