@@ -1,1 +1,26 @@
-//! iamd-iam (skeleton; being built).
+//! iamd-iam: the IAM service rules. Names, ids, ARNs, paths, quotas and conflicts;
+//! the in-memory view of the account that serves the hot path; and the principal's
+//! effective policy set handed to the policy engine.
+//!
+//! It speaks neither HTTP nor SQL: requests arrive as the typed operation inputs
+//! generated from botocore's models (`iamd-api`), and every write goes to the store as
+//! a batch of typed [`iamd_store::Change`]s committed in one transaction *before* the
+//! in-memory view changes. Writes are serialized by one async mutex, so each
+//! operation's checks (exists? conflicts? quotas?) and its commit see the same state.
+
+mod authz;
+mod core;
+pub mod crypto;
+mod error;
+pub mod ids;
+mod ops;
+mod policies;
+mod principal;
+mod state;
+
+pub use crate::core::{Iam, InitOptions, InitReport};
+pub use error::IamError;
+pub use ops::{group_arn, quota, url_encode, user_arn, Output};
+pub use policies::StoredPolicy;
+pub use principal::{Check, KeyProblem, Principal, Target};
+pub use state::{Group, Key, State, User};

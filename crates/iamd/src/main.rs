@@ -1,1 +1,40 @@
-fn main() {}
+//! `iamd`: AWS IAM, STS and an IAM-guarded S3 endpoint in one binary.
+
+mod app;
+mod config;
+mod errors;
+mod http;
+mod policy_cmd;
+mod startup;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "iamd",
+    version,
+    about = "AWS Identity and Access Management you run yourself"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (IAM, STS and S3 on one address).
+    Serve(config::ServeArgs),
+    /// Offline policy tools (no server, no data directory).
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => startup::run(args),
+        Command::Policy(cmd) => policy_cmd::run(cmd),
+    }
+}

@@ -1,0 +1,215 @@
+//! Which action on which resource each IAM request needs (policy-semantics §6.2),
+//! with the condition keys that action supports (§5.4).
+
+use iamd_api::iam::IamRequest;
+use iamd_store::Store;
+
+use crate::core::Iam;
+use crate::ops::{group_arn, user_arn};
+use crate::principal::{Check, Principal, Target};
+
+impl<S: Store> Iam<S> {
+    /// The checks a request must pass. Entities that do not exist are named with the
+    /// default path `/` (the request then fails with `NoSuchEntity` after authorization).
+    pub fn checks(&self, p: &Principal, req: &IamRequest) -> Vec<Check> {
+        let state = self.read();
+        let account = self.account_id();
+        let user = |name: &str| -> (String, Vec<(String, Vec<String>)>) {
+            match state.user_by_name(name) {
+                Some(u) => (
+                    user_arn(account, &u.rec.path, &u.rec.name),
+                    u.tags
+                        .iter()
+                        .flat_map(|(k, v)| {
+                            [
+                                (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
+                                (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
+                            ]
+                        })
+                        .collect(),
+                ),
+                None => (user_arn(account, "/", name), Vec::new()),
+            }
+        };
+        // The named user, or the caller itself when the name is omitted.
+        let self_or = |name: Option<&str>| -> (String, Vec<(String, Vec<String>)>) {
+            match (name, p) {
+                (Some(n), _) => user(n),
+                (None, Principal::User { name, .. }) => user(name),
+                (None, Principal::Root { .. }) => (p.arn(), Vec::new()),
+            }
+        };
+        let group = |name: &str| -> String {
+            match state.group_by_name(name) {
+                Some(g) => group_arn(account, &g.rec.path, &g.rec.name),
+                None => group_arn(account, "/", name),
+            }
+        };
+        let action = format!("iam:{}", req.operation_name());
+        let arn = |target: String, keys: Vec<(String, Vec<String>)>| {
+            vec![Check {
+                action: action.clone(),
+                target: Target::Arn(target),
+                keys,
+            }]
+        };
+        match req {
+            IamRequest::CreateUser(r) => {
+                let path = r.path.as_deref().unwrap_or("/");
+                let mut keys = Vec::new();
+                if let Some(tags) = &r.tags {
+                    for t in tags {
+                        keys.push((format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]));
+                    }
+                    keys.push((
+                        "aws:TagKeys".to_string(),
+                        tags.iter().map(|t| t.key.clone()).collect(),
+                    ));
+                }
+                if let Some(b) = &r.permissions_boundary {
+                    keys.push(("iam:PermissionsBoundary".to_string(), vec![b.clone()]));
+                }
+                arn(user_arn(account, path, &r.user_name), keys)
+            }
+            IamRequest::TagUser(r) => {
+                let (a, mut keys) = user(&r.user_name);
+                for t in &r.tags {
+                    keys.push((format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]));
+                }
+                keys.push((
+                    "aws:TagKeys".to_string(),
+                    r.tags.iter().map(|t| t.key.clone()).collect(),
+                ));
+                arn(a, keys)
+            }
+            IamRequest::UntagUser(r) => {
+                let (a, mut keys) = user(&r.user_name);
+                keys.push(("aws:TagKeys".to_string(), r.tag_keys.clone()));
+                arn(a, keys)
+            }
+            IamRequest::UpdateUser(r) => {
+                let (old, keys) = user(&r.user_name);
+                let mut checks = arn(old, keys);
+                if r.new_user_name.is_some() || r.new_path.is_some() {
+                    let (path, name) = match state.user_by_name(&r.user_name) {
+                        Some(u) => (u.rec.path.clone(), u.rec.name.clone()),
+                        None => ("/".to_string(), r.user_name.clone()),
+                    };
+                    let new = user_arn(
+                        account,
+                        r.new_path.as_deref().unwrap_or(&path),
+                        r.new_user_name.as_deref().unwrap_or(&name),
+                    );
+                    checks.push(Check {
+                        action: action.clone(),
+                        target: Target::Arn(new),
+                        keys: Vec::new(),
+                    });
+                }
+                checks
+            }
+            IamRequest::GetUser(r) => {
+                let (a, k) = self_or(r.user_name.as_deref());
+                arn(a, k)
+            }
+            IamRequest::DeleteUser(r) => {
+                let (a, k) = user(&r.user_name);
+                arn(a, k)
+            }
+            IamRequest::ListUserTags(r) => {
+                let (a, k) = user(&r.user_name);
+                arn(a, k)
+            }
+            IamRequest::ListGroupsForUser(r) => {
+                let (a, k) = user(&r.user_name);
+                arn(a, k)
+            }
+            IamRequest::PutUserPolicy(r) => {
+                let (a, k) = user(&r.user_name);
+                arn(a, k)
+            }
+            IamRequest::GetUserPolicy(r) => {
+                let (a, k) = user(&r.user_name);
+                arn(a, k)
+            }
+            IamRequest::ListUserPolicies(r) => {
+                let (a, k) = user(&r.user_name);
+                arn(a, k)
+            }
+            IamRequest::DeleteUserPolicy(r) => {
+                let (a, k) = user(&r.user_name);
+                arn(a, k)
+            }
+            IamRequest::CreateAccessKey(r) => {
+                let (a, k) = self_or(r.user_name.as_deref());
+                arn(a, k)
+            }
+            IamRequest::ListAccessKeys(r) => {
+                let (a, k) = self_or(r.user_name.as_deref());
+                arn(a, k)
+            }
+            IamRequest::UpdateAccessKey(r) => {
+                let (a, k) = self_or(r.user_name.as_deref());
+                arn(a, k)
+            }
+            IamRequest::DeleteAccessKey(r) => {
+                let (a, k) = self_or(r.user_name.as_deref());
+                arn(a, k)
+            }
+            IamRequest::GetAccessKeyLastUsed(r) => {
+                // The resource is the user that owns the key.
+                let owner = state
+                    .keys
+                    .get(&r.access_key_id)
+                    .and_then(|k| k.rec.user_id.as_ref());
+                match owner.and_then(|uid| state.users.get(uid)) {
+                    Some(u) => {
+                        let name = u.rec.name.clone();
+                        let (a, k) = user(&name);
+                        arn(a, k)
+                    }
+                    None => arn(p.arn(), Vec::new()),
+                }
+            }
+            IamRequest::CreateGroup(r) => arn(
+                group_arn(account, r.path.as_deref().unwrap_or("/"), &r.group_name),
+                Vec::new(),
+            ),
+            IamRequest::GetGroup(r) => arn(group(&r.group_name), Vec::new()),
+            IamRequest::DeleteGroup(r) => arn(group(&r.group_name), Vec::new()),
+            IamRequest::UpdateGroup(r) => {
+                let mut checks = arn(group(&r.group_name), Vec::new());
+                if r.new_group_name.is_some() || r.new_path.is_some() {
+                    let (path, name) = match state.group_by_name(&r.group_name) {
+                        Some(g) => (g.rec.path.clone(), g.rec.name.clone()),
+                        None => ("/".to_string(), r.group_name.clone()),
+                    };
+                    let new = group_arn(
+                        account,
+                        r.new_path.as_deref().unwrap_or(&path),
+                        r.new_group_name.as_deref().unwrap_or(&name),
+                    );
+                    checks.push(Check {
+                        action: action.clone(),
+                        target: Target::Arn(new),
+                        keys: Vec::new(),
+                    });
+                }
+                checks
+            }
+            IamRequest::AddUserToGroup(r) => arn(group(&r.group_name), Vec::new()),
+            IamRequest::RemoveUserFromGroup(r) => arn(group(&r.group_name), Vec::new()),
+            IamRequest::PutGroupPolicy(r) => arn(group(&r.group_name), Vec::new()),
+            IamRequest::GetGroupPolicy(r) => arn(group(&r.group_name), Vec::new()),
+            IamRequest::ListGroupPolicies(r) => arn(group(&r.group_name), Vec::new()),
+            IamRequest::DeleteGroupPolicy(r) => arn(group(&r.group_name), Vec::new()),
+            // Wildcard-only actions (ListUsers, ListGroups, GetAccountSummary, …) and
+            // every operation not mapped above: checked against `*`.
+            _ => vec![Check {
+                action,
+                target: Target::Wildcard,
+                keys: Vec::new(),
+            }],
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The service handle: the in-memory view, the write path, and startup.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use iamd_store::{AccessKeyRecord, AccountRecord, Change, KeyStatus, KeyUsageRecord, Store};
+
+use crate::crypto::MasterKey;
+use crate::error::IamError;
+use crate::state::State;
+
+/// What to do on first start.
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// The account id for a new account; random when `None`. Ignored once an account exists.
+    pub account_id: Option<String>,
+    /// The account root's access key (id, secret) to install; generated when `None`.
+    pub root_key: Option<(String, String)>,
+}
+
+/// What startup did, for the operator.
+#[derive(Debug, Default)]
+pub struct InitReport {
+    pub created_account: bool,
+    /// Set when a root key was generated now: the caller writes it to a private file.
+    pub generated_root_key: Option<(String, String)>,
+    pub root_key_from_env: bool,
+}
+
+pub(crate) struct Inner<S> {
+    pub(crate) store: S,
+    pub(crate) master: MasterKey,
+    pub(crate) state: RwLock<State>,
+    /// Serializes writers: each operation checks and commits against the same state.
+    pub(crate) write: tokio::sync::Mutex<()>,
+    pub(crate) account_id: String,
+    pub(crate) usage_tx: tokio::sync::mpsc::UnboundedSender<UsageMsg>,
+}
+
+/// The IAM service. Cheap to clone.
+pub struct Iam<S> {
+    pub(crate) inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for Iam<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl<S: Store> Iam<S> {
+    /// Loads the account from the store, creating it (and the root key) on first start.
+    pub async fn open(
+        store: S,
+        master: MasterKey,
+        init: InitOptions,
+    ) -> Result<(Self, InitReport), IamError> {
+        let snapshot = store.load().await?;
+        let mut state = State::from_snapshot(snapshot, &master)?;
+        let mut report = InitReport::default();
+        let mut changes = Vec::new();
+        let account_id = match &state.account {
+            Some(a) => a.id.clone(),
+            None => {
+                let id = match &init.account_id {
+                    Some(id) => id.clone(),
+                    None => crate::ids::account_id()?,
+                };
+                changes.push(Change::PutAccount(AccountRecord {
+                    id: id.clone(),
+                    created: now_ms(),
+                }));
+                report.created_account = true;
+                id
+            }
+        };
+        let root_keys: Vec<String> = state
+            .keys
+            .values()
+            .filter(|k| k.rec.user_id.is_none())
+            .map(|k| k.rec.id.clone())
+            .collect();
+        match &init.root_key {
+            Some((id, secret)) => {
+                report.root_key_from_env = true;
+                let current = state.keys.get(id);
+                let same = current
+                    .is_some_and(|k| k.rec.user_id.is_none() && &*k.secret == secret.as_str());
+                if !same {
+                    if current.is_some_and(|k| k.rec.user_id.is_some()) {
+                        return Err(IamError::Internal(format!(
+                            "root access key id {id} belongs to a user"
+                        )));
+                    }
+                    changes.push(Change::PutAccessKey(AccessKeyRecord {
+                        id: id.clone(),
+                        user_id: None,
+                        status: KeyStatus::Active,
+                        secret_ciphertext: master.seal(id, secret.as_bytes())?,
+                        created: now_ms(),
+                    }));
+                }
+            }
+            None if root_keys.is_empty() => {
+                let id = crate::ids::access_key_id("AKIA")?;
+                let secret = crate::ids::secret_access_key()?;
+                changes.push(Change::PutAccessKey(AccessKeyRecord {
+                    id: id.clone(),
+                    user_id: None,
+                    status: KeyStatus::Active,
+                    secret_ciphertext: master.seal(&id, secret.as_bytes())?,
+                    created: now_ms(),
+                }));
+                report.generated_root_key = Some((id, secret));
+            }
+            None => {}
+        }
+        if !changes.is_empty() {
+            store.apply(&changes).await?;
+            for c in &changes {
+                state.apply(c, &master)?;
+            }
+        }
+        let (usage_tx, usage_rx) = tokio::sync::mpsc::unbounded_channel();
+        let iam = Iam {
+            inner: Arc::new(Inner {
+                store,
+                master,
+                state: RwLock::new(state),
+                write: tokio::sync::Mutex::new(()),
+                account_id,
+                usage_tx,
+            }),
+        };
+        tokio::spawn(usage_writer(Arc::downgrade(&iam.inner), usage_rx));
+        Ok((iam, report))
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.inner.account_id
+    }
+
+    /// A read view of the state. Never hold it across an `.await`.
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        // A poisoned lock means a panic happened while a writer held it; the state
+        // is only mutated after a successful commit by code that does not panic, so
+        // the data itself is still the committed state.
+        self.inner.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Commits `changes` in one transaction, then applies them to memory. The
+    /// caller must hold the write lock (see [`Iam::write_lock`]).
+    pub(crate) async fn commit(&self, changes: Vec<Change>) -> Result<(), IamError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.inner.store.apply(&changes).await?;
+        let mut state = self.inner.state.write().unwrap_or_else(|p| p.into_inner());
+        for c in &changes {
+            state.apply(c, &self.inner.master)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.write.lock().await
+    }
+
+    /// Records that a key was used, without slowing the request: the record goes
+    /// to a background writer that batches them.
+    pub fn record_key_use(&self, access_key_id: &str, service: &str, region: &str) {
+        let _ = self.inner.usage_tx.send(UsageMsg::Use(KeyUsageRecord {
+            access_key_id: access_key_id.to_string(),
+            last_used: now_ms(),
+            service: service.to_string(),
+            region: region.to_string(),
+        }));
+    }
+
+    /// Writes pending key-usage records now (used at shutdown).
+    pub async fn flush_usage(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.inner.usage_tx.send(UsageMsg::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+pub(crate) enum UsageMsg {
+    Use(KeyUsageRecord),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+async fn usage_writer<S: Store>(
+    inner: std::sync::Weak<Inner<S>>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<UsageMsg>,
+) {
+    use std::collections::HashMap;
+    loop {
+        let Some(first) = rx.recv().await else { return };
+        // Coalesce what arrives within a short window into one transaction.
+        let mut pending: HashMap<String, KeyUsageRecord> = HashMap::new();
+        let mut waiters = Vec::new();
+        let mut take = |m: UsageMsg| match m {
+            UsageMsg::Use(r) => {
+                pending.insert(r.access_key_id.clone(), r);
+                true
+            }
+            UsageMsg::Flush(w) => {
+                waiters.push(w);
+                false
+            }
+        };
+        if take(first) {
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(200);
+            while let Ok(Some(m)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+                if !take(m) {
+                    break;
+                }
+            }
+        }
+        let Some(inner) = inner.upgrade() else { return };
+        let iam = Iam { inner };
+        if !pending.is_empty() {
+            let _guard = iam.write_lock().await;
+            let changes: Vec<Change> = {
+                let state = iam.read();
+                pending
+                    .into_values()
+                    .filter(|r| state.keys.contains_key(&r.access_key_id))
+                    .map(Change::PutKeyUsage)
+                    .collect()
+            };
+            if let Err(e) = iam.commit(changes).await {
+                tracing::warn!(error = %e, "recording access key usage failed");
+            }
+        }
+        for w in waiters {
+            let _ = w.send(());
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! AWS-shaped identifiers: unique ids (`AIDA…`, `AGPA…`), access key ids (`AKIA…`),
+//! secrets (40 characters) and request ids.
+
+use crate::crypto::{fill_random, CryptoError};
+
+/// Characters AWS uses in unique ids and access key ids.
+const UPPER_ALNUM: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/// Characters of a secret access key (base64 alphabet, as AWS's).
+const SECRET_CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn random_from(alphabet: &[u8], n: usize) -> Result<String, CryptoError> {
+    let mut raw = vec![0u8; n];
+    fill_random(&mut raw)?;
+    // Both alphabets have a power-of-two size, so the modulo is unbiased.
+    Ok(raw
+        .iter()
+        .map(|b| alphabet[*b as usize % alphabet.len()] as char)
+        .collect())
+}
+
+/// `prefix` + random characters, 21 characters in all (AWS unique ids).
+pub fn unique_id(prefix: &str) -> Result<String, CryptoError> {
+    Ok(format!(
+        "{prefix}{}",
+        random_from(UPPER_ALNUM, 21 - prefix.len())?
+    ))
+}
+
+/// A 20-character access key id starting `AKIA` (long-term) or `ASIA` (temporary).
+pub fn access_key_id(prefix: &str) -> Result<String, CryptoError> {
+    Ok(format!(
+        "{prefix}{}",
+        random_from(UPPER_ALNUM, 20 - prefix.len())?
+    ))
+}
+
+/// A 40-character secret access key.
+pub fn secret_access_key() -> Result<String, CryptoError> {
+    random_from(SECRET_CHARS, 40)
+}
+
+/// A request id in AWS's UUID form.
+pub fn request_id() -> String {
+    let mut b = [0u8; 16];
+    if fill_random(&mut b).is_err() {
+        // The request id is not a secret; a fixed fallback is harmless.
+        b = [0x5a; 16];
+    }
+    let h = crate::crypto::encode_hex(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A random 12-digit account id (not starting with 0).
+pub fn account_id() -> Result<String, CryptoError> {
+    let mut raw = [0u8; 12];
+    fill_random(&mut raw)?;
+    Ok(raw
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = if i == 0 { 1 + b % 9 } else { b % 10 };
+            (b'0' + d) as char
+        })
+        .collect())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        let u = unique_id("AIDA").unwrap();
+        assert_eq!(u.len(), 21);
+        assert!(
+            u.starts_with("AIDA")
+                && u.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        );
+        let k = access_key_id("AKIA").unwrap();
+        assert_eq!(k.len(), 20);
+        assert!(k.starts_with("AKIA"));
+        assert_eq!(secret_access_key().unwrap().len(), 40);
+        let a = account_id().unwrap();
+        assert_eq!(a.len(), 12);
+        assert!(a.bytes().all(|c| c.is_ascii_digit()) && !a.starts_with('0'));
+        assert_ne!(unique_id("AIDA").unwrap(), u);
+        assert_eq!(request_id().len(), 36);
+    }
+}

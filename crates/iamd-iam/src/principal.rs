@@ -1,0 +1,198 @@
+//! Who is calling: the principal behind an access key, its condition-key values
+//! (policy-semantics §5.1–5.2), and the authorization decision for it.
+
+use std::sync::Arc;
+
+use iamd_policy::{
+    decide, render_denial, Caller, CompiledPolicy, Context, DecisionKind, PolicySet, Request,
+    Resource,
+};
+use iamd_store::Store;
+
+use crate::core::Iam;
+use crate::error::IamError;
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The account root (its own access keys).
+    Root { account: String },
+    /// An IAM user.
+    User {
+        id: String,
+        name: String,
+        arn: String,
+        account: String,
+    },
+}
+
+impl Principal {
+    pub fn arn(&self) -> String {
+        match self {
+            Principal::Root { account } => format!("arn:aws:iam::{account}:root"),
+            Principal::User { arn, .. } => arn.clone(),
+        }
+    }
+
+    /// `aws:userid` / GetCallerIdentity's `UserId`.
+    pub fn user_id(&self) -> &str {
+        match self {
+            Principal::Root { account } => account,
+            Principal::User { id, .. } => id,
+        }
+    }
+
+    pub fn account(&self) -> &str {
+        match self {
+            Principal::Root { account } | Principal::User { account, .. } => account,
+        }
+    }
+}
+
+/// Why an access key cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyProblem {
+    Unknown,
+    Inactive,
+}
+
+/// A resource of an authorization check: a specific ARN, or `*` for the
+/// wildcard-only actions (policy-semantics §6.0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Arn(String),
+    Wildcard,
+}
+
+impl Target {
+    pub fn display(&self) -> &str {
+        match self {
+            Target::Arn(a) => a,
+            Target::Wildcard => "*",
+        }
+    }
+}
+
+/// One check: an action on a resource, with the condition keys specific to it.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub action: String,
+    pub target: Target,
+    pub keys: Vec<(String, Vec<String>)>,
+}
+
+impl<S: Store> Iam<S> {
+    /// The principal and the plaintext secret of an access key (memory only).
+    pub fn credentials(&self, access_key_id: &str) -> Result<(Principal, Arc<str>), KeyProblem> {
+        let state = self.read();
+        let key = state.keys.get(access_key_id).ok_or(KeyProblem::Unknown)?;
+        if key.rec.status != iamd_store::KeyStatus::Active {
+            return Err(KeyProblem::Inactive);
+        }
+        let account = self.account_id().to_string();
+        let principal = match &key.rec.user_id {
+            None => Principal::Root { account },
+            Some(uid) => {
+                let u = state.users.get(uid).ok_or(KeyProblem::Unknown)?;
+                Principal::User {
+                    id: u.rec.id.clone(),
+                    name: u.rec.name.clone(),
+                    arn: crate::ops::user_arn(&account, &u.rec.path, &u.rec.name),
+                    account,
+                }
+            }
+        };
+        Ok((principal, key.secret.clone()))
+    }
+
+    /// Adds the principal-dependent global condition keys (§5.1, §5.2).
+    pub fn add_principal_keys(&self, p: &Principal, ctx: &mut Context) {
+        ctx.insert("aws:userid", p.user_id());
+        ctx.insert("aws:PrincipalArn", p.arn());
+        ctx.insert("aws:PrincipalAccount", p.account());
+        match p {
+            Principal::Root { .. } => {
+                ctx.insert("aws:PrincipalType", "Account");
+            }
+            Principal::User { id, name, .. } => {
+                ctx.insert("aws:PrincipalType", "User");
+                ctx.insert("aws:username", name.as_str());
+                let state = self.read();
+                if let Some(u) = state.users.get(id) {
+                    for (k, v) in &u.tags {
+                        ctx.insert(&format!("aws:PrincipalTag/{k}"), v.as_str());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The caller's identity policies (empty for the root, which they do not bind).
+    fn identity_policies(&self, p: &Principal) -> Arc<[Arc<CompiledPolicy>]> {
+        match p {
+            Principal::Root { .. } => Arc::from(Vec::new()),
+            Principal::User { id, .. } => self
+                .read()
+                .users
+                .get(id)
+                .map(|u| u.effective.clone())
+                .unwrap_or_else(|| Arc::from(Vec::new())),
+        }
+    }
+
+    /// Decides every check with the policy engine; the first denial is returned as
+    /// AWS's `AccessDenied` message.
+    pub fn authorize(
+        &self,
+        p: &Principal,
+        checks: &[Check],
+        base: &Context,
+    ) -> Result<(), IamError> {
+        let identity = self.identity_policies(p);
+        let account = self.account_id();
+        for check in checks {
+            let mut ctx_owned;
+            let ctx = if check.keys.is_empty() {
+                base
+            } else {
+                ctx_owned = base.clone();
+                for (k, vs) in &check.keys {
+                    ctx_owned.insert_multi(k, vs.iter().map(String::as_str));
+                }
+                &ctx_owned
+            };
+            let arn_owned = p.arn();
+            let caller = match p {
+                Principal::Root { account } => Caller::Root { account },
+                Principal::User {
+                    arn, id, account, ..
+                } => Caller::User { arn, id, account },
+            };
+            let resource = match &check.target {
+                Target::Arn(a) => Resource::Arn(a),
+                Target::Wildcard => Resource::Wildcard,
+            };
+            let req = Request {
+                action: &check.action,
+                resource,
+                resource_account: Some(account),
+                caller,
+                context: ctx,
+            };
+            let set = PolicySet {
+                identity: &identity,
+                ..Default::default()
+            };
+            let d = decide(&req, &set);
+            if d.kind != DecisionKind::Allow {
+                return Err(IamError::AccessDenied(render_denial(
+                    &arn_owned,
+                    &check.action,
+                    check.target.display(),
+                    &d,
+                )));
+            }
+        }
+        Ok(())
+    }
+}

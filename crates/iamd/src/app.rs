@@ -1,0 +1,285 @@
+//! The request pipeline: route → read → authenticate → decode → authorize →
+//! execute → encode. Holds no business rules: those are in `iamd-iam`.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use iamd_api::{iam, sts, Params, Timestamp};
+use iamd_iam::{Iam, Principal};
+use iamd_policy::Context;
+use iamd_sigv4::{Payload, RequestParts, SigError, SigningKeyCache};
+use iamd_store::AnyStore;
+
+use crate::errors::RequestError;
+use crate::http::{response, Body};
+
+/// The largest Query-protocol request body accepted.
+pub const MAX_QUERY_BODY: usize = 1024 * 1024;
+/// How long a client may take to send a Query-protocol body.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Iam,
+    Sts,
+}
+
+impl Service {
+    fn xmlns(self) -> &'static str {
+        match self {
+            Service::Iam => iam::XMLNS,
+            Service::Sts => sts::XMLNS,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Service::Iam => "iam",
+            Service::Sts => "sts",
+        }
+    }
+}
+
+pub struct App {
+    iam: Iam<AnyStore>,
+    sig_cache: SigningKeyCache,
+}
+
+impl App {
+    pub fn new(iam: Iam<AnyStore>) -> Self {
+        App {
+            iam,
+            sig_cache: SigningKeyCache::default(),
+        }
+    }
+
+    pub async fn shutdown(&self) {
+        self.iam.flush_usage().await;
+    }
+
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let request_id = iamd_iam::ids::request_id();
+        let (parts, body) = req.into_parts();
+        // Which service's namespace errors use, before we know better.
+        let mut service = guess_service(&parts);
+        let result = self
+            .query(&parts, body, peer, &request_id, &mut service)
+            .await;
+        let mut resp = match result {
+            Ok(xml) => response(200, "text/xml", xml),
+            Err(e) => {
+                let (status, xml) = e.to_xml(service.xmlns(), &request_id);
+                match &e {
+                    RequestError::Iam(
+                        iamd_iam::IamError::Store(_) | iamd_iam::IamError::Internal(_),
+                    ) => tracing::error!(request_id = %request_id, error = %e, "request failed"),
+                    _ => tracing::debug!(request_id = %request_id, error = %e, "request refused"),
+                }
+                let mut r = response(status, "text/xml", xml);
+                if matches!(
+                    e,
+                    RequestError::BodyTimeout
+                        | RequestError::BodyTooLarge
+                        | RequestError::BodyRead(_)
+                ) {
+                    // The rest of the body is unread: do not reuse the connection.
+                    r.headers_mut().insert(
+                        http::header::CONNECTION,
+                        http::HeaderValue::from_static("close"),
+                    );
+                }
+                r
+            }
+        };
+        if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert("x-amzn-requestid", v);
+        }
+        resp
+    }
+
+    async fn query(
+        &self,
+        parts: &http::request::Parts,
+        body: Incoming,
+        peer: SocketAddr,
+        request_id: &str,
+        service: &mut Service,
+    ) -> Result<String, RequestError> {
+        let is_form = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        let body = if parts.method == http::Method::POST || parts.method == http::Method::PUT {
+            read_body(body).await?
+        } else {
+            Bytes::new()
+        };
+        let raw_query = parts.uri.query().unwrap_or("");
+        let mut params = Params::from_form(raw_query.as_bytes())?;
+        if is_form {
+            params.extend_form(&body)?;
+        }
+        if params.action().is_none() {
+            return Err(RequestError::NotImplemented(
+                "This endpoint serves the IAM and STS Query APIs; S3 is not served yet.".into(),
+            ));
+        }
+        *service = match params.version() {
+            Some(sts::API_VERSION) => Service::Sts,
+            Some(iam::API_VERSION) => Service::Iam,
+            _ => *service,
+        };
+
+        // Authenticate.
+        let headers: Vec<(&str, &[u8])> = parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_bytes()))
+            .collect();
+        let path = parts.uri.path();
+        let req_parts = RequestParts::new(parts.method.as_str(), path, raw_query, &headers)
+            .with_payload(Payload::Bytes(&body));
+        let parsed = iamd_sigv4::parse(&req_parts)?;
+        if parsed.security_token().is_some() {
+            // No temporary credentials have been issued by this server yet.
+            return Err(SigError::InvalidClientTokenId.into());
+        }
+        let (principal, secret) = self
+            .iam
+            .credentials(parsed.access_key_id())
+            .map_err(|_| RequestError::Sig(SigError::InvalidClientTokenId))?;
+        parsed.verify(secret.as_bytes(), SystemTime::now(), Some(&self.sig_cache))?;
+        if parsed.scope().service == "sts" && params.version().is_none() {
+            *service = Service::Sts;
+        }
+        let region = parsed.scope().region.to_string();
+        let key_id = parsed.access_key_id().to_string();
+
+        // Context keys common to every action (policy-semantics §5.1).
+        let mut ctx = Context::with_capacity(16);
+        let now = Timestamp::now();
+        ctx.insert("aws:CurrentTime", now.to_iso8601());
+        ctx.insert("aws:EpochTime", now.as_secs().to_string());
+        ctx.insert("aws:SecureTransport", "false");
+        ctx.insert("aws:SourceIp", peer.ip().to_string());
+        ctx.insert("aws:PrincipalIsAWSService", "false");
+        ctx.insert("aws:ViaAWSService", "false");
+        ctx.insert("aws:RequestedRegion", "us-east-1");
+        let ua = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        ctx.insert("aws:UserAgent", ua.unwrap_or_default());
+        if let Some(r) = parts.headers.get(http::header::REFERER) {
+            ctx.insert(
+                "aws:Referer",
+                String::from_utf8_lossy(r.as_bytes()).into_owned(),
+            );
+        }
+        self.iam.add_principal_keys(&principal, &mut ctx);
+
+        let xml = match *service {
+            Service::Iam => {
+                let action = params.action().unwrap_or_default();
+                let req = iam::decode(action, &params)?;
+                let op = req.operation_name();
+                let checks = self.iam.checks(&principal, &req);
+                self.iam.authorize(&principal, &checks, &ctx)?;
+                let out = self.iam.execute(&principal, req).await?;
+                let mut xml = String::with_capacity(512);
+                iamd_api::xml::encode_response(
+                    iam::XMLNS,
+                    op,
+                    out.as_deref().map(|o| o as _),
+                    request_id,
+                    &mut xml,
+                );
+                xml
+            }
+            Service::Sts => {
+                let req = sts::decode_request(&params)?;
+                self.sts(&principal, req, &ctx, request_id)?
+            }
+        };
+        self.iam.record_key_use(&key_id, service.name(), &region);
+        Ok(xml)
+    }
+
+    fn sts(
+        &self,
+        principal: &Principal,
+        req: sts::StsRequest,
+        ctx: &Context,
+        request_id: &str,
+    ) -> Result<String, RequestError> {
+        let op = req.operation_name();
+        let check = iamd_iam::Check {
+            action: format!("sts:{op}"),
+            target: iamd_iam::Target::Wildcard,
+            keys: Vec::new(),
+        };
+        self.iam
+            .authorize(principal, std::slice::from_ref(&check), ctx)?;
+        let result = match req {
+            sts::StsRequest::GetCallerIdentity(_) => sts::GetCallerIdentityResult {
+                user_id: Some(principal.user_id().to_string()),
+                account: Some(principal.account().to_string()),
+                arn: Some(principal.arn()),
+            },
+            other => {
+                return Err(RequestError::Iam(iamd_iam::IamError::NotImplemented(
+                    format!(
+                        "The operation {} is not implemented by this server yet.",
+                        other.operation_name()
+                    ),
+                )))
+            }
+        };
+        let mut xml = String::with_capacity(512);
+        iamd_api::xml::encode_response(sts::XMLNS, op, Some(&result), request_id, &mut xml);
+        Ok(xml)
+    }
+}
+
+/// Before the body is read: STS if the query string or the signing scope says so.
+fn guess_service(parts: &http::request::Parts) -> Service {
+    let q = parts.uri.query().unwrap_or("");
+    let auth = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .map(|v| v.as_bytes())
+        .unwrap_or(b"");
+    let scope_sts =
+        auth.windows(5).any(|w| w == b"/sts/") || q.contains("%2Fsts%2F") || q.contains("/sts/");
+    if q.contains("Version=2011-06-15") || scope_sts {
+        Service::Sts
+    } else {
+        Service::Iam
+    }
+}
+
+async fn read_body(body: Incoming) -> Result<Bytes, RequestError> {
+    let limited = Limited::new(body, MAX_QUERY_BODY);
+    match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
+        Err(_) => Err(RequestError::BodyTimeout),
+        Ok(Err(e)) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                Err(RequestError::BodyTooLarge)
+            } else {
+                Err(RequestError::BodyRead(format!(
+                    "The request body could not be read: {e}"
+                )))
+            }
+        }
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}

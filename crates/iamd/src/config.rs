@@ -1,0 +1,155 @@
+//! Configuration: flags first, then `IAMD_*` environment variables (both handled by
+//! clap), then an optional TOML file for whatever is still unset. Unknown TOML keys
+//! are an error.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9911";
+pub const DEFAULT_DATA_DIR: &str = "./iamd-data";
+
+/// `iamd serve` options as given on the command line or in the environment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (IAM, STS and S3 share it).
+    #[arg(long, env = "IAMD_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the database, the master key and object data.
+    #[arg(long, env = "IAMD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (`sqlite:///path/iamd.db` or `postgres://…`); default: SQLite in the data dir.
+    #[arg(long, env = "IAMD_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Account id used on first start (12 digits); random if unset.
+    #[arg(long, env = "IAMD_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+    /// TOML configuration file (keys: listen, data_dir, database_url, account_id, log).
+    #[arg(long, env = "IAMD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `iamd=debug`.
+    #[arg(long, env = "IAMD_LOG")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    account_id: Option<String>,
+    log: Option<String>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub account_id: Option<String>,
+    pub log: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid account id {0:?}: must be 12 digits")]
+    AccountId(String),
+    #[error("invalid default listen address")]
+    Listen,
+}
+
+impl Config {
+    pub fn resolve(args: ServeArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let listen = match args.listen.or(file.listen) {
+            Some(a) => a,
+            None => DEFAULT_LISTEN.parse().map_err(|_| ConfigError::Listen)?,
+        };
+        let account_id = args.account_id.or(file.account_id);
+        if let Some(id) = &account_id {
+            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError::AccountId(id.clone()));
+            }
+        }
+        Ok(Config {
+            listen,
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            database_url: args.database_url.or(file.database_url),
+            account_id,
+            log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn args() -> ServeArgs {
+        ServeArgs {
+            listen: None,
+            data_dir: None,
+            database_url: None,
+            account_id: None,
+            config: None,
+            log: None,
+        }
+    }
+
+    #[test]
+    fn flags_win_over_file_and_unknown_keys_fail() {
+        let dir = std::env::temp_dir().join(format!("iamd-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:1234\"\naccount_id = \"111111111111\"\n",
+        )
+        .unwrap();
+        let mut a = args();
+        a.config = Some(f.clone());
+        a.account_id = Some("222222222222".into());
+        let c = Config::resolve(a).unwrap();
+        assert_eq!(c.listen.port(), 1234);
+        assert_eq!(c.account_id.as_deref(), Some("222222222222"));
+        std::fs::write(&f, "listen = \"127.0.0.1:1234\"\nbogus = 1\n").unwrap();
+        let mut a = args();
+        a.config = Some(f);
+        assert!(matches!(Config::resolve(a), Err(ConfigError::Parse { .. })));
+        let mut a = args();
+        a.account_id = Some("12ab".into());
+        assert!(matches!(Config::resolve(a), Err(ConfigError::AccountId(_))));
+        assert_eq!(
+            Config::resolve(args()).unwrap().data_dir,
+            PathBuf::from(DEFAULT_DATA_DIR)
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! The one place that maps every error to AWS's code, HTTP status and message, and
+//! renders the Query-protocol `<ErrorResponse>`.
+
+use iamd_api::ApiError;
+use iamd_iam::IamError;
+use iamd_sigv4::SigError;
+
+/// Every way a Query-protocol request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Sig(#[from] SigError),
+    #[error(transparent)]
+    Iam(#[from] IamError),
+    #[error("request body too large")]
+    BodyTooLarge,
+    #[error("request body not received in time")]
+    BodyTimeout,
+    #[error("request body could not be read: {0}")]
+    BodyRead(String),
+    #[error("{0}")]
+    NotImplemented(String),
+}
+
+impl RequestError {
+    /// (code, HTTP status, sender fault, message) as AWS reports them.
+    pub fn parts(&self) -> (String, u16, bool, String) {
+        match self {
+            RequestError::Api(e) => (e.code.clone(), e.status, e.sender_fault, e.message.clone()),
+            RequestError::Sig(e) => (
+                e.aws_code().to_string(),
+                e.http_status(),
+                true,
+                e.to_string(),
+            ),
+            RequestError::Iam(e) => {
+                let (code, status, sender) = match e {
+                    IamError::NoSuchEntity(_) => ("NoSuchEntity", 404, true),
+                    IamError::EntityAlreadyExists(_) => ("EntityAlreadyExists", 409, true),
+                    IamError::DeleteConflict(_) => ("DeleteConflict", 409, true),
+                    IamError::LimitExceeded(_) => ("LimitExceeded", 409, true),
+                    IamError::MalformedPolicyDocument(_) => ("MalformedPolicyDocument", 400, true),
+                    IamError::Validation(_) => ("ValidationError", 400, true),
+                    IamError::InvalidInput(_) => ("InvalidInput", 400, true),
+                    IamError::AccessDenied(_) => ("AccessDenied", 403, true),
+                    IamError::ConcurrentModification(_) => ("ConcurrentModification", 409, true),
+                    IamError::NotImplemented(_) => ("NotImplemented", 501, false),
+                    IamError::Store(_) | IamError::Internal(_) => ("ServiceFailure", 500, false),
+                };
+                let message = match e {
+                    // Internal details go to the log, not to the client.
+                    IamError::Store(_) | IamError::Internal(_) => {
+                        "The request processing has failed because of an unknown error, exception or failure.".to_string()
+                    }
+                    other => other.to_string(),
+                };
+                (code.to_string(), status, sender, message)
+            }
+            RequestError::BodyTooLarge => (
+                "RequestEntityTooLarge".into(),
+                413,
+                true,
+                "Request body exceeds the maximum allowed size of 1048576 bytes.".into(),
+            ),
+            RequestError::BodyTimeout => (
+                "RequestTimeout".into(),
+                408,
+                true,
+                "The request body was not received in time.".into(),
+            ),
+            RequestError::BodyRead(m) => ("MalformedQueryString".into(), 400, true, m.clone()),
+            RequestError::NotImplemented(m) => ("NotImplemented".into(), 501, false, m.clone()),
+        }
+    }
+
+    /// The `<ErrorResponse>` body, in the namespace of the service that failed.
+    pub fn to_xml(&self, xmlns: &str, request_id: &str) -> (u16, String) {
+        let (code, status, sender, message) = self.parts();
+        (
+            status,
+            ApiError::new(code, message, status, sender).to_xml(xmlns, request_id),
+        )
+    }
+}

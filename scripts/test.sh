@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every test of iamd on a fresh machine: installs what the tests need
+# (Debian's PostgreSQL for the store tests, the pinned Python packages, boto 2.49 in
+# its own virtualenv), checks formatting, lints and generated code, then runs the
+# Rust tests (unit, corpus, property, SQLite and PostgreSQL store tests) and the
+# end-to-end tests that start the real `iamd serve` and drive it with boto3, the aws
+# CLI and boto 2.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+need=()
+command -v initdb >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  fi
+fi
+
+step "python packages"
+python3 -m pip install -q --disable-pip-version-check -r requirements.txt
+bash tests/e2e/setup_boto2.sh
+
+step "generated code is up to date"
+bash codegen/check.sh
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "build"
+cargo build --workspace --bins --quiet
+
+step "rust tests"
+cargo nextest run --workspace --no-fail-fast
+
+step "end-to-end tests"
+export IAMD_BIN="$PWD/target/debug/iamd"
+python3 -m pytest -q -p no:cacheprovider codegen/tests tests/e2e
