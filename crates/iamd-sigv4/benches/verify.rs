@@ -37,6 +37,13 @@ fn bench(c: &mut Criterion) {
     headers.push(("authorization", authz.as_bytes()));
     let cache = SigningKeyCache::default();
 
+    // Calibration: one SHA-256 over 64 bytes (two compressions) on this machine.
+    let block = [0x5au8; 64];
+    c.bench_function("calibration_sha256_64_bytes", |b| {
+        use sha2::Digest;
+        b.iter(|| sha2::Sha256::digest(black_box(&block)))
+    });
+
     c.bench_function("verify_header_iam_post_cached_key", |b| {
         b.iter(|| {
             let req = RequestParts::new("POST", "/", "", black_box(&headers))

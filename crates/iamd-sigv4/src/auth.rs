@@ -207,7 +207,7 @@ pub struct ParsedAuth<'a> {
     signed_headers: Cow<'a, str>,
     signature_hex: Cow<'a, str>,
     timestamp: AmzDate,
-    timestamp_string: String,
+    timestamp_string: Cow<'a, str>,
     security_token: Option<SecurityToken<'a>>,
     query: Vec<QueryParam<'a>>,
 }
@@ -544,6 +544,7 @@ fn parse_header_auth<'a>(
         Cow::Borrowed(signed_headers),
         Cow::Borrowed(signature),
         timestamp,
+        amz_date.map(|d| Cow::Borrowed(d.trim())),
         security_token,
     )
 }
@@ -633,6 +634,7 @@ fn parse_presigned<'a>(
         signed_headers,
         signature,
         timestamp,
+        Some(Cow::Owned(date.trim().to_owned())),
         security_token,
     )
 }
@@ -647,6 +649,7 @@ fn finish<'a>(
     signed_headers: Cow<'a, str>,
     signature_hex: Cow<'a, str>,
     timestamp: AmzDate,
+    raw_timestamp: Option<Cow<'a, str>>,
     security_token: Option<SecurityToken<'a>>,
 ) -> Result<ParsedAuth<'a>, SigError> {
     let presigned = matches!(kind, AuthKind::Presigned { .. });
@@ -659,7 +662,8 @@ fn finish<'a>(
             diagnostics: None,
         });
     }
-    let timestamp_string = timestamp.to_string();
+    // The client signed the date string it sent; it is strict ISO 8601 basic here.
+    let timestamp_string = raw_timestamp.unwrap_or_else(|| Cow::Owned(timestamp.to_string()));
     let date_part = timestamp_string.get(..8).unwrap_or_default();
     if scope.date != date_part {
         return Err(SigError::incomplete(
@@ -912,20 +916,36 @@ impl<'a> ParsedAuth<'a> {
         let signature_age_ms = self.check_time(now)?;
         let hashes = self.payload_hashes()?;
         let provided = decode_hex32(&self.signature_hex);
-        let signing_key = match cache {
-            Some(c) => c.get_or_derive(
+        let cached = cache.and_then(|c| {
+            c.get(
                 &self.access_key_id,
                 secret,
                 &self.scope.date,
                 &self.scope.region,
                 &self.scope.service,
-            ),
+            )
+        });
+        let signing_key = match cached {
+            Some(k) => k,
             None => derive_signing_key(
                 secret,
                 &self.scope.date,
                 &self.scope.region,
                 &self.scope.service,
             ),
+        };
+        let remember = |v: Verified| -> Verified {
+            if let (Some(c), None) = (cache, cached) {
+                c.insert(
+                    &self.access_key_id,
+                    secret,
+                    &self.scope.date,
+                    &self.scope.region,
+                    &self.scope.service,
+                    signing_key,
+                );
+            }
+            v
         };
         let input = self.canonical_input();
         let (primary, fallback) = self.req.uri_mode.styles(&self.scope.service);
@@ -963,7 +983,7 @@ impl<'a> ParsedAuth<'a> {
             None
         };
         if let Some(v) = attempt(primary) {
-            return Ok(v);
+            return Ok(remember(v));
         }
         // Fallback canonical URI form, only when it differs from the primary one.
         if let Some(f) = fallback {
@@ -973,7 +993,7 @@ impl<'a> ParsedAuth<'a> {
             canonical::canonical_uri_into(&mut b, self.req.path, f);
             if a != b {
                 if let Some(v) = attempt(f) {
-                    return Ok(v);
+                    return Ok(remember(v));
                 }
             }
         }
@@ -1079,6 +1099,22 @@ mod tests {
             assert!(check(&h, "", b"Action=ListUsers&Version=2010-05-09", at(0)).is_err());
             assert!(check(&h, "", body, at(0)).is_ok());
         }
+    }
+
+    #[test]
+    fn cache_filled_only_by_verified_requests() {
+        let cache = SigningKeyCache::new(64);
+        let h = header_signed("us-east-1", "iam", b"", &[]);
+        let hh: Vec<(&str, &[u8])> = h.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+        let req = RequestParts::new("POST", "/", "", &hh).with_payload(Payload::Bytes(b""));
+        let p = parse(&req).unwrap();
+        assert!(p.verify(b"wrong", at(0), Some(&cache)).is_err());
+        assert!(cache.is_empty());
+        p.verify(b"secret", at(0), Some(&cache)).unwrap();
+        assert_eq!(cache.len(), 1);
+        p.verify(b"secret", at(0), Some(&cache)).unwrap();
+        assert!(p.verify(b"wrong", at(0), Some(&cache)).is_err());
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]

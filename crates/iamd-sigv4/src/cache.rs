@@ -86,15 +86,13 @@ impl SigningKeyCache {
         }
     }
 
-    /// The signing key for the scope, derived from `secret` unless cached.
-    pub fn get_or_derive(
+    fn key_and_shard(
         &self,
         access_key_id: &str,
-        secret: &[u8],
         date: &str,
         region: &str,
         service: &str,
-    ) -> [u8; 32] {
+    ) -> (String, Option<&Mutex<HashMap<String, Entry>>>) {
         let mut key = String::with_capacity(
             access_key_id.len() + date.len() + region.len() + service.len() + 3,
         );
@@ -108,16 +106,40 @@ impl SigningKeyCache {
         let mut h = DefaultHasher::new();
         key.hash(&mut h);
         let idx = usize::try_from(h.finish() % SHARDS as u64).unwrap_or(0);
-        let Some(shard) = self.shards.get(idx) else {
-            return derive_signing_key(secret, date, region, service);
-        };
+        (key, self.shards.get(idx))
+    }
+
+    /// The cached signing key for the scope, if present and derived from this `secret`.
+    pub fn get(
+        &self,
+        access_key_id: &str,
+        secret: &[u8],
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> Option<[u8; 32]> {
+        let (key, shard) = self.key_and_shard(access_key_id, date, region, service);
         let fp = sha256(secret);
-        if let Some(e) = lock(shard).get(&key) {
-            if bool::from(e.secret_fingerprint.ct_eq(&fp)) {
-                return e.key;
-            }
-        }
-        let derived = derive_signing_key(secret, date, region, service);
+        let map = lock(shard?);
+        let e = map.get(&key)?;
+        bool::from(e.secret_fingerprint.ct_eq(&fp)).then_some(e.key)
+    }
+
+    /// Stores a signing key derived from `secret` for the scope. The verifier calls
+    /// this only after a signature checked out, so unauthenticated requests cannot
+    /// fill the cache with made-up scopes.
+    pub fn insert(
+        &self,
+        access_key_id: &str,
+        secret: &[u8],
+        date: &str,
+        region: &str,
+        service: &str,
+        signing_key: [u8; 32],
+    ) {
+        let (key, shard) = self.key_and_shard(access_key_id, date, region, service);
+        let Some(shard) = shard else { return };
+        let fp = sha256(secret);
         let mut map = lock(shard);
         if map.len() >= self.per_shard_capacity && !map.contains_key(&key) {
             if let Some(victim) = map.keys().next().cloned() {
@@ -128,9 +150,25 @@ impl SigningKeyCache {
             key,
             Entry {
                 secret_fingerprint: fp,
-                key: derived,
+                key: signing_key,
             },
         );
+    }
+
+    /// The signing key for the scope, derived from `secret` and cached unless present.
+    pub fn get_or_derive(
+        &self,
+        access_key_id: &str,
+        secret: &[u8],
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> [u8; 32] {
+        if let Some(k) = self.get(access_key_id, secret, date, region, service) {
+            return k;
+        }
+        let derived = derive_signing_key(secret, date, region, service);
+        self.insert(access_key_id, secret, date, region, service, derived);
         derived
     }
 }
