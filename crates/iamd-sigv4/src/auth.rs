@@ -1118,6 +1118,32 @@ mod tests {
     }
 
     #[test]
+    fn date_header_fallback() {
+        let headers: Vec<(&str, &[u8])> = vec![
+            ("Host", b"127.0.0.1"),
+            ("Date", b"Sat, 28 Nov 2026 10:10:10 GMT"),
+        ];
+        let req = RequestParts::new("POST", "/", "", &headers).with_payload(Payload::Bytes(b"a=b"));
+        let out = sign_headers(&req, &params("us-east-1", "iam"));
+        assert_eq!(out.signed_headers, "date;host");
+        assert!(out.string_to_sign.contains("\n20261128T101010Z\n"));
+        let mut h2 = headers.clone();
+        h2.push(("Authorization", out.value.as_bytes()));
+        let req = RequestParts::new("POST", "/", "", &h2).with_payload(Payload::Bytes(b"a=b"));
+        let p = parse(&req).unwrap();
+        assert_eq!(p.timestamp().to_string(), T);
+        p.verify(b"secret", at(0), None).unwrap();
+        // X-Amz-Date wins over Date.
+        let mut h3 = h2.clone();
+        h3.push(("X-Amz-Date", b"20261128T111111Z"));
+        let req = RequestParts::new("POST", "/", "", &h3).with_payload(Payload::Bytes(b"a=b"));
+        assert_eq!(
+            parse(&req).unwrap().timestamp().to_string(),
+            "20261128T111111Z"
+        );
+    }
+
+    #[test]
     fn skew() {
         let h = header_signed("us-east-1", "iam", b"", &[]);
         assert!(check(&h, "", b"", at(900)).is_ok());
