@@ -186,8 +186,7 @@ impl ChunkedDecoder {
         }
     }
 
-    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`: every chunk signed, no trailer expected
-    /// (trailer lines are still parsed and exposed if present).
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`: every chunk signed, no trailer allowed.
     pub fn signed(ctx: ChunkSigningContext) -> Self {
         Self::new(Mode::Signed, Some(ctx))
     }
@@ -409,6 +408,11 @@ impl ChunkedDecoder {
             self.state = State::Done;
             return Ok(());
         }
+        if self.mode == Mode::Signed {
+            // STREAMING-AWS4-HMAC-SHA256-PAYLOAD has no trailer; unsigned trailer lines
+            // (e.g. a forged checksum) must not be accepted.
+            return Err(SigError::body("Unexpected trailer after the final chunk"));
+        }
         self.trailer_bytes += line.len();
         if self.trailer_bytes > MAX_TRAILER_BYTES {
             return Err(SigError::body("Trailer too large"));
@@ -486,7 +490,11 @@ mod tests {
         // Trailing garbage.
         let mut extra = body.clone();
         extra.push(b'x');
-        assert!(decode_all(ChunkedDecoder::signed(c), &extra, 5).is_err());
+        assert!(decode_all(ChunkedDecoder::signed(c.clone()), &extra, 5).is_err());
+        // An (unsigned) trailer is refused without a trailer signature scheme.
+        let mut with_trailer = body[..body.len() - 2].to_vec();
+        with_trailer.extend_from_slice(b"x-amz-checksum-crc32:AAAAAA==\r\n\r\n");
+        assert!(decode_all(ChunkedDecoder::signed(c), &with_trailer, 5).is_err());
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub struct MismatchDiagnostics {
 
 /// A Signature Version 4 authentication failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SigError {
     /// No `Authorization` header and no presigned query parameters (IAM/STS: 403).
     /// For S3 the server usually treats such a request as anonymous instead.
