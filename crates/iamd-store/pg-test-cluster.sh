@@ -124,24 +124,31 @@ ensure() {
         url "$dir"
         return
     fi
-    # A half-made directory from an earlier failed start: clear it first.
-    # Nothing started here may inherit the lock (fd 9): the postmaster would hold it
-    # for its whole life.
-    if [ -f "$dir/.pg-test-cluster" ]; then KEEP=0 stop "$dir" 9>&-; fi
-    start "$dir" 9>&-
-    # The watchdog must not inherit the lock (fd 9) nor any caller's pipe.
+    # The watchdog first, so that a caller killed while this runs leaks nothing: it
+    # waits for PID to exit, then for this lock, then stops the cluster. It must not
+    # inherit the lock (fd 9) nor the caller's pipes.
     if [ -n "${BASH_EXECUTION_STRING:-}" ]; then
         setsid bash -c "$BASH_EXECUTION_STRING" pg-test-cluster.sh watch "$pid" "$dir" \
             </dev/null >/dev/null 2>&1 9>&- &
     else
         setsid bash "$(readlink -f "$0")" watch "$pid" "$dir" </dev/null >/dev/null 2>&1 9>&- &
     fi
+    # Nothing started here may inherit the lock either: the postmaster would hold it
+    # for its whole life. A half-made directory from an earlier failed start is
+    # cleared first.
+    if [ -f "$dir/.pg-test-cluster" ]; then KEEP=0 stop "$dir" 9>&-; fi
+    start "$dir" 9>&-
 }
 
 watch() {
     local pid=$1 dir=$2
     while kill -0 "$pid" 2>/dev/null; do sleep 1; done
-    stop "$dir"
+    # Wait for a start still in progress (`ensure` holds the lock while starting).
+    if [ -e "$dir.lock" ]; then
+        exec 8>>"$dir.lock"
+        flock 8
+    fi
+    if [ -f "$dir/.pg-test-cluster" ]; then stop "$dir"; fi
 }
 
 case "${1:-}" in
