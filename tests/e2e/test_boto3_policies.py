@@ -183,3 +183,43 @@ def test_policy_name_validation(iam_raw, new_user):
     user = new_user("pn")
     with aws_error("ValidationError", 400, u.validation_message("bad name", "policyName", u.NAME_PATTERN)):
         iam_raw.put_user_policy(UserName=user, PolicyName="bad name", PolicyDocument=u.ALLOW_ALL)
+
+
+def test_policy_special_characters_roundtrip(iam, server, new_user):
+    user = new_user("chars")
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "Cafe", "Effect": "Allow", "Action": "iam:GetUser", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:username": "caf\u00e9 <&> 'q' \"dq\" 100%"}}}]},
+        ensure_ascii=False)
+    assert "\u00e9" in doc and "<&>" in doc
+    iam.put_user_policy(UserName=user, PolicyName="chars", PolicyDocument=doc)
+    assert iam.get_user_policy(UserName=user, PolicyName="chars")["PolicyDocument"] == json.loads(doc)
+    r = u.raw_call(server.endpoint, u.form(Action="GetUserPolicy", Version=u.IAM_VERSION,
+                                           UserName=user, PolicyName="chars"))
+    raw = r.xml().findtext(f"{NS}GetUserPolicyResult/{NS}PolicyDocument")
+    assert urllib.parse.unquote(raw) == doc
+
+
+def test_policy_document_outside_latin1_refused(iam_raw, iam, new_user):
+    user = new_user("euro")
+    doc = '{"Version":"2012-10-17","Statement":[{"Sid":"x","Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::\u20ac"}]}'
+    assert "\u20ac" in doc
+    with aws_error("ValidationError", 400, u.validation_message(
+            doc, "policyDocument",
+            r"Member must satisfy regular expression pattern: [\u0009\u000A\u000D\u0020-\u00FF]+")):
+        iam_raw.put_user_policy(UserName=user, PolicyName="euro", PolicyDocument=doc)
+    assert iam.list_user_policies(UserName=user)["PolicyNames"] == []
+
+
+def test_inline_policy_change_applies_to_next_request(server, iam, user_with_key):
+    name, ak, sk = user_with_key("flip")
+    me = server.client("iam", ak, sk)
+    target = u.uniq("t")
+    with aws_error("AccessDenied", 403):
+        me.get_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="get", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*"}]}))
+    assert me.get_user(UserName=name)["User"]["UserName"] == name
+    iam.delete_user_policy(UserName=name, PolicyName="get")
+    with aws_error("AccessDenied", 403):
+        me.get_user(UserName=name)

@@ -164,13 +164,14 @@ def test_list_users_not_truncated(iam):
     assert "Marker" not in r
 
 
-def test_update_user_rename(iam):
+def test_update_user_rename(iam, server):
     old, new = u.uniq("old"), u.uniq("new")
     created = iam.create_user(UserName=old)["User"]
     group = u.uniq("g")
     iam.create_group(GroupName=group)
     iam.add_user_to_group(GroupName=group, UserName=old)
-    key = iam.create_access_key(UserName=old)["AccessKey"]["AccessKeyId"]
+    k = iam.create_access_key(UserName=old)["AccessKey"]
+    key = k["AccessKeyId"]
     iam.put_user_policy(UserName=old, PolicyName="keep", PolicyDocument=u.ALLOW_ALL)
 
     assert iam.update_user(UserName=old, NewUserName=new)["ResponseMetadata"]["HTTPStatusCode"] == 200
@@ -185,6 +186,9 @@ def test_update_user_rename(iam):
     assert [g["GroupName"] for g in iam.list_groups_for_user(UserName=new)["Groups"]] == [group]
     assert iam.list_user_policies(UserName=new)["PolicyNames"] == ["keep"]
     assert [m["UserName"] for m in iam.get_group(GroupName=group)["Users"]] == [new]
+    # The key now authenticates the renamed user.
+    ident = server.client("sts", key, k["SecretAccessKey"]).get_caller_identity()
+    assert ident["Arn"] == u.user_arn(new)
 
 
 def test_update_user_new_path(iam):
@@ -213,7 +217,7 @@ def test_update_user_errors(iam, iam_raw):
 
 def test_delete_user(iam):
     name = u.uniq("gone")
-    iam.create_user(UserName=name)
+    iam.create_user(UserName=name, Tags=[{"Key": "tags", "Value": "do not block deletion"}])
     iam.delete_user(UserName=name)
     with aws_error("NoSuchEntity", 404, f"The user with name {name} cannot be found."):
         iam.get_user(UserName=name)
@@ -284,3 +288,12 @@ def test_tag_errors(iam, iam_raw):
     with aws_error("ValidationError", 400, message_re=r"1 validation error detected: Value 'bad!key' at 'tags\.1\.member\.key' failed to satisfy constraint: Member must satisfy regular expression pattern: \[\\p\{L\}\\p\{Z\}\\p\{N\}_\.:/=\+\\-@\]\+"):
         iam_raw.tag_user(UserName=name, Tags=[{"Key": "bad!key", "Value": "v"}])
     assert iam.list_user_tags(UserName=name)["Tags"] == []
+
+
+def test_max_items_validation(iam_raw):
+    with aws_error("ValidationError", 400, u.validation_message(
+            "1001", "maxItems", "Member must have value less than or equal to 1000")):
+        iam_raw.list_users(MaxItems=1001)
+    with aws_error("ValidationError", 400, u.validation_message(
+            "0", "maxItems", "Member must have value greater than or equal to 1")):
+        iam_raw.list_users(MaxItems=0)
