@@ -146,6 +146,19 @@ def test_stalled_clients_time_out_and_others_are_served(server, sts):
     assert sts.get_caller_identity()["Account"] == u.ACCOUNT_ID
 
 
+def test_many_idle_connections_do_not_starve_others(server, sts):
+    host, port = server.host_port
+    idle = [socket.create_connection((host, port)) for _ in range(200)]
+    try:
+        t0 = time.monotonic()
+        for _ in range(3):
+            assert sts.get_caller_identity()["Account"] == u.ACCOUNT_ID
+        assert time.monotonic() - t0 < 5
+    finally:
+        for s in idle:
+            s.close()
+
+
 def _pooled(server):
     # botocore clients are thread-safe; one client with a connection per thread.
     return server.client("iam", max_pool_connections=32)
