@@ -16,11 +16,9 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET

@@ -1,6 +1,5 @@
 """STS GetCallerIdentity and IAM GetAccountSummary through boto3."""
 
-import json
 
 import e2e_util as u
 

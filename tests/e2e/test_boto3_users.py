@@ -3,7 +3,6 @@
 import datetime as dt
 import json
 
-import pytest
 
 import e2e_util as u
 from e2e_util import aws_error

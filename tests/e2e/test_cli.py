@@ -4,9 +4,7 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
-import pytest
 
 import e2e_util as u
 

@@ -10,7 +10,6 @@ import threading
 import time
 
 import pytest
-from botocore.exceptions import ClientError
 
 import e2e_util as u
 from e2e_util import aws_error
