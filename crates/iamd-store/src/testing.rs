@@ -85,10 +85,15 @@ impl PgCluster {
             .map_err(Clone::clone)
     }
 
-    /// Starts a cluster in `dir` (created; must not exist or be empty). It is stopped,
-    /// and `dir` removed, when the value is dropped.
+    /// Starts a cluster in `dir` (created if missing; reused if one already runs
+    /// there). It is stopped, and `dir` removed, when the value is dropped, or by a
+    /// watchdog if this process dies first.
     pub fn start(dir: &Path) -> Result<PgCluster, String> {
-        let out = script(&["start", &dir.display().to_string()])?;
+        let out = script(&[
+            "ensure",
+            &dir.display().to_string(),
+            &std::process::id().to_string(),
+        ])?;
         let mut cluster = PgCluster::from_url(out.trim())?;
         cluster.dir = Some(dir.to_owned());
         cluster.owned = true;

@@ -1016,3 +1016,28 @@ async fn postgres_notifies_committed_batches() {
     let none = tokio::time::timeout(Duration::from_millis(500), listener.recv()).await;
     assert!(none.is_err(), "a failed batch notified: {none:?}");
 }
+
+/// An owned cluster (`PgCluster::start`) works and is gone when dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_owned_cluster_stops_on_drop() {
+    let parent = tempfile::tempdir().unwrap();
+    // The postgres OS user must reach the directory: make the parent traversable.
+    std::fs::set_permissions(
+        parent.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let dir = parent.path().join("pg");
+    let cluster = PgCluster::start(&dir).unwrap();
+    let url = cluster.create_database().await.unwrap();
+    let store = AnyStore::open(&url).await.unwrap();
+    store.apply(&every_change()).await.unwrap();
+    assert_eq!(store.load().await.unwrap(), every_change_snapshot());
+    store.close().await;
+    assert!(dir.join("data").exists());
+    drop(cluster);
+    assert!(!dir.exists(), "cluster directory left behind");
+    // One attempt (a pool would retry until its acquire timeout).
+    let again = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await;
+    assert!(again.is_err(), "cluster still answers");
+}
