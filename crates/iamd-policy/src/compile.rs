@@ -1,6 +1,6 @@
 //! Compiled (decision-ready) form of a policy.
 
-use crate::glob::{match_pieces, Mode, Pattern, Piece};
+use crate::glob::{eq_bytes, match_pieces, Mode, Pattern, Piece};
 use crate::model::{
     Effect, Operator, PolicyDocument, PrincipalKey, PrincipalSpec, Qualifier, Version,
 };
@@ -57,7 +57,7 @@ impl ArnPattern {
     }
 
     /// Match a pre-split request ARN (see [`SplitArn`]).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn matches_split<'v>(
         &'v self,
         arn: &SplitArn<'_>,
@@ -71,7 +71,11 @@ impl ArnPattern {
                     return false;
                 };
                 let ok_head = match lit {
-                    Some(h) => arn.full.as_bytes().get(..*tail_start) == Some(h.as_bytes()),
+                    Some(h) => arn
+                        .full
+                        .as_bytes()
+                        .get(..*tail_start)
+                        .is_some_and(|x| eq_bytes(x, h.as_bytes())),
                     None => head
                         .iter()
                         .zip(parts.iter())
@@ -146,20 +150,24 @@ pub(crate) struct SplitArn<'a> {
 impl<'a> SplitArn<'a> {
     pub(crate) fn new(full: &'a str) -> SplitArn<'a> {
         let mut parts = [""; 5];
+        let mut n = 0usize;
         let mut start = 0usize;
-        for slot in parts.iter_mut() {
-            match full.get(start..).and_then(|r| r.find(':')) {
-                Some(i) => {
-                    *slot = full.get(start..start + i).unwrap_or("");
-                    start += i + 1;
+        for (i, &b) in full.as_bytes().iter().enumerate() {
+            if b == b':' {
+                if let Some(slot) = parts.get_mut(n) {
+                    *slot = full.get(start..i).unwrap_or("");
                 }
-                None => return SplitArn { full, parts: None },
+                n += 1;
+                start = i + 1;
+                if n == 5 {
+                    return SplitArn {
+                        full,
+                        parts: Some((parts, start)),
+                    };
+                }
             }
         }
-        SplitArn {
-            full,
-            parts: Some((parts, start)),
-        }
+        SplitArn { full, parts: None }
     }
 }
 
@@ -474,12 +482,18 @@ impl CompiledPolicy {
 
     /// Statement indices that may match `action`, ascending (generic ∪ service bucket).
     #[inline]
-    pub(crate) fn candidates<'s>(&'s self, action: &str) -> Candidates<'s> {
+    pub(crate) fn candidates<'s>(&'s self, action: &str, ci: bool) -> Candidates<'s> {
         let service = action.split_once(':').map_or(action, |(s, _)| s);
         let bucket: &[u32] = self
             .by_service
             .iter()
-            .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(service.as_bytes()))
+            .find(|(k, _)| {
+                if ci {
+                    k.as_bytes().eq_ignore_ascii_case(service.as_bytes())
+                } else {
+                    eq_bytes(k.as_bytes(), service.as_bytes())
+                }
+            })
             .map_or(&[], |(_, v)| &**v);
         Candidates {
             a: &self.generic,

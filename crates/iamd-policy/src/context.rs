@@ -74,7 +74,7 @@ impl Context {
     pub(crate) fn get_lc(&self, key_lc: &str) -> Option<&[String]> {
         self.entries
             .iter()
-            .find(|(k, _)| k == key_lc)
+            .find(|(k, _)| crate::glob::eq_bytes(k.as_bytes(), key_lc.as_bytes()))
             .map(|(_, v)| v.as_slice())
             .filter(|v| !v.is_empty())
     }

@@ -502,20 +502,37 @@ fn not_principal_excludes(p: &CPrincipal, caller: &Caller<'_>) -> bool {
 // ------------------------------------------------------------------------------------------
 // statements and policies
 
+/// ASCII-lowercase `s` into `buf` (no allocation); `None` if too long or not ASCII.
+#[inline]
+fn lower_into<'b>(buf: &'b mut [u8; 128], s: &str) -> Option<&'b str> {
+    let src = s.as_bytes();
+    if !s.is_ascii() {
+        return None;
+    }
+    let dst = buf.get_mut(..src.len())?;
+    for (d, c) in dst.iter_mut().zip(src) {
+        *d = c.to_ascii_lowercase();
+    }
+    std::str::from_utf8(dst).ok()
+}
+
 #[derive(Clone, Copy)]
 struct Env<'r> {
     req: &'r Request<'r>,
+    /// The action, ASCII-lowercased when it fit the stack buffer (then `action_ci` is false).
+    action: &'r str,
+    action_ci: bool,
     service: &'r str,
     has_boundary: bool,
     arn: Option<SplitArn<'r>>,
 }
 
 #[inline]
-fn action_matches(s: &CStatement, action: &str) -> bool {
+fn action_matches(s: &CStatement, action: &str, ci: bool) -> bool {
     let any = s
         .actions
         .iter()
-        .any(|p| p.is_match(action, true, &mut |_| None));
+        .any(|p| p.is_match(action, ci, &mut |_| None));
     any != s.not_action
 }
 
@@ -553,7 +570,7 @@ fn applies<'a, O: Observer<'a>>(
     ctx: &'a Context,
     obs: &mut O,
 ) -> Option<PrincipalMatch> {
-    if !action_matches(s, env.req.action) {
+    if !action_matches(s, env.action, env.action_ci) {
         return None;
     }
     if !resource_matches(s, env, ctx, obs) {
@@ -611,7 +628,7 @@ fn eval_policy<'a, O: Observer<'a>>(
     obs: &mut O,
 ) -> Outcome<'a> {
     let mut out = Outcome::default();
-    for i in p.candidates(env.req.action) {
+    for i in p.candidates(env.action, env.action_ci) {
         let Some(s) = p.statements.get(i) else {
             continue;
         };
@@ -704,8 +721,15 @@ fn run<'a, P: AsPolicy, O: Observer<'a>>(
         return allow(Reason::RootBucketPolicyRecovery, None);
     }
     let ctx = req.context;
+    let mut buf = [0u8; 128];
+    let (action, action_ci) = match lower_into(&mut buf, req.action) {
+        Some(a) => (a, false),
+        None => (req.action, true),
+    };
     let env = Env {
         req,
+        action,
+        action_ci,
         service: req.action.split_once(':').map_or(req.action, |(s, _)| s),
         has_boundary: set.boundary.is_some(),
         arn: match req.resource {

@@ -28,6 +28,33 @@ fn char_len(b: u8) -> usize {
     }
 }
 
+#[inline(always)]
+fn load8(s: &[u8], i: usize) -> u64 {
+    s.get(i..i + 8)
+        .and_then(|x| <[u8; 8]>::try_from(x).ok())
+        .map_or(0, u64::from_ne_bytes)
+}
+
+/// Byte-slice equality without a libc `memcmp` call (policy strings are short).
+#[inline(always)]
+pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        if load8(a, i) != load8(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    i == n || load8(a, n - 8) == load8(b, n - 8)
+}
+
 #[inline]
 fn starts_with(text: &[u8], lit: &[u8], ci: bool) -> bool {
     match text.get(..lit.len()) {
@@ -35,7 +62,7 @@ fn starts_with(text: &[u8], lit: &[u8], ci: bool) -> bool {
             if ci {
                 head.eq_ignore_ascii_case(lit)
             } else {
-                head == lit
+                eq_bytes(head, lit)
             }
         }
         None => false,
@@ -367,7 +394,7 @@ impl Pattern {
     }
 
     /// Fast-path match for variable-free patterns (literal/prefix/suffix/contains/any).
-    #[inline]
+    #[inline(always)]
     pub fn matches_fast(&self, text: &str, ci: bool) -> Option<bool> {
         let t = text.as_bytes();
         Some(match &self.shape {
@@ -376,7 +403,7 @@ impl Pattern {
                 if ci {
                     t.eq_ignore_ascii_case(s.as_bytes())
                 } else {
-                    t == s.as_bytes()
+                    eq_bytes(t, s.as_bytes())
                 }
             }
             Shape::Prefix(s) => starts_with(t, s.as_bytes(), ci),
