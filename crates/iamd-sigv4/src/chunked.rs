@@ -353,7 +353,10 @@ impl ChunkedDecoder {
         }
         self.expected_sig = sig;
         self.chunk.clear();
-        self.chunk.reserve(size);
+        if self.ctx.is_some() {
+            // Grows as data arrives; do not pre-allocate a large declared size.
+            self.chunk.reserve(size.min(256 * 1024));
+        }
         self.hasher = Sha256::new();
         self.last_chunk = size == 0;
         if size == 0 {

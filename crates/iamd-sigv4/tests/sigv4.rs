@@ -1097,3 +1097,41 @@ fn botocore_unsigned_trailer_body() {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Garbage in: errors, never panics.
+    #[test]
+    fn arbitrary_input_never_panics(
+        authz in "(AWS4-HMAC-SHA256 )?((Credential|SignedHeaders|Signature)=[ -~]{0,40}(, )?){0,4}",
+        path in "[ -~]{0,30}",
+        query in "((X-Amz-[A-Za-z]{0,12}|[a-z%+]{0,4})=[ -~&&[^&]]{0,20}&?){0,6}",
+        date in "[0-9TZ]{0,18}",
+        body in prop::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let headers: Vec<(&str, &[u8])> = vec![
+            ("host", b"h"),
+            ("authorization", authz.as_bytes()),
+            ("x-amz-date", date.as_bytes()),
+        ];
+        for h in [&headers[..], &headers[..1]] {
+            let req = RequestParts::new("GET", &path, &query, h).with_payload(Payload::Bytes(&body));
+            if let Ok(p) = parse(&req) {
+                let _ = p.canonical_request();
+                let _ = p.verify(b"s", t0(), None);
+            }
+        }
+        let key = iamd_sigv4::signing_key(b"s", "20261128", "r", "s3");
+        let ctx = ChunkSigningContext::new(key, AmzDate::parse_iso_basic(T0).unwrap(), "x".into(), [0; 32]);
+        for mut d in [
+            iamd_sigv4::ChunkedDecoder::signed(ctx.clone()),
+            iamd_sigv4::ChunkedDecoder::signed_with_trailer(ctx),
+            iamd_sigv4::ChunkedDecoder::unsigned_trailer(),
+        ] {
+            let mut out = Vec::new();
+            let _ = d.feed(&body, &mut out);
+            let _ = d.finish();
+        }
+    }
+}
