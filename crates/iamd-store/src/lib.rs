@@ -13,9 +13,11 @@
 //!   can never both create the same entity: names are unique per account
 //!   case-insensitively (users, groups, roles, managed policies), ids are unique, an
 //!   inline policy name is unique per owner (case-sensitive, as AWS), a membership is
-//!   unique per (group, user). A violation returns [`StoreError::Conflict`] and
-//!   nothing of the batch is written.
-//! - `Upsert*` replaces the row with the same primary key, or inserts it.
+//!   unique per (group, user) (its primary key, so putting it again is a no-op). A
+//!   violation returns [`StoreError::Conflict`] and nothing of the batch is written.
+//!   (Roles and managed policies have no tables yet: schema version 1 covers users
+//!   and groups.)
+//! - `Put*` replaces the row with the same primary key, or inserts it.
 //! - `Delete*` of a missing row is not an error (the service checked existence in
 //!   memory under its write lock).
 //! - Secrets arrive already encrypted (`secret_ciphertext`): the store never sees a
