@@ -890,13 +890,13 @@ impl<'a> ParsedAuth<'a> {
             AuthKind::Presigned { expires_secs } => {
                 if t > now_secs.unix() + MAX_SKEW_SECS {
                     return Err(SigError::RequestExpired {
-                        message: "Request is not valid yet".to_owned(),
+                        message: "Request is not valid yet.".to_owned(),
                         presigned: true,
                     });
                 }
                 if now_ms > t_ms + i128::from(expires_secs) * 1000 {
                     return Err(SigError::RequestExpired {
-                        message: "Request has expired".to_owned(),
+                        message: "Request has expired.".to_owned(),
                         presigned: true,
                     });
                 }
@@ -1261,7 +1261,8 @@ mod tests {
             .unwrap();
         let e = parsed.verify(b"secret", at(3601), None).unwrap_err();
         assert_eq!(e.s3_code(), "AccessDenied");
-        assert_eq!(e.to_string(), "Request has expired");
+        assert_eq!(e.to_string(), "Request has expired.");
+        assert_eq!(e.s3_message(), "Request has expired");
         let e = parsed.verify(b"secret", at(-901), None).unwrap_err();
         assert_eq!(e.s3_code(), "AccessDenied");
         let e = parsed.verify(b"wrong", at(1), None).unwrap_err();

@@ -216,6 +216,10 @@ impl SigError {
                 "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
             ),
             SigError::ExpiredToken => Cow::Borrowed("The provided token has expired."),
+            SigError::RequestExpired {
+                message,
+                presigned: true,
+            } => Cow::Owned(message.trim_end_matches('.').to_owned()),
             other => Cow::Owned(other.to_string()),
         }
     }
