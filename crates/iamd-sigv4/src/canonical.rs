@@ -298,13 +298,21 @@ where
 
 /// Hex encoding (lowercase).
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
+    push_hex(&mut s, bytes);
     s
+}
+
+/// Appends lowercase hex.
+pub(crate) fn push_hex(s: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = Vec::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        buf.push(HEX[usize::from(b >> 4)]);
+        buf.push(HEX[usize::from(b & 0x0f)]);
+    }
+    // Only ASCII hex digits were written.
+    s.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 /// Decodes 64 hex digits (either case) into 32 bytes.
@@ -324,10 +332,6 @@ pub(crate) fn decode_hex32(s: &str) -> Option<[u8; 32]> {
 
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
-}
-
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    hex_lower(&sha256(data))
 }
 
 pub(crate) fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -368,7 +372,7 @@ pub(crate) fn string_to_sign(timestamp: &str, scope: &str, canonical_request: &[
     s.push('\n');
     s.push_str(scope);
     s.push('\n');
-    s.push_str(&sha256_hex(canonical_request));
+    push_hex(&mut s, &sha256(canonical_request));
     s
 }
 
