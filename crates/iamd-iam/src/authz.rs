@@ -14,7 +14,8 @@ impl<S: Store> Iam<S> {
     pub fn checks(&self, p: &Principal, req: &IamRequest) -> Vec<Check> {
         let state = self.read();
         let account = self.account_id();
-        let user = |name: &str| -> (String, Vec<(String, Vec<String>)>) {
+        type Keys = Vec<(String, Vec<String>)>;
+        let user = |name: &str| -> (String, Keys) {
             match state.user_by_name(name) {
                 Some(u) => (
                     user_arn(account, &u.rec.path, &u.rec.name),
@@ -32,7 +33,7 @@ impl<S: Store> Iam<S> {
             }
         };
         // The named user, or the caller itself when the name is omitted.
-        let self_or = |name: Option<&str>| -> (String, Vec<(String, Vec<String>)>) {
+        let self_or = |name: Option<&str>| -> (String, Keys) {
             match (name, p) {
                 (Some(n), _) => user(n),
                 (None, Principal::User { name, .. }) => user(name),
@@ -47,13 +48,9 @@ impl<S: Store> Iam<S> {
         };
         let action = format!("iam:{}", req.operation_name());
         let arn = |target: String, keys: Vec<(String, Vec<String>)>| {
-            vec![Check {
-                action: action.clone(),
-                target: Target::Arn(target),
-                keys,
-            }]
+            vec![Check::on(action.clone(), target, keys)]
         };
-        match req {
+        let mut checks = match req {
             IamRequest::CreateUser(r) => {
                 let path = r.path.as_deref().unwrap_or("/");
                 let mut keys = Vec::new();
@@ -100,11 +97,7 @@ impl<S: Store> Iam<S> {
                         r.new_path.as_deref().unwrap_or(&path),
                         r.new_user_name.as_deref().unwrap_or(&name),
                     );
-                    checks.push(Check {
-                        action: action.clone(),
-                        target: Target::Arn(new),
-                        keys: Vec::new(),
-                    });
+                    checks.push(Check::on(action.clone(), new, Vec::new()));
                 }
                 checks
             }
@@ -189,11 +182,7 @@ impl<S: Store> Iam<S> {
                         r.new_path.as_deref().unwrap_or(&path),
                         r.new_group_name.as_deref().unwrap_or(&name),
                     );
-                    checks.push(Check {
-                        action: action.clone(),
-                        target: Target::Arn(new),
-                        keys: Vec::new(),
-                    });
+                    checks.push(Check::on(action.clone(), new, Vec::new()));
                 }
                 checks
             }
@@ -203,13 +192,43 @@ impl<S: Store> Iam<S> {
             IamRequest::GetGroupPolicy(r) => arn(group(&r.group_name), Vec::new()),
             IamRequest::ListGroupPolicies(r) => arn(group(&r.group_name), Vec::new()),
             IamRequest::DeleteGroupPolicy(r) => arn(group(&r.group_name), Vec::new()),
-            // Wildcard-only actions (ListUsers, ListGroups, GetAccountSummary, …) and
+            // AWS names the listed path in ListUsers/ListGroups denials
+            // ("… on resource: arn:aws:iam::A:user/"), and policies on a path grant them.
+            IamRequest::ListUsers(r) => {
+                let target = format!(
+                    "arn:aws:iam::{account}:user{}",
+                    r.path_prefix.as_deref().unwrap_or("/")
+                );
+                vec![Check::on(action.clone(), target, Vec::new())]
+            }
+            IamRequest::ListGroups(r) => {
+                let target = format!(
+                    "arn:aws:iam::{account}:group{}",
+                    r.path_prefix.as_deref().unwrap_or("/")
+                );
+                vec![Check::on(action.clone(), target, Vec::new())]
+            }
+            // Wildcard-only actions (GetAccountSummary, …) and
             // every operation not mapped above: checked against `*`.
-            _ => vec![Check {
-                action,
-                target: Target::Wildcard,
-                keys: Vec::new(),
-            }],
+            _ => vec![Check::wildcard(action)],
+        };
+        // AWS names an existing user or group in a denial as `user NAME` /
+        // `group NAME`; anything else (a user about to be created) by its ARN.
+        for c in &mut checks {
+            let Target::Arn(a) = &c.target else { continue };
+            let name = a.rsplit('/').next().unwrap_or_default();
+            let user = state
+                .user_by_name(name)
+                .filter(|u| user_arn(account, &u.rec.path, &u.rec.name) == *a);
+            let group = state
+                .group_by_name(name)
+                .filter(|g| group_arn(account, &g.rec.path, &g.rec.name) == *a);
+            c.display = match (user, group) {
+                (Some(u), _) => Some(format!("user {}", u.rec.name)),
+                (None, Some(g)) => Some(format!("group {}", g.rec.name)),
+                (None, None) => None,
+            };
         }
+        checks
     }
 }

@@ -6,7 +6,7 @@ use iamd_store::{AccessKeyRecord, AccountRecord, Change, KeyStatus, KeyUsageReco
 
 use crate::crypto::MasterKey;
 use crate::error::IamError;
-use crate::state::State;
+use crate::state::{State, UsageCell};
 
 /// What to do on first start.
 #[derive(Debug, Clone, Default)]
@@ -174,15 +174,37 @@ impl<S: Store> Iam<S> {
         self.inner.write.lock().await
     }
 
-    /// Records that a key was used, without slowing the request: the record goes
-    /// to a background writer that batches them.
-    pub fn record_key_use(&self, access_key_id: &str, service: &str, region: &str) {
-        let _ = self.inner.usage_tx.send(UsageMsg::Use(KeyUsageRecord {
-            access_key_id: access_key_id.to_string(),
-            last_used: now_ms(),
-            service: service.to_string(),
-            region: region.to_string(),
-        }));
+    /// Records that a key was used, without slowing the request: memory is updated
+    /// at once (GetAccessKeyLastUsed sees it), and the database by a background
+    /// writer that batches, at most about once a second per key and service.
+    pub fn record_key_use(
+        &self,
+        cell: &UsageCell,
+        access_key_id: &str,
+        service: &str,
+        region: &str,
+    ) {
+        let now = now_ms();
+        let persist = {
+            let mut last = cell.last.lock().unwrap_or_else(|p| p.into_inner());
+            let persist = last.as_ref().is_none_or(|l| {
+                now - l.last_used >= 1000 || l.service != service || l.region != region
+            });
+            if persist {
+                *last = Some(KeyUsageRecord {
+                    access_key_id: access_key_id.to_string(),
+                    last_used: now,
+                    service: service.to_string(),
+                    region: region.to_string(),
+                });
+            }
+            persist
+        };
+        if persist {
+            if let Some(rec) = cell.get() {
+                let _ = self.inner.usage_tx.send(UsageMsg::Use(rec));
+            }
+        }
     }
 
     /// Writes pending key-usage records now (used at shutdown).

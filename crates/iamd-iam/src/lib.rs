@@ -23,4 +23,4 @@ pub use error::IamError;
 pub use ops::{group_arn, quota, url_encode, user_arn, Output};
 pub use policies::StoredPolicy;
 pub use principal::{Check, KeyProblem, Principal, Target};
-pub use state::{Group, Key, State, User};
+pub use state::{Group, Key, State, UsageCell, User};

@@ -300,18 +300,12 @@ impl<S: Store> Iam<S> {
         let state = self.read();
         if r.user_name.is_none() {
             if let Principal::Root { account } = p {
+                // The root has no user name or path: AWS omits them.
                 let created = state.account.as_ref().map(|a| a.created).unwrap_or(0);
-                return out(api::GetUserResult {
-                    user: api::User {
-                        path: "/".to_string(),
-                        user_name: String::new(),
-                        user_id: account.clone(),
-                        arn: p.arn(),
-                        create_date: ts(created),
-                        password_last_used: None,
-                        permissions_boundary: None,
-                        tags: None,
-                    },
+                return out(RootUserResult {
+                    user_id: account.clone(),
+                    arn: p.arn(),
+                    created: ts(created),
                 });
             }
         }
@@ -954,7 +948,7 @@ impl<S: Store> Iam<S> {
             Some(uid) => state.users.get(uid).map(|u| u.rec.name.clone()),
             None => Some("root".to_string()),
         };
-        let last = match state.key_usage.get(id) {
+        let last = match k.usage.get() {
             Some(u) => api::AccessKeyLastUsed {
                 last_used_date: Some(ts(u.last_used)),
                 service_name: u.service.clone(),
@@ -1027,6 +1021,24 @@ impl<S: Store> Iam<S> {
         out(api::GetAccountSummaryResult {
             summary_map: Some(m),
         })
+    }
+}
+
+/// GetUser's result for the account root, which has no `UserName` or `Path`.
+struct RootUserResult {
+    user_id: String,
+    arn: String,
+    created: Timestamp,
+}
+
+impl WriteXml for RootUserResult {
+    fn write_xml(&self, out: &mut String) {
+        out.push_str("<User>");
+        iamd_api::xml::elem_str(out, "UserId", &self.user_id);
+        iamd_api::xml::elem_str(out, "Arn", &self.arn);
+        out.push_str("<CreateDate>");
+        self.created.write_iso8601(out);
+        out.push_str("</CreateDate></User>");
     }
 }
 

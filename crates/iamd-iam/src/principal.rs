@@ -11,6 +11,7 @@ use iamd_store::Store;
 
 use crate::core::Iam;
 use crate::error::IamError;
+use crate::state::UsageCell;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,11 +80,40 @@ pub struct Check {
     pub action: String,
     pub target: Target,
     pub keys: Vec<(String, Vec<String>)>,
+    /// How a denial names the resource when AWS does not print the ARN (IAM says
+    /// `on resource: user bob`).
+    pub display: Option<String>,
+}
+
+impl Check {
+    /// A check on a specific ARN.
+    pub fn on(action: impl Into<String>, arn: String, keys: Vec<(String, Vec<String>)>) -> Check {
+        Check {
+            action: action.into(),
+            target: Target::Arn(arn),
+            keys,
+            display: None,
+        }
+    }
+
+    /// A check of a wildcard-only action (resource `*`).
+    pub fn wildcard(action: impl Into<String>) -> Check {
+        Check {
+            action: action.into(),
+            target: Target::Wildcard,
+            keys: Vec::new(),
+            display: None,
+        }
+    }
 }
 
 impl<S: Store> Iam<S> {
-    /// The principal and the plaintext secret of an access key (memory only).
-    pub fn credentials(&self, access_key_id: &str) -> Result<(Principal, Arc<str>), KeyProblem> {
+    /// The principal and the plaintext secret of an access key (memory only), and the
+    /// cell that records the key's last use.
+    pub fn credentials(
+        &self,
+        access_key_id: &str,
+    ) -> Result<(Principal, Arc<str>, Arc<UsageCell>), KeyProblem> {
         let state = self.read();
         let key = state.keys.get(access_key_id).ok_or(KeyProblem::Unknown)?;
         if key.rec.status != iamd_store::KeyStatus::Active {
@@ -102,7 +132,7 @@ impl<S: Store> Iam<S> {
                 }
             }
         };
-        Ok((principal, key.secret.clone()))
+        Ok((principal, key.secret.clone(), key.usage.clone()))
     }
 
     /// Adds the principal-dependent global condition keys (§5.1, §5.2).
@@ -188,7 +218,7 @@ impl<S: Store> Iam<S> {
                 return Err(IamError::AccessDenied(render_denial(
                     &arn_owned,
                     &check.action,
-                    check.target.display(),
+                    check.display.as_deref().unwrap_or(check.target.display()),
                     &d,
                 )));
             }

@@ -48,6 +48,20 @@ pub struct Group {
 pub struct Key {
     pub rec: AccessKeyRecord,
     pub secret: Arc<str>,
+    /// Last use, updated in memory on every request (persisted in the background).
+    pub usage: Arc<UsageCell>,
+}
+
+/// The last use of a key. Its own lock, so recording a use never takes the state lock.
+#[derive(Debug, Default)]
+pub struct UsageCell {
+    pub last: std::sync::Mutex<Option<KeyUsageRecord>>,
+}
+
+impl UsageCell {
+    pub fn get(&self) -> Option<KeyUsageRecord> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl std::fmt::Debug for Key {
@@ -68,7 +82,6 @@ pub struct State {
     pub groups: HashMap<String, Group>,
     pub group_names: BTreeMap<String, String>,
     pub keys: HashMap<String, Key>,
-    pub key_usage: HashMap<String, KeyUsageRecord>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -286,11 +299,17 @@ impl State {
                     })?;
                     u.keys.insert(k.id.clone());
                 }
+                let usage = self
+                    .keys
+                    .get(&k.id)
+                    .map(|old| old.usage.clone())
+                    .unwrap_or_default();
                 self.keys.insert(
                     k.id.clone(),
                     Key {
                         rec: k.clone(),
                         secret,
+                        usage,
                     },
                 );
             }
@@ -305,10 +324,14 @@ impl State {
                         u.keys.remove(id);
                     }
                 }
-                self.key_usage.remove(id);
             }
             Change::PutKeyUsage(u) => {
-                self.key_usage.insert(u.access_key_id.clone(), u.clone());
+                if let Some(k) = self.keys.get(&u.access_key_id) {
+                    let mut last = k.usage.last.lock().unwrap_or_else(|p| p.into_inner());
+                    if last.as_ref().is_none_or(|l| l.last_used <= u.last_used) {
+                        *last = Some(u.clone());
+                    }
+                }
             }
             Change::PutTag(t) => {
                 if t.owner_kind == OwnerKind::User {

@@ -126,6 +126,9 @@ impl App {
         if is_form {
             params.extend_form(&body)?;
         }
+        if params.action().is_none() && is_form {
+            return Err(iamd_api::ApiError::missing_action().into());
+        }
         if params.action().is_none() {
             return Err(RequestError::NotImplemented(
                 "This endpoint serves the IAM and STS Query APIs; S3 is not served yet.".into(),
@@ -151,7 +154,7 @@ impl App {
             // No temporary credentials have been issued by this server yet.
             return Err(SigError::InvalidClientTokenId.into());
         }
-        let (principal, secret) = self
+        let (principal, secret, usage) = self
             .iam
             .credentials(parsed.access_key_id())
             .map_err(|_| RequestError::Sig(SigError::InvalidClientTokenId))?;
@@ -208,7 +211,8 @@ impl App {
                 self.sts(&principal, req, &ctx, request_id)?
             }
         };
-        self.iam.record_key_use(&key_id, service.name(), &region);
+        self.iam
+            .record_key_use(&usage, &key_id, service.name(), &region);
         Ok(xml)
     }
 
@@ -220,11 +224,7 @@ impl App {
         request_id: &str,
     ) -> Result<String, RequestError> {
         let op = req.operation_name();
-        let check = iamd_iam::Check {
-            action: format!("sts:{op}"),
-            target: iamd_iam::Target::Wildcard,
-            keys: Vec::new(),
-        };
+        let check = iamd_iam::Check::wildcard(format!("sts:{op}"));
         self.iam
             .authorize(principal, std::slice::from_ref(&check), ctx)?;
         let result = match req {

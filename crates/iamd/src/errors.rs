@@ -29,6 +29,18 @@ impl RequestError {
     pub fn parts(&self) -> (String, u16, bool, String) {
         match self {
             RequestError::Api(e) => (e.code.clone(), e.status, e.sender_fault, e.message.clone()),
+            // The Query APIs answer a header-signed request outside the clock-skew
+            // window with SignatureDoesNotMatch ("Signature expired: …").
+            RequestError::Sig(
+                e @ SigError::RequestExpired {
+                    presigned: false, ..
+                },
+            ) => (
+                "SignatureDoesNotMatch".to_string(),
+                403,
+                true,
+                e.to_string(),
+            ),
             RequestError::Sig(e) => (
                 e.aws_code().to_string(),
                 e.http_status(),
