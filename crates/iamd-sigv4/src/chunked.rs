@@ -84,7 +84,8 @@ impl ChunkSigningContext {
     }
 
     /// The signature of the trailer, given its canonical form (`name:value\n` per
-    /// trailer header, as sent), chained after the final chunk's signature.
+    /// trailer header, lowercase names sorted, values trimmed), chained after the final
+    /// chunk's signature.
     pub fn trailer_signature(&self, previous: &[u8; 32], canonical_trailers: &[u8]) -> [u8; 32] {
         let sts = format!(
             "AWS4-HMAC-SHA256-TRAILER\n{}\n{}\n{}\n{}",
@@ -158,7 +159,6 @@ pub struct ChunkedDecoder {
     max_chunk_size: usize,
     decoded_len: u64,
     trailers: Vec<(String, String)>,
-    canonical_trailers: Vec<u8>,
     trailer_bytes: usize,
     trailer_signature: Option<[u8; 32]>,
 }
@@ -180,7 +180,6 @@ impl ChunkedDecoder {
             max_chunk_size: DEFAULT_MAX_CHUNK_SIZE,
             decoded_len: 0,
             trailers: Vec::new(),
-            canonical_trailers: Vec::new(),
             trailer_bytes: 0,
             trailer_signature: None,
         }
@@ -403,7 +402,18 @@ impl ChunkedDecoder {
                 let (Some(ctx), Some(sig)) = (&self.ctx, self.trailer_signature) else {
                     return Err(SigError::body("Missing x-amz-trailer-signature"));
                 };
-                let computed = ctx.trailer_signature(&self.prev_sig, &self.canonical_trailers);
+                // Canonical trailers: `name:value\n`, sorted by lowercase name (as the
+                // AWS SDKs compute them).
+                let mut sorted: Vec<&(String, String)> = self.trailers.iter().collect();
+                sorted.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut canonical = Vec::new();
+                for (n, v) in sorted {
+                    canonical.extend_from_slice(n.as_bytes());
+                    canonical.push(b':');
+                    canonical.extend_from_slice(v.as_bytes());
+                    canonical.push(b'\n');
+                }
+                let computed = ctx.trailer_signature(&self.prev_sig, &canonical);
                 if !bool::from(computed.ct_eq(&sig)) {
                     return Err(SigError::mismatch());
                 }
@@ -434,10 +444,6 @@ impl ChunkedDecoder {
             );
             return Ok(());
         }
-        self.canonical_trailers.extend_from_slice(name.as_bytes());
-        self.canonical_trailers.push(b':');
-        self.canonical_trailers.extend_from_slice(value.as_bytes());
-        self.canonical_trailers.push(b'\n');
         self.trailers.push((name, value.to_owned()));
         Ok(())
     }
@@ -552,6 +558,23 @@ mod tests {
                 ChunkedDecoder::signed_with_trailer(c.clone()),
                 body.as_bytes(),
                 4
+            )
+            .unwrap(),
+            b"abc"
+        );
+        // Two trailers sent out of order are canonicalized sorted.
+        let ts2 = c.trailer_signature(&s2, b"x-amz-checksum-crc32c:sOO8/Q==\nx-amz-meta-a:b\n");
+        let body2 = format!(
+            "3;chunk-signature={}\r\nabc\r\n0;chunk-signature={}\r\nx-amz-meta-a: b\r\nX-Amz-Checksum-Crc32c:sOO8/Q==\r\nx-amz-trailer-signature:{}\r\n\r\n",
+            hex_lower(&s1),
+            hex_lower(&s2),
+            hex_lower(&ts2)
+        );
+        assert_eq!(
+            decode_all(
+                ChunkedDecoder::signed_with_trailer(c.clone()),
+                body2.as_bytes(),
+                5
             )
             .unwrap(),
             b"abc"
