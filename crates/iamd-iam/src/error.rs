@@ -47,6 +47,11 @@ impl From<iamd_store::StoreError> for IamError {
             iamd_store::StoreError::Conflict(what) => IamError::ConcurrentModification(format!(
                 "A conflicting change was committed concurrently ({what}). Retry the request."
             )),
+            // A row this batch refers to was removed by a concurrent writer (another
+            // node), or a row still has dependents: the request raced and changed nothing.
+            iamd_store::StoreError::Reference(what) => IamError::ConcurrentModification(format!(
+                "A conflicting change was committed concurrently ({what}). Retry the request."
+            )),
             other => IamError::Store(other),
         }
     }

@@ -1,0 +1,1 @@
+//! iamd-s3 (skeleton; being built): the S3 API over files, guarded by IAM decisions.
