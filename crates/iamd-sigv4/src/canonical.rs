@@ -2,7 +2,8 @@
 
 use std::borrow::Cow;
 
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 /// The algorithm name of SigV4.

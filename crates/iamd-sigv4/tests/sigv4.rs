@@ -590,7 +590,8 @@ fn aws_documented_chunked_example() {
 // ---------------------------------------------------------------------------------
 
 mod independent {
-    use hmac::{Hmac, KeyInit, Mac};
+    use hmac::digest::KeyInit;
+    use hmac::{Hmac, Mac};
     use sha2::{Digest, Sha256};
 
     pub fn sha256_hex(b: &[u8]) -> String {
