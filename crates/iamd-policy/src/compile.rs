@@ -179,6 +179,8 @@ pub(crate) enum CValue {
     Num(Box<str>),
     Date(Option<Instant>),
     Bool(Option<bool>),
+    /// Bool value containing policy variables.
+    BoolVar(Pattern),
     Binary(Option<Vec<u8>>),
     Ip(Option<Cidr>),
     Arn(ArnPattern),
@@ -262,6 +264,14 @@ fn compile_value(op: Operator, v: &str, vars: bool, pad: bool) -> CValue {
         | DateLessThanEquals
         | DateGreaterThan
         | DateGreaterThanEquals => CValue::Date(parse_date(v)),
+        Bool if vars && v.contains("${") => {
+            let p = Pattern::new(v, Mode::Literal, true, false);
+            if p.has_vars() {
+                CValue::BoolVar(p)
+            } else {
+                CValue::Bool(parse_bool(p.as_literal().unwrap_or(v)))
+            }
+        }
         Bool => CValue::Bool(parse_bool(v)),
         BinaryEquals => CValue::Binary(base64_decode(v)),
         IpAddress | NotIpAddress => CValue::Ip(parse_cidr(v)),
@@ -368,7 +378,9 @@ impl CompiledPolicy {
                         .collect();
                     for v in values.iter() {
                         match v {
-                            CValue::Str(p) => p.var_names().for_each(&mut add_key),
+                            CValue::Str(p) | CValue::BoolVar(p) => {
+                                p.var_names().for_each(&mut add_key)
+                            }
                             CValue::Arn(a) => a.var_names().into_iter().for_each(&mut add_key),
                             _ => {}
                         }

@@ -295,6 +295,20 @@ fn pos_one<'v>(
             }
         }
         (Bool, CValue::Bool(b)) => matches!((parse_bool(v), b), (Some(x), Some(y)) if x == *y),
+        (Bool, CValue::BoolVar(p)) => {
+            let want = p
+                .resolve_then(&mut resolve, |pc| {
+                    if eq_pieces_lower(pc, "true") {
+                        Some(true)
+                    } else if eq_pieces_lower(pc, "false") {
+                        Some(false)
+                    } else {
+                        None
+                    }
+                })
+                .flatten();
+            matches!((parse_bool(v), want), (Some(x), Some(y)) if x == y)
+        }
         (BinaryEquals, CValue::Binary(Some(bytes))) => {
             let mut i = 0usize;
             let ok = base64_for_each(v, |b| {
@@ -618,7 +632,8 @@ impl<'a> Outcome<'a> {
     }
 }
 
-fn eval_policy<'a, O: Observer<'a>>(
+#[allow(clippy::too_many_arguments)]
+fn eval_policy_into<'a, O: Observer<'a>>(
     p: &'a CompiledPolicy,
     id: &'a str,
     kind: PolicyKind,
@@ -626,8 +641,8 @@ fn eval_policy<'a, O: Observer<'a>>(
     env: &Env<'_>,
     ctx: &'a Context,
     obs: &mut O,
-) -> Outcome<'a> {
-    let mut out = Outcome::default();
+    out: &mut Outcome<'a>,
+) {
     for i in p.candidates(env.action, env.action_ci) {
         let Some(s) = p.statements.get(i) else {
             continue;
@@ -649,7 +664,7 @@ fn eval_policy<'a, O: Observer<'a>>(
                         out.deny = Some(r);
                     }
                     if !O::FULL {
-                        return out;
+                        return;
                     }
                 }
                 Effect::Allow => {
@@ -660,6 +675,20 @@ fn eval_policy<'a, O: Observer<'a>>(
             }
         }
     }
+}
+
+#[inline]
+fn eval_policy<'a, O: Observer<'a>>(
+    p: &'a CompiledPolicy,
+    id: &'a str,
+    kind: PolicyKind,
+    policy_index: usize,
+    env: &Env<'_>,
+    ctx: &'a Context,
+    obs: &mut O,
+) -> Outcome<'a> {
+    let mut out = Outcome::default();
+    eval_policy_into(p, id, kind, policy_index, env, ctx, obs, &mut out);
     out
 }
 
@@ -672,8 +701,7 @@ fn eval_list<'a, P: AsPolicy, O: Observer<'a>>(
 ) -> Outcome<'a> {
     let mut out = Outcome::default();
     for (i, p) in list.iter().enumerate() {
-        let o = eval_policy(p.policy(), p.policy_id(), kind, i, env, ctx, obs);
-        out.merge(o);
+        eval_policy_into(p.policy(), p.policy_id(), kind, i, env, ctx, obs, &mut out);
         if out.deny.is_some() && !O::FULL {
             return out;
         }

@@ -79,8 +79,11 @@
 //! - Numbers: decimal with optional sign and fraction, exact comparison; no exponents.
 //! - `BinaryEquals`: the request value is base64 text too; both are decoded and compared.
 //! - IPv4-mapped IPv6 request addresses are normalised to IPv4; families never cross.
-//! - `Bool` values may use variables? No: variables only in String*/Arn* values and in the
-//!   resource part of `Resource`/`NotResource` (and of Arn* values).
+//! - Policy variables are expanded in String*, Arn* and `Bool` values (the docs conflict on
+//!   `Bool`; §3.4 says allow) and in the resource part of `Resource`/`NotResource` (and of Arn*
+//!   values); elsewhere (Numeric, Date, IP, Binary, Null, Action, Principal, keys) `${...}`
+//!   is literal text.
+//! - `Principal` entries under `CanonicalUser` never match (no canonical-user callers).
 //! - Substituted variable text is literal (its `*`/`?` are not wildcards).
 //! - Short ARNs in `Resource`: identity-side policies pad with `*`; resource policies pad
 //!   only when the entry contains a wildcard, otherwise it matches nothing.

@@ -193,12 +193,13 @@ impl Operator {
         )
     }
 
-    /// Whether `${...}` variables are expanded in this operator's values.
+    /// Whether `${...}` variables are expanded in this operator's values (String*, Arn*, and
+    /// Bool — the docs conflict on Bool; we allow it).
     pub fn takes_variables(self) -> bool {
         use Operator::*;
         matches!(
             self,
-            StringEquals
+            Bool | StringEquals
                 | StringNotEquals
                 | StringEqualsIgnoreCase
                 | StringNotEqualsIgnoreCase

@@ -519,6 +519,14 @@ def operators():
                       [ID(doc(allow("s3:GetObject", "*", condition={"StringEqualsIgnoreCase": {"s3:prefix": "HOME/${aws:username}"}})))],
                       [req("alice", "s3:GetObject", OBJ, "ALLOW", context={"s3:prefix": "home/ALICE"}),
                        req("alice", "s3:GetObject", OBJ, "IMPLICIT", context={"s3:prefix": "home/bob"})]))
+    cases.append(case("op-var", "Bool with variable (docs conflict; allowed)",
+                      [ID(doc(allow("s3:GetObject", "*", condition={"Bool": {"aws:SecureTransport": "${test:Want}"}})))],
+                      [req("alice", "s3:GetObject", OBJ, "ALLOW", context={"test:Want": "TRUE"}),
+                       req("alice", "s3:GetObject", OBJ, "IMPLICIT", context={"test:Want": "false"}),
+                       req("alice", "s3:GetObject", OBJ, "IMPLICIT")]))
+    cases.append(case("op-var", "Numeric value: variable is literal",
+                      [ID(doc(allow("s3:GetObject", "*", condition={"NumericEquals": {"s3:max-keys": "${test:N}"}})))],
+                      [req("alice", "s3:GetObject", OBJ, "IMPLICIT", context={"test:N": "5", "s3:max-keys": "5"})]))
     return cases
 
 
