@@ -28,6 +28,14 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The policy engine's view of this caller.
+    pub fn caller(&self) -> iamd_policy::Caller<'_> {
+        match self {
+            Principal::Root { account } => Caller::Root { account },
+            Principal::User { arn, id, account, .. } => Caller::User { arn, id, account },
+        }
+    }
+
     pub fn arn(&self) -> String {
         match self {
             Principal::Root { account } => format!("arn:aws:iam::{account}:root"),
@@ -158,7 +166,7 @@ impl<S: Store> Iam<S> {
     }
 
     /// The caller's identity policies (empty for the root, which they do not bind).
-    fn identity_policies(&self, p: &Principal) -> Arc<[Arc<CompiledPolicy>]> {
+    pub fn identity_policies(&self, p: &Principal) -> Arc<[Arc<CompiledPolicy>]> {
         match p {
             Principal::Root { .. } => Arc::from(Vec::new()),
             Principal::User { id, .. } => self
