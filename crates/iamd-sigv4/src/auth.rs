@@ -690,6 +690,35 @@ fn finish<'a>(
     })
 }
 
+/// Removes the session token from a canonical request kept for diagnostics (errors
+/// end up in logs).
+fn redact_token(canonical: &str) -> String {
+    let mut out = String::with_capacity(canonical.len());
+    for (i, line) in canonical.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if line.starts_with("x-amz-security-token:") {
+            out.push_str("x-amz-security-token:<redacted>");
+        } else if i == 2 && line.contains("X-Amz-Security-Token=") {
+            let parts: Vec<String> = line
+                .split('&')
+                .map(|p| {
+                    if p.starts_with("X-Amz-Security-Token=") {
+                        "X-Amz-Security-Token=<redacted>".to_owned()
+                    } else {
+                        p.to_owned()
+                    }
+                })
+                .collect();
+            out.push_str(&parts.join("&"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 fn system_time_ms(t: SystemTime) -> i128 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i128::try_from(d.as_millis()).unwrap_or(i128::MAX),
@@ -974,7 +1003,7 @@ impl<'a> ParsedAuth<'a> {
                     }
                     if diagnostics.is_none() {
                         diagnostics = Some(Box::new(MismatchDiagnostics {
-                            canonical_request: String::from_utf8_lossy(&cr).into_owned(),
+                            canonical_request: redact_token(&String::from_utf8_lossy(&cr)),
                             string_to_sign: sts,
                         }));
                     }
@@ -1267,11 +1296,12 @@ mod tests {
         assert_eq!(e.s3_code(), "AccessDenied");
         let e = parsed.verify(b"wrong", at(1), None).unwrap_err();
         assert_eq!(e.aws_code(), "SignatureDoesNotMatch");
-        assert!(e
-            .diagnostics()
-            .unwrap()
+        let d = e.diagnostics().unwrap();
+        assert!(d.canonical_request.starts_with("GET\n/bucket/key%20x\n"));
+        assert!(d
             .canonical_request
-            .starts_with("GET\n/bucket/key%20x\n"));
+            .contains("X-Amz-Security-Token=<redacted>"));
+        assert!(!format!("{e:?}").contains("TOKEN"));
         // Expires bounds.
         for (exp, ok) in [(0u32, false), (604_800, true), (604_801, false)] {
             let q = out
