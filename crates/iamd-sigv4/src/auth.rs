@@ -362,52 +362,60 @@ fn parse_credential<'a>(
     cred: Cow<'a, str>,
     presigned: bool,
 ) -> Result<(Cow<'a, str>, CredentialScope<'a>), SigError> {
-    let bad = |c: &str| {
-        SigError::incomplete(
-            format!(
-                "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{c}'"
-            ),
-            presigned,
-        )
-    };
-    let parts: Vec<&str> = cred.split('/').collect();
-    let [akid, date, region, service, term] = parts.as_slice() else {
-        return Err(bad(&cred));
-    };
-    if *term != "aws4_request" {
-        return Err(SigError::incomplete(
-            format!("Credential should be scoped with a valid terminator: 'aws4_request', not '{term}'."),
-            presigned,
-        ));
-    }
-    if akid.is_empty() {
-        return Err(bad(&cred));
-    }
-    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SigError::incomplete(
-            format!("Invalid credential date '{date}'. Date must be in YYYYMMDD format."),
-            presigned,
-        ));
-    }
-    let to_cow = |s: &str| -> Cow<'a, str> {
-        match &cred {
-            Cow::Borrowed(b) => {
-                // Re-borrow from the original to keep the 'a lifetime.
-                let start = s.as_ptr() as usize - b.as_ptr() as usize;
-                match b.get(start..start + s.len()) {
-                    Some(x) => Cow::Borrowed(x),
-                    None => Cow::Owned(s.to_owned()),
-                }
-            }
-            Cow::Owned(_) => Cow::Owned(s.to_owned()),
+    fn split(cred: &str, presigned: bool) -> Result<[&str; 4], SigError> {
+        let bad = || {
+            SigError::incomplete(
+                format!(
+                    "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{cred}'"
+                ),
+                presigned,
+            )
+        };
+        let parts: Vec<&str> = cred.split('/').collect();
+        let [akid, date, region, service, term] = parts.as_slice() else {
+            return Err(bad());
+        };
+        if *term != "aws4_request" {
+            return Err(SigError::incomplete(
+                format!("Credential should be scoped with a valid terminator: 'aws4_request', not '{term}'."),
+                presigned,
+            ));
         }
-    };
-    let scope = CredentialScope {
-        date: to_cow(date),
-        region: to_cow(region),
-        service: to_cow(service),
-    };
-    Ok((to_cow(akid), scope))
+        if akid.is_empty() {
+            return Err(bad());
+        }
+        if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SigError::incomplete(
+                format!("Invalid credential date '{date}'. Date must be in YYYYMMDD format."),
+                presigned,
+            ));
+        }
+        Ok([akid, date, region, service])
+    }
+    Ok(match cred {
+        Cow::Borrowed(b) => {
+            let [akid, date, region, service] = split(b, presigned)?;
+            (
+                Cow::Borrowed(akid),
+                CredentialScope {
+                    date: Cow::Borrowed(date),
+                    region: Cow::Borrowed(region),
+                    service: Cow::Borrowed(service),
+                },
+            )
+        }
+        Cow::Owned(o) => {
+            let [akid, date, region, service] = split(&o, presigned)?;
+            (
+                Cow::Owned(akid.to_owned()),
+                CredentialScope {
+                    date: Cow::Owned(date.to_owned()),
+                    region: Cow::Owned(region.to_owned()),
+                    service: Cow::Owned(service.to_owned()),
+                },
+            )
+        }
+    })
 }
 
 fn parse_date_value(s: &str, presigned: bool) -> Result<AmzDate, SigError> {
