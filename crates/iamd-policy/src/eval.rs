@@ -606,11 +606,17 @@ fn applies<'a, O: Observer<'a>>(
         }
         _ => PrincipalMatch::Direct,
     };
-    if s.conditions.iter().all(|c| eval_condition(c, ctx, obs)) {
-        Some(pm)
+    let ok = if O::FULL {
+        // evaluate every condition (no short-circuit) so all missing keys are reported
+        let mut all = true;
+        for c in s.conditions.iter() {
+            all &= eval_condition(c, ctx, obs);
+        }
+        all
     } else {
-        None
-    }
+        s.conditions.iter().all(|c| eval_condition(c, ctx, obs))
+    };
+    ok.then_some(pm)
 }
 
 #[derive(Clone, Copy, Default)]

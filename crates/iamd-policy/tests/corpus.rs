@@ -47,6 +47,14 @@ fn user(arn: &'static str, name: &str, id: &'static str, account: &'static str) 
 
 fn who(v: &Value) -> Who {
     if let Some(o) = v.as_object() {
+        if o.get("type").and_then(Value::as_str) == Some("root") {
+            let account = leak(o["account"].as_str().unwrap().to_string());
+            return Who {
+                caller: Caller::Root { account },
+                display: format!("arn:aws:iam::{account}:root"),
+                ctx: common(),
+            };
+        }
         let arn = leak(o["arn"].as_str().unwrap().to_string());
         let account = leak(o["account"].as_str().unwrap().to_string());
         let name = arn.rsplit('/').next().unwrap();
@@ -115,6 +123,40 @@ fn who(v: &Value) -> Who {
                 ctx,
             }
         }
+        "fed" => {
+            let mut ctx = common();
+            ctx.extend([
+                ("aws:userid", vec![format!("{A}:fed")]),
+                (
+                    "aws:PrincipalArn",
+                    vec!["arn:aws:sts::111111111111:federated-user/fed".to_string()],
+                ),
+                ("aws:PrincipalType", vec!["FederatedUser".to_string()]),
+            ]);
+            Who {
+                caller: Caller::FederatedUser {
+                    arn: "arn:aws:sts::111111111111:federated-user/fed",
+                    user_arn: "arn:aws:iam::111111111111:user/alice",
+                    account: A,
+                },
+                display: "arn:aws:sts::111111111111:federated-user/fed".into(),
+                ctx,
+            }
+        }
+        other if other.starts_with("web:") => Who {
+            caller: Caller::WebIdentity {
+                provider: leak(other.trim_start_matches("web:").to_string()),
+            },
+            display: other.to_string(),
+            ctx: common(),
+        },
+        other if other.starts_with("service:") => Who {
+            caller: Caller::Service {
+                name: leak(other.trim_start_matches("service:").to_string()),
+            },
+            display: other.to_string(),
+            ctx: common(),
+        },
         other => panic!("unknown caller {other}"),
     }
 }

@@ -376,6 +376,44 @@ def section7():
               req("alice", "sts:AssumeRole", ROLE, "ALLOW", context={"sts:ExternalId": "x"})]))
     add(cond_case(72, "empty value list", {"DateGreaterThan": {"k": []}},
                   [("alice", {}, "IMPLICIT"), ("alice", {"k": "2020-01-01T00:00:00Z"}, "IMPLICIT")]))
+    # extra: other caller kinds
+    FED = f"arn:aws:sts::{A}:federated-user/fed"
+    add(case("x-fed-1", "federated user: RP naming the federating user (Parent) works alone",
+             [RP(doc(allow("s3:GetObject", "arn:aws:s3:::b/*", principal={"AWS": ALICE})))],
+             [req("fed", "s3:GetObject", OBJ, "ALLOW", reason="ResourcePolicyGrant(Parent)")]))
+    add(case("x-fed-2", "federated user: Parent grant limited by session policy",
+             [RP(doc(allow("s3:GetObject", "arn:aws:s3:::b/*", principal={"AWS": ALICE}))),
+              pol("session", doc(allow("ec2:*", "*")), "sp")],
+             [req("fed", "s3:GetObject", OBJ, "IMPLICIT")]))
+    add(case("x-fed-3", "federated user: own ARN (Direct) escapes session policy",
+             [RP(doc(allow("s3:GetObject", "arn:aws:s3:::b/*", principal={"AWS": FED}))),
+              pol("session", doc(allow("ec2:*", "*")), "sp")],
+             [req("fed", "s3:GetObject", OBJ, "ALLOW", reason="ResourcePolicyGrant(Direct)")]))
+    add(case("x-fed-4", "federated user: identity (federating user's) ∩ session policy",
+             [ID(doc(allow("s3:*", "*"))), pol("session", doc(allow("s3:GetObject", "*")), "sp")],
+             [req("fed", "s3:GetObject", OBJ, "ALLOW"), req("fed", "s3:PutObject", OBJ, "IMPLICIT", reason="NoSessionAllow")]))
+    web_trust = pol("trust", doc(allow("sts:AssumeRoleWithWebIdentity", None,
+                                       principal={"Federated": "accounts.google.com"},
+                                       condition={"StringEquals": {"accounts.google.com:aud": "app1"}})), "trust-web")
+    add(case("x-web", "web identity trust", [web_trust],
+             [req("web:accounts.google.com", "sts:AssumeRoleWithWebIdentity", ROLE, "ALLOW", context={"accounts.google.com:aud": "app1"}),
+              req("web:accounts.google.com", "sts:AssumeRoleWithWebIdentity", ROLE, "IMPLICIT", context={"accounts.google.com:aud": "app2"}),
+              req("web:evil.example.com", "sts:AssumeRoleWithWebIdentity", ROLE, "IMPLICIT", context={"accounts.google.com:aud": "app1"})]))
+    add(case("x-service", "service principal in bucket policy",
+             [RP(doc(allow("s3:PutObject", "arn:aws:s3:::b/*", principal={"Service": "logging.s3.amazonaws.com"})))],
+             [req("service:logging.s3.amazonaws.com", "s3:PutObject", OBJ, "ALLOW"),
+              req("service:other.amazonaws.com", "s3:PutObject", OBJ, "IMPLICIT"),
+              req("alice", "s3:PutObject", OBJ, "IMPLICIT")]))
+    add(case("x-root-cross", "root of B: needs RP naming account B",
+             [RP(doc(allow("s3:GetObject", "arn:aws:s3:::b/*", principal={"AWS": B})))],
+             [req({"type": "root", "account": B}, "s3:GetObject", OBJ, "ALLOW"),
+              req("root", "s3:GetObject", OBJ, "ALLOW")]))
+    add(case("x-id-ignored-anon", "identity policies are ignored for anonymous callers",
+             [ID(doc(allow("*", "*")))],
+             [req("anonymous", "s3:GetObject", OBJ, "IMPLICIT", reason="NoResourceAllow")]))
+    add(case("x-condkeys", "condition keys reported missing",
+             [ID(doc(allow("s3:GetObject", "*", condition={"StringEquals": {"aws:RequestTag/Env": "x", "aws:PrincipalTag/Team": "y"}})))],
+             [req("alice", "s3:GetObject", OBJ, "IMPLICIT", missing=["aws:RequestTag/Env", "aws:PrincipalTag/Team"])]))
     # extra: seed story
     add(case("seed", "melvins",
              [ID(doc(allow("s3:*", ["arn:aws:s3:::houdini", "arn:aws:s3:::houdini/*"])), "melvins-s3")],
