@@ -84,6 +84,10 @@
 //!   values); elsewhere (Numeric, Date, IP, Binary, Null, Action, Principal, keys) `${...}`
 //!   is literal text.
 //! - `Principal` entries under `CanonicalUser` never match (no canonical-user callers).
+//!   Partial wildcards in principal values → `Invalid principal in policy: "AWS":"<value>"`.
+//! - [`explain`] evaluates every statement and every condition (no short-circuit) so that
+//!   `matched` and `missing_context_keys` are complete; [`decide`] stops at the first explicit
+//!   deny. A key used only under `Null` is also reported as missing when absent.
 //! - Substituted variable text is literal (its `*`/`?` are not wildcards).
 //! - Short ARNs in `Resource`: identity-side policies pad with `*`; resource policies pad
 //!   only when the entry contains a wildcard, otherwise it matches nothing.

@@ -1,6 +1,6 @@
 //! Per-policy-type validation (§1.4–§1.6) in AWS's precedence order (§1.5).
 
-use crate::model::{parse, Effect, PolicyDocument, PrincipalSpec, Version};
+use crate::model::{parse, PolicyDocument, PrincipalKey, PrincipalSpec, Version};
 use crate::values::parse_date;
 use crate::{Finding, PolicyType, Span};
 
@@ -268,17 +268,23 @@ pub fn validate_document(doc: &PolicyDocument, ty: PolicyType) -> Vec<Finding> {
         // Principal values: no partial wildcards (§1.4)
         if let Some(p) = &s.principal {
             if let PrincipalSpec::Map(m) = &p.spec {
-                for (_, vals) in m {
+                for (k, vals) in m {
+                    let kname = match k {
+                        PrincipalKey::Aws => "AWS",
+                        PrincipalKey::Service => "Service",
+                        PrincipalKey::Federated => "Federated",
+                        PrincipalKey::CanonicalUser => "CanonicalUser",
+                    };
                     for v in vals {
                         if v.value != "*" && (v.value.contains('*') || v.value.contains('?')) {
-                            let msg = format!("Invalid principal in policy: \"{}\"", v.value);
+                            let msg =
+                                format!("Invalid principal in policy: \"{kname}\":\"{}\"", v.value);
                             out.push(Finding::new(code, msg, v.span.start));
                         }
                     }
                 }
             }
         }
-        let _ = Effect::Allow;
     }
     out
 }

@@ -635,6 +635,7 @@ def validation():
         v("trust ok", {"Version": V, "Statement": S(Action="sts:AssumeRole", Resource=None, Principal={"AWS": ROOT_A})}, None, ptype="trust"),
         v("trust without Principal", {"Version": V, "Statement": S(Action="sts:AssumeRole", Resource=None)}, "Missing required field Principal", ptype="trust"),
         v("bucket policy without Principal", {"Version": V, "Statement": S(Resource="arn:aws:s3:::b/*")}, "Missing required field Principal", ptype="resource"),
+        v("partial wildcard principal", {"Version": V, "Statement": S(Principal={"AWS": "arn:aws:iam::111111111111:user/a*"}, Resource="arn:aws:s3:::b/*")}, 'Invalid principal in policy: "AWS":"arn:aws:iam::111111111111:user/a*"', ptype="resource"),
         v("boundary needs 2012", {"Statement": S()}, "Policy document must be version 2012-10-17 or greater.", ptype="boundary"),
         v("session any version", {"Statement": S()}, None, ptype="session"),
         v("precedence: legacy before Sid", {"Version": V, "Statement": [S(Sid="a", Effect="deny"), S(Sid="a", Action="s3")]}, "The policy failed legacy parsing"),
