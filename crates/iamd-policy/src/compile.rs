@@ -226,8 +226,14 @@ pub(crate) struct CStatement {
     pub conditions: Box<[CCondition]>,
 }
 
-/// (lowercase service prefix, ascending statement indices).
-pub(crate) type ServiceBucket = (Box<str>, Box<[u32]>);
+/// Statements whose actions all name this (lowercase) service, split by the first literal
+/// character of the action name (`any`: name starts with a wildcard). Lists ascend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServiceBucket {
+    pub service: Box<str>,
+    pub any: Box<[u32]>,
+    pub by_first: Box<[(u8, Box<[u32]>)]>,
+}
 
 /// A policy compiled for decisions. Immutable, `Send + Sync`; keep it in an `Arc`.
 #[derive(Debug, Clone, PartialEq)]
@@ -408,44 +414,77 @@ impl CompiledPolicy {
                 conditions: conditions.into(),
             });
         }
-        // service index
-        let mut by_service: Vec<(Box<str>, Vec<u32>)> = Vec::new();
+        // service index: (service, first literal char of the action name) -> statements
+        type Building = (String, Vec<u32>, Vec<(u8, Vec<u32>)>);
+        let mut by_service: Vec<Building> = Vec::new();
         let mut generic: Vec<u32> = Vec::new();
+        fn push(list: &mut Vec<u32>, idx: u32) {
+            if list.last() != Some(&idx) {
+                list.push(idx);
+            }
+        }
         for (i, s) in doc.statements.iter().enumerate() {
             let idx = u32::try_from(i).unwrap_or(u32::MAX);
-            let vendors: Option<Vec<String>> = match &s.action {
+            let keys: Option<Vec<(String, Option<u8>)>> = match &s.action {
                 Some(a) if !a.not => a
                     .items
                     .iter()
-                    .map(|x| action_vendor_literal(&x.value))
+                    .map(|x| {
+                        let vendor = action_vendor_literal(&x.value)?;
+                        let name = x.value.split_once(':').map_or("", |(_, n)| n);
+                        let first = name
+                            .as_bytes()
+                            .first()
+                            .copied()
+                            .filter(|b| *b != b'*' && *b != b'?')
+                            .map(|b| b.to_ascii_lowercase());
+                        Some((vendor, first))
+                    })
                     .collect(),
                 _ => None,
             };
-            match vendors {
-                Some(vs) => {
-                    for v in vs {
-                        match by_service.iter_mut().find(|(k, _)| **k == *v) {
-                            Some((_, list)) => {
-                                if list.last() != Some(&idx) {
-                                    list.push(idx)
-                                }
+            match keys {
+                Some(ks) => {
+                    for (v, first) in ks {
+                        let pos = match by_service.iter().position(|(k, _, _)| *k == v) {
+                            Some(p) => p,
+                            None => {
+                                by_service.push((v, Vec::new(), Vec::new()));
+                                by_service.len() - 1
                             }
-                            None => by_service.push((v.into(), vec![idx])),
+                        };
+                        let Some(entry) = by_service.get_mut(pos) else {
+                            continue;
+                        };
+                        match first {
+                            None => push(&mut entry.1, idx),
+                            Some(c) => match entry.2.iter_mut().find(|(k, _)| *k == c) {
+                                Some((_, l)) => push(l, idx),
+                                None => entry.2.push((c, vec![idx])),
+                            },
                         }
                     }
                 }
                 None => generic.push(idx),
             }
         }
+        let by_service: Box<[ServiceBucket]> = by_service
+            .into_iter()
+            .map(|(k, any, firsts)| ServiceBucket {
+                service: k.into(),
+                any: any.into(),
+                by_first: firsts
+                    .into_iter()
+                    .map(|(c, l)| (c, l.into_boxed_slice()))
+                    .collect(),
+            })
+            .collect();
         CompiledPolicy {
             id: id.into(),
             policy_type: ty,
             version: doc.version,
             statements: statements.into(),
-            by_service: by_service
-                .into_iter()
-                .map(|(k, v)| (k, v.into_boxed_slice()))
-                .collect(),
+            by_service,
             generic: generic.into(),
             condition_keys: keys.into(),
         }
@@ -495,52 +534,55 @@ impl CompiledPolicy {
     /// Statement indices that may match `action`, ascending (generic ∪ service bucket).
     #[inline]
     pub(crate) fn candidates<'s>(&'s self, action: &str, ci: bool) -> Candidates<'s> {
-        let service = action.split_once(':').map_or(action, |(s, _)| s);
-        let bucket: &[u32] = self
-            .by_service
-            .iter()
-            .find(|(k, _)| {
-                if ci {
-                    k.as_bytes().eq_ignore_ascii_case(service.as_bytes())
-                } else {
-                    eq_bytes(k.as_bytes(), service.as_bytes())
-                }
-            })
-            .map_or(&[], |(_, v)| &**v);
+        let (service, name) = action.split_once(':').unwrap_or((action, ""));
+        let bucket = self.by_service.iter().find(|b| {
+            if ci {
+                b.service
+                    .as_bytes()
+                    .eq_ignore_ascii_case(service.as_bytes())
+            } else {
+                eq_bytes(b.service.as_bytes(), service.as_bytes())
+            }
+        });
+        let (any, first): (&[u32], &[u32]) = match bucket {
+            None => (&[], &[]),
+            Some(b) => {
+                let c = name.as_bytes().first().map(u8::to_ascii_lowercase);
+                let first = match c {
+                    Some(c) => b
+                        .by_first
+                        .iter()
+                        .find(|(k, _)| *k == c)
+                        .map_or(&[][..], |(_, l)| &**l),
+                    None => &[],
+                };
+                (&b.any, first)
+            }
+        };
         Candidates {
-            a: &self.generic,
-            b: bucket,
+            lists: [&self.generic, any, first],
         }
     }
 }
 
-/// Merge of two ascending index lists.
+/// Merge of three ascending index lists (duplicates yielded once).
 pub(crate) struct Candidates<'s> {
-    a: &'s [u32],
-    b: &'s [u32],
+    lists: [&'s [u32]; 3],
 }
 
 impl Iterator for Candidates<'_> {
     type Item = usize;
     #[inline]
     fn next(&mut self) -> Option<usize> {
-        let take_a = match (self.a.first(), self.b.first()) {
-            (Some(x), Some(y)) => x <= y,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => return None,
-        };
-        let (v, rest) = if take_a {
-            self.a.split_first()?
-        } else {
-            self.b.split_first()?
-        };
-        if take_a {
-            self.a = rest;
-        } else {
-            self.b = rest;
+        let min = self.lists.iter().filter_map(|l| l.first()).min().copied()?;
+        for l in self.lists.iter_mut() {
+            if let Some((&h, rest)) = l.split_first() {
+                if h == min {
+                    *l = rest;
+                }
+            }
         }
-        usize::try_from(*v).ok()
+        usize::try_from(min).ok()
     }
 }
 
