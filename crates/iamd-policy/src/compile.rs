@@ -222,7 +222,7 @@ pub(crate) struct CStatement {
     /// `None`: no Resource element (trust policies) → resource check skipped.
     pub resources: Option<Box<[ArnPattern]>>,
     pub not_resource: bool,
-    pub principal: Option<CPrincipal>,
+    pub principal: Option<Box<CPrincipal>>,
     pub conditions: Box<[CCondition]>,
 }
 
@@ -371,7 +371,7 @@ impl CompiledPolicy {
                         cp.canonical = can.into();
                     }
                 }
-                cp
+                Box::new(cp)
             });
             let mut conditions = Vec::new();
             for b in &s.conditions {
