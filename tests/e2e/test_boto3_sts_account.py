@@ -61,3 +61,7 @@ def test_account_summary(iam):
     after = iam.get_account_summary()["SummaryMap"]
     assert after["Users"] == before["Users"] + 2
     assert after["Groups"] == before["Groups"] + 1
+    gone = u.uniq("uncounted")
+    iam.create_user(UserName=gone)
+    iam.delete_user(UserName=gone)
+    assert iam.get_account_summary()["SummaryMap"]["Users"] == after["Users"]

@@ -296,3 +296,16 @@ def test_max_items_validation(iam_raw):
     with aws_error("ValidationError", 400, u.validation_message(
             "0", "maxItems", "Member must have value greater than or equal to 1")):
         iam_raw.list_users(MaxItems=0)
+
+
+def test_path_prefix_is_a_string_prefix(iam):
+    tag = u.uniq("pfx").replace("-", "")
+    a, b, c = u.uniq("pa"), u.uniq("pb"), u.uniq("pc")
+    iam.create_user(UserName=a, Path=f"/{tag}_abc/subdivision_xyz/")
+    iam.create_user(UserName=b, Path=f"/{tag}_abc/")
+    iam.create_user(UserName=c, Path=f"/{tag}_def/")
+    def names(prefix):
+        return sorted(x["UserName"] for p in iam.get_paginator("list_users").paginate(PathPrefix=prefix) for x in p["Users"])
+    assert names(f"/{tag}_abc/subdivision_xyz/") == [a]
+    assert names(f"/{tag}_abc/") == sorted([a, b])
+    assert names(f"/{tag}") == sorted([a, b, c])
