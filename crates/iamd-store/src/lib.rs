@@ -69,6 +69,7 @@ mod any;
 mod backend;
 mod decode;
 mod error;
+mod objects;
 pub mod postgres;
 mod schema;
 mod sql;
@@ -78,6 +79,9 @@ pub mod testing;
 
 pub use any::AnyStore;
 pub use error::StoreError;
+pub use objects::{
+    BucketRecord, DeleteBucket, ObjectMeta, ObjectRecord, PartRecord, Tags, UploadRecord,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

@@ -24,6 +24,9 @@
 pub(crate) const DIALECT: &[(&str, &str, &str)] = &[
     // Binary strings.
     ("__BYTES__", "BLOB", "BYTEA"),
+    // Byte-order comparison of S3 keys and bucket names (S3 lists in UTF-8 byte order;
+    // SQLite's default BINARY collation already is).
+    ("__BINCOLL__", "", "COLLATE \"C\""),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,11 +42,12 @@ pub(crate) struct Migration {
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 1;
+pub(crate) const LATEST: i64 = 2;
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: r#"
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: r#"
 CREATE TABLE account (
     id        TEXT NOT NULL PRIMARY KEY,
     created   BIGINT NOT NULL,
@@ -108,7 +112,69 @@ CREATE TABLE tags (
     PRIMARY KEY (owner_kind, owner_id, tag_key)
 );
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        sql: MIGRATION_2_S3,
+    },
+];
+
+/// S3 metadata (object bytes live in files named by `blob_id`, never by key).
+/// Keys compare in byte order on both engines (`__BINCOLL__`).
+const MIGRATION_2_S3: &str = r#"
+CREATE TABLE s3_buckets (
+    name          TEXT __BINCOLL__ NOT NULL PRIMARY KEY,
+    owner_account TEXT NOT NULL,
+    created       BIGINT NOT NULL
+);
+
+CREATE TABLE s3_bucket_policies (
+    bucket   TEXT __BINCOLL__ NOT NULL PRIMARY KEY REFERENCES s3_buckets (name),
+    document TEXT NOT NULL
+);
+
+CREATE TABLE s3_objects (
+    bucket        TEXT __BINCOLL__ NOT NULL REFERENCES s3_buckets (name),
+    object_key    TEXT __BINCOLL__ NOT NULL,
+    blob_id       TEXT NOT NULL UNIQUE,
+    size          BIGINT NOT NULL,
+    etag          TEXT NOT NULL,
+    content_type  TEXT,
+    metadata      TEXT NOT NULL,
+    last_modified BIGINT NOT NULL,
+    PRIMARY KEY (bucket, object_key)
+);
+
+CREATE TABLE s3_object_tags (
+    bucket     TEXT __BINCOLL__ NOT NULL,
+    object_key TEXT __BINCOLL__ NOT NULL,
+    tag_key    TEXT NOT NULL,
+    tag_value  TEXT NOT NULL,
+    PRIMARY KEY (bucket, object_key, tag_key),
+    FOREIGN KEY (bucket, object_key) REFERENCES s3_objects (bucket, object_key) ON DELETE CASCADE
+);
+
+CREATE TABLE s3_uploads (
+    upload_id    TEXT NOT NULL PRIMARY KEY,
+    bucket       TEXT __BINCOLL__ NOT NULL REFERENCES s3_buckets (name),
+    object_key   TEXT __BINCOLL__ NOT NULL,
+    created      BIGINT NOT NULL,
+    content_type TEXT,
+    metadata     TEXT NOT NULL,
+    tagging      TEXT
+);
+CREATE INDEX s3_uploads_bucket ON s3_uploads (bucket, object_key, upload_id);
+
+CREATE TABLE s3_parts (
+    upload_id     TEXT NOT NULL REFERENCES s3_uploads (upload_id),
+    part_number   BIGINT NOT NULL,
+    blob_id       TEXT NOT NULL UNIQUE,
+    size          BIGINT NOT NULL,
+    etag          TEXT NOT NULL,
+    last_modified BIGINT NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+);
+"#;
 
 /// The table that records applied migrations (created outside the migrations).
 pub(crate) const CREATE_SCHEMA_VERSION: &str = "CREATE TABLE IF NOT EXISTS schema_version (

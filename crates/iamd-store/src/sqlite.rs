@@ -21,10 +21,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// A store in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     /// Serialises writers of this process, so they queue here rather than spin in
     /// SQLite's busy handler.
-    writer: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) writer: Arc<tokio::sync::Mutex<()>>,
     path: PathBuf,
 }
 
