@@ -1,0 +1,271 @@
+//! The seam between s3s and the policy engine.
+//!
+//! - [`Auth`] (s3s `S3Auth`): access key → secret, from IAM's in-memory view; s3s then
+//!   verifies the SigV4 header / presigned query / streaming chunk signatures (and
+//!   SigV2), clock skew and presigned expiry, with S3's error codes.
+//! - [`Access`] (s3s `S3Access::check`, run for every request before its body is
+//!   read): refuses session tokens (none are issued yet), resolves the principal
+//!   (or anonymous), builds the condition-key context (§5.1–5.3), maps the request
+//!   with [`crate::authz::plan`] and asks the engine for every check. Operations that
+//!   decide per item (DeleteObjects, PutObjectTagging) get the caller stashed in the
+//!   request extensions ([`Authn`]) and call [`Core::authorize`] themselves.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use iamd_iam::Principal;
+use iamd_policy::{
+    decide, render_denial, Caller, CompiledPolicy, Context, PolicySet, Request, Resource,
+};
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::{s3_error, S3Error, S3Result};
+
+use crate::authz::{self, Check, MapError, Plan, Target};
+use crate::Core;
+
+/// Inserted by the listener into each request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientInfo {
+    pub peer: SocketAddr,
+    /// The connection is TLS (`aws:SecureTransport`).
+    pub secure: bool,
+}
+
+/// The authenticated caller and the request-wide context keys.
+#[derive(Debug, Clone)]
+pub struct Authn {
+    pub principal: Option<Principal>,
+    pub ctx: Context,
+}
+
+pub struct Auth(pub Arc<Core>);
+
+#[async_trait::async_trait]
+impl S3Auth for Auth {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        match self.0.iam.credentials(access_key) {
+            Ok((_, secret, _)) => Ok(SecretKey::from(&*secret)),
+            Err(_) => Err(s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records."
+            )),
+        }
+    }
+}
+
+pub struct Access(pub Arc<Core>);
+
+fn has_token(cx: &S3AccessContext<'_>) -> bool {
+    cx.headers().contains_key("x-amz-security-token")
+        || cx.uri().query().is_some_and(|q| {
+            q.contains("X-Amz-Security-Token=") || q.contains("x-amz-security-token=")
+        })
+}
+
+#[async_trait::async_trait]
+impl S3Access for Access {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let core = &self.0;
+        if has_token(cx) {
+            return Err(s3_error!(
+                InvalidToken,
+                "The provided token is malformed or otherwise invalid."
+            ));
+        }
+        let principal = match cx.credentials() {
+            None => None,
+            Some(c) => {
+                let (p, _, usage) = core.iam.credentials(&c.access_key).map_err(|_| {
+                    s3_error!(
+                        InvalidAccessKeyId,
+                        "The AWS Access Key Id you provided does not exist in our records."
+                    )
+                })?;
+                core.iam
+                    .record_key_use(&usage, &c.access_key, "s3", "us-east-1");
+                Some(p)
+            }
+        };
+        let query = authz::parse_query(cx.uri().query().unwrap_or(""));
+        let client = cx.extensions_mut().get::<ClientInfo>().copied();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let mut ctx = Context::with_capacity(24);
+        ctx.insert("aws:CurrentTime", iso8601(now));
+        ctx.insert("aws:EpochTime", now.to_string());
+        ctx.insert(
+            "aws:SecureTransport",
+            if client.is_some_and(|c| c.secure) {
+                "true"
+            } else {
+                "false"
+            },
+        );
+        if let Some(c) = client {
+            ctx.insert("aws:SourceIp", c.peer.ip().to_string());
+        }
+        ctx.insert("aws:PrincipalIsAWSService", "false");
+        ctx.insert("aws:ViaAWSService", "false");
+        ctx.insert("aws:RequestedRegion", "us-east-1");
+        let header = |n: &str| {
+            cx.headers()
+                .get(n)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        ctx.insert("aws:UserAgent", header("user-agent").unwrap_or_default());
+        if let Some(r) = header("referer") {
+            ctx.insert("aws:Referer", r);
+        }
+        match &principal {
+            Some(p) => {
+                core.iam.add_principal_keys(p, &mut ctx);
+                for (k, v) in authz::signature_keys(cx.headers(), &query, now) {
+                    ctx.insert(k, v);
+                }
+            }
+            None => {
+                ctx.insert("aws:userid", "anonymous");
+                ctx.insert("aws:PrincipalType", "Anonymous");
+            }
+        }
+        let authn = Authn { principal, ctx };
+        let plan = authz::plan(cx.s3_op().name(), cx.s3_path(), &query, cx.headers()).map_err(
+            |e| match e {
+                MapError::Unsupported(_) => {
+                    S3Error::with_message(s3s::S3ErrorCode::NotImplemented, e.to_string())
+                }
+                MapError::InvalidRequest(m) => {
+                    S3Error::with_message(s3s::S3ErrorCode::InvalidRequest, m)
+                }
+            },
+        )?;
+        if let Plan::Checks(checks) = &plan {
+            core.authorize(&authn, checks).await?;
+        }
+        cx.extensions_mut().insert(authn);
+        Ok(())
+    }
+}
+
+impl Core {
+    /// Decides every check with the engine (identity policies + the bucket's policy,
+    /// resource account = the bucket owner); the first denial is S3's `AccessDenied`.
+    pub async fn authorize(&self, authn: &Authn, checks: &[Check]) -> S3Result<()> {
+        let identity: Arc<[Arc<CompiledPolicy>]> = match &authn.principal {
+            Some(p) => self.iam.identity_policies(p),
+            None => Arc::from(Vec::new()),
+        };
+        for check in checks {
+            let (resource, bucket) = match &check.target {
+                Target::Wildcard => (Resource::Wildcard, None),
+                Target::Arn { arn, bucket } => (Resource::Arn(arn), self.bucket(bucket).await?),
+            };
+            let (owner, policy) = match &bucket {
+                Some(b) => (Some(b.owner.as_str()), b.policy.as_ref()),
+                None => (None, None),
+            };
+            let mut ctx_owned;
+            let mut ctx = &authn.ctx;
+            let wants_tags = check.existing_object.is_some()
+                && identity.iter().chain(policy).any(|p| {
+                    p.condition_keys()
+                        .any(|k| k.to_ascii_lowercase().starts_with("s3:existingobjecttag/"))
+                });
+            if !check.keys.is_empty() || wants_tags {
+                ctx_owned = authn.ctx.clone();
+                for (k, vs) in &check.keys {
+                    ctx_owned.insert_multi(k, vs.iter().map(String::as_str));
+                }
+                if let (true, Some((b, k))) = (wants_tags, &check.existing_object) {
+                    use iamd_store::ObjectMeta;
+                    let tags = self.store.get_object_tags(b, k).await.map_err(internal)?;
+                    for (tk, tv) in tags {
+                        ctx_owned.insert(&format!("s3:ExistingObjectTag/{tk}"), tv);
+                    }
+                }
+                ctx = &ctx_owned;
+            }
+            let caller = match &authn.principal {
+                Some(p) => p.caller(),
+                None => Caller::Anonymous,
+            };
+            let req = Request {
+                action: check.action,
+                resource,
+                resource_account: owner,
+                caller,
+                context: ctx,
+            };
+            let set = PolicySet {
+                identity: &identity,
+                resource: policy,
+                ..Default::default()
+            };
+            let d = decide(&req, &set);
+            if !d.kind.is_allowed() {
+                let msg = match &authn.principal {
+                    Some(p) => {
+                        let res = match &check.target {
+                            Target::Wildcard => "*",
+                            Target::Arn { arn, .. } => arn.as_str(),
+                        };
+                        render_denial(&p.arn(), check.action, res, &d)
+                    }
+                    None => "Access Denied".to_string(),
+                };
+                return Err(S3Error::with_message(s3s::S3ErrorCode::AccessDenied, msg));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn internal(e: impl std::fmt::Display) -> S3Error {
+    tracing::error!(error = %e, "s3 internal error");
+    S3Error::with_message(
+        s3s::S3ErrorCode::InternalError,
+        "We encountered an internal error. Please try again.",
+    )
+}
+
+/// Epoch seconds → `YYYY-MM-DDThh:mm:ssZ`.
+pub fn iso8601(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_709_208_000), "2024-02-29T12:00:00Z");
+        assert_eq!(
+            authz::parse_amz_date("20991231T235959Z")
+                .map(iso8601)
+                .as_deref(),
+            Some("2099-12-31T23:59:59Z")
+        );
+    }
+}

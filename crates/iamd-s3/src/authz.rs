@@ -1,0 +1,589 @@
+//! S3 request → IAM action(s), resource ARN(s) and S3 condition keys
+//! (policy-semantics §5.3, §6.1). Pure: no I/O; the access seam (`access.rs`) adds
+//! the global keys, the stored-object keys and asks the engine.
+
+use http::HeaderMap;
+use s3s::path::S3Path;
+
+/// What to authorize against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Wildcard-only action (§6.0): `*`.
+    Wildcard,
+    /// `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`; `bucket` owns the resource
+    /// (its policy and owner account apply).
+    Arn { arn: String, bucket: String },
+}
+
+/// One authorization check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub action: &'static str,
+    pub target: Target,
+    /// Condition keys specific to this check.
+    pub keys: Vec<(String, Vec<String>)>,
+    /// The object whose stored tags are `s3:ExistingObjectTag/*` (bucket, key).
+    pub existing_object: Option<(String, String)>,
+}
+
+/// How a request is authorized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Decide these checks before the operation runs; all must allow.
+    Checks(Vec<Check>),
+    /// Decided by the operation itself, per item, with the stashed caller
+    /// (DeleteObjects: one `s3:DeleteObject` per key; PutObjectTagging: the request
+    /// tags are in the body).
+    InHandler,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MapError {
+    #[error("The operation {0} is not supported by this server.")]
+    Unsupported(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+}
+
+pub fn bucket_arn(bucket: &str) -> String {
+    format!("arn:aws:s3:::{bucket}")
+}
+
+pub fn object_arn(bucket: &str, key: &str) -> String {
+    format!("arn:aws:s3:::{bucket}/{key}")
+}
+
+fn on_bucket(action: &'static str, bucket: &str) -> Check {
+    Check {
+        action,
+        target: Target::Arn {
+            arn: bucket_arn(bucket),
+            bucket: bucket.to_string(),
+        },
+        keys: Vec::new(),
+        existing_object: None,
+    }
+}
+
+fn on_object(action: &'static str, bucket: &str, key: &str) -> Check {
+    Check {
+        action,
+        target: Target::Arn {
+            arn: object_arn(bucket, key),
+            bucket: bucket.to_string(),
+        },
+        keys: Vec::new(),
+        existing_object: None,
+    }
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Decoded query parameters, in order (`a&b=c` → `[("a",""),("b","c")]`).
+pub fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let h = |c: u8| (c as char).to_digit(16);
+                match (h(b[i + 1]), h(b[i + 2])) {
+                    (Some(x), Some(y)) => {
+                        out.push((x * 16 + y) as u8);
+                        i += 3;
+                    }
+                    _ => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// `k1=v1&k2=v2` (the `x-amz-tagging` header) → pairs; `None` if malformed.
+pub fn parse_tagging_header(s: &str) -> Vec<(String, String)> {
+    parse_query(s)
+}
+
+fn request_tag_keys(tags: &[(String, String)]) -> Vec<(String, Vec<String>)> {
+    let mut keys: Vec<(String, Vec<String>)> = tags
+        .iter()
+        .map(|(k, v)| (format!("s3:RequestObjectTag/{k}"), vec![v.clone()]))
+        .collect();
+    keys.push((
+        "s3:RequestObjectTagKeys".into(),
+        tags.iter().map(|(k, _)| k.clone()).collect(),
+    ));
+    keys
+}
+
+fn acl_keys(h: &HeaderMap, sse: bool) -> Vec<(String, Vec<String>)> {
+    let mut keys = Vec::new();
+    if let Some(acl) = header(h, "x-amz-acl") {
+        keys.push(("s3:x-amz-acl".into(), vec![acl.to_string()]));
+    }
+    if sse {
+        if let Some(v) = header(h, "x-amz-server-side-encryption") {
+            keys.push((
+                "s3:x-amz-server-side-encryption".into(),
+                vec![v.to_string()],
+            ));
+        }
+    }
+    keys
+}
+
+/// The copy source (`x-amz-copy-source`: `bucket/key`, URL-encoded, optional leading
+/// `/`, optional `?versionId=`).
+pub fn copy_source(h: &HeaderMap) -> Result<(String, String), MapError> {
+    let raw = header(h, "x-amz-copy-source")
+        .ok_or_else(|| MapError::InvalidRequest("x-amz-copy-source is required".into()))?;
+    let raw = raw.split_once('?').map_or(raw, |(p, _)| p);
+    let decoded = percent_decode_path(raw);
+    let decoded = decoded.strip_prefix('/').unwrap_or(&decoded);
+    match decoded.split_once('/') {
+        Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.to_string(), k.to_string())),
+        _ => Err(MapError::InvalidRequest(
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey".into(),
+        )),
+    }
+}
+
+/// Percent-decoding without `+` → space (paths).
+fn percent_decode_path(s: &str) -> String {
+    percent_decode(&s.replace('+', "%2B"))
+}
+
+/// Maps one request. `op` is s3s's operation name (`GetObject`, …).
+pub fn plan(
+    op: &str,
+    path: &S3Path,
+    query: &[(String, String)],
+    h: &HeaderMap,
+) -> Result<Plan, MapError> {
+    let (bucket, key) = match path {
+        S3Path::Root => ("", ""),
+        S3Path::Bucket { bucket } => (&**bucket, ""),
+        S3Path::Object { bucket, key } => (&**bucket, &**key),
+    };
+    let obj = |a| on_object(a, bucket, key);
+    let bkt = |a| on_bucket(a, bucket);
+    let checks = match op {
+        "ListBuckets" => vec![Check {
+            action: "s3:ListAllMyBuckets",
+            target: Target::Wildcard,
+            keys: Vec::new(),
+            existing_object: None,
+        }],
+        "CreateBucket" => {
+            let mut c = bkt("s3:CreateBucket");
+            c.keys = acl_keys(h, false);
+            let mut v = vec![c];
+            if header(h, "x-amz-acl").is_some() || has_grant(h) {
+                v.push(bkt("s3:PutBucketAcl"));
+            }
+            v
+        }
+        "HeadBucket" => vec![bkt("s3:ListBucket")],
+        "DeleteBucket" => vec![bkt("s3:DeleteBucket")],
+        "GetBucketLocation" => vec![bkt("s3:GetBucketLocation")],
+        "ListObjects" | "ListObjectsV2" => {
+            let mut c = bkt("s3:ListBucket");
+            for (p, k) in [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter")] {
+                if let Some(v) = param(query, p) {
+                    c.keys.push((k.into(), vec![v.to_string()]));
+                }
+            }
+            let max = param(query, "max-keys").unwrap_or("1000");
+            c.keys.push(("s3:max-keys".into(), vec![max.to_string()]));
+            vec![c]
+        }
+        "ListMultipartUploads" => vec![bkt("s3:ListBucketMultipartUploads")],
+        "GetObject" | "HeadObject" => {
+            let mut c = obj("s3:GetObject");
+            c.existing_object = Some((bucket.to_string(), key.to_string()));
+            vec![c]
+        }
+        "PutObject" => {
+            let mut c = obj("s3:PutObject");
+            c.keys = acl_keys(h, true);
+            let mut v = Vec::new();
+            if let Some(t) = header(h, "x-amz-tagging") {
+                let tags = parse_tagging_header(t);
+                c.keys.extend(request_tag_keys(&tags));
+                let mut t = obj("s3:PutObjectTagging");
+                t.keys = request_tag_keys(&tags);
+                v.push(t);
+            }
+            if header(h, "x-amz-acl").is_some() || has_grant(h) {
+                v.push(obj("s3:PutObjectAcl"));
+            }
+            v.insert(0, c);
+            v
+        }
+        "CopyObject" | "UploadPartCopy" => {
+            let (sb, sk) = copy_source(h)?;
+            let mut src = on_object("s3:GetObject", &sb, &sk);
+            src.existing_object = Some((sb.clone(), sk.clone()));
+            let mut dst = obj("s3:PutObject");
+            if op == "CopyObject" {
+                dst.keys = acl_keys(h, true);
+                if let Some(v) = header(h, "x-amz-copy-source") {
+                    dst.keys
+                        .push(("s3:x-amz-copy-source".into(), vec![v.to_string()]));
+                }
+                if let Some(v) = header(h, "x-amz-metadata-directive") {
+                    dst.keys
+                        .push(("s3:x-amz-metadata-directive".into(), vec![v.to_string()]));
+                }
+                if let Some(t) = header(h, "x-amz-tagging") {
+                    dst.keys.extend(request_tag_keys(&parse_tagging_header(t)));
+                }
+            }
+            vec![dst, src]
+        }
+        "DeleteObject" => vec![obj("s3:DeleteObject")],
+        "DeleteObjects" => return Ok(Plan::InHandler),
+        "CreateMultipartUpload" => {
+            let mut c = obj("s3:PutObject");
+            c.keys = acl_keys(h, true);
+            if let Some(t) = header(h, "x-amz-tagging") {
+                c.keys.extend(request_tag_keys(&parse_tagging_header(t)));
+            }
+            vec![c]
+        }
+        "UploadPart" | "CompleteMultipartUpload" => vec![obj("s3:PutObject")],
+        "AbortMultipartUpload" => vec![obj("s3:AbortMultipartUpload")],
+        "ListParts" => vec![obj("s3:ListMultipartUploadParts")],
+        "PutBucketPolicy" => vec![bkt("s3:PutBucketPolicy")],
+        "GetBucketPolicy" => vec![bkt("s3:GetBucketPolicy")],
+        "DeleteBucketPolicy" => vec![bkt("s3:DeleteBucketPolicy")],
+        "GetBucketPolicyStatus" => vec![bkt("s3:GetBucketPolicyStatus")],
+        "GetObjectTagging" => {
+            let mut c = obj("s3:GetObjectTagging");
+            c.existing_object = Some((bucket.to_string(), key.to_string()));
+            vec![c]
+        }
+        "PutObjectTagging" => return Ok(Plan::InHandler),
+        "DeleteObjectTagging" => {
+            let mut c = obj("s3:DeleteObjectTagging");
+            c.existing_object = Some((bucket.to_string(), key.to_string()));
+            vec![c]
+        }
+        other => return Err(MapError::Unsupported(other.to_string())),
+    };
+    Ok(Plan::Checks(checks))
+}
+
+fn has_grant(h: &HeaderMap) -> bool {
+    h.keys().any(|k| k.as_str().starts_with("x-amz-grant-"))
+}
+
+/// The signature-derived S3 keys (§5.3) for a signed request at `now` (epoch secs).
+pub fn signature_keys(
+    h: &HeaderMap,
+    query: &[(String, String)],
+    now: i64,
+) -> Vec<(&'static str, String)> {
+    let mut keys = Vec::new();
+    if let Some(alg) = param(query, "X-Amz-Algorithm") {
+        keys.push(("s3:signatureversion", alg.to_string()));
+        keys.push(("s3:authType", "REST-QUERY-STRING".to_string()));
+        if let Some(t) = param(query, "X-Amz-Date").and_then(parse_amz_date) {
+            keys.push(("s3:signatureAge", ((now - t).max(0) * 1000).to_string()));
+        }
+    } else if param(query, "Signature").is_some() {
+        keys.push(("s3:signatureversion", "AWS".to_string()));
+        keys.push(("s3:authType", "REST-QUERY-STRING".to_string()));
+        keys.push(("s3:signatureAge", "0".to_string()));
+    } else if let Some(auth) = header(h, "authorization") {
+        let v = if auth.starts_with("AWS4-") {
+            "AWS4-HMAC-SHA256"
+        } else {
+            "AWS"
+        };
+        keys.push(("s3:signatureversion", v.to_string()));
+        keys.push(("s3:authType", "REST-HEADER".to_string()));
+        if let Some(sha) = header(h, "x-amz-content-sha256") {
+            keys.push(("s3:x-amz-content-sha256", sha.to_string()));
+        }
+    }
+    keys
+}
+
+/// `20130524T000000Z` → epoch seconds.
+pub fn parse_amz_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
+    let (hh, mm, ss) = (n(9..11)?, n(11..13)?, n(13..15)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    fn hm(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    fn checks(op: &str, path: S3Path, q: &str, h: &[(&str, &str)]) -> Vec<Check> {
+        match plan(op, &path, &parse_query(q), &hm(h)).unwrap() {
+            Plan::Checks(c) => c,
+            Plan::InHandler => panic!("{op}: in handler"),
+        }
+    }
+
+    fn arn(c: &Check) -> &str {
+        match &c.target {
+            Target::Arn { arn, .. } => arn,
+            Target::Wildcard => "*",
+        }
+    }
+
+    fn key<'a>(c: &'a Check, k: &str) -> Option<&'a [String]> {
+        c.keys
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    #[test]
+    fn list_buckets_is_wildcard_only() {
+        let c = checks("ListBuckets", S3Path::Root, "", &[]);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].action, "s3:ListAllMyBuckets");
+        assert_eq!(c[0].target, Target::Wildcard);
+    }
+
+    #[test]
+    fn list_objects_is_list_bucket_on_the_bucket_with_keys() {
+        let c = checks(
+            "ListObjectsV2",
+            S3Path::bucket("houdini"),
+            "list-type=2&prefix=img%2F&delimiter=%2F&max-keys=5",
+            &[],
+        );
+        assert_eq!(c[0].action, "s3:ListBucket");
+        assert_eq!(arn(&c[0]), "arn:aws:s3:::houdini");
+        assert_eq!(key(&c[0], "s3:prefix"), Some(&["img/".to_string()][..]));
+        assert_eq!(key(&c[0], "s3:delimiter"), Some(&["/".to_string()][..]));
+        assert_eq!(key(&c[0], "s3:max-keys"), Some(&["5".to_string()][..]));
+        // Absent parameters: no s3:prefix, max-keys defaults to 1000.
+        let c = checks("ListObjects", S3Path::bucket("houdini"), "", &[]);
+        assert_eq!(key(&c[0], "s3:prefix"), None);
+        assert_eq!(key(&c[0], "s3:max-keys"), Some(&["1000".to_string()][..]));
+        // An empty prefix is present.
+        let c = checks("ListObjects", S3Path::bucket("houdini"), "prefix=", &[]);
+        assert_eq!(key(&c[0], "s3:prefix"), Some(&[String::new()][..]));
+    }
+
+    #[test]
+    fn object_actions_use_the_raw_key() {
+        for (op, action) in [
+            ("GetObject", "s3:GetObject"),
+            ("HeadObject", "s3:GetObject"),
+            ("DeleteObject", "s3:DeleteObject"),
+            ("UploadPart", "s3:PutObject"),
+            ("CompleteMultipartUpload", "s3:PutObject"),
+            ("AbortMultipartUpload", "s3:AbortMultipartUpload"),
+            ("ListParts", "s3:ListMultipartUploadParts"),
+            ("GetObjectTagging", "s3:GetObjectTagging"),
+        ] {
+            let c = checks(op, S3Path::object("houdini", "a//b/../x y"), "", &[]);
+            assert_eq!(c.len(), 1, "{op}");
+            assert_eq!(c[0].action, action, "{op}");
+            assert_eq!(arn(&c[0]), "arn:aws:s3:::houdini/a//b/../x y", "{op}");
+        }
+        let c = checks("GetObject", S3Path::object("b", "k"), "", &[]);
+        assert_eq!(c[0].existing_object, Some(("b".into(), "k".into())));
+    }
+
+    #[test]
+    fn put_object_keys_tags_and_acl() {
+        let c = checks(
+            "PutObject",
+            S3Path::object("houdini", "k"),
+            "",
+            &[
+                ("x-amz-acl", "public-read"),
+                ("x-amz-server-side-encryption", "AES256"),
+                ("x-amz-tagging", "team=blue&env=prod%20x"),
+            ],
+        );
+        let actions: Vec<_> = c.iter().map(|c| c.action).collect();
+        assert_eq!(
+            actions,
+            ["s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectAcl"]
+        );
+        assert_eq!(
+            key(&c[0], "s3:x-amz-acl"),
+            Some(&["public-read".to_string()][..])
+        );
+        assert_eq!(
+            key(&c[0], "s3:x-amz-server-side-encryption"),
+            Some(&["AES256".to_string()][..])
+        );
+        assert_eq!(
+            key(&c[0], "s3:RequestObjectTag/env"),
+            Some(&["prod x".to_string()][..])
+        );
+        assert_eq!(
+            key(&c[0], "s3:RequestObjectTagKeys"),
+            Some(&["team".to_string(), "env".to_string()][..])
+        );
+        // Without headers: only PutObject, no optional keys.
+        let c = checks("PutObject", S3Path::object("houdini", "k"), "", &[]);
+        assert_eq!(c.len(), 1);
+        assert!(c[0].keys.is_empty());
+    }
+
+    #[test]
+    fn copy_needs_get_on_source_and_put_on_destination() {
+        let c = checks(
+            "CopyObject",
+            S3Path::object("dst", "new"),
+            "",
+            &[
+                ("x-amz-copy-source", "/src/dir%2Fold%20file?versionId=1"),
+                ("x-amz-metadata-directive", "REPLACE"),
+            ],
+        );
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            (c[0].action, arn(&c[0])),
+            ("s3:PutObject", "arn:aws:s3:::dst/new")
+        );
+        assert_eq!(
+            (c[1].action, arn(&c[1])),
+            ("s3:GetObject", "arn:aws:s3:::src/dir/old file")
+        );
+        assert_eq!(
+            key(&c[0], "s3:x-amz-metadata-directive"),
+            Some(&["REPLACE".to_string()][..])
+        );
+        let c = checks(
+            "UploadPartCopy",
+            S3Path::object("dst", "new"),
+            "partNumber=1&uploadId=u",
+            &[("x-amz-copy-source", "src/a+b")],
+        );
+        assert_eq!(arn(&c[1]), "arn:aws:s3:::src/a+b");
+        assert!(plan(
+            "CopyObject",
+            &S3Path::object("d", "k"),
+            &[],
+            &hm(&[("x-amz-copy-source", "nokey")])
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn deferred_and_unsupported() {
+        for op in ["DeleteObjects", "PutObjectTagging"] {
+            assert_eq!(
+                plan(op, &S3Path::bucket("b"), &[], &HeaderMap::new()),
+                Ok(Plan::InHandler)
+            );
+        }
+        assert!(matches!(
+            plan("PutBucketAcl", &S3Path::bucket("b"), &[], &HeaderMap::new()),
+            Err(MapError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn bucket_actions() {
+        for (op, action) in [
+            ("CreateBucket", "s3:CreateBucket"),
+            ("HeadBucket", "s3:ListBucket"),
+            ("DeleteBucket", "s3:DeleteBucket"),
+            ("GetBucketLocation", "s3:GetBucketLocation"),
+            ("ListMultipartUploads", "s3:ListBucketMultipartUploads"),
+            ("PutBucketPolicy", "s3:PutBucketPolicy"),
+            ("GetBucketPolicy", "s3:GetBucketPolicy"),
+            ("DeleteBucketPolicy", "s3:DeleteBucketPolicy"),
+            ("GetBucketPolicyStatus", "s3:GetBucketPolicyStatus"),
+        ] {
+            let c = checks(op, S3Path::bucket("houdini"), "", &[]);
+            assert_eq!((c[0].action, arn(&c[0])), (action, "arn:aws:s3:::houdini"));
+        }
+    }
+
+    #[test]
+    fn signature_keys_by_auth_type() {
+        let now = parse_amz_date("20250101T000010Z").unwrap();
+        let k = signature_keys(
+            &HeaderMap::new(),
+            &parse_query("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20250101T000000Z"),
+            now,
+        );
+        assert!(k.contains(&("s3:authType", "REST-QUERY-STRING".into())));
+        assert!(k.contains(&("s3:signatureversion", "AWS4-HMAC-SHA256".into())));
+        assert!(k.contains(&("s3:signatureAge", "10000".into())));
+        let k = signature_keys(
+            &hm(&[
+                ("authorization", "AWS4-HMAC-SHA256 Credential=x"),
+                ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+            ]),
+            &[],
+            now,
+        );
+        assert!(k.contains(&("s3:authType", "REST-HEADER".into())));
+        assert!(k.contains(&("s3:x-amz-content-sha256", "UNSIGNED-PAYLOAD".into())));
+        assert_eq!(parse_amz_date("19700101T000000Z"), Some(0));
+        assert_eq!(parse_amz_date("20240229T120000Z"), Some(1_709_208_000));
+        assert_eq!(parse_amz_date("garbage"), None);
+    }
+}

@@ -1,0 +1,229 @@
+//! Object bytes on disk: one file per object or part under `<data>/s3/blobs/`, named by
+//! a generated id (never by S3 key: `a//b`, `../x` and `dir/` are legal keys).
+//!
+//! Durability: a body is streamed to `<data>/s3/tmp/<id>`, fsynced, renamed into
+//! `blobs/`, and the directory fsynced; only then is the metadata committed. A crash
+//! before the commit leaves an orphan file (removed at startup by
+//! [`Blobs::remove_orphans`]), never a visible partial object.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use md5::{Digest, Md5};
+use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt, ReadBuf};
+
+/// Read chunk size when streaming a blob out.
+const READ_CHUNK: usize = 256 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Blobs {
+    blobs: PathBuf,
+    tmp: PathBuf,
+}
+
+/// A fully written, synced blob not yet referenced by metadata.
+#[derive(Debug)]
+pub struct Written {
+    pub id: String,
+    pub size: u64,
+    pub md5: [u8; 16],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("io: {0}")]
+    Io(#[from] io::Error),
+    #[error("request body: {0}")]
+    Body(String),
+    #[error("body larger than {0} bytes")]
+    TooLarge(u64),
+}
+
+impl Blobs {
+    /// Creates the directories under `data_dir`.
+    pub fn open(data_dir: &Path) -> io::Result<Blobs> {
+        let root = data_dir.join("s3");
+        let b = Blobs {
+            blobs: root.join("blobs"),
+            tmp: root.join("tmp"),
+        };
+        std::fs::create_dir_all(&b.blobs)?;
+        std::fs::create_dir_all(&b.tmp)?;
+        Ok(b)
+    }
+
+    pub fn path(&self, id: &str) -> PathBuf {
+        self.blobs.join(id)
+    }
+
+    /// Streams `body` to a new blob; fails with [`BlobError::TooLarge`] past `limit`.
+    pub async fn write<S, E>(&self, mut body: S, limit: u64) -> Result<Written, BlobError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let id = new_id()?;
+        let tmp = self.tmp.join(&id);
+        let result = async {
+            let mut f = tokio::fs::File::create(&tmp).await?;
+            let mut md5 = Md5::new();
+            let mut size = 0u64;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
+                size += chunk.len() as u64;
+                if size > limit {
+                    return Err(BlobError::TooLarge(limit));
+                }
+                md5.update(&chunk);
+                f.write_all(&chunk).await?;
+            }
+            self.seal(f, &tmp, &id).await?;
+            Ok(Written {
+                id: id.clone(),
+                size,
+                md5: md5.finalize().into(),
+            })
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        result
+    }
+
+    /// Writes the concatenation of `sources` (byte ranges of existing blobs) to a new
+    /// blob; returns its id and size (no md5: multipart ETags are computed from parts).
+    pub async fn concat(&self, sources: &[(String, u64, u64)]) -> Result<Written, BlobError> {
+        let id = new_id()?;
+        let tmp = self.tmp.join(&id);
+        let result = async {
+            let mut f = tokio::fs::File::create(&tmp).await?;
+            let mut size = 0u64;
+            for (src, start, len) in sources {
+                let mut s = tokio::fs::File::open(self.path(src)).await?;
+                s.seek(io::SeekFrom::Start(*start)).await?;
+                let mut s = tokio::io::AsyncReadExt::take(s, *len);
+                size += tokio::io::copy(&mut s, &mut f).await?;
+            }
+            self.seal(f, &tmp, &id).await?;
+            Ok(Written {
+                id: id.clone(),
+                size,
+                md5: [0; 16],
+            })
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        result
+    }
+
+    async fn seal(&self, mut f: tokio::fs::File, tmp: &Path, id: &str) -> io::Result<()> {
+        f.flush().await?;
+        f.sync_all().await?;
+        drop(f);
+        tokio::fs::rename(tmp, self.path(id)).await?;
+        let dir = self.blobs.clone();
+        tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    /// A stream of `len` bytes of blob `id` from `start`.
+    pub async fn read(&self, id: &str, start: u64, len: u64) -> io::Result<FileStream> {
+        let mut f = tokio::fs::File::open(self.path(id)).await?;
+        if start > 0 {
+            f.seek(io::SeekFrom::Start(start)).await?;
+        }
+        Ok(FileStream {
+            file: f,
+            remaining: len,
+        })
+    }
+
+    /// Removes blobs no longer referenced (best effort: a leftover is an orphan that
+    /// the next startup removes).
+    pub async fn remove(&self, ids: &[String]) {
+        for id in ids {
+            if let Err(e) = tokio::fs::remove_file(self.path(id)).await {
+                tracing::warn!(blob = %id, error = %e, "could not remove blob");
+            }
+        }
+    }
+
+    /// Startup: removes temp files and every blob not in `known`. Returns how many.
+    pub fn remove_orphans(&self, known: &HashSet<String>) -> io::Result<usize> {
+        let mut n = 0;
+        for entry in std::fs::read_dir(&self.tmp)? {
+            std::fs::remove_file(entry?.path())?;
+            n += 1;
+        }
+        for entry in std::fs::read_dir(&self.blobs)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if !known.contains(name.to_string_lossy().as_ref()) {
+                std::fs::remove_file(entry.path())?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// A random 128-bit hex id.
+pub fn new_id() -> io::Result<String> {
+    let mut b = [0u8; 16];
+    getrandom::getrandom(&mut b).map_err(io::Error::other)?;
+    Ok(hex(&b))
+}
+
+pub fn hex(b: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push(H[usize::from(x >> 4)] as char);
+        s.push(H[usize::from(x & 15)] as char);
+    }
+    s
+}
+
+/// A blob's bytes as a stream of chunks.
+pub struct FileStream {
+    file: tokio::fs::File,
+    remaining: u64,
+}
+
+impl Stream for FileStream {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        let n = usize::try_from(self.remaining).map_or(READ_CHUNK, |r| r.min(READ_CHUNK));
+        let mut buf = vec![0u8; n];
+        let mut rb = ReadBuf::new(&mut buf);
+        match Pin::new(&mut self.file).poll_read(cx, &mut rb) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(Ok(())) => {
+                let got = rb.filled().len();
+                if got == 0 {
+                    return Poll::Ready(Some(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "blob shorter than its metadata",
+                    ))));
+                }
+                self.remaining -= got as u64;
+                buf.truncate(got);
+                Poll::Ready(Some(Ok(Bytes::from(buf))))
+            }
+        }
+    }
+}

@@ -1,0 +1,1507 @@
+//! The S3 operations (s3s `S3` trait). Every operation here runs only after
+//! `access.rs` had the engine allow it (see the crate docs).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use iamd_policy::{CompiledPolicy, PolicyType};
+use iamd_store::{
+    BucketRecord, DeleteBucket, ObjectMeta, ObjectRecord, PartRecord, StoreError, UploadRecord,
+};
+use md5::{Digest, Md5};
+use s3s::dto::*;
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+
+use crate::access::{internal, Authn};
+use crate::authz::{self, Check, Target};
+use crate::blobs::{hex, BlobError, Written};
+use crate::Core;
+
+/// Largest single PutObject / UploadPart body (S3: 5 GiB).
+const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
+/// Smallest part but the last (S3: 5 MiB).
+const MIN_PART: i64 = 5 * 1024 * 1024;
+const MAX_TAGS: usize = 10;
+
+pub struct Service(pub Arc<Core>);
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from(UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+}
+
+fn ts_ms(t: &Timestamp) -> i64 {
+    let t: time::OffsetDateTime = t.clone().into();
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn etag(s: &str) -> ETag {
+    ETag::Strong(s.trim_matches('"').to_string())
+}
+
+fn store_err(e: StoreError) -> S3Error {
+    internal(e)
+}
+
+fn blob_err(e: BlobError) -> S3Error {
+    match e {
+        BlobError::TooLarge(_) => s3_error!(
+            EntityTooLarge,
+            "Your proposed upload exceeds the maximum allowed object size."
+        ),
+        BlobError::Body(m) => {
+            S3Error::with_message(S3ErrorCode::IncompleteBody, format!("Request body: {m}"))
+        }
+        BlobError::Io(e) => internal(e),
+    }
+}
+
+fn no_such_bucket() -> S3Error {
+    s3_error!(NoSuchBucket, "The specified bucket does not exist")
+}
+
+fn no_such_key() -> S3Error {
+    s3_error!(NoSuchKey, "The specified key does not exist.")
+}
+
+fn no_such_upload() -> S3Error {
+    s3_error!(
+        NoSuchUpload,
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    )
+}
+
+/// Stored object attributes beside the content type (opaque to the store).
+fn encode_meta(meta: &Option<Metadata>, extra: &[(&str, &Option<String>)]) -> String {
+    let mut m = serde_json::Map::new();
+    let mut user = serde_json::Map::new();
+    if let Some(meta) = meta {
+        for (k, v) in meta {
+            user.insert(k.to_ascii_lowercase(), serde_json::Value::String(v.clone()));
+        }
+    }
+    m.insert("meta".into(), serde_json::Value::Object(user));
+    for (k, v) in extra {
+        if let Some(v) = v {
+            m.insert((*k).into(), serde_json::Value::String(v.clone()));
+        }
+    }
+    serde_json::Value::Object(m).to_string()
+}
+
+struct Meta {
+    user: Metadata,
+    cache_control: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+}
+
+fn decode_meta(s: &str) -> Meta {
+    let v: serde_json::Value = serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
+    let get = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let mut user = Metadata::new();
+    if let Some(obj) = v.get("meta").and_then(|m| m.as_object()) {
+        for (k, val) in obj {
+            if let Some(val) = val.as_str() {
+                user.insert(k.clone(), val.to_string());
+            }
+        }
+    }
+    Meta {
+        user,
+        cache_control: get("cc"),
+        content_disposition: get("cd"),
+        content_encoding: get("ce"),
+        content_language: get("cl"),
+    }
+}
+
+fn authn<T>(req: &S3Request<T>) -> S3Result<&Authn> {
+    // Fail closed: without the access seam's stash nothing is decided here.
+    req.extensions
+        .get::<Authn>()
+        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
+}
+
+fn parse_tags(header: &Option<String>) -> S3Result<Vec<(String, String)>> {
+    let tags = header
+        .as_deref()
+        .map(authz::parse_tagging_header)
+        .unwrap_or_default();
+    check_tags(&tags)?;
+    Ok(tags)
+}
+
+fn check_tags(tags: &[(String, String)]) -> S3Result<()> {
+    if tags.len() > MAX_TAGS {
+        return Err(s3_error!(
+            InvalidTag,
+            "Object tags cannot be greater than 10"
+        ));
+    }
+    for (i, (k, v)) in tags.iter().enumerate() {
+        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
+            return Err(s3_error!(
+                InvalidTag,
+                "The TagKey you have provided is invalid"
+            ));
+        }
+        if tags[..i].iter().any(|(k2, _)| k2 == k) {
+            return Err(s3_error!(
+                InvalidTag,
+                "Cannot provide multiple Tags with the same key"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// S3 `encoding-type=url`: everything but unreserved characters and `/`.
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One page of a listing: objects and common prefixes in key order.
+struct Page {
+    objects: Vec<ObjectRecord>,
+    prefixes: Vec<String>,
+    truncated: bool,
+    /// The last key or common prefix returned.
+    last: Option<String>,
+}
+
+impl Core {
+    async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
+        match self.bucket(bucket).await? {
+            Some(_) => Ok(()),
+            None => Err(no_such_bucket()),
+        }
+    }
+
+    async fn object(&self, bucket: &str, key: &str) -> S3Result<ObjectRecord> {
+        match self
+            .store
+            .get_object(bucket, key)
+            .await
+            .map_err(store_err)?
+        {
+            Some(o) => Ok(o),
+            None => {
+                self.require_bucket(bucket).await?;
+                Err(no_such_key())
+            }
+        }
+    }
+
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        start_after: &str,
+        max_keys: usize,
+    ) -> S3Result<Page> {
+        let delimiter = delimiter.filter(|d| !d.is_empty());
+        let mut page = Page {
+            objects: Vec::new(),
+            prefixes: Vec::new(),
+            truncated: false,
+            last: None,
+        };
+        let mut after = start_after.to_string();
+        let batch = u32::try_from(max_keys.clamp(100, 1000) + 1).unwrap_or(1001);
+        'outer: loop {
+            let rows = self
+                .store
+                .list_objects(bucket, prefix, &after, batch)
+                .await
+                .map_err(store_err)?;
+            if rows.is_empty() {
+                break;
+            }
+            let full = rows.len() as u32 == batch;
+            for o in rows {
+                let count = page.objects.len() + page.prefixes.len();
+                if count >= max_keys {
+                    page.truncated = true;
+                    break 'outer;
+                }
+                let rest = o.key.get(prefix.len()..).unwrap_or("");
+                if let Some(pos) = delimiter.and_then(|d| rest.find(d).map(|p| p + d.len())) {
+                    let cp = o.key[..prefix.len() + pos].to_string();
+                    after = format!("{cp}{}", char::MAX);
+                    page.last = Some(cp.clone());
+                    page.prefixes.push(cp);
+                    continue 'outer;
+                }
+                after.clone_from(&o.key);
+                page.last = Some(o.key.clone());
+                page.objects.push(o);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(page)
+    }
+
+    async fn put_bytes(
+        &self,
+        body: Option<StreamingBlob>,
+        content_md5: &Option<String>,
+        limit: u64,
+    ) -> S3Result<Written> {
+        let written = match body {
+            Some(b) => self.blobs.write(b, limit).await,
+            None => {
+                self.blobs
+                    .write(
+                        futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>(),
+                        limit,
+                    )
+                    .await
+            }
+        }
+        .map_err(blob_err)?;
+        if let Some(want) = content_md5 {
+            if b64(&written.md5) != want.trim() {
+                self.blobs.remove(std::slice::from_ref(&written.id)).await;
+                return Err(s3_error!(
+                    BadDigest,
+                    "The Content-MD5 you specified did not match what we received."
+                ));
+            }
+        }
+        Ok(written)
+    }
+
+    /// Commits an object whose blob is written; deletes the replaced blob after.
+    async fn commit_object(&self, o: &ObjectRecord, tags: &[(String, String)]) -> S3Result<()> {
+        match self.store.put_object(o, tags).await {
+            Ok(old) => {
+                if let Some(old) = old {
+                    self.blobs.remove(&[old]).await;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.blobs.remove(std::slice::from_ref(&o.blob_id)).await;
+                match e {
+                    StoreError::Reference(_) => Err(no_such_bucket()),
+                    e => Err(store_err(e)),
+                }
+            }
+        }
+    }
+
+    async fn upload(&self, bucket: &str, key: &str, id: &str) -> S3Result<UploadRecord> {
+        match self.store.get_upload(id).await.map_err(store_err)? {
+            Some(u) if u.bucket == bucket && u.key == key => Ok(u),
+            _ => {
+                self.require_bucket(bucket).await?;
+                Err(no_such_upload())
+            }
+        }
+    }
+
+    async fn commit_part(&self, upload_id: &str, number: i32, w: Written) -> S3Result<String> {
+        let tag = format!("\"{}\"", hex(&w.md5));
+        let p = PartRecord {
+            upload_id: upload_id.to_string(),
+            part_number: i64::from(number),
+            blob_id: w.id.clone(),
+            size: w.size as i64,
+            etag: tag.clone(),
+            last_modified: now_ms(),
+        };
+        match self.store.put_part(&p).await {
+            Ok(old) => {
+                if let Some(old) = old {
+                    self.blobs.remove(&[old]).await;
+                }
+                Ok(tag)
+            }
+            Err(e) => {
+                self.blobs.remove(&[w.id]).await;
+                match e {
+                    StoreError::Reference(_) => Err(no_such_upload()),
+                    e => Err(store_err(e)),
+                }
+            }
+        }
+    }
+}
+
+fn check_part_number(n: i32) -> S3Result<()> {
+    if !(1..=10_000).contains(&n) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ));
+    }
+    Ok(())
+}
+
+/// GET/HEAD preconditions (RFC 9110 order, as S3).
+fn preconditions(
+    o: &ObjectRecord,
+    if_match: &Option<ETagCondition>,
+    if_none_match: &Option<ETagCondition>,
+    if_modified_since: &Option<Timestamp>,
+    if_unmodified_since: &Option<Timestamp>,
+) -> S3Result<()> {
+    let current = o.etag.trim_matches('"');
+    let matches = |c: &ETagCondition| match c {
+        ETagCondition::Any => true,
+        ETagCondition::ETag(e) => e.value() == current,
+    };
+    let modified_s = o.last_modified / 1000;
+    if let Some(c) = if_match {
+        if !matches(c) {
+            return Err(s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            ));
+        }
+    } else if let Some(t) = if_unmodified_since {
+        if modified_s > ts_ms(t) / 1000 {
+            return Err(s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            ));
+        }
+    }
+    if let Some(c) = if_none_match {
+        if matches(c) {
+            return Err(not_modified());
+        }
+    } else if let Some(t) = if_modified_since {
+        if modified_s <= ts_ms(t) / 1000 {
+            return Err(not_modified());
+        }
+    }
+    Ok(())
+}
+
+fn not_modified() -> S3Error {
+    let mut e = s3_error!(NotModified);
+    e.set_status_code(http::StatusCode::NOT_MODIFIED);
+    e
+}
+
+#[async_trait::async_trait]
+impl s3s::S3 for Service {
+    async fn list_buckets(
+        &self,
+        _req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        let core = &self.0;
+        let buckets = core.store.list_buckets().await.map_err(store_err)?;
+        let account = core.iam.account_id().to_string();
+        Ok(S3Response::new(ListBucketsOutput {
+            buckets: Some(
+                buckets
+                    .into_iter()
+                    .map(|b| Bucket {
+                        name: Some(b.name),
+                        creation_date: Some(ts(b.created)),
+                        bucket_region: None,
+                    })
+                    .collect(),
+            ),
+            owner: Some(Owner {
+                display_name: None,
+                id: Some(account),
+            }),
+            ..Default::default()
+        }))
+    }
+
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        let core = &self.0;
+        let name = req.input.bucket;
+        let rec = BucketRecord {
+            name: name.clone(),
+            owner_account: core.iam.account_id().to_string(),
+            created: now_ms(),
+        };
+        match core.store.create_bucket(&rec).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                // One account per server: an existing bucket is always ours.
+                return Err(s3_error!(
+                    BucketAlreadyOwnedByYou,
+                    "Your previous request to create the named bucket succeeded and you already own it."
+                ));
+            }
+            Err(e) => return Err(store_err(e)),
+        }
+        core.forget_bucket(&name);
+        Ok(S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{name}")),
+        }))
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.0.require_bucket(&req.input.bucket).await?;
+        Ok(S3Response::new(HeadBucketOutput {
+            bucket_region: Some("us-east-1".into()),
+            ..Default::default()
+        }))
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        let core = &self.0;
+        let name = &req.input.bucket;
+        let r = core.store.delete_bucket(name).await.map_err(store_err)?;
+        core.forget_bucket(name);
+        match r {
+            DeleteBucket::Deleted => Ok(S3Response::new(DeleteBucketOutput {})),
+            DeleteBucket::NoSuchBucket => Err(no_such_bucket()),
+            DeleteBucket::NotEmpty => Err(s3_error!(
+                BucketNotEmpty,
+                "The bucket you tried to delete is not empty"
+            )),
+        }
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        self.0.require_bucket(&req.input.bucket).await?;
+        Ok(S3Response::new(GetBucketLocationOutput {
+            location_constraint: None,
+        }))
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        if i.content_length.is_some_and(|n| n as u64 > MAX_PUT) {
+            return Err(s3_error!(
+                EntityTooLarge,
+                "Your proposed upload exceeds the maximum allowed object size."
+            ));
+        }
+        let tags = parse_tags(&i.tagging)?;
+        core.require_bucket(&i.bucket).await?;
+        let w = core.put_bytes(i.body, &i.content_md5, MAX_PUT).await?;
+        let tag = format!("\"{}\"", hex(&w.md5));
+        let o = ObjectRecord {
+            bucket: i.bucket,
+            key: i.key,
+            blob_id: w.id,
+            size: w.size as i64,
+            etag: tag.clone(),
+            content_type: i.content_type,
+            metadata: encode_meta(
+                &i.metadata,
+                &[
+                    ("cc", &i.cache_control),
+                    ("cd", &i.content_disposition),
+                    ("ce", &i.content_encoding),
+                    ("cl", &i.content_language),
+                ],
+            ),
+            last_modified: now_ms(),
+        };
+        core.commit_object(&o, &tags).await?;
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(etag(&tag)),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        let o = core.object(&i.bucket, &i.key).await?;
+        preconditions(
+            &o,
+            &i.if_match,
+            &i.if_none_match,
+            &i.if_modified_since,
+            &i.if_unmodified_since,
+        )?;
+        let size = o.size as u64;
+        let (start, len, content_range) = match &i.range {
+            None => (0, size, None),
+            Some(r) => {
+                let rg = r.check(size).map_err(|_| {
+                    s3_error!(InvalidRange, "The requested range is not satisfiable")
+                })?;
+                (
+                    rg.start,
+                    rg.end - rg.start,
+                    Some(format!(
+                        "bytes {}-{}/{size}",
+                        rg.start,
+                        rg.end.saturating_sub(1)
+                    )),
+                )
+            }
+        };
+        let stream = core
+            .blobs
+            .read(&o.blob_id, start, len)
+            .await
+            .map_err(internal)?;
+        let meta = decode_meta(&o.metadata);
+        let partial = content_range.is_some();
+        let out = GetObjectOutput {
+            body: Some(StreamingBlob::wrap(stream)),
+            content_length: Some(len as i64),
+            content_range,
+            content_type: i.response_content_type.or(o.content_type),
+            e_tag: Some(etag(&o.etag)),
+            last_modified: Some(ts(o.last_modified)),
+            metadata: Some(meta.user),
+            accept_ranges: Some("bytes".into()),
+            cache_control: i.response_cache_control.or(meta.cache_control),
+            content_disposition: i.response_content_disposition.or(meta.content_disposition),
+            content_encoding: i.response_content_encoding.or(meta.content_encoding),
+            content_language: i.response_content_language.or(meta.content_language),
+            ..Default::default()
+        };
+        let mut resp = S3Response::new(out);
+        if partial {
+            resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
+        }
+        Ok(resp)
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        let o = core.object(&i.bucket, &i.key).await?;
+        preconditions(
+            &o,
+            &i.if_match,
+            &i.if_none_match,
+            &i.if_modified_since,
+            &i.if_unmodified_since,
+        )?;
+        let meta = decode_meta(&o.metadata);
+        Ok(S3Response::new(HeadObjectOutput {
+            content_length: Some(o.size),
+            content_type: o.content_type,
+            e_tag: Some(etag(&o.etag)),
+            last_modified: Some(ts(o.last_modified)),
+            metadata: Some(meta.user),
+            accept_ranges: Some("bytes".into()),
+            cache_control: meta.cache_control,
+            content_disposition: meta.content_disposition,
+            content_encoding: meta.content_encoding,
+            content_language: meta.content_language,
+            ..Default::default()
+        }))
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        core.require_bucket(&i.bucket).await?;
+        if let Some(blob) = core
+            .store
+            .delete_object(&i.bucket, &i.key)
+            .await
+            .map_err(store_err)?
+        {
+            core.blobs.remove(&[blob]).await;
+        }
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let core = &self.0;
+        let authn = authn(&req)?.clone();
+        let i = req.input;
+        if i.delete.objects.len() > 1000 {
+            return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
+        }
+        core.require_bucket(&i.bucket).await?;
+        let quiet = i.delete.quiet.unwrap_or(false);
+        let mut deleted = Vec::new();
+        let mut errors = Vec::new();
+        for obj in i.delete.objects {
+            let check = Check {
+                action: "s3:DeleteObject",
+                target: Target::Arn {
+                    arn: authz::object_arn(&i.bucket, &obj.key),
+                    bucket: i.bucket.clone(),
+                },
+                keys: Vec::new(),
+                existing_object: None,
+            };
+            if let Err(e) = core.authorize(&authn, std::slice::from_ref(&check)).await {
+                errors.push(Error {
+                    code: Some(e.code().as_str().to_string()),
+                    key: Some(obj.key),
+                    message: e.message().map(str::to_string),
+                    version_id: None,
+                });
+                continue;
+            }
+            match core.store.delete_object(&i.bucket, &obj.key).await {
+                Ok(blob) => {
+                    if let Some(b) = blob {
+                        core.blobs.remove(&[b]).await;
+                    }
+                    if !quiet {
+                        deleted.push(DeletedObject {
+                            key: Some(obj.key),
+                            ..Default::default()
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "delete objects");
+                    errors.push(Error {
+                        code: Some("InternalError".into()),
+                        key: Some(obj.key),
+                        message: Some("We encountered an internal error. Please try again.".into()),
+                        version_id: None,
+                    });
+                }
+            }
+        }
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: Some(deleted),
+            errors: Some(errors),
+            ..Default::default()
+        }))
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let core = &self.0;
+        let (sb, sk) = authz::copy_source(&req.headers)
+            .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidArgument, e.to_string()))?;
+        let i = req.input;
+        let src = core.object(&sb, &sk).await?;
+        core.require_bucket(&i.bucket).await?;
+        if let Some(c) = &i.copy_source_if_match {
+            if !matches!(c, ETagCondition::Any)
+                && !matches!(c, ETagCondition::ETag(e) if e.value() == src.etag.trim_matches('"'))
+            {
+                return Err(s3_error!(
+                    PreconditionFailed,
+                    "At least one of the pre-conditions you specified did not hold"
+                ));
+            }
+        }
+        if let Some(ETagCondition::ETag(e)) = &i.copy_source_if_none_match {
+            if e.value() == src.etag.trim_matches('"') {
+                return Err(s3_error!(
+                    PreconditionFailed,
+                    "At least one of the pre-conditions you specified did not hold"
+                ));
+            }
+        }
+        let replace = i
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        if !replace && sb == i.bucket && sk == i.key {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
+        let (content_type, metadata) = if replace {
+            (
+                i.content_type,
+                encode_meta(
+                    &i.metadata,
+                    &[
+                        ("cc", &i.cache_control),
+                        ("cd", &i.content_disposition),
+                        ("ce", &i.content_encoding),
+                        ("cl", &i.content_language),
+                    ],
+                ),
+            )
+        } else {
+            (src.content_type.clone(), src.metadata.clone())
+        };
+        let tags = match i.tagging_directive.as_ref().map(|d| d.as_str()) {
+            Some("REPLACE") => parse_tags(&i.tagging)?,
+            _ => core
+                .store
+                .get_object_tags(&sb, &sk)
+                .await
+                .map_err(store_err)?,
+        };
+        let stream = core
+            .blobs
+            .read(&src.blob_id, 0, src.size as u64)
+            .await
+            .map_err(internal)?;
+        let w = core.blobs.write(stream, MAX_PUT).await.map_err(blob_err)?;
+        let tag = if src.etag.contains('-') {
+            format!("\"{}\"", hex(&w.md5))
+        } else {
+            src.etag.clone()
+        };
+        let now = now_ms();
+        let o = ObjectRecord {
+            bucket: i.bucket,
+            key: i.key,
+            blob_id: w.id,
+            size: w.size as i64,
+            etag: tag.clone(),
+            content_type,
+            metadata,
+            last_modified: now,
+        };
+        core.commit_object(&o, &tags).await?;
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult {
+                e_tag: Some(etag(&tag)),
+                last_modified: Some(ts(now)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        core.require_bucket(&i.bucket).await?;
+        let prefix = i.prefix.clone().unwrap_or_default();
+        let max = usize::try_from(i.max_keys.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
+        let page = core
+            .list(
+                &i.bucket,
+                &prefix,
+                i.delimiter.as_deref(),
+                i.marker.as_deref().unwrap_or(""),
+                max,
+            )
+            .await?;
+        let url = i
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == EncodingType::URL);
+        let enc = |s: String| if url { url_encode(&s) } else { s };
+        let next_marker = if page.truncated && i.delimiter.is_some() {
+            page.last.clone().map(enc)
+        } else {
+            None
+        };
+        Ok(S3Response::new(ListObjectsOutput {
+            name: Some(i.bucket),
+            prefix: Some(enc(prefix)),
+            marker: Some(enc(i.marker.unwrap_or_default())),
+            max_keys: Some(max as i32),
+            is_truncated: Some(page.truncated),
+            contents: Some(
+                page.objects
+                    .into_iter()
+                    .map(|o| object_dto(o, url))
+                    .collect(),
+            ),
+            common_prefixes: Some(
+                page.prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(enc(p)),
+                    })
+                    .collect(),
+            ),
+            delimiter: i.delimiter.map(enc),
+            next_marker,
+            encoding_type: i.encoding_type,
+            ..Default::default()
+        }))
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let core = &self.0;
+        let i = req.input;
+        core.require_bucket(&i.bucket).await?;
+        let prefix = i.prefix.clone().unwrap_or_default();
+        let max = usize::try_from(i.max_keys.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
+        let after_token = match &i.continuation_token {
+            Some(t) => Some(
+                unhex(t)
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        s3_error!(
+                            InvalidArgument,
+                            "The continuation token provided is incorrect"
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        let start = match (&after_token, &i.start_after) {
+            (Some(t), Some(s)) => t.clone().max(s.clone()),
+            (Some(t), None) => t.clone(),
+            (None, Some(s)) => s.clone(),
+            (None, None) => String::new(),
+        };
+        // A continuation token after a common prefix skips the whole prefix.
+        let start = match &i.delimiter {
+            Some(d) if !d.is_empty() && after_token.is_some() && start.ends_with(d.as_str()) => {
+                format!("{start}{}", char::MAX)
+            }
+            _ => start,
+        };
+        let page = core
+            .list(&i.bucket, &prefix, i.delimiter.as_deref(), &start, max)
+            .await?;
+        let url = i
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == EncodingType::URL);
+        let enc = |s: String| if url { url_encode(&s) } else { s };
+        let key_count = (page.objects.len() + page.prefixes.len()) as i32;
+        let next = if page.truncated {
+            page.last.as_deref().map(|l| hex(l.as_bytes()))
+        } else {
+            None
+        };
+        Ok(S3Response::new(ListObjectsV2Output {
+            name: Some(i.bucket),
+            prefix: Some(enc(prefix)),
+            max_keys: Some(max as i32),
+            key_count: Some(key_count),
+            continuation_token: i.continuation_token,
+            is_truncated: Some(page.truncated),
+            next_continuation_token: next,
+            contents: Some(
+                page.objects
+                    .into_iter()
+                    .map(|o| object_dto(o, url))
+                    .collect(),
+            ),
+            common_prefixes: Some(
+                page.prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(enc(p)),
+                    })
+                    .collect(),
+            ),
+            delimiter: i.delimiter.map(enc),
+            encoding_type: i.encoding_type,
+            start_after: i.start_after.map(enc),
+            ..Default::default()
+        }))
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        parse_tags(&i.tagging)?;
+        core.require_bucket(&i.bucket).await?;
+        let id = crate::blobs::new_id().map_err(internal)?;
+        let u = UploadRecord {
+            upload_id: id.clone(),
+            bucket: i.bucket.clone(),
+            key: i.key.clone(),
+            created: now_ms(),
+            content_type: i.content_type,
+            metadata: encode_meta(
+                &i.metadata,
+                &[
+                    ("cc", &i.cache_control),
+                    ("cd", &i.content_disposition),
+                    ("ce", &i.content_encoding),
+                    ("cl", &i.content_language),
+                ],
+            ),
+            tagging: i.tagging,
+        };
+        core.store.create_upload(&u).await.map_err(|e| match e {
+            StoreError::Reference(_) => no_such_bucket(),
+            e => store_err(e),
+        })?;
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(i.bucket),
+            key: Some(i.key),
+            upload_id: Some(id),
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        check_part_number(i.part_number)?;
+        core.upload(&i.bucket, &i.key, &i.upload_id).await?;
+        let w = core.put_bytes(i.body, &i.content_md5, MAX_PUT).await?;
+        let tag = core.commit_part(&i.upload_id, i.part_number, w).await?;
+        Ok(S3Response::new(UploadPartOutput {
+            e_tag: Some(etag(&tag)),
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let core = &self.0;
+        let (sb, sk) = authz::copy_source(&req.headers)
+            .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidArgument, e.to_string()))?;
+        let i = req.input;
+        check_part_number(i.part_number)?;
+        core.upload(&i.bucket, &i.key, &i.upload_id).await?;
+        let src = core.object(&sb, &sk).await?;
+        let size = src.size as u64;
+        let (start, len) = match &i.copy_source_range {
+            None => (0, size),
+            Some(r) => {
+                let bad = || s3_error!(InvalidRange, "The requested range is not satisfiable");
+                let spec = r.strip_prefix("bytes=").ok_or_else(bad)?;
+                let (a, b) = spec.split_once('-').ok_or_else(bad)?;
+                let a: u64 = a.parse().map_err(|_| bad())?;
+                let b: u64 = b.parse().map_err(|_| bad())?;
+                if a > b || b >= size {
+                    return Err(bad());
+                }
+                (a, b - a + 1)
+            }
+        };
+        let stream = core
+            .blobs
+            .read(&src.blob_id, start, len)
+            .await
+            .map_err(internal)?;
+        let w = core.blobs.write(stream, MAX_PUT).await.map_err(blob_err)?;
+        let tag = core.commit_part(&i.upload_id, i.part_number, w).await?;
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(CopyPartResult {
+                e_tag: Some(etag(&tag)),
+                last_modified: Some(ts(now_ms())),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
+        let wanted = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+        if wanted.is_empty() {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
+        }
+        let stored = core
+            .store
+            .list_parts(&i.upload_id, 0, 10_000)
+            .await
+            .map_err(store_err)?;
+        let invalid_part = || {
+            s3_error!(
+                InvalidPart,
+                "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+            )
+        };
+        let mut sources = Vec::with_capacity(wanted.len());
+        let mut md5s = Vec::with_capacity(wanted.len() * 16);
+        let mut last = 0;
+        for (idx, w) in wanted.iter().enumerate() {
+            let n = w.part_number.unwrap_or(0);
+            if n <= last {
+                return Err(s3_error!(
+                    InvalidPartOrder,
+                    "The list of parts was not in ascending order. The parts list must be specified in order by part number."
+                ));
+            }
+            last = n;
+            let p = stored
+                .iter()
+                .find(|p| p.part_number == i64::from(n))
+                .ok_or_else(invalid_part)?;
+            let stored_tag = p.etag.trim_matches('"');
+            if let Some(e) = &w.e_tag {
+                if e.value().trim_matches('"') != stored_tag {
+                    return Err(invalid_part());
+                }
+            }
+            if idx + 1 < wanted.len() && p.size < MIN_PART {
+                return Err(s3_error!(
+                    EntityTooSmall,
+                    "Your proposed upload is smaller than the minimum allowed object size."
+                ));
+            }
+            md5s.extend(unhex(stored_tag).ok_or_else(|| internal("bad part etag"))?);
+            sources.push((p.blob_id.clone(), 0, p.size as u64));
+        }
+        let whole = core.blobs.concat(&sources).await.map_err(blob_err)?;
+        let tag = format!("\"{}-{}\"", hex(&Md5::digest(&md5s)), wanted.len());
+        let tags = parse_tags(&u.tagging)?;
+        let o = ObjectRecord {
+            bucket: i.bucket.clone(),
+            key: i.key.clone(),
+            blob_id: whole.id.clone(),
+            size: whole.size as i64,
+            etag: tag.clone(),
+            content_type: u.content_type,
+            metadata: u.metadata,
+            last_modified: now_ms(),
+        };
+        match core.store.complete_upload(&i.upload_id, &o, &tags).await {
+            Ok(Some(unused)) => core.blobs.remove(&unused).await,
+            Ok(None) => {
+                core.blobs.remove(&[whole.id]).await;
+                return Err(no_such_upload());
+            }
+            Err(e) => {
+                core.blobs.remove(&[whole.id]).await;
+                return Err(store_err(e));
+            }
+        }
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            bucket: Some(i.bucket.clone()),
+            key: Some(i.key.clone()),
+            e_tag: Some(etag(&tag)),
+            location: Some(format!("/{}/{}", i.bucket, i.key)),
+            ..Default::default()
+        }))
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        core.upload(&i.bucket, &i.key, &i.upload_id).await?;
+        match core
+            .store
+            .delete_upload(&i.upload_id)
+            .await
+            .map_err(store_err)?
+        {
+            Some(blobs) => core.blobs.remove(&blobs).await,
+            None => return Err(no_such_upload()),
+        }
+        let mut resp = S3Response::new(AbortMultipartUploadOutput::default());
+        resp.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(resp)
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        core.upload(&i.bucket, &i.key, &i.upload_id).await?;
+        let max = i.max_parts.unwrap_or(1000).clamp(0, 1000);
+        let marker = i64::from(i.part_number_marker.unwrap_or(0));
+        let mut parts = core
+            .store
+            .list_parts(&i.upload_id, marker, u32::try_from(max).unwrap_or(1000) + 1)
+            .await
+            .map_err(store_err)?;
+        let truncated = parts.len() > max as usize;
+        parts.truncate(max as usize);
+        let next = parts.last().and_then(|p| i32::try_from(p.part_number).ok());
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(i.bucket),
+            key: Some(i.key),
+            upload_id: Some(i.upload_id),
+            max_parts: Some(max),
+            is_truncated: Some(truncated),
+            part_number_marker: i.part_number_marker,
+            next_part_number_marker: if truncated { next } else { None },
+            parts: Some(
+                parts
+                    .into_iter()
+                    .map(|p| Part {
+                        e_tag: Some(etag(&p.etag)),
+                        last_modified: Some(ts(p.last_modified)),
+                        part_number: i32::try_from(p.part_number).ok(),
+                        size: Some(p.size),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        core.require_bucket(&i.bucket).await?;
+        let max = i.max_uploads.unwrap_or(1000).clamp(0, 1000);
+        let prefix = i.prefix.clone().unwrap_or_default();
+        let mut ups = core
+            .store
+            .list_uploads(&i.bucket, &prefix, u32::try_from(max).unwrap_or(1000) + 1)
+            .await
+            .map_err(store_err)?;
+        let truncated = ups.len() > max as usize;
+        ups.truncate(max as usize);
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(i.bucket),
+            prefix: i.prefix,
+            max_uploads: Some(max),
+            is_truncated: Some(truncated),
+            next_key_marker: if truncated {
+                ups.last().map(|u| u.key.clone())
+            } else {
+                None
+            },
+            next_upload_id_marker: if truncated {
+                ups.last().map(|u| u.upload_id.clone())
+            } else {
+                None
+            },
+            uploads: Some(
+                ups.into_iter()
+                    .map(|u| MultipartUpload {
+                        initiated: Some(ts(u.created)),
+                        key: Some(u.key),
+                        upload_id: Some(u.upload_id),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        core.require_bucket(&i.bucket).await?;
+        if let Err(findings) =
+            CompiledPolicy::from_json(&i.policy, PolicyType::Resource, "bucket-policy")
+        {
+            let msg = findings
+                .first()
+                .map(|f| f.message.clone())
+                .unwrap_or_else(|| "Policies must be valid JSON".into());
+            return Err(S3Error::with_message(S3ErrorCode::MalformedPolicy, msg));
+        }
+        core.store
+            .set_bucket_policy(&i.bucket, Some(&i.policy))
+            .await
+            .map_err(|e| match e {
+                StoreError::Reference(_) => no_such_bucket(),
+                e => store_err(e),
+            })?;
+        core.forget_bucket(&i.bucket);
+        let mut resp = S3Response::new(PutBucketPolicyOutput {});
+        resp.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(resp)
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        let core = &self.0;
+        core.require_bucket(&req.input.bucket).await?;
+        match core
+            .store
+            .get_bucket_policy(&req.input.bucket)
+            .await
+            .map_err(store_err)?
+        {
+            Some(p) => Ok(S3Response::new(GetBucketPolicyOutput { policy: Some(p) })),
+            None => Err(s3_error!(
+                NoSuchBucketPolicy,
+                "The bucket policy does not exist"
+            )),
+        }
+    }
+
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+        let core = &self.0;
+        core.require_bucket(&req.input.bucket).await?;
+        core.store
+            .set_bucket_policy(&req.input.bucket, None)
+            .await
+            .map_err(store_err)?;
+        core.forget_bucket(&req.input.bucket);
+        let mut resp = S3Response::new(DeleteBucketPolicyOutput {});
+        resp.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(resp)
+    }
+
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
+        let core = &self.0;
+        core.require_bucket(&req.input.bucket).await?;
+        let doc = core
+            .store
+            .get_bucket_policy(&req.input.bucket)
+            .await
+            .map_err(store_err)?;
+        let Some(doc) = doc else {
+            return Err(s3_error!(
+                NoSuchBucketPolicy,
+                "The bucket policy does not exist"
+            ));
+        };
+        Ok(S3Response::new(GetBucketPolicyStatusOutput {
+            policy_status: Some(PolicyStatus {
+                is_public: Some(is_public(&doc)),
+            }),
+        }))
+    }
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        core.object(&i.bucket, &i.key).await?;
+        let tags = core
+            .store
+            .get_object_tags(&i.bucket, &i.key)
+            .await
+            .map_err(store_err)?;
+        Ok(S3Response::new(GetObjectTaggingOutput {
+            tag_set: tags
+                .into_iter()
+                .map(|(k, v)| Tag {
+                    key: Some(k),
+                    value: Some(v),
+                })
+                .collect(),
+            version_id: None,
+        }))
+    }
+
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        let core = &self.0;
+        let authn = authn(&req)?.clone();
+        let i = req.input;
+        let tags: Vec<(String, String)> = i
+            .tagging
+            .tag_set
+            .into_iter()
+            .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+            .collect();
+        let mut keys: Vec<(String, Vec<String>)> = tags
+            .iter()
+            .map(|(k, v)| (format!("s3:RequestObjectTag/{k}"), vec![v.clone()]))
+            .collect();
+        keys.push((
+            "s3:RequestObjectTagKeys".into(),
+            tags.iter().map(|(k, _)| k.clone()).collect(),
+        ));
+        let check = Check {
+            action: "s3:PutObjectTagging",
+            target: Target::Arn {
+                arn: authz::object_arn(&i.bucket, &i.key),
+                bucket: i.bucket.clone(),
+            },
+            keys,
+            existing_object: Some((i.bucket.clone(), i.key.clone())),
+        };
+        core.authorize(&authn, std::slice::from_ref(&check)).await?;
+        check_tags(&tags)?;
+        if !core
+            .store
+            .set_object_tags(&i.bucket, &i.key, &tags)
+            .await
+            .map_err(store_err)?
+        {
+            core.require_bucket(&i.bucket).await?;
+            return Err(no_such_key());
+        }
+        Ok(S3Response::new(PutObjectTaggingOutput::default()))
+    }
+
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        if !core
+            .store
+            .set_object_tags(&i.bucket, &i.key, &[])
+            .await
+            .map_err(store_err)?
+        {
+            core.require_bucket(&i.bucket).await?;
+            return Err(no_such_key());
+        }
+        let mut resp = S3Response::new(DeleteObjectTaggingOutput::default());
+        resp.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(resp)
+    }
+}
+
+fn object_dto(o: ObjectRecord, url: bool) -> Object {
+    Object {
+        e_tag: Some(etag(&o.etag)),
+        key: Some(if url { url_encode(&o.key) } else { o.key }),
+        last_modified: Some(ts(o.last_modified)),
+        size: Some(o.size),
+        storage_class: Some(ObjectStorageClass::from_static(
+            ObjectStorageClass::STANDARD,
+        )),
+        ..Default::default()
+    }
+}
+
+/// A policy is public if an unconditioned Allow names every principal (`*`).
+fn is_public(doc: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(doc) else {
+        return false;
+    };
+    let stmts = match v.get("Statement") {
+        Some(serde_json::Value::Array(a)) => a.clone(),
+        Some(s) => vec![s.clone()],
+        None => return false,
+    };
+    stmts.iter().any(|s| {
+        let allow = s.get("Effect").and_then(|e| e.as_str()) == Some("Allow");
+        let star = |p: &serde_json::Value| match p {
+            serde_json::Value::String(s) => s == "*",
+            serde_json::Value::Array(a) => a.iter().any(|x| x.as_str() == Some("*")),
+            _ => false,
+        };
+        let principal = match s.get("Principal") {
+            Some(p @ serde_json::Value::String(_)) => star(p),
+            Some(serde_json::Value::Object(o)) => o.get("AWS").is_some_and(star),
+            _ => false,
+        };
+        allow && principal && s.get("Condition").is_none()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_hex() {
+        assert_eq!(b64(&Md5::digest(b"")), "1B2M2Y8AsgTpgAmY7PhCfg==");
+        assert_eq!(b64(b"ab"), "YWI=");
+        assert_eq!(unhex("00ff"), Some(vec![0, 255]));
+        assert_eq!(unhex("0"), None);
+    }
+
+    #[test]
+    fn public_policies() {
+        assert!(is_public(
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#
+        ));
+        assert!(!is_public(
+            r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:*","Resource":"*"}]}"#
+        ));
+    }
+
+    #[test]
+    fn url_encoding() {
+        assert_eq!(url_encode("a b/ü+"), "a%20b/%C3%BC%2B");
+    }
+}
