@@ -46,6 +46,8 @@ impl Service {
 pub struct App {
     iam: Iam<AnyStore>,
     sig_cache: SigningKeyCache,
+    /// The S3 service: every request that is not Query protocol goes there.
+    s3: Option<s3s::service::S3Service>,
 }
 
 impl App {
@@ -53,7 +55,13 @@ impl App {
         App {
             iam,
             sig_cache: SigningKeyCache::default(),
+            s3: None,
         }
+    }
+
+    pub fn with_s3(mut self, s3: s3s::service::S3Service) -> Self {
+        self.s3 = Some(s3);
+        self
     }
 
     pub async fn shutdown(&self) {
@@ -61,6 +69,11 @@ impl App {
     }
 
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        if let Some(s3) = &self.s3 {
+            if !is_query_protocol(&req) {
+                return crate::s3::handle(s3, req, peer).await;
+            }
+        }
         let request_id = iamd_iam::ids::request_id();
         let (parts, body) = req.into_parts();
         // Which service's namespace errors use, before we know better.
@@ -246,6 +259,25 @@ impl App {
         iamd_api::xml::encode_response(sts::XMLNS, op, Some(&result), request_id, &mut xml);
         Ok(xml)
     }
+}
+
+/// Query protocol (IAM/STS): an `Action` query parameter, or a form-encoded POST.
+/// Everything else is S3.
+fn is_query_protocol(req: &Request<Incoming>) -> bool {
+    let action_param = req.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|p| p == "Action" || p.starts_with("Action="))
+    });
+    let form_post = req.method() == http::Method::POST
+        && req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+    action_param || form_post
 }
 
 /// Before the body is read: STS if the query string or the signing scope says so.

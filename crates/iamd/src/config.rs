@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `iamd=debug`.
     #[arg(long, env = "IAMD_LOG")]
     pub log: Option<String>,
+    /// S3 virtual-hosted style: `BUCKET.DOMAIN` names the bucket (path style always
+    /// works).
+    #[arg(long, env = "IAMD_DOMAIN")]
+    pub domain: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +45,7 @@ struct FileConfig {
     database_url: Option<String>,
     account_id: Option<String>,
     log: Option<String>,
+    domain: Option<String>,
 }
 
 /// The resolved configuration.
@@ -51,6 +56,7 @@ pub struct Config {
     pub database_url: Option<String>,
     pub account_id: Option<String>,
     pub log: String,
+    pub domain: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +99,7 @@ impl Config {
             database_url: args.database_url.or(file.database_url),
             account_id,
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
+            domain: args.domain.or(file.domain),
         })
     }
 }
@@ -121,6 +128,7 @@ mod tests {
             account_id: None,
             config: None,
             log: None,
+            domain: None,
         }
     }
 

@@ -5,6 +5,7 @@ mod config;
 mod errors;
 mod http;
 mod policy_cmd;
+mod s3;
 mod startup;
 
 use std::process::ExitCode;

@@ -30,6 +30,8 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("s3: {0}")]
+    S3(String),
     #[error("runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -94,6 +96,7 @@ async fn serve(config: Config) -> Result<(), StartError> {
         account_id: config.account_id.clone(),
         root_key: root_env,
     };
+    let s3_store = store.clone();
     let (iam, report) = iamd_iam::Iam::open(store, master, init)
         .await
         .map_err(|e| StartError::Account(e.to_string()))?;
@@ -120,7 +123,16 @@ async fn serve(config: Config) -> Result<(), StartError> {
         source,
     })?;
     let account = iam.account_id().to_string();
-    let app = Arc::new(crate::app::App::new(iam));
+    // S3: remove blobs a crash left without metadata, then build the service.
+    let orphans = iamd_s3::remove_orphans(&s3_store, dir)
+        .await
+        .map_err(|e| StartError::S3(e.to_string()))?;
+    if orphans > 0 {
+        tracing::info!(orphans, "removed S3 blobs left by an interrupted write");
+    }
+    let s3 = iamd_s3::service(iam.clone(), s3_store, dir, config.domain.as_deref())
+        .map_err(|e| StartError::S3(e.to_string()))?;
+    let app = Arc::new(crate::app::App::new(iam).with_s3(s3));
     tracing::info!(endpoint = %format!("http://{local}"), account = %account, data_dir = %dir.display(), "iamd listening");
     let creds_note = if report.root_key_from_env {
         "root access key from IAMD_ROOT_ACCESS_KEY_ID".to_string()
