@@ -55,6 +55,20 @@ fn blob_err(e: BlobError) -> S3Error {
             EntityTooLarge,
             "Your proposed upload exceeds the maximum allowed object size."
         ),
+        // s3s reports chunk-signature and payload-hash failures through the body
+        // stream; its error type is private, so they are told apart by their text.
+        BlobError::Body(m) if m.contains("SignatureMismatch") => S3Error::with_message(
+            S3ErrorCode::SignatureDoesNotMatch,
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        ),
+        BlobError::Body(m) if m.contains("Sha256Mismatch") => {
+            let mut e = S3Error::with_message(
+                S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            );
+            e.set_status_code(http::StatusCode::BAD_REQUEST);
+            e
+        }
         BlobError::Body(m) => {
             S3Error::with_message(S3ErrorCode::IncompleteBody, format!("Request body: {m}"))
         }
@@ -1093,7 +1107,7 @@ impl s3s::S3 for Service {
         let mut sources = Vec::with_capacity(wanted.len());
         let mut md5s = Vec::with_capacity(wanted.len() * 16);
         let mut last = 0;
-        for (idx, w) in wanted.iter().enumerate() {
+        for w in &wanted {
             let n = w.part_number.unwrap_or(0);
             if n <= last {
                 return Err(s3_error!(
@@ -1102,6 +1116,9 @@ impl s3s::S3 for Service {
                 ));
             }
             last = n;
+        }
+        for (idx, w) in wanted.iter().enumerate() {
+            let n = w.part_number.unwrap_or(0);
             let p = stored
                 .iter()
                 .find(|p| p.part_number == i64::from(n))
