@@ -492,3 +492,43 @@ def test_acknowledged_put_survives_kill_and_orphans_are_removed(fresh_server):
     assert len(list(blobs.iterdir())) == 1
     c.delete_object(Bucket="durable", Key="k")
     assert list(blobs.iterdir()) == []
+
+
+@pytest.mark.process
+def test_virtual_hosted_style_with_domain(tmp_path):
+    s = u.Server(data_dir=tmp_path / "data", log_dir=tmp_path / "logs",
+                 extra_env={"IAMD_DOMAIN": "s3.localhost"}).start()
+    try:
+        c = s3c(s)
+        c.create_bucket(Bucket="houdini")
+        c.put_object(Bucket="houdini", Key="v/k.txt", Body=b"vh")
+
+        def vh(method, host, path):
+            url = f"http://{host}:{s.port}{path}"
+            req = botocore.awsrequest.AWSRequest(method=method, url=url, data=b"", headers={
+                "X-Amz-Content-SHA256": hashlib.sha256(b"").hexdigest()})
+            botocore.auth.SigV4Auth(botocore.credentials.Credentials(
+                u.ROOT_ACCESS_KEY_ID, u.ROOT_SECRET_ACCESS_KEY), "s3", "us-east-1").add_auth(req)
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=15)
+            try:
+                conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+                conn.putheader("Host", f"{host}:{s.port}")
+                for k, v in req.headers.items():
+                    conn.putheader(k, v)
+                conn.endheaders()
+                r = conn.getresponse()
+                return r.status, r.read()
+            finally:
+                conn.close()
+
+        assert vh("GET", "houdini.s3.localhost", "/v/k.txt") == (200, b"vh")
+        status, body = vh("GET", "houdini.s3.localhost", "/?list-type=2")
+        assert status == 200 and b"<Key>v/k.txt</Key>" in body
+        status, body = vh("GET", "s3.localhost", "/")
+        assert status == 200 and b"<Name>houdini</Name>" in body
+        status, body = vh("GET", "nosuch.s3.localhost", "/v/k.txt")
+        assert status == 404 and b"NoSuchBucket" in body
+        # Path style keeps working on the same listener.
+        assert c.get_object(Bucket="houdini", Key="v/k.txt")["Body"].read() == b"vh"
+    finally:
+        s.kill()

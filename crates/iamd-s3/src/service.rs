@@ -934,7 +934,14 @@ impl s3s::S3 for Service {
         };
         // A continuation token after a common prefix skips the whole prefix.
         let start = match &i.delimiter {
-            Some(d) if !d.is_empty() && after_token.is_some() && start.ends_with(d.as_str()) => {
+            Some(d)
+                if !d.is_empty()
+                    && after_token.is_some()
+                    && start.ends_with(d.as_str())
+                    && start
+                        .get(prefix.len()..)
+                        .is_some_and(|rest| rest.contains(d.as_str())) =>
+            {
                 format!("{start}{}", char::MAX)
             }
             _ => start,
