@@ -47,7 +47,7 @@ import json, sys, boto3
 ep, ak, sk = sys.argv[1:4]
 iam = boto3.client("iam", endpoint_url=ep, region_name="us-east-1", aws_access_key_id=ak, aws_secret_access_key=sk)
 iam.put_user_policy(UserName="melvins", PolicyName="allow_access_houdini", PolicyDocument=json.dumps(
-    {"Statement": [{"Effect": "Allow", "Action": "s3:*",
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
                     "Resource": ["arn:aws:s3:::houdini", "arn:aws:s3:::houdini/*"]}]}))
 k = iam.create_access_key(UserName="melvins")["AccessKey"]
 print(k["AccessKeyId"], k["SecretAccessKey"])

@@ -19,6 +19,8 @@ use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt, ReadBuf};
 
 /// Read chunk size when streaming a blob out.
 const READ_CHUNK: usize = 256 * 1024;
+/// Reads up to this size are served from one buffer.
+const SMALL_READ: u64 = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Blobs {
@@ -135,14 +137,36 @@ impl Blobs {
             .map_err(io::Error::other)?
     }
 
-    /// A stream of `len` bytes of blob `id` from `start`.
+    /// A stream of `len` bytes of blob `id` from `start`. Small reads are done in
+    /// one blocking call (open + read), larger ones stream in chunks.
     pub async fn read(&self, id: &str, start: u64, len: u64) -> io::Result<FileStream> {
-        let mut f = tokio::fs::File::open(self.path(id)).await?;
+        let path = self.path(id);
+        if len <= SMALL_READ {
+            let bytes = tokio::task::spawn_blocking(move || -> io::Result<Bytes> {
+                use std::io::{Read, Seek};
+                let mut f = std::fs::File::open(path)?;
+                if start > 0 {
+                    f.seek(io::SeekFrom::Start(start))?;
+                }
+                let mut buf = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
+                f.read_exact(&mut buf)?;
+                Ok(Bytes::from(buf))
+            })
+            .await
+            .map_err(io::Error::other)??;
+            return Ok(FileStream {
+                file: None,
+                small: Some(bytes),
+                remaining: 0,
+            });
+        }
+        let mut f = tokio::fs::File::open(path).await?;
         if start > 0 {
             f.seek(io::SeekFrom::Start(start)).await?;
         }
         Ok(FileStream {
-            file: f,
+            file: Some(f),
+            small: None,
             remaining: len,
         })
     }
@@ -195,7 +219,8 @@ pub fn hex(b: &[u8]) -> String {
 
 /// A blob's bytes as a stream of chunks.
 pub struct FileStream {
-    file: tokio::fs::File,
+    file: Option<tokio::fs::File>,
+    small: Option<Bytes>,
     remaining: u64,
 }
 
@@ -203,13 +228,20 @@ impl Stream for FileStream {
     type Item = io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(b) = self.small.take() {
+            return Poll::Ready(if b.is_empty() { None } else { Some(Ok(b)) });
+        }
         if self.remaining == 0 {
             return Poll::Ready(None);
         }
-        let n = usize::try_from(self.remaining).map_or(READ_CHUNK, |r| r.min(READ_CHUNK));
+        let remaining = self.remaining;
+        let Some(file) = self.file.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let n = usize::try_from(remaining).map_or(READ_CHUNK, |r| r.min(READ_CHUNK));
         let mut buf = vec![0u8; n];
         let mut rb = ReadBuf::new(&mut buf);
-        match Pin::new(&mut self.file).poll_read(cx, &mut rb) {
+        match Pin::new(file).poll_read(cx, &mut rb) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
             Poll::Ready(Ok(())) => {
