@@ -32,7 +32,9 @@ impl Principal {
     pub fn caller(&self) -> iamd_policy::Caller<'_> {
         match self {
             Principal::Root { account } => Caller::Root { account },
-            Principal::User { arn, id, account, .. } => Caller::User { arn, id, account },
+            Principal::User {
+                arn, id, account, ..
+            } => Caller::User { arn, id, account },
         }
     }
 
