@@ -208,6 +208,12 @@ impl<S: Store> Iam<S> {
                 );
                 vec![Check::on(action.clone(), target, Vec::new())]
             }
+            // The simulator on a principal: the principal's ARN (SimulateCustomPolicy and
+            // GetContextKeysForCustomPolicy are wildcard-only, below).
+            IamRequest::SimulatePrincipalPolicy(r) => arn(r.policy_source_arn.clone(), Vec::new()),
+            IamRequest::GetContextKeysForPrincipalPolicy(r) => {
+                arn(r.policy_source_arn.clone(), Vec::new())
+            }
             // Wildcard-only actions (GetAccountSummary, …) and
             // every operation not mapped above: checked against `*`.
             _ => vec![Check::wildcard(action)],

@@ -16,6 +16,7 @@ pub mod ids;
 mod ops;
 mod policies;
 mod principal;
+mod simulate;
 mod state;
 
 pub use crate::core::{Iam, InitOptions, InitReport};

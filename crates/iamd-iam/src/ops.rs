@@ -241,6 +241,14 @@ impl<S: Store> Iam<S> {
             }
             IamRequest::GetAccessKeyLastUsed(r) => self.get_access_key_last_used(&r.access_key_id),
             IamRequest::GetAccountSummary(_) => self.get_account_summary(),
+            IamRequest::SimulateCustomPolicy(r) => self.simulate_custom_policy(r),
+            IamRequest::SimulatePrincipalPolicy(r) => self.simulate_principal_policy(r),
+            IamRequest::GetContextKeysForCustomPolicy(r) => {
+                self.get_context_keys_for_custom_policy(r)
+            }
+            IamRequest::GetContextKeysForPrincipalPolicy(r) => {
+                self.get_context_keys_for_principal_policy(r)
+            }
             other => Err(IamError::NotImplemented(format!(
                 "The operation {} is not implemented by this server yet.",
                 other.operation_name()

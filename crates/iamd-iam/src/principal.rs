@@ -180,8 +180,44 @@ impl<S: Store> Iam<S> {
         }
     }
 
+    /// Builds the engine's request for one check (the check's condition keys over
+    /// `base`) and hands it to `f`. Enforcement ([`Iam::authorize`]) and the policy
+    /// simulator both decide through this one function.
+    pub(crate) fn evaluate_check<R>(
+        caller: Caller<'_>,
+        resource_account: &str,
+        check: &Check,
+        base: &Context,
+        f: impl FnOnce(&Request<'_>) -> R,
+    ) -> R {
+        let ctx_owned;
+        let ctx = if check.keys.is_empty() {
+            base
+        } else {
+            let mut c = base.clone();
+            for (k, vs) in &check.keys {
+                c.insert_multi(k, vs.iter().map(String::as_str));
+            }
+            ctx_owned = c;
+            &ctx_owned
+        };
+        let resource = match &check.target {
+            Target::Arn(a) => Resource::Arn(a),
+            Target::Wildcard => Resource::Wildcard,
+        };
+        let req = Request {
+            action: &check.action,
+            resource,
+            resource_account: Some(resource_account),
+            caller,
+            context: ctx,
+        };
+        f(&req)
+    }
+
     /// Decides every check with the policy engine; the first denial is returned as
-    /// AWS's `AccessDenied` message.
+    /// AWS's `AccessDenied` message. Each decision is logged at debug level with the
+    /// deciding policy and statement (never a secret or a context value).
     pub fn authorize(
         &self,
         p: &Principal,
@@ -190,47 +226,40 @@ impl<S: Store> Iam<S> {
     ) -> Result<(), IamError> {
         let identity = self.identity_policies(p);
         let account = self.account_id();
+        let arn_owned = p.arn();
         for check in checks {
-            let mut ctx_owned;
-            let ctx = if check.keys.is_empty() {
-                base
-            } else {
-                ctx_owned = base.clone();
-                for (k, vs) in &check.keys {
-                    ctx_owned.insert_multi(k, vs.iter().map(String::as_str));
-                }
-                &ctx_owned
-            };
-            let arn_owned = p.arn();
-            let caller = match p {
-                Principal::Root { account } => Caller::Root { account },
-                Principal::User {
-                    arn, id, account, ..
-                } => Caller::User { arn, id, account },
-            };
-            let resource = match &check.target {
-                Target::Arn(a) => Resource::Arn(a),
-                Target::Wildcard => Resource::Wildcard,
-            };
-            let req = Request {
-                action: &check.action,
-                resource,
-                resource_account: Some(account),
-                caller,
-                context: ctx,
-            };
             let set = PolicySet {
                 identity: &identity,
                 ..Default::default()
             };
-            let d = decide(&req, &set);
-            if d.kind != DecisionKind::Allow {
-                return Err(IamError::AccessDenied(render_denial(
-                    &arn_owned,
-                    &check.action,
-                    check.display.as_deref().unwrap_or(check.target.display()),
-                    &d,
-                )));
+            let denied = Self::evaluate_check(p.caller(), account, check, base, |req| {
+                let d = decide(req, &set);
+                let st = d.statement;
+                tracing::debug!(
+                    principal = %arn_owned,
+                    action = %check.action,
+                    resource = %check.target.display(),
+                    decision = ?d.kind,
+                    reason = ?d.reason,
+                    policy_kind = ?st.map(|s| s.kind),
+                    policy = st.map(|s| s.policy_id).unwrap_or(""),
+                    statement_index = st.map(|s| s.statement_index),
+                    sid = st.map(|s| s.sid).unwrap_or(""),
+                    line = st.map(|s| s.span.start.line),
+                    column = st.map(|s| s.span.start.column),
+                    "authorization decision"
+                );
+                (d.kind != DecisionKind::Allow).then(|| {
+                    render_denial(
+                        &arn_owned,
+                        &check.action,
+                        check.display.as_deref().unwrap_or(check.target.display()),
+                        &d,
+                    )
+                })
+            });
+            if let Some(msg) = denied {
+                return Err(IamError::AccessDenied(msg));
             }
         }
         Ok(())
