@@ -115,3 +115,36 @@ def test_malformed_policy_exits_1(tmp_path):
     p = simulate("--policy", str(bad), "--action", "s3:GetObject")
     assert p.returncode == 1
     assert "bad.json:" in p.stderr
+
+
+def validate(*args):
+    return subprocess.run([str(u.iamd_bin()), "policy", "validate", *args],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_validate_prints_findings_with_path_and_position(tmp_path):
+    f = tmp_path / "w.json"
+    f.write_text('{"Version": "2012-10-17", "Statement": [\n'
+                 '  {"Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"], "Resource": "*"},\n'
+                 '  {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b"}\n'
+                 ']}\n')
+    p = validate(str(f))
+    assert p.returncode == 0, p.stdout + p.stderr
+    lines = p.stdout.splitlines()
+    assert f"{f}:2:34: SECURITY_WARNING PASS_ROLE_WITH_STAR_IN_RESOURCE:" in lines[0]
+    assert lines[0].endswith("[Statement[0].Action[0]]")
+    assert f"{f}:3:61: WARNING RESOURCE_TYPE_MISMATCH:" in lines[1]
+    assert lines[1].endswith("[Statement[1].Resource]")
+    assert lines[-1] == f"{f}: valid identity policy, 2 finding(s)"
+
+
+def test_validate_errors_exit_1_and_clean_policy(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}]}')
+    p = validate(str(bad))
+    assert p.returncode == 1
+    good = tmp_path / "good.json"
+    good.write_text(IDENTITY)
+    p = validate(str(good))
+    assert p.returncode == 0
+    assert p.stdout.strip() == f"{good}: valid identity policy"

@@ -119,6 +119,7 @@ mod context;
 mod eval;
 pub mod glob;
 mod json;
+pub mod lint;
 mod model;
 mod validate;
 pub mod values;

@@ -90,12 +90,50 @@ fn validate(file: &PathBuf, kind: &str) -> ExitCode {
             None => println!("{name}:{f}"),
         }
     }
-    if findings.is_empty() {
-        println!("{name}: valid {kind} policy");
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    if !findings.is_empty() {
+        return ExitCode::from(1);
     }
+    // Access-Analyzer-style findings (security warnings, warnings, suggestions).
+    let text = String::from_utf8_lossy(&bytes);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let lints = iamd_policy::lint::lint(&text, ty, now);
+    for f in &lints {
+        println!(
+            "{name}:{}: {} {}: {} [{}]",
+            f.span.start,
+            f.finding_type.as_str(),
+            f.issue_code,
+            f.details,
+            lint_path(&f.path)
+        );
+    }
+    if lints.is_empty() {
+        println!("{name}: valid {kind} policy");
+    } else {
+        println!("{name}: valid {kind} policy, {} finding(s)", lints.len());
+    }
+    ExitCode::SUCCESS
+}
+
+/// `Statement[0].Condition.StringEquals.aws:username[1]`
+fn lint_path(p: &[iamd_policy::lint::PathElement]) -> String {
+    use iamd_policy::lint::PathElement;
+    let mut s = String::new();
+    for e in p {
+        match e {
+            PathElement::Index(i) => s.push_str(&format!("[{i}]")),
+            PathElement::Value(v) | PathElement::Key(v) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(v);
+            }
+        }
+    }
+    s
 }
 
 /// One policy given to `simulate`: where it came from, its text and compiled form.
