@@ -34,6 +34,7 @@ pub enum JsonKind {
 }
 
 impl Json {
+    /// The string, if this is a JSON string.
     pub fn as_str(&self) -> Option<&str> {
         match &self.kind {
             JsonKind::String(s) => Some(s),

@@ -118,7 +118,7 @@ mod compile;
 mod context;
 mod eval;
 pub mod glob;
-mod json;
+pub mod json;
 pub mod lint;
 mod model;
 mod validate;

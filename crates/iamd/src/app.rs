@@ -69,6 +69,10 @@ impl App {
     }
 
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        // IAM Access Analyzer's ValidatePolicy (REST-JSON, signed for `access-analyzer`).
+        if crate::analyzer::is_analyzer(&req) {
+            return crate::analyzer::handle(&self.iam, &self.sig_cache, req, peer).await;
+        }
         if let Some(s3) = &self.s3 {
             if !is_query_protocol(&req) {
                 return crate::s3::handle(s3, req, peer).await;

@@ -1,5 +1,6 @@
 //! `iamd`: AWS IAM, STS and an IAM-guarded S3 endpoint in one binary.
 
+mod analyzer;
 mod app;
 mod config;
 mod errors;
