@@ -114,6 +114,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod actions;
 mod compile;
 mod context;
 mod eval;
