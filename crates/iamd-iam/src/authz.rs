@@ -19,15 +19,7 @@ impl<S: Store> Iam<S> {
             match state.user_by_name(name) {
                 Some(u) => (
                     user_arn(account, &u.rec.path, &u.rec.name),
-                    u.tags
-                        .iter()
-                        .flat_map(|(k, v)| {
-                            [
-                                (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
-                                (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
-                            ]
-                        })
-                        .collect(),
+                    u.resource_tag_keys(),
                 ),
                 None => (user_arn(account, "/", name), Vec::new()),
             }
@@ -222,14 +214,10 @@ impl<S: Store> Iam<S> {
         // `group NAME`; anything else (a user about to be created) by its ARN.
         for c in &mut checks {
             let Target::Arn(a) = &c.target else { continue };
-            let name = a.rsplit('/').next().unwrap_or_default();
-            let user = state
-                .user_by_name(name)
-                .filter(|u| user_arn(account, &u.rec.path, &u.rec.name) == *a);
-            let group = state
-                .group_by_name(name)
-                .filter(|g| group_arn(account, &g.rec.path, &g.rec.name) == *a);
-            c.display = match (user, group) {
+            c.display = match (
+                state.user_by_arn(account, a),
+                state.group_by_arn(account, a),
+            ) {
                 (Some(u), _) => Some(format!("user {}", u.rec.name)),
                 (None, Some(g)) => Some(format!("group {}", g.rec.name)),
                 (None, None) => None,

@@ -379,25 +379,10 @@ impl<S: Store> Iam<S> {
     /// The resource's condition keys as enforcement supplies them (an existing user's
     /// tags as `aws:ResourceTag/*` and `iam:ResourceTag/*`).
     fn resource_keys(&self, arn: &str) -> Vec<(String, Vec<String>)> {
-        let state = self.read();
-        let account = self.account_id();
-        let name = arn.rsplit('/').next().unwrap_or_default();
-        match state
-            .user_by_name(name)
-            .filter(|u| user_arn(account, &u.rec.path, &u.rec.name) == arn)
-        {
-            Some(u) => u
-                .tags
-                .iter()
-                .flat_map(|(k, v)| {
-                    [
-                        (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
-                        (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
-                    ]
-                })
-                .collect(),
-            None => Vec::new(),
-        }
+        self.read()
+            .user_by_arn(self.account_id(), arn)
+            .map(|u| u.resource_tag_keys())
+            .unwrap_or_default()
     }
 
     fn run_sim(

@@ -64,6 +64,21 @@ impl UsageCell {
     }
 }
 
+impl User {
+    /// `aws:ResourceTag/k` and `iam:ResourceTag/k` for every tag (§5.1, §5.4).
+    pub fn resource_tag_keys(&self) -> Vec<(String, Vec<String>)> {
+        self.tags
+            .iter()
+            .flat_map(|(k, v)| {
+                [
+                    (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
+                    (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
+                ]
+            })
+            .collect()
+    }
+}
+
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Key")
@@ -120,6 +135,20 @@ impl State {
         self.user_names
             .get(&name.to_lowercase())
             .and_then(|id| self.users.get(id))
+    }
+
+    /// The existing user whose ARN (with its path) is exactly `arn`.
+    pub fn user_by_arn(&self, account: &str, arn: &str) -> Option<&User> {
+        let name = arn.rsplit('/').next()?;
+        self.user_by_name(name)
+            .filter(|u| crate::ops::user_arn(account, &u.rec.path, &u.rec.name) == arn)
+    }
+
+    /// The existing group whose ARN (with its path) is exactly `arn`.
+    pub fn group_by_arn(&self, account: &str, arn: &str) -> Option<&Group> {
+        let name = arn.rsplit('/').next()?;
+        self.group_by_name(name)
+            .filter(|g| crate::ops::group_arn(account, &g.rec.path, &g.rec.name) == arn)
     }
 
     pub fn group_by_name(&self, name: &str) -> Option<&Group> {
