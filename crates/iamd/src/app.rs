@@ -143,13 +143,9 @@ impl App {
         if is_form {
             params.extend_form(&body)?;
         }
-        if params.action().is_none() && is_form {
-            return Err(iamd_api::ApiError::missing_action().into());
-        }
+        // Routing sent only Query-protocol requests here (an Action, or a form body).
         if params.action().is_none() {
-            return Err(RequestError::NotImplemented(
-                "This endpoint serves the IAM and STS Query APIs; S3 is not served yet.".into(),
-            ));
+            return Err(iamd_api::ApiError::missing_action().into());
         }
         *service = match params.version() {
             Some(sts::API_VERSION) => Service::Sts,

@@ -20,8 +20,6 @@ pub enum RequestError {
     BodyTimeout,
     #[error("request body could not be read: {0}")]
     BodyRead(String),
-    #[error("{0}")]
-    NotImplemented(String),
 }
 
 impl RequestError {
@@ -83,7 +81,6 @@ impl RequestError {
                 "The request body was not received in time.".into(),
             ),
             RequestError::BodyRead(m) => ("MalformedQueryString".into(), 400, true, m.clone()),
-            RequestError::NotImplemented(m) => ("NotImplemented".into(), 501, false, m.clone()),
         }
     }
 
