@@ -11,6 +11,7 @@
 mod authz;
 mod core;
 pub mod crypto;
+mod entity;
 mod error;
 pub mod ids;
 mod ops;

@@ -1,7 +1,7 @@
 //! The IAM operations: AWS's entity rules for users, groups, inline policies and
 //! access keys, over the in-memory view, committed through the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use iamd_api::iam::{self as api, IamRequest};
 use iamd_api::{Timestamp, WriteXml};
@@ -11,6 +11,7 @@ use iamd_store::{
 };
 
 use crate::core::{now_ms, Iam};
+use crate::entity::Entity;
 use crate::error::IamError;
 use crate::principal::Principal;
 use crate::state::{Group, State, User};
@@ -35,14 +36,6 @@ pub fn user_arn(account: &str, path: &str, name: &str) -> String {
 
 pub fn group_arn(account: &str, path: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:group{path}{name}")
-}
-
-fn no_such_user(name: &str) -> IamError {
-    IamError::NoSuchEntity(format!("The user with name {name} cannot be found."))
-}
-
-fn no_such_group(name: &str) -> IamError {
-    IamError::NoSuchEntity(format!("The group with name {name} cannot be found."))
 }
 
 fn ts(ms: i64) -> Timestamp {
@@ -92,27 +85,9 @@ fn page<T, K: AsRef<str>>(
 }
 
 impl<S: Store> Iam<S> {
-    fn api_user(&self, u: &User) -> api::User {
-        api::User {
-            path: u.rec.path.clone(),
-            user_name: u.rec.name.clone(),
-            user_id: u.rec.id.clone(),
-            arn: user_arn(self.account_id(), &u.rec.path, &u.rec.name),
-            create_date: ts(u.rec.created),
-            password_last_used: None,
-            permissions_boundary: None,
-            tags: None,
-        }
-    }
-
-    fn api_group(&self, g: &Group) -> api::Group {
-        api::Group {
-            path: g.rec.path.clone(),
-            group_name: g.rec.name.clone(),
-            group_id: g.rec.id.clone(),
-            arn: group_arn(self.account_id(), &g.rec.path, &g.rec.name),
-            create_date: ts(g.rec.created),
-        }
+    /// An entity as AWS returns it.
+    fn api<E: Entity>(&self, e: &E) -> E::Api {
+        e.to_api(self.account_id())
     }
 
     /// The user a request names, or the calling user when the name is omitted.
@@ -123,9 +98,9 @@ impl<S: Store> Iam<S> {
         name: Option<&str>,
     ) -> Result<&'a User, IamError> {
         match (name, p) {
-            (Some(n), _) => state.user_by_name(n).ok_or_else(|| no_such_user(n)),
+            (Some(n), _) => User::named(state, n),
             (None, Principal::User { id, name, .. }) => {
-                state.users.get(id).ok_or_else(|| no_such_user(name))
+                state.users.get(id).ok_or_else(|| User::not_found(name))
             }
             (None, Principal::Root { .. }) => Err(IamError::Validation(
                 "Must specify userName when calling with non-User credentials".to_string(),
@@ -139,7 +114,10 @@ impl<S: Store> Iam<S> {
             IamRequest::CreateUser(r) => self.create_user(r).await,
             IamRequest::GetUser(r) => self.get_user(p, r),
             IamRequest::ListUsers(r) => self.list_users(r),
-            IamRequest::UpdateUser(r) => self.update_user(r).await,
+            IamRequest::UpdateUser(r) => {
+                self.update_entity::<User>(&r.user_name, r.new_user_name, r.new_path)
+                    .await
+            }
             IamRequest::DeleteUser(r) => self.delete_user(&r.user_name).await,
             IamRequest::TagUser(r) => self.tag_user(r).await,
             IamRequest::UntagUser(r) => self.untag_user(r).await,
@@ -147,7 +125,10 @@ impl<S: Store> Iam<S> {
             IamRequest::CreateGroup(r) => self.create_group(r).await,
             IamRequest::GetGroup(r) => self.get_group(r),
             IamRequest::ListGroups(r) => self.list_groups(r),
-            IamRequest::UpdateGroup(r) => self.update_group(r).await,
+            IamRequest::UpdateGroup(r) => {
+                self.update_entity::<Group>(&r.group_name, r.new_group_name, r.new_path)
+                    .await
+            }
             IamRequest::DeleteGroup(r) => self.delete_group(&r.group_name).await,
             IamRequest::AddUserToGroup(r) => {
                 self.add_user_to_group(&r.group_name, &r.user_name).await
@@ -256,6 +237,84 @@ impl<S: Store> Iam<S> {
         }
     }
 
+    // ----- any entity kind -----------------------------------------------------------
+
+    /// Commits the changes that create the entity `id` named `name` (the caller holds
+    /// the write lock and has checked the name free) and returns it as AWS shows it.
+    /// A writer elsewhere that took the name first makes it EntityAlreadyExists.
+    async fn commit_new<E: Entity>(
+        &self,
+        name: &str,
+        id: &str,
+        changes: Vec<Change>,
+    ) -> Result<E::Api, IamError> {
+        self.commit(changes).await.map_err(|e| match e {
+            IamError::ConcurrentModification(_) => E::already_exists(name),
+            other => other,
+        })?;
+        let state = self.read();
+        let e = E::by_id(&state, id).ok_or_else(|| {
+            IamError::Internal(format!("created {} vanished", E::KIND.to_lowercase()))
+        })?;
+        Ok(self.api(e))
+    }
+
+    /// ListUsers, ListGroups: one page of the entities whose path starts with
+    /// `path_prefix` (default `/`), in name order.
+    fn list_entities<E: Entity>(
+        &self,
+        path_prefix: Option<String>,
+        marker: Option<&str>,
+        max_items: Option<i32>,
+    ) -> (Vec<E::Api>, bool, Option<String>) {
+        let prefix = path_prefix.unwrap_or_else(|| "/".to_string());
+        let state = self.read();
+        let items: Vec<(&String, E::Api)> = E::names(&state)
+            .iter()
+            .filter_map(|(lower, id)| E::by_id(&state, id).map(|e| (lower, e)))
+            .filter(|(_, e)| e.path().starts_with(&prefix))
+            .map(|(lower, e)| (lower, self.api(e)))
+            .collect();
+        page(items, marker, max_items)
+    }
+
+    /// The entities with these ids as AWS shows them, keyed and sorted by lower(name)
+    /// for [`page`] (a group's members, a user's groups).
+    fn in_name_order<E: Entity>(
+        &self,
+        state: &State,
+        ids: &BTreeSet<String>,
+    ) -> Vec<(String, E::Api)> {
+        let mut items: Vec<(String, E::Api)> = ids
+            .iter()
+            .filter_map(|id| E::by_id(state, id))
+            .map(|e| (e.name().to_lowercase(), self.api(e)))
+            .collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        items
+    }
+
+    /// UpdateUser, UpdateGroup: a new name (free, or the entity's own in another case)
+    /// and/or a new path.
+    async fn update_entity<E: Entity>(
+        &self,
+        name: &str,
+        new_name: Option<String>,
+        new_path: Option<String>,
+    ) -> Result<Output, IamError> {
+        let _w = self.write_lock().await;
+        let change = {
+            let state = self.read();
+            let e = E::named(&state, name)?;
+            if let Some(new) = &new_name {
+                E::ensure_name_free(&state, new, Some(e.id()))?;
+            }
+            e.renamed(new_name, new_path)
+        };
+        self.commit(vec![change]).await?;
+        Ok(None)
+    }
+
     // ----- users -------------------------------------------------------------------
 
     async fn create_user(&self, r: api::CreateUserRequest) -> Result<Output, IamError> {
@@ -263,12 +322,7 @@ impl<S: Store> Iam<S> {
         let tags = r.tags.unwrap_or_default();
         check_tags(&tags, 0, &[])?;
         let _w = self.write_lock().await;
-        if self.read().user_by_name(&r.user_name).is_some() {
-            return Err(IamError::EntityAlreadyExists(format!(
-                "User with name {} already exists.",
-                r.user_name
-            )));
-        }
+        User::ensure_name_free(&self.read(), &r.user_name, None)?;
         let rec = UserRecord {
             id: crate::ids::unique_id("AIDA")?,
             name: r.user_name.clone(),
@@ -285,19 +339,9 @@ impl<S: Store> Iam<S> {
                 value: t.value.clone(),
             })
         }));
-        self.commit(changes).await.map_err(|e| match e {
-            IamError::ConcurrentModification(_) => IamError::EntityAlreadyExists(format!(
-                "User with name {} already exists.",
-                r.user_name
-            )),
-            other => other,
-        })?;
-        let state = self.read();
-        let u = state
-            .users
-            .get(&rec.id)
-            .ok_or_else(|| IamError::Internal("created user vanished".into()))?;
-        let mut user = self.api_user(u);
+        let mut user = self
+            .commit_new::<User>(&r.user_name, &rec.id, changes)
+            .await?;
         if !tags.is_empty() {
             user.tags = Some(tags);
         }
@@ -318,7 +362,7 @@ impl<S: Store> Iam<S> {
             }
         }
         let u = self.target_user(&state, p, r.user_name.as_deref())?;
-        let mut user = self.api_user(u);
+        let mut user = self.api(u);
         if !u.tags.is_empty() {
             user.tags = Some(
                 u.tags
@@ -334,16 +378,8 @@ impl<S: Store> Iam<S> {
     }
 
     fn list_users(&self, r: api::ListUsersRequest) -> Result<Output, IamError> {
-        let prefix = r.path_prefix.unwrap_or_else(|| "/".to_string());
-        let state = self.read();
-        let items: Vec<(&String, api::User)> = state
-            .user_names
-            .iter()
-            .filter_map(|(lower, id)| state.users.get(id).map(|u| (lower, u)))
-            .filter(|(_, u)| u.rec.path.starts_with(&prefix))
-            .map(|(lower, u)| (lower, self.api_user(u)))
-            .collect();
-        let (users, is_truncated, marker) = page(items, r.marker.as_deref(), r.max_items);
+        let (users, is_truncated, marker) =
+            self.list_entities::<User>(r.path_prefix, r.marker.as_deref(), r.max_items);
         out(api::ListUsersResult {
             users,
             is_truncated: Some(is_truncated),
@@ -351,54 +387,14 @@ impl<S: Store> Iam<S> {
         })
     }
 
-    async fn update_user(&self, r: api::UpdateUserRequest) -> Result<Output, IamError> {
-        let _w = self.write_lock().await;
-        let mut rec = {
-            let state = self.read();
-            let u = state
-                .user_by_name(&r.user_name)
-                .ok_or_else(|| no_such_user(&r.user_name))?;
-            if let Some(new) = &r.new_user_name {
-                if let Some(other) = state.user_by_name(new) {
-                    if other.rec.id != u.rec.id {
-                        return Err(IamError::EntityAlreadyExists(format!(
-                            "User with name {new} already exists."
-                        )));
-                    }
-                }
-            }
-            u.rec.clone()
-        };
-        if let Some(new) = r.new_user_name {
-            rec.name = new;
-        }
-        if let Some(path) = r.new_path {
-            rec.path = path;
-        }
-        self.commit(vec![Change::PutUser(rec)]).await?;
-        Ok(None)
-    }
-
     async fn delete_user(&self, name: &str) -> Result<Output, IamError> {
         let _w = self.write_lock().await;
         let (id, tags) = {
             let state = self.read();
-            let u = state.user_by_name(name).ok_or_else(|| no_such_user(name))?;
-            if !u.keys.is_empty() {
-                return Err(IamError::DeleteConflict(
-                    "Cannot delete entity, must delete access keys first.".into(),
-                ));
-            }
-            if !u.policies.is_empty() {
-                return Err(IamError::DeleteConflict(
-                    "Cannot delete entity, must delete policies first.".into(),
-                ));
-            }
-            if !u.groups.is_empty() {
-                return Err(IamError::DeleteConflict(
-                    "Cannot delete entity, must remove users from group first.".into(),
-                ));
-            }
+            let u = User::named(&state, name)?;
+            delete_conflict_unless(u.keys.is_empty(), "delete access keys")?;
+            delete_conflict_unless(u.policies.is_empty(), "delete policies")?;
+            delete_conflict_unless(u.groups.is_empty(), "remove users from group")?;
             (
                 u.rec.id.clone(),
                 u.tags.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
@@ -421,9 +417,7 @@ impl<S: Store> Iam<S> {
         let _w = self.write_lock().await;
         let (id, existing) = {
             let state = self.read();
-            let u = state
-                .user_by_name(&r.user_name)
-                .ok_or_else(|| no_such_user(&r.user_name))?;
+            let u = User::named(&state, &r.user_name)?;
             (u.rec.id.clone(), u.tags.clone())
         };
         check_tags(&r.tags, existing.len(), &existing)?;
@@ -454,9 +448,7 @@ impl<S: Store> Iam<S> {
         let _w = self.write_lock().await;
         let changes: Vec<Change> = {
             let state = self.read();
-            let u = state
-                .user_by_name(&r.user_name)
-                .ok_or_else(|| no_such_user(&r.user_name))?;
+            let u = User::named(&state, &r.user_name)?;
             u.tags
                 .iter()
                 .filter(|(k, _)| r.tag_keys.iter().any(|d| d.eq_ignore_ascii_case(k)))
@@ -473,9 +465,7 @@ impl<S: Store> Iam<S> {
 
     fn list_user_tags(&self, r: api::ListUserTagsRequest) -> Result<Output, IamError> {
         let state = self.read();
-        let u = state
-            .user_by_name(&r.user_name)
-            .ok_or_else(|| no_such_user(&r.user_name))?;
+        let u = User::named(&state, &r.user_name)?;
         let items: Vec<(String, api::Tag)> = u
             .tags
             .iter()
@@ -502,52 +492,26 @@ impl<S: Store> Iam<S> {
 
     async fn create_group(&self, r: api::CreateGroupRequest) -> Result<Output, IamError> {
         let _w = self.write_lock().await;
-        if self.read().group_by_name(&r.group_name).is_some() {
-            return Err(IamError::EntityAlreadyExists(format!(
-                "Group with name {} already exists.",
-                r.group_name
-            )));
-        }
+        Group::ensure_name_free(&self.read(), &r.group_name, None)?;
         let rec = GroupRecord {
             id: crate::ids::unique_id("AGPA")?,
             name: r.group_name.clone(),
             path: r.path.unwrap_or_else(|| "/".to_string()),
             created: now_ms(),
         };
-        self.commit(vec![Change::PutGroup(rec.clone())])
-            .await
-            .map_err(|e| match e {
-                IamError::ConcurrentModification(_) => IamError::EntityAlreadyExists(format!(
-                    "Group with name {} already exists.",
-                    r.group_name
-                )),
-                other => other,
-            })?;
-        let state = self.read();
-        let g = state
-            .groups
-            .get(&rec.id)
-            .ok_or_else(|| IamError::Internal("created group vanished".into()))?;
-        out(api::CreateGroupResult {
-            group: self.api_group(g),
-        })
+        let group = self
+            .commit_new::<Group>(&r.group_name, &rec.id, vec![Change::PutGroup(rec.clone())])
+            .await?;
+        out(api::CreateGroupResult { group })
     }
 
     fn get_group(&self, r: api::GetGroupRequest) -> Result<Output, IamError> {
         let state = self.read();
-        let g = state
-            .group_by_name(&r.group_name)
-            .ok_or_else(|| no_such_group(&r.group_name))?;
-        let mut members: Vec<(String, api::User)> = g
-            .members
-            .iter()
-            .filter_map(|id| state.users.get(id))
-            .map(|u| (u.rec.name.to_lowercase(), self.api_user(u)))
-            .collect();
-        members.sort_by(|a, b| a.0.cmp(&b.0));
+        let g = Group::named(&state, &r.group_name)?;
+        let members = self.in_name_order::<User>(&state, &g.members);
         let (users, is_truncated, marker) = page(members, r.marker.as_deref(), r.max_items);
         out(api::GetGroupResult {
-            group: self.api_group(g),
+            group: self.api(g),
             users,
             is_truncated: Some(is_truncated),
             marker,
@@ -555,16 +519,8 @@ impl<S: Store> Iam<S> {
     }
 
     fn list_groups(&self, r: api::ListGroupsRequest) -> Result<Output, IamError> {
-        let prefix = r.path_prefix.unwrap_or_else(|| "/".to_string());
-        let state = self.read();
-        let items: Vec<(&String, api::Group)> = state
-            .group_names
-            .iter()
-            .filter_map(|(lower, id)| state.groups.get(id).map(|g| (lower, g)))
-            .filter(|(_, g)| g.rec.path.starts_with(&prefix))
-            .map(|(lower, g)| (lower, self.api_group(g)))
-            .collect();
-        let (groups, is_truncated, marker) = page(items, r.marker.as_deref(), r.max_items);
+        let (groups, is_truncated, marker) =
+            self.list_entities::<Group>(r.path_prefix, r.marker.as_deref(), r.max_items);
         out(api::ListGroupsResult {
             groups,
             is_truncated: Some(is_truncated),
@@ -572,51 +528,13 @@ impl<S: Store> Iam<S> {
         })
     }
 
-    async fn update_group(&self, r: api::UpdateGroupRequest) -> Result<Output, IamError> {
-        let _w = self.write_lock().await;
-        let mut rec = {
-            let state = self.read();
-            let g = state
-                .group_by_name(&r.group_name)
-                .ok_or_else(|| no_such_group(&r.group_name))?;
-            if let Some(new) = &r.new_group_name {
-                if let Some(other) = state.group_by_name(new) {
-                    if other.rec.id != g.rec.id {
-                        return Err(IamError::EntityAlreadyExists(format!(
-                            "Group with name {new} already exists."
-                        )));
-                    }
-                }
-            }
-            g.rec.clone()
-        };
-        if let Some(new) = r.new_group_name {
-            rec.name = new;
-        }
-        if let Some(path) = r.new_path {
-            rec.path = path;
-        }
-        self.commit(vec![Change::PutGroup(rec)]).await?;
-        Ok(None)
-    }
-
     async fn delete_group(&self, name: &str) -> Result<Output, IamError> {
         let _w = self.write_lock().await;
         let id = {
             let state = self.read();
-            let g = state
-                .group_by_name(name)
-                .ok_or_else(|| no_such_group(name))?;
-            if !g.members.is_empty() {
-                return Err(IamError::DeleteConflict(
-                    "Cannot delete entity, must remove users from group first.".into(),
-                ));
-            }
-            if !g.policies.is_empty() {
-                return Err(IamError::DeleteConflict(
-                    "Cannot delete entity, must delete policies first.".into(),
-                ));
-            }
+            let g = Group::named(&state, name)?;
+            delete_conflict_unless(g.members.is_empty(), "remove users from group")?;
+            delete_conflict_unless(g.policies.is_empty(), "delete policies")?;
             g.rec.id.clone()
         };
         self.commit(vec![Change::DeleteGroup { id }]).await?;
@@ -627,10 +545,8 @@ impl<S: Store> Iam<S> {
         let _w = self.write_lock().await;
         let m = {
             let state = self.read();
-            let g = state
-                .group_by_name(group)
-                .ok_or_else(|| no_such_group(group))?;
-            let u = state.user_by_name(user).ok_or_else(|| no_such_user(user))?;
+            let g = Group::named(&state, group)?;
+            let u = User::named(&state, user)?;
             if u.groups.contains(&g.rec.id) {
                 return Ok(None);
             }
@@ -653,10 +569,8 @@ impl<S: Store> Iam<S> {
         let _w = self.write_lock().await;
         let m = {
             let state = self.read();
-            let g = state
-                .group_by_name(group)
-                .ok_or_else(|| no_such_group(group))?;
-            let u = state.user_by_name(user).ok_or_else(|| no_such_user(user))?;
+            let g = Group::named(&state, group)?;
+            let u = User::named(&state, user)?;
             if !g.members.contains(&u.rec.id) {
                 return Err(IamError::NoSuchEntity(format!(
                     "User {} is not in group {}.",
@@ -674,16 +588,8 @@ impl<S: Store> Iam<S> {
 
     fn list_groups_for_user(&self, r: api::ListGroupsForUserRequest) -> Result<Output, IamError> {
         let state = self.read();
-        let u = state
-            .user_by_name(&r.user_name)
-            .ok_or_else(|| no_such_user(&r.user_name))?;
-        let mut items: Vec<(String, api::Group)> = u
-            .groups
-            .iter()
-            .filter_map(|id| state.groups.get(id))
-            .map(|g| (g.rec.name.to_lowercase(), self.api_group(g)))
-            .collect();
-        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let u = User::named(&state, &r.user_name)?;
+        let items = self.in_name_order::<Group>(&state, &u.groups);
         let (groups, is_truncated, marker) = page(items, r.marker.as_deref(), r.max_items);
         out(api::ListGroupsForUserResult {
             groups,
@@ -702,13 +608,11 @@ impl<S: Store> Iam<S> {
     ) -> Result<(String, String, &'a BTreeMap<String, crate::StoredPolicy>), IamError> {
         match kind {
             OwnerKind::User => {
-                let u = state.user_by_name(name).ok_or_else(|| no_such_user(name))?;
+                let u = User::named(state, name)?;
                 Ok((u.rec.id.clone(), u.rec.name.clone(), &u.policies))
             }
             _ => {
-                let g = state
-                    .group_by_name(name)
-                    .ok_or_else(|| no_such_group(name))?;
+                let g = Group::named(state, name)?;
                 Ok((g.rec.id.clone(), g.rec.name.clone(), &g.policies))
             }
         }
@@ -1055,6 +959,17 @@ fn no_such_policy(kind: OwnerKind, policy: &str) -> IamError {
         "The {} policy with name {policy} cannot be found.",
         kind.as_str()
     ))
+}
+
+/// AWS's DeleteConflict unless `empty`: what the entity still has must go first.
+fn delete_conflict_unless(empty: bool, undo_first: &str) -> Result<(), IamError> {
+    if empty {
+        Ok(())
+    } else {
+        Err(IamError::DeleteConflict(format!(
+            "Cannot delete entity, must {undo_first} first."
+        )))
+    }
 }
 
 /// AWS's tag rules: at most 50 per entity, keys unique case-insensitively.
