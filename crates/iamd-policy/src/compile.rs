@@ -56,32 +56,34 @@ impl ArnPattern {
         )
     }
 
-    /// Match a pre-split request ARN (see [`SplitArn`]).
+    /// Match a request ARN (see [`ReqArn`]).
     #[inline(always)]
-    pub(crate) fn matches_split<'v>(
+    pub(crate) fn matches_req<'v>(
         &'v self,
-        arn: &SplitArn<'_>,
+        arn: &ReqArn<'_>,
         resolve: &mut dyn FnMut(&str) -> Option<&'v str>,
     ) -> bool {
         match self {
             ArnPattern::Any => true,
             ArnPattern::Nothing => false,
             ArnPattern::Arn(head, res, lit) => {
-                let Some((parts, tail_start)) = &arn.parts else {
-                    return false;
+                let full = arn.full.as_bytes();
+                let tail = match lit {
+                    // `h` holds exactly five colons, one after each literal part, so a prefix
+                    // match means parts 1–5 are equal and the resource part follows.
+                    Some(h) => match full.get(..h.len()) {
+                        Some(x) if eq_bytes(x, h.as_bytes()) => full.get(h.len()..),
+                        _ => None,
+                    },
+                    None => arn.split().and_then(|(parts, tail_start)| {
+                        head.iter()
+                            .zip(parts.iter())
+                            .all(|(p, part)| p.is_match(part, false, &mut |_| None))
+                            .then(|| full.get(tail_start..))
+                            .flatten()
+                    }),
                 };
-                let ok_head = match lit {
-                    Some(h) => arn
-                        .full
-                        .as_bytes()
-                        .get(..*tail_start)
-                        .is_some_and(|x| eq_bytes(x, h.as_bytes())),
-                    None => head
-                        .iter()
-                        .zip(parts.iter())
-                        .all(|(p, part)| p.is_match(part, false, &mut |_| None)),
-                };
-                ok_head && res.is_match(arn.full.get(*tail_start..).unwrap_or(""), false, resolve)
+                tail.is_some_and(|t| res.is_match_bytes(t, false, resolve))
             }
         }
     }
@@ -140,34 +142,42 @@ impl ArnPattern {
     }
 }
 
-#[derive(Clone, Copy)]
-/// A request ARN split once per decision: parts 1–5 and the byte offset of part 6.
-pub(crate) struct SplitArn<'a> {
+/// The request ARN of one decision. Patterns whose parts 1–5 are literal compare a prefix;
+/// the split into parts is done at most once, when a pattern with a wildcard head needs it.
+pub(crate) struct ReqArn<'a> {
     pub full: &'a str,
-    pub parts: Option<([&'a str; 5], usize)>,
+    split: std::cell::OnceCell<Option<([&'a str; 5], usize)>>,
 }
 
-impl<'a> SplitArn<'a> {
-    pub(crate) fn new(full: &'a str) -> SplitArn<'a> {
-        let mut parts = [""; 5];
-        let mut n = 0usize;
-        let mut start = 0usize;
-        for (i, &b) in full.as_bytes().iter().enumerate() {
-            if b == b':' {
-                if let Some(slot) = parts.get_mut(n) {
-                    *slot = full.get(start..i).unwrap_or("");
-                }
-                n += 1;
-                start = i + 1;
-                if n == 5 {
-                    return SplitArn {
-                        full,
-                        parts: Some((parts, start)),
-                    };
+impl<'a> ReqArn<'a> {
+    pub(crate) fn new(full: &'a str) -> ReqArn<'a> {
+        ReqArn {
+            full,
+            split: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Parts 1–5 and the byte offset of part 6; `None` for fewer than five colons.
+    fn split(&self) -> Option<([&'a str; 5], usize)> {
+        *self.split.get_or_init(|| {
+            let full = self.full;
+            let mut parts = [""; 5];
+            let mut n = 0usize;
+            let mut start = 0usize;
+            for (i, &b) in full.as_bytes().iter().enumerate() {
+                if b == b':' {
+                    if let Some(slot) = parts.get_mut(n) {
+                        *slot = full.get(start..i).unwrap_or("");
+                    }
+                    n += 1;
+                    start = i + 1;
+                    if n == 5 {
+                        return Some((parts, start));
+                    }
                 }
             }
-        }
-        SplitArn { full, parts: None }
+            None
+        })
     }
 }
 
@@ -226,12 +236,14 @@ pub(crate) struct CStatement {
     pub conditions: Box<[CCondition]>,
 }
 
-/// Statements whose actions all name this (lowercase) service, split by the first literal
-/// character of the action name (`any`: name starts with a wildcard). Lists ascend.
+/// Candidate statements for actions of one (lowercase) service: `rest` for any action name,
+/// `by_first` per first character of the action name (lowercase). Each list is complete
+/// (generic statements, the service's wildcard-named statements and the character's own) and
+/// ascending, so a decision reads one slice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ServiceBucket {
     pub service: Box<str>,
-    pub any: Box<[u32]>,
+    pub rest: Box<[u32]>,
     pub by_first: Box<[(u8, Box<[u32]>)]>,
 }
 
@@ -242,9 +254,10 @@ pub struct CompiledPolicy {
     pub(crate) policy_type: PolicyType,
     pub(crate) version: Version,
     pub(crate) statements: Box<[CStatement]>,
-    /// (lowercase service prefix, statement indices sorted)
+    /// candidate lists per lowercase service prefix
     pub(crate) by_service: Box<[ServiceBucket]>,
-    /// statements that may match any service (wildcard vendor, NotAction), sorted
+    /// statements that may match any service (wildcard vendor, NotAction), sorted: the
+    /// candidates of a service no statement names
     pub(crate) generic: Box<[u32]>,
     pub(crate) condition_keys: Box<[Box<str>]>,
 }
@@ -468,14 +481,20 @@ impl CompiledPolicy {
                 None => generic.push(idx),
             }
         }
+        fn merged(lists: &[&[u32]]) -> Box<[u32]> {
+            let mut v: Vec<u32> = lists.iter().flat_map(|l| l.iter().copied()).collect();
+            v.sort_unstable();
+            v.dedup();
+            v.into()
+        }
         let by_service: Box<[ServiceBucket]> = by_service
             .into_iter()
             .map(|(k, any, firsts)| ServiceBucket {
                 service: k.into(),
-                any: any.into(),
+                rest: merged(&[&generic, &any]),
                 by_first: firsts
-                    .into_iter()
-                    .map(|(c, l)| (c, l.into_boxed_slice()))
+                    .iter()
+                    .map(|(c, l)| (*c, merged(&[&generic, &any, l])))
                     .collect(),
             })
             .collect();
@@ -531,58 +550,23 @@ impl CompiledPolicy {
         self.condition_keys.iter().map(|k| &**k)
     }
 
-    /// Statement indices that may match `action`, ascending (generic ∪ service bucket).
+    /// Statement indices that may match an action of `service` (lowercase unless `ci`) whose
+    /// name starts with `first` (lowercase), ascending.
     #[inline]
-    pub(crate) fn candidates<'s>(&'s self, action: &str, ci: bool) -> Candidates<'s> {
-        let (service, name) = action.split_once(':').unwrap_or((action, ""));
+    pub(crate) fn candidates(&self, service: &[u8], first: Option<u8>, ci: bool) -> &[u32] {
         let bucket = self.by_service.iter().find(|b| {
             if ci {
-                b.service
-                    .as_bytes()
-                    .eq_ignore_ascii_case(service.as_bytes())
+                b.service.as_bytes().eq_ignore_ascii_case(service)
             } else {
-                eq_bytes(b.service.as_bytes(), service.as_bytes())
+                eq_bytes(b.service.as_bytes(), service)
             }
         });
-        let (any, first): (&[u32], &[u32]) = match bucket {
-            None => (&[], &[]),
-            Some(b) => {
-                let c = name.as_bytes().first().map(u8::to_ascii_lowercase);
-                let first = match c {
-                    Some(c) => b
-                        .by_first
-                        .iter()
-                        .find(|(k, _)| *k == c)
-                        .map_or(&[][..], |(_, l)| &**l),
-                    None => &[],
-                };
-                (&b.any, first)
-            }
-        };
-        Candidates {
-            lists: [&self.generic, any, first],
+        match bucket {
+            None => &self.generic,
+            Some(b) => first
+                .and_then(|c| b.by_first.iter().find(|(k, _)| *k == c))
+                .map_or(&b.rest, |(_, l)| l),
         }
-    }
-}
-
-/// Merge of three ascending index lists (duplicates yielded once).
-pub(crate) struct Candidates<'s> {
-    lists: [&'s [u32]; 3],
-}
-
-impl Iterator for Candidates<'_> {
-    type Item = usize;
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        let min = self.lists.iter().filter_map(|l| l.first()).min().copied()?;
-        for l in self.lists.iter_mut() {
-            if let Some((&h, rest)) = l.split_first() {
-                if h == min {
-                    *l = rest;
-                }
-            }
-        }
-        usize::try_from(min).ok()
     }
 }
 

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::compile::{
-    eq_pieces, eq_pieces_lower, CCondition, CPrincipal, CStatement, CValue, SplitArn,
+    eq_pieces, eq_pieces_lower, CCondition, CPrincipal, CStatement, CValue, ReqArn,
 };
 use crate::context::{Caller, Context, Request, Resource};
 use crate::glob::match_pieces;
@@ -516,37 +516,33 @@ fn not_principal_excludes(p: &CPrincipal, caller: &Caller<'_>) -> bool {
 // ------------------------------------------------------------------------------------------
 // statements and policies
 
-/// ASCII-lowercase `s` into `buf` (no allocation); `None` if too long or not ASCII.
+/// ASCII-lowercase `s` into `buf` (no allocation; other bytes unchanged, so the result is the
+/// UTF-8 of the ASCII-lowercased string); `None` if it does not fit.
 #[inline]
-fn lower_into<'b>(buf: &'b mut [u8; 128], s: &str) -> Option<&'b str> {
+fn lower_into<'b>(buf: &'b mut [u8; 128], s: &str) -> Option<&'b [u8]> {
     let src = s.as_bytes();
-    if !s.is_ascii() {
-        return None;
-    }
     let dst = buf.get_mut(..src.len())?;
     for (d, c) in dst.iter_mut().zip(src) {
         *d = c.to_ascii_lowercase();
     }
-    std::str::from_utf8(dst).ok()
+    Some(dst)
 }
 
-#[derive(Clone, Copy)]
 struct Env<'r> {
     req: &'r Request<'r>,
     /// The action, ASCII-lowercased when it fit the stack buffer (then `action_ci` is false).
-    action: &'r str,
+    action: &'r [u8],
     action_ci: bool,
-    service: &'r str,
+    /// The service prefix of `action` and the first byte of the action name (lowercased).
+    service: &'r [u8],
+    first: Option<u8>,
     has_boundary: bool,
-    arn: Option<SplitArn<'r>>,
+    arn: Option<ReqArn<'r>>,
 }
 
 #[inline]
-fn action_matches(s: &CStatement, action: &str, ci: bool) -> bool {
-    let any = s
-        .actions
-        .iter()
-        .any(|p| p.is_match(action, ci, &mut |_| None));
+fn action_matches(s: &CStatement, action: &[u8], ci: bool) -> bool {
+    let any = s.actions.iter().any(|p| p.matches_bytes(action, ci));
     any != s.not_action
 }
 
@@ -562,7 +558,7 @@ fn resource_matches<'a, O: Observer<'a>>(
     };
     let any = match &env.arn {
         Some(arn) => rs.iter().any(|r| {
-            r.matches_split(arn, &mut |name| {
+            r.matches_req(arn, &mut |name| {
                 let v = ctx.single_lc(name);
                 if v.is_none() && O::FULL {
                     obs.missing(name);
@@ -570,7 +566,9 @@ fn resource_matches<'a, O: Observer<'a>>(
                 v
             })
         }),
-        None => rs.iter().any(|r| r.matches_wildcard(env.service)),
+        None => rs
+            .iter()
+            .any(|r| r.matches_wildcard(std::str::from_utf8(env.service).unwrap_or(""))),
     };
     any != s.not_resource
 }
@@ -649,8 +647,8 @@ fn eval_policy_into<'a, O: Observer<'a>>(
     obs: &mut O,
     out: &mut Outcome<'a>,
 ) {
-    for i in p.candidates(env.action, env.action_ci) {
-        let Some(s) = p.statements.get(i) else {
+    for &i in p.candidates(env.service, env.first, env.action_ci) {
+        let Some(s) = usize::try_from(i).ok().and_then(|i| p.statements.get(i)) else {
             continue;
         };
         if let Some(pm) = applies(s, kind, env, ctx, obs) {
@@ -758,16 +756,24 @@ fn run<'a, P: AsPolicy, O: Observer<'a>>(
     let mut buf = [0u8; 128];
     let (action, action_ci) = match lower_into(&mut buf, req.action) {
         Some(a) => (a, false),
-        None => (req.action, true),
+        None => (req.action.as_bytes(), true),
+    };
+    let (service, name) = match action.iter().position(|&b| b == b':') {
+        Some(i) => (
+            action.get(..i).unwrap_or(action),
+            action.get(i + 1..).unwrap_or(&[]),
+        ),
+        None => (action, &[][..]),
     };
     let env = Env {
         req,
         action,
         action_ci,
-        service: req.action.split_once(':').map_or(req.action, |(s, _)| s),
+        service,
+        first: name.first().map(u8::to_ascii_lowercase),
         has_boundary: set.boundary.is_some(),
         arn: match req.resource {
-            Resource::Arn(a) => Some(SplitArn::new(a)),
+            Resource::Arn(a) => Some(ReqArn::new(a)),
             Resource::Wildcard => None,
         },
     };

@@ -35,24 +35,36 @@ fn load8(s: &[u8], i: usize) -> u64 {
         .map_or(0, u64::from_ne_bytes)
 }
 
-/// Byte-slice equality without a libc `memcmp` call (policy strings are short).
+#[inline(always)]
+fn load4(s: &[u8], i: usize) -> u32 {
+    s.get(i..i + 4)
+        .and_then(|x| <[u8; 4]>::try_from(x).ok())
+        .map_or(0, u32::from_ne_bytes)
+}
+
+/// Byte-slice equality without a libc `memcmp` call (policy strings are short): two
+/// overlapping word compares up to 16 bytes.
 #[inline(always)]
 pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
     }
-    if n < 8 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
-    }
-    let mut i = 0;
-    while i + 8 <= n {
-        if load8(a, i) != load8(b, i) {
-            return false;
+    match n {
+        0 => true,
+        1..=3 => a.first() == b.first() && a.get(n / 2) == b.get(n / 2) && a.last() == b.last(),
+        4..=7 => load4(a, 0) == load4(b, 0) && load4(a, n - 4) == load4(b, n - 4),
+        _ => {
+            let mut i = 0;
+            while i + 8 < n {
+                if load8(a, i) != load8(b, i) {
+                    return false;
+                }
+                i += 8;
+            }
+            load8(a, n - 8) == load8(b, n - 8)
         }
-        i += 8;
     }
-    i == n || load8(a, n - 8) == load8(b, n - 8)
 }
 
 #[inline]
@@ -79,7 +91,7 @@ fn ends_with(text: &[u8], lit: &[u8], ci: bool) -> bool {
             if ci {
                 tail.eq_ignore_ascii_case(lit)
             } else {
-                tail == lit
+                eq_bytes(tail, lit)
             }
         }
         None => false,
@@ -98,13 +110,20 @@ fn contains(text: &[u8], lit: &[u8], ci: bool) -> bool {
 
 /// General glob over resolved pieces. `ci`: ASCII case-insensitive literal comparison.
 pub fn match_pieces(pieces: &[Piece<'_>], text: &str, ci: bool) -> bool {
-    let t = text.as_bytes();
+    match_pieces_bytes(pieces, text.as_bytes(), ci)
+}
+
+/// [`match_pieces`] over the bytes of a UTF-8 string (`?` consumes one whole character).
+pub(crate) fn match_pieces_bytes(pieces: &[Piece<'_>], t: &[u8], ci: bool) -> bool {
     let n = t.len();
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     loop {
         let ok = match pieces.get(pi) {
             Some(Piece::Star) => {
+                if pi + 1 == pieces.len() {
+                    return true; // a trailing `*` takes the rest
+                }
                 star = Some((pi + 1, ti));
                 pi += 1;
                 continue;
@@ -363,7 +382,7 @@ impl Pattern {
         resolve: &mut dyn FnMut(&str) -> Option<&'v str>,
         f: impl FnOnce(&[Piece<'_>]) -> R,
     ) -> Option<R> {
-        const N: usize = 16;
+        const N: usize = 8;
         let mut buf = [Piece::Star; N];
         let mut vec: Vec<Piece<'v>> = Vec::new();
         let big = self.toks.len() > N;
@@ -396,7 +415,11 @@ impl Pattern {
     /// Fast-path match for variable-free patterns (literal/prefix/suffix/contains/any).
     #[inline(always)]
     pub fn matches_fast(&self, text: &str, ci: bool) -> Option<bool> {
-        let t = text.as_bytes();
+        self.matches_fast_bytes(text.as_bytes(), ci)
+    }
+
+    #[inline(always)]
+    fn matches_fast_bytes(&self, t: &[u8], ci: bool) -> Option<bool> {
         Some(match &self.shape {
             Shape::Any => true,
             Shape::Literal(s) => {
@@ -421,10 +444,30 @@ impl Pattern {
         ci: bool,
         resolve: &mut dyn FnMut(&str) -> Option<&'v str>,
     ) -> bool {
-        if let Some(r) = self.matches_fast(text, ci) {
+        self.is_match_bytes(text.as_bytes(), ci, resolve)
+    }
+
+    /// [`Pattern::is_match`] over the bytes of a UTF-8 string.
+    #[inline]
+    pub(crate) fn is_match_bytes<'v>(
+        &'v self,
+        t: &[u8],
+        ci: bool,
+        resolve: &mut dyn FnMut(&str) -> Option<&'v str>,
+    ) -> bool {
+        if let Some(r) = self.matches_fast_bytes(t, ci) {
             return r;
         }
-        self.matches_with(text, ci, resolve)
+        self.resolve_then(resolve, |pieces| match_pieces_bytes(pieces, t, ci))
+            .unwrap_or(false)
+    }
+
+    /// Match a variable-free pattern against the bytes of a UTF-8 string (action names, which
+    /// the decision path lowercases into a stack buffer). A pattern with variables matches
+    /// nothing here.
+    #[inline]
+    pub(crate) fn matches_bytes(&self, t: &[u8], ci: bool) -> bool {
+        self.is_match_bytes(t, ci, &mut |_| None)
     }
 
     /// Tokens (for tests / reference interpretation).
@@ -460,6 +503,33 @@ mod tests {
         assert!(glob("a**b", "ab"));
         assert!(glob("*a*b*c*", "xxaxxbxxcxx"));
         assert!(!glob("*a*b*c*", "xxaxxcxxbxx"));
+    }
+
+    #[test]
+    fn eq_bytes_agrees_with_slice_equality() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + (i % 26)).collect();
+        for n in 0..base.len() {
+            let a = &base[..n];
+            assert!(eq_bytes(a, a));
+            assert!(!eq_bytes(a, &base[..n + 1]));
+            for i in 0..n {
+                let mut b = a.to_vec();
+                b[i] ^= 0x20;
+                assert!(!eq_bytes(a, &b), "len {n}, differs at {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_star_and_bytes() {
+        let p = Pattern::new("home/${aws:username}/*", Mode::Glob, true, false);
+        let mut r = |n: &str| (n == "aws:username").then_some("alice");
+        assert!(p.is_match_bytes(b"home/alice/", false, &mut r));
+        assert!(p.is_match_bytes(b"home/alice/a/b", false, &mut r));
+        assert!(!p.is_match_bytes(b"home/alice", false, &mut r));
+        let p = Pattern::new("s3:get*acl", Mode::Glob, false, true);
+        assert!(p.matches_bytes(b"s3:getobjectacl", false));
+        assert!(!p.matches_bytes(b"s3:getobject", false));
     }
 
     #[test]
