@@ -62,6 +62,14 @@ def test_identity_allow_explicit_and_implicit_deny(iam):
     assert r1["MatchedStatements"][0]["SourcePolicyId"] == "PolicyInputList.1"
     assert r2["MatchedStatements"] == []
     assert res["IsTruncated"] is False
+    # Resource "*": the missing keys are on the result; AWS returns neither
+    # EvalDecisionDetails nor ResourceSpecificResults, and no Organizations detail
+    # (the account is in no organization).
+    for r in (r0, r1, r2):
+        assert r["MissingContextValues"] == []
+        for absent in ("EvalDecisionDetails", "ResourceSpecificResults", "OrganizationsDecisionDetail",
+                       "PermissionsBoundaryDecisionDetail"):
+            assert absent not in r, (absent, r)
 
 
 def test_matched_statement_positions_point_into_the_document(iam):
@@ -84,9 +92,19 @@ def test_second_policy_and_multiple_resources(iam):
               ResourceArns=["arn:aws:s3:::one/x", "arn:aws:s3:::two/x", "arn:aws:s3:::three/x"])
     assert decisions(res) == ["allowed", "allowed", "implicitDeny"]
     assert res["EvaluationResults"][1]["MatchedStatements"][0]["SourcePolicyId"] == "PolicyInputList.2"
-    rsr = res["EvaluationResults"][2]["ResourceSpecificResults"]
-    assert rsr[0]["EvalResourceName"] == "arn:aws:s3:::three/x"
-    assert rsr[0]["EvalResourceDecision"] == "implicitDeny"
+    for r, arn in zip(res["EvaluationResults"], ["arn:aws:s3:::one/x", "arn:aws:s3:::two/x", "arn:aws:s3:::three/x"]):
+        assert r["EvalResourceName"] == arn
+        # One resource-specific result per simulated resource, with the matched statements
+        # (missing context values only when there are some).
+        (rsr,) = r["ResourceSpecificResults"]
+        assert set(rsr) == {"EvalResourceName", "EvalResourceDecision", "MatchedStatements"}, rsr
+        assert rsr["EvalResourceName"] == arn
+        assert rsr["EvalResourceDecision"] == r["EvalDecision"]
+        assert rsr["MatchedStatements"] == r["MatchedStatements"]
+        # Same account with a resource ARN: EvalDecisionDetails is present but empty.
+        assert r["EvalDecisionDetails"] == {}
+        assert r["MissingContextValues"] == []
+        assert "OrganizationsDecisionDetail" not in r
 
 
 def test_permissions_boundary(iam):
@@ -100,6 +118,14 @@ def test_permissions_boundary(iam):
     assert r1["PermissionsBoundaryDecisionDetail"]["AllowedByPermissionsBoundary"] is False
     ids = {s["SourcePolicyId"] for s in r0["MatchedStatements"]}
     assert ids == {"PolicyInputList.1", "PermissionsBoundaryPolicyInputList.1"}
+    assert {s["SourcePolicyType"] for s in r0["MatchedStatements"]} == {"IAM Policy"}
+    # With a resource ARN the boundary detail is on the resource-specific result too.
+    res = sim(iam, [identity], ["iam:CreateUser"], ResourceArns=[f"arn:aws:iam::{ACCT}:user/x"],
+              PermissionsBoundaryPolicyInputList=[boundary])
+    r = res["EvaluationResults"][0]
+    assert r["PermissionsBoundaryDecisionDetail"] == {"AllowedByPermissionsBoundary": False}
+    assert r["ResourceSpecificResults"][0]["PermissionsBoundaryDecisionDetail"] == {
+        "AllowedByPermissionsBoundary": False}
 
 
 def test_boundary_explicit_deny(iam):
@@ -120,20 +146,112 @@ def test_resource_policy_cross_account_and_same_account(iam):
     r = res["EvaluationResults"][0]
     assert r["EvalDecision"] == "allowed"
     assert r["MatchedStatements"][0]["SourcePolicyId"] == "ResourcePolicy"
-    assert r["EvalDecisionDetails"]["Resource Policy"] == "allowed"
-    # Cross-account owner: both sides must allow.
+    assert r["MatchedStatements"][0]["SourcePolicyType"] == "Resource Policy"
+    # Within one account EvalDecisionDetails is present but empty.
+    assert r["EvalDecisionDetails"] == {}
+    assert "EvalDecisionDetails" not in r["ResourceSpecificResults"][0]
+    # Without ResourceOwner the resource belongs to the caller's account: same result.
+    res = sim(iam, [doc(allow("iam:GetUser"))], ["s3:GetObject"], ResourceArns=["arn:aws:s3:::shared/k"],
+              ResourcePolicy=bucket, CallerArn=caller)
+    assert decisions(res) == ["allowed"]
+    assert res["EvaluationResults"][0]["EvalDecisionDetails"] == {}
+    # Cross-account owner: both sides must allow; the details say which side decided.
     other = "arn:aws:iam::210987654321:root"
     res = sim(iam, [doc(allow("iam:GetUser"))], ["s3:GetObject"], ResourceArns=["arn:aws:s3:::shared/k"],
               ResourcePolicy=bucket, CallerArn=caller, ResourceOwner=other)
     assert decisions(res) == ["implicitDeny"]
+    r = res["EvaluationResults"][0]
+    details = {"IAM Policy": "implicitDeny", "Resource Policy": "allowed"}
+    assert r["EvalDecisionDetails"] == details
+    assert r["ResourceSpecificResults"][0]["EvalDecisionDetails"] == details
     res = sim(iam, [identity], ["s3:GetObject"], ResourceArns=["arn:aws:s3:::shared/k"],
               ResourcePolicy=bucket, CallerArn=caller, ResourceOwner=other)
     assert decisions(res) == ["allowed"]
+    assert res["EvaluationResults"][0]["EvalDecisionDetails"] == {"IAM Policy": "allowed", "Resource Policy": "allowed"}
+    assert {s["SourcePolicyType"] for s in res["EvaluationResults"][0]["MatchedStatements"]} == {
+        "IAM Policy", "Resource Policy"}
+    # A boundary limits the caller in its own account, also on a cross-account request.
+    res = sim(iam, [identity], ["s3:GetObject"], ResourceArns=["arn:aws:s3:::shared/k"],
+              ResourcePolicy=bucket, CallerArn=caller, ResourceOwner=other,
+              PermissionsBoundaryPolicyInputList=[doc(allow("s3:*"))])
+    r = res["EvaluationResults"][0]
+    assert r["EvalDecision"] == "allowed"
+    assert r["PermissionsBoundaryDecisionDetail"] == {"AllowedByPermissionsBoundary": True}
+    assert r["ResourceSpecificResults"][0]["PermissionsBoundaryDecisionDetail"] == {"AllowedByPermissionsBoundary": True}
+    # Cross-account without a resource policy: the identity side alone does not suffice.
+    res = sim(iam, [identity], ["s3:GetObject"], ResourceArns=["arn:aws:s3:::shared/k"],
+              CallerArn=caller, ResourceOwner=other)
+    assert decisions(res) == ["implicitDeny"]
+    assert res["EvaluationResults"][0]["EvalDecisionDetails"] == {
+        "IAM Policy": "allowed", "Resource Policy": "implicitDeny"}
     # A caller the bucket policy does not name.
     res = sim(iam, [doc(allow("iam:GetUser"))], ["s3:GetObject"], ResourceArns=["arn:aws:s3:::shared/k"],
               ResourcePolicy=bucket, CallerArn=f"arn:aws:iam::{ACCT}:user/bob",
               ResourceOwner=other)
     assert decisions(res) == ["implicitDeny"]
+
+
+def test_resource_policy_needs_a_user_caller(iam):
+    """AWS: CallerArn is required with a ResourcePolicy unless PolicySourceArn is a user."""
+    bucket = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]})
+    group = u.uniq("simrp")
+    garn = iam.create_group(GroupName=group)["Group"]["Arn"]
+    msg = "Invalid caller - Caller must be an IAM user in this context."
+    with u.aws_error("InvalidInput", 400, message=msg):
+        iam.simulate_principal_policy(PolicySourceArn=garn, ActionNames=["s3:GetObject"], ResourcePolicy=bucket)
+    with u.aws_error("InvalidInput", 400, message=msg):
+        sim(iam, [doc(allow("iam:GetUser"))], ["s3:GetObject"], ResourcePolicy=bucket)
+    # With a user as the caller the same simulations run.
+    caller = f"arn:aws:iam::{ACCT}:user/alice"
+    res = iam.simulate_principal_policy(PolicySourceArn=garn, ActionNames=["s3:GetObject"], ResourcePolicy=bucket,
+                                        CallerArn=caller, ResourceArns=["arn:aws:s3:::b/k"])
+    assert decisions(res) == ["allowed"]
+    res = sim(iam, [doc(allow("iam:GetUser"))], ["s3:GetObject"], ResourcePolicy=bucket, CallerArn=caller,
+              ResourceArns=["arn:aws:s3:::b/k"])
+    assert decisions(res) == ["allowed"]
+    # ResourceOwner is an account ARN (arn:aws:iam::ID:root); AWS's message otherwise.
+    with u.aws_error("InvalidInput", 400, message="'123456789012' is not a valid as a Resource Owner."):
+        sim(iam, [doc(allow("*"))], ["s3:GetObject"], ResourceOwner="123456789012")
+
+
+EC2_SCENARIOS = ["EC2-VPC-InstanceStore", "EC2-VPC-InstanceStore-Subnet", "EC2-VPC-EBS", "EC2-VPC-EBS-Subnet",
+                 "EC2-Classic-InstanceStore", "EC2-Classic-EBS"]
+
+
+@pytest.mark.parametrize("option", EC2_SCENARIOS)
+def test_resource_handling_option_scenarios(iam, new_user, option):
+    """AWS's scenarios are EC2's; no IAM, STS or S3 action has one, so a simulation of
+    those actions is the same with or without the option (every action on every resource,
+    individually)."""
+    p = doc(allow("s3:GetObject", "arn:aws:s3:::a/*"), deny("iam:DeleteUser"))
+    actions = ["s3:GetObject", "iam:DeleteUser", "iam:ListUsers"]
+    resources = ["arn:aws:s3:::a/k", "arn:aws:s3:::b/k"]
+    plain = sim(iam, [p], actions, ResourceArns=resources)
+    scenario = sim(iam, [p], actions, ResourceArns=resources, ResourceHandlingOption=option)
+    assert scenario["EvaluationResults"] == plain["EvaluationResults"]
+    assert decisions(scenario) == ["allowed", "implicitDeny", "explicitDeny", "explicitDeny",
+                                   "implicitDeny", "implicitDeny"]
+    name = new_user("rho")
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=p)
+    arn = f"arn:aws:iam::{ACCT}:user/{name}"
+    plain = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=actions, ResourceArns=resources)
+    scenario = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=actions, ResourceArns=resources,
+                                             ResourceHandlingOption=option)
+    assert scenario["EvaluationResults"] == plain["EvaluationResults"]
+
+
+def test_resource_handling_option_length(iam_raw):
+    """The model's only constraint on ResourceHandlingOption: 1 to 64 characters."""
+    p = [doc(allow("*"))]
+    for value, constraint in [("", "Member must have length greater than or equal to 1"),
+                              ("x" * 65, "Member must have length less than or equal to 64")]:
+        with u.aws_error("ValidationError", 400,
+                         message=u.validation_message(value, "resourceHandlingOption", constraint)):
+            iam_raw.simulate_custom_policy(PolicyInputList=p, ActionNames=["iam:GetUser"],
+                                           ResourceHandlingOption=value)
+    assert decisions(iam_raw.simulate_custom_policy(PolicyInputList=p, ActionNames=["iam:GetUser"],
+                                                    ResourceHandlingOption="x" * 64)) == ["allowed"]
 
 
 def test_missing_context_values(iam):
@@ -151,6 +269,12 @@ def test_missing_context_values(iam):
     r = res["EvaluationResults"][0]
     assert r["EvalDecision"] == "allowed"
     assert r["MissingContextValues"] == []
+    # With resource ARNs the missing keys are reported per resource instead.
+    res = sim(iam, [p], ["s3:GetObject"], ResourceArns=["arn:aws:s3:::b/k"])
+    r = res["EvaluationResults"][0]
+    assert r["MissingContextValues"] == []
+    (rsr,) = r["ResourceSpecificResults"]
+    assert sorted(x.lower() for x in rsr["MissingContextValues"]) == ["aws:principaltag/team", "aws:sourceip"]
 
 
 TYPED = [
@@ -245,8 +369,9 @@ def test_simulate_principal_policy_user_and_groups(iam, new_user):
         PolicySourceArn=arn, ActionNames=["iam:GetUser", "iam:DeleteUser", "iam:ListUsers", "iam:TagUser"])
     assert decisions(res) == ["allowed", "explicitDeny", "allowed", "implicitDeny"]
     r = res["EvaluationResults"]
-    assert (r[0]["MatchedStatements"][0]["SourcePolicyId"], r[0]["MatchedStatements"][0]["SourcePolicyType"]) == ("own", "user")
-    assert (r[1]["MatchedStatements"][0]["SourcePolicyId"], r[1]["MatchedStatements"][0]["SourcePolicyType"]) == ("grp", "group")
+    # AWS labels every identity-based policy "IAM Policy" (inline, group, managed alike).
+    assert (r[0]["MatchedStatements"][0]["SourcePolicyId"], r[0]["MatchedStatements"][0]["SourcePolicyType"]) == ("own", "IAM Policy")
+    assert (r[1]["MatchedStatements"][0]["SourcePolicyId"], r[1]["MatchedStatements"][0]["SourcePolicyType"]) == ("grp", "IAM Policy")
     # PolicyInputList adds to the principal's policies.
     res = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=["iam:TagUser"],
                                         PolicyInputList=[doc(allow("iam:TagUser"))])
@@ -383,6 +508,225 @@ def test_simulator_decides_like_enforcement(iam, server):
             outcomes.add(real)
     assert compared == len(ENGINE_CORPUS) * len(requests)
     assert outcomes == {True, False}
+
+
+# ---------------------------------------------------------------- one engine: S3
+
+# Each case: the user's identity policy and the bucket policy (statements; None for
+# none), one real S3 request, and the expected decision with the policy type an explicit
+# deny comes from. Placeholders: {B} bucket, {U} the user's ARN, {N} its name, {O} another
+# user's ARN.
+S3_OBJ = "arn:aws:s3:::{B}/*"
+S3_BKT = "arn:aws:s3:::{B}"
+ANY_IP = {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}
+
+
+def _bp(effect, principal, action, resource, **kw):
+    return {"Effect": effect, "Principal": principal, "Action": action, "Resource": resource, **kw}
+
+
+S3_CORPUS = [
+    # (name, identity statements, bucket policy statements, request, expected, deny source)
+    ("get", [allow("s3:GetObject", S3_OBJ)], None, ("get", "docs/a.txt"), "allowed", None),
+    ("get-outside-prefix", [allow("s3:GetObject", "arn:aws:s3:::{B}/docs/*")], None,
+     ("get", "secret/s.txt"), "implicitDeny", None),
+    ("object-action-on-bucket-arn", [allow("s3:*", S3_BKT)], None, ("get", "docs/a.txt"), "implicitDeny", None),
+    ("bucket-action-on-object-arn", [allow("s3:ListBucket", S3_OBJ)], None, ("list", {}), "implicitDeny", None),
+    ("list", [allow("s3:ListBucket", S3_BKT)], None, ("list", {}), "allowed", None),
+    ("prefix-match", [allow("s3:ListBucket", S3_BKT, Condition={"StringLike": {"s3:prefix": "docs/*"}})], None,
+     ("list", {"Prefix": "docs/"}), "allowed", None),
+    ("prefix-other", [allow("s3:ListBucket", S3_BKT, Condition={"StringLike": {"s3:prefix": "docs/*"}})], None,
+     ("list", {"Prefix": "secret/"}), "implicitDeny", None),
+    ("prefix-absent", [allow("s3:ListBucket", S3_BKT, Condition={"StringLike": {"s3:prefix": "docs/*"}})], None,
+     ("list", {}), "implicitDeny", None),
+    ("prefix-ifexists-absent",
+     [allow("s3:ListBucket", S3_BKT, Condition={"StringLikeIfExists": {"s3:prefix": "docs/*"}})], None,
+     ("list", {}), "allowed", None),
+    ("max-keys-within", [allow("s3:ListBucket", S3_BKT, Condition={"NumericLessThanEquals": {"s3:max-keys": "10"}})],
+     None, ("list", {"MaxKeys": 5}), "allowed", None),
+    ("max-keys-default", [allow("s3:ListBucket", S3_BKT, Condition={"NumericLessThanEquals": {"s3:max-keys": "10"}})],
+     None, ("list", {}), "implicitDeny", None),
+    ("source-ip-in", [allow("s3:GetObject", S3_OBJ, Condition=ANY_IP)], None, ("get", "docs/a.txt"), "allowed", None),
+    ("source-ip-out", [allow("s3:GetObject", S3_OBJ, Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})],
+     None, ("get", "docs/a.txt"), "implicitDeny", None),
+    ("deny-not-ip", [allow("s3:*", S3_OBJ), deny("s3:*", S3_OBJ, Condition={"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}})],
+     None, ("get", "docs/a.txt"), "explicitDeny", "identity"),
+    ("deny-insecure-transport", [allow("s3:*", S3_OBJ), deny("*", Condition={"Bool": {"aws:SecureTransport": "false"}})],
+     None, ("get", "docs/a.txt"), "explicitDeny", "identity"),
+    ("require-secure-transport", [allow("s3:GetObject", S3_OBJ, Condition={"Bool": {"aws:SecureTransport": "true"}})],
+     None, ("get", "docs/a.txt"), "implicitDeny", None),
+    ("acl-private", [allow(["s3:PutObject", "s3:PutObjectAcl"], S3_OBJ),
+                     deny("s3:PutObject", S3_OBJ, Condition={"StringEquals": {"s3:x-amz-acl": "public-read"}})],
+     None, ("put", "up/k", {"ACL": "private"}), "allowed", None),
+    ("acl-public-denied", [allow(["s3:PutObject", "s3:PutObjectAcl"], S3_OBJ),
+                           deny("s3:PutObject", S3_OBJ, Condition={"StringEquals": {"s3:x-amz-acl": "public-read"}})],
+     None, ("put", "up/k", {"ACL": "public-read"}), "explicitDeny", "identity"),
+    ("acl-required-missing",
+     [allow("s3:PutObject", S3_OBJ, Condition={"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}})],
+     None, ("put", "up/k", {}), "implicitDeny", None),
+    ("acl-required-given",
+     [allow("s3:PutObject", S3_OBJ, Condition={"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}),
+      allow("s3:PutObjectAcl", S3_OBJ)],
+     None, ("put", "up/k", {"ACL": "bucket-owner-full-control"}), "allowed", None),
+    ("acl-needs-put-object-acl",
+     [allow("s3:PutObject", S3_OBJ)], None, ("put", "up/k", {"ACL": "private"}), "implicitDeny", None),
+    ("delete-denied", [allow("s3:*", [S3_BKT, S3_OBJ]), deny("s3:DeleteObject", S3_OBJ)], None,
+     ("delete", "docs/a.txt"), "explicitDeny", "identity"),
+    ("not-resource", [{"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::{B}/secret/*"}], None,
+     ("get", "secret/s.txt"), "implicitDeny", None),
+    ("not-resource-elsewhere", [{"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::{B}/secret/*"}],
+     None, ("get", "docs/a.txt"), "allowed", None),
+    ("username-variable", [allow("s3:GetObject", "arn:aws:s3:::{B}/home/${aws:username}/*")], None,
+     ("get", "home/{N}/f"), "allowed", None),
+    # Bucket policies.
+    ("bucket-policy-grants-user", None, [_bp("Allow", {"AWS": "{U}"}, "s3:GetObject", S3_OBJ)],
+     ("get", "docs/a.txt"), "allowed", None),
+    ("bucket-policy-grants-another-user", None, [_bp("Allow", {"AWS": "{O}"}, "s3:GetObject", S3_OBJ)],
+     ("get", "docs/a.txt"), "implicitDeny", None),
+    ("bucket-policy-bucket-arn-only", None, [_bp("Allow", {"AWS": "{U}"}, "s3:*", S3_BKT)],
+     ("get", "docs/a.txt"), "implicitDeny", None),
+    ("bucket-policy-anyone-from-ip", None, [_bp("Allow", "*", "s3:GetObject", S3_OBJ, Condition=ANY_IP)],
+     ("get", "docs/a.txt"), "allowed", None),
+    ("bucket-policy-prefix", None,
+     [_bp("Allow", {"AWS": "{U}"}, "s3:ListBucket", S3_BKT,
+          Condition={"StringLike": {"s3:prefix": "home/${aws:username}/*"}})],
+     ("list", {"Prefix": "home/{N}/"}), "allowed", None),
+    ("bucket-policy-prefix-other", None,
+     [_bp("Allow", {"AWS": "{U}"}, "s3:ListBucket", S3_BKT,
+          Condition={"StringLike": {"s3:prefix": "home/${aws:username}/*"}})],
+     ("list", {"Prefix": "home/"}), "implicitDeny", None),
+    # Naming the account delegates to its identity policies; it grants no user by itself.
+    ("bucket-policy-names-the-account", None, [_bp("Allow", {"AWS": f"arn:aws:iam::{ACCT}:root"}, "s3:GetObject", S3_OBJ)],
+     ("get", "docs/a.txt"), "implicitDeny", None),
+    ("bucket-policy-explicit-deny", [allow("s3:*", [S3_BKT, S3_OBJ])],
+     [_bp("Deny", "*", "s3:GetObject", S3_OBJ)], ("get", "docs/a.txt"), "explicitDeny", "resource"),
+    ("bucket-policy-denies-insecure", [allow("s3:*", [S3_BKT, S3_OBJ])],
+     [_bp("Deny", "*", "s3:*", [S3_BKT, S3_OBJ], Condition={"Bool": {"aws:SecureTransport": "false"}})],
+     ("list", {}), "explicitDeny", "resource"),
+    ("identity-deny-beats-bucket-allow", [deny("s3:GetObject", S3_OBJ)],
+     [_bp("Allow", {"AWS": "{U}"}, "s3:GetObject", S3_OBJ)], ("get", "docs/a.txt"), "explicitDeny", "identity"),
+]
+
+
+def _fill(value, subst):
+    text = json.dumps(value)
+    for k, v in subst.items():
+        text = text.replace("{" + k + "}", v)
+    return json.loads(text)
+
+
+def _s3_checks(op, target, kw, bucket):
+    """The checks S3 enforcement makes for a request (action, resource, request-specific
+    context entries), in enforcement order."""
+    obj = f"arn:aws:s3:::{bucket}/{target}" if isinstance(target, str) else None
+    if op == "get":
+        return [("s3:GetObject", obj, [])]
+    if op == "delete":
+        return [("s3:DeleteObject", obj, [])]
+    if op == "put":
+        acl = kw.get("ACL")
+        keys = [{"ContextKeyName": "s3:x-amz-acl", "ContextKeyValues": [acl], "ContextKeyType": "string"}] if acl else []
+        checks = [("s3:PutObject", obj, keys)]
+        if acl:
+            checks.append(("s3:PutObjectAcl", obj, []))
+        return checks
+    if op == "list":
+        keys = [{"ContextKeyName": "s3:max-keys", "ContextKeyValues": [str(target.get("MaxKeys", 1000))],
+                 "ContextKeyType": "numeric"}]
+        if "Prefix" in target:
+            keys.append({"ContextKeyName": "s3:prefix", "ContextKeyValues": [target["Prefix"]],
+                         "ContextKeyType": "string"})
+        return [("s3:ListBucket", f"arn:aws:s3:::{bucket}", keys)]
+    raise AssertionError(op)
+
+
+def _s3_call(c, op, target, kw, bucket):
+    """The real signed request; None if authorized (any outcome but AccessDenied), else
+    the AccessDenied message."""
+    try:
+        if op == "get":
+            c.get_object(Bucket=bucket, Key=target)
+        elif op == "delete":
+            c.delete_object(Bucket=bucket, Key=target)
+        elif op == "put":
+            c.put_object(Bucket=bucket, Key=target, Body=b"x", **kw)
+        elif op == "list":
+            c.list_objects_v2(Bucket=bucket, **target)
+        else:
+            raise AssertionError(op)
+    except ClientError as e:
+        if e.response["Error"]["Code"] == "AccessDenied":
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+            return e.response["Error"]["Message"]
+    return None
+
+
+# The request-wide keys every request here carries (plain HTTP from loopback).
+S3_REQUEST_CONTEXT = [
+    {"ContextKeyName": "aws:SourceIp", "ContextKeyValues": ["127.0.0.1"], "ContextKeyType": "ip"},
+    {"ContextKeyName": "aws:SecureTransport", "ContextKeyValues": ["false"], "ContextKeyType": "boolean"},
+]
+
+DENY_SOURCE = {"identity": ("an identity-based policy", "IAM Policy"),
+               "resource": ("a resource-based policy", "Resource Policy")}
+
+
+def test_simulator_decides_like_s3_enforcement(iam, server):
+    """For every case of the S3 corpus, SimulatePrincipalPolicy (with the bucket policy as
+    ResourcePolicy, the account as ResourceOwner and the user as CallerArn) decides as the
+    real signed S3 request made with the user's keys, and the AccessDenied message names
+    the same action, resource and reason."""
+    s3root = server.client("s3")
+    other = iam.create_user(UserName=u.uniq("s3other"))["User"]["Arn"]
+    seen = set()
+    for name, identity, bucket_policy, request, expected, source in S3_CORPUS:
+        user = u.uniq("s3sim")
+        uarn = iam.create_user(UserName=user)["User"]["Arn"]
+        bucket = u.uniq("simb")
+        subst = {"B": bucket, "U": uarn, "N": user, "O": other}
+        op, target, *rest = _fill(request, subst)
+        kw = rest[0] if rest else {}
+        s3root.create_bucket(Bucket=bucket)
+        for key in ("docs/a.txt", "secret/s.txt", f"home/{user}/f"):
+            s3root.put_object(Bucket=bucket, Key=key, Body=b"data")
+        if identity is not None:
+            iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=doc(*_fill(identity, subst)))
+        sim_kw = {"CallerArn": uarn, "ResourceOwner": f"arn:aws:iam::{ACCT}:root"}
+        if bucket_policy is not None:
+            bp = doc(*_fill(bucket_policy, subst))
+            s3root.put_bucket_policy(Bucket=bucket, Policy=bp)
+            sim_kw["ResourcePolicy"] = bp
+        simulated = []
+        for action, arn, keys in _s3_checks(op, target, kw, bucket):
+            res = iam.simulate_principal_policy(PolicySourceArn=uarn, ActionNames=[action], ResourceArns=[arn],
+                                                ContextEntries=S3_REQUEST_CONTEXT + keys, **sim_kw)
+            (r,) = res["EvaluationResults"]
+            assert (r["EvalActionName"], r["EvalResourceName"]) == (action, arn)
+            assert r["ResourceSpecificResults"][0]["EvalResourceDecision"] == r["EvalDecision"]
+            simulated.append((action, arn, r))
+        denied = [(a, arn, r) for a, arn, r in simulated if r["EvalDecision"] != "allowed"]
+        decision = denied[0][2]["EvalDecision"] if denied else "allowed"
+        k = iam.create_access_key(UserName=user)["AccessKey"]
+        c = server.client("s3", k["AccessKeyId"], k["SecretAccessKey"])
+        message = _s3_call(c, op, target, kw, bucket)
+        # One engine: allowed by the simulator ⇔ the real request is not AccessDenied …
+        assert (message is None) == (decision == "allowed"), (name, message, simulated)
+        # … and both say what the case expects.
+        assert decision == expected, (name, simulated)
+        seen.add(decision)
+        if message is None:
+            continue
+        # The denial names the first check the simulator denies, and the same reason.
+        action, arn, r = denied[0]
+        assert message.startswith(f"User: {uarn} is not authorized to perform: {action} on resource: {arn} "), \
+            (name, message)
+        if decision == "explicitDeny":
+            text, policy_type = DENY_SOURCE[source]
+            assert message.endswith(f"with an explicit deny in {text}"), (name, message)
+            assert policy_type in {st["SourcePolicyType"] for st in r["MatchedStatements"]}, (name, r)
+        else:
+            assert message.endswith(f"because no identity-based policy allows the {action} action"), (name, message)
+    assert seen == {"allowed", "implicitDeny", "explicitDeny"}
 
 
 # ---------------------------------------------------------------- debug log

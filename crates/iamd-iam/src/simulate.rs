@@ -2,10 +2,50 @@
 //! GetContextKeysFor{Custom,Principal}Policy.
 //!
 //! One engine: every simulated decision goes through [`Iam::evaluate_check`], the very
-//! function enforcement ([`Iam::authorize`]) uses, with the same policy gathering
+//! function IAM enforcement ([`Iam::authorize`]) uses, with the same policy gathering
 //! ([`Iam::identity_policies`]) and the same principal context keys
-//! ([`Iam::add_principal_keys`]). The simulator adds only what the request supplies:
-//! extra policies, a boundary, a resource policy and context entries.
+//! ([`Iam::add_principal_keys`]); S3 enforcement hands the engine the same policy set
+//! (identity policies + the bucket policy, resource account = the bucket owner). The
+//! simulator adds only what the request supplies: extra policies, a boundary, a resource
+//! policy and context entries. `tests/e2e/test_simulator.py` checks simulator ⇔ real
+//! request for corpora of IAM and S3 cases.
+//!
+//! Response shape, as AWS returns it (API reference `EvaluationResult` /
+//! `ResourceSpecificResult`, and captured AWS responses):
+//! - `SourcePolicyType` is `IAM Policy` for every identity-based policy (the principal's
+//!   inline policies, its groups', `PolicyInputList.N`, the boundary) and
+//!   `Resource Policy` for `ResourcePolicy` (`SourcePolicyId` `ResourcePolicy`). The
+//!   model's enum (`user`, `group`, `role`, `aws-managed`, `user-managed`, `resource`,
+//!   `none`) is not what AWS puts on the wire.
+//! - Resource `*`: `MissingContextValues` on the result; neither `EvalDecisionDetails`
+//!   nor `ResourceSpecificResults`.
+//! - A resource ARN: one `ResourceSpecificResults` entry for it carrying the matched
+//!   statements and the missing context values (omitted when none; the result's own
+//!   list is then empty). `EvalDecisionDetails` is present but empty within one account;
+//!   when the resource's owner (`ResourceOwner`, else the caller's account) is another
+//!   account it holds each side's decision, `IAM Policy` (identity policies and boundary,
+//!   evaluated in the caller's account) and `Resource Policy` (the resource policy),
+//!   on the result and on the resource-specific result. AWS documents the keys only as
+//!   "policy type"; these are its `SourcePolicyType` names.
+//! - `OrganizationsDecisionDetail` only applies to accounts in an organization; iamd's
+//!   account is in none, so it is never returned.
+//! - `PermissionsBoundaryDecisionDetail` whenever a boundary is simulated.
+//!
+//! `ResourceHandlingOption`: AWS defines scenarios only for EC2 (`EC2-VPC-InstanceStore`,
+//! `EC2-VPC-InstanceStore-Subnet`, `EC2-VPC-EBS`, `EC2-VPC-EBS-Subnet`; earlier also
+//! `EC2-Classic-InstanceStore` and `EC2-Classic-EBS`), which make the simulator require
+//! the scenario's resources (instance, image, security group, …) for `ec2:RunInstances`;
+//! "if your simulation does not match one of the following scenarios, then you can omit
+//! this parameter". The model types it as a free string of 1–64 characters (no enum), and
+//! AWS documents no rejection of other values. iamd serves IAM, STS and S3, none of
+//! whose actions has a scenario, so it accepts any value the decoder admits (length
+//! 1–64, else AWS's `ValidationError`) and simulates every action on every resource
+//! individually, as AWS does for a simulation that matches no scenario.
+//!
+//! Errors AWS documents or returns: a `ResourcePolicy` needs a user as the caller
+//! (`CallerArn`, or a user `PolicySourceArn`), else `InvalidInput` "Invalid caller -
+//! Caller must be an IAM user in this context."; an unusable `ResourceOwner` is
+//! `InvalidInput` "'VALUE' is not a valid as a Resource Owner.".
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,17 +62,24 @@ use crate::error::IamError;
 use crate::ops::{group_arn, user_arn, Output};
 use crate::principal::{Check, Principal};
 
-/// Where a simulated identity policy came from (`SourcePolicyType`).
-#[derive(Debug, Clone)]
-struct Source {
+/// `SourcePolicyType` of identity-based policies, and the `EvalDecisionDetails` key of
+/// the identity side.
+const IAM_POLICY: &str = "IAM Policy";
+/// `SourcePolicyType` of `ResourcePolicy`, and the resource side's detail key.
+const RESOURCE_POLICY: &str = "Resource Policy";
+
+/// Who the simulation calls as.
+struct SimCaller {
+    arn: String,
     id: String,
-    ty: &'static str,
+    account: String,
+    /// An IAM user (a resource policy's `Principal` can only be matched against one).
+    user: bool,
 }
 
 /// Everything one simulation evaluates with.
 struct Sim {
     identity: Vec<Arc<CompiledPolicy>>,
-    identity_src: Vec<Source>,
     boundary: Option<Arc<CompiledPolicy>>,
     resource: Option<Arc<CompiledPolicy>>,
     caller_arn: String,
@@ -166,26 +213,9 @@ impl<S: Store> Iam<S> {
         Err(invalid())
     }
 
-    /// The identity policies of a user exactly as enforcement gathers them, labelled
-    /// with their source (the user's own inline policies first, then its groups').
-    fn principal_policies(&self, p: &Principal) -> (Vec<Arc<CompiledPolicy>>, Vec<Source>) {
-        let set: Vec<Arc<CompiledPolicy>> = self.identity_policies(p).iter().cloned().collect();
-        let own = match p {
-            Principal::User { id, .. } => self.read().users.get(id).map_or(0, |u| u.policies.len()),
-            Principal::Root { .. } => 0,
-        };
-        let src = set
-            .iter()
-            .enumerate()
-            .map(|(i, c)| Source {
-                id: c.id().to_string(),
-                ty: if i < own { "user" } else { "group" },
-            })
-            .collect();
-        (set, src)
-    }
-
-    fn sim_caller_user(&self, arn: &str) -> Result<(String, String), IamError> {
+    /// The caller named by `CallerArn`: it must be an IAM user's ARN (of any account; an
+    /// unknown user simulates with no user id).
+    fn sim_caller_user(&self, arn: &str) -> Result<SimCaller, IamError> {
         let acct = arn_account(arn).unwrap_or_default();
         if !arn.starts_with("arn:aws:iam::") || !arn.contains(":user/") || acct.is_empty() {
             return Err(IamError::InvalidInput(format!(
@@ -199,29 +229,29 @@ impl<S: Store> Iam<S> {
             .filter(|_| acct == self.account_id())
             .map(|u| u.rec.id.clone())
             .unwrap_or_default();
-        Ok((id, acct.to_string()))
+        Ok(SimCaller {
+            arn: arn.to_string(),
+            id,
+            account: acct.to_string(),
+            user: true,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
     fn build_sim(
         &self,
         mut identity: Vec<Arc<CompiledPolicy>>,
-        mut identity_src: Vec<Source>,
         inputs: &[String],
         boundaries: &[String],
         resource_policy: Option<&str>,
         resource_owner: Option<&str>,
-        caller: (String, String, String),
+        caller: SimCaller,
         mut base: Context,
         entries: &[api::ContextEntry],
     ) -> Result<Sim, IamError> {
         for (i, doc) in inputs.iter().enumerate() {
             let id = format!("PolicyInputList.{}", i + 1);
             identity.push(compile(doc, PolicyType::Inline, &id)?);
-            identity_src.push(Source {
-                id,
-                ty: "IAM Policy",
-            });
         }
         if boundaries.len() > 1 {
             return Err(IamError::InvalidInput(
@@ -237,55 +267,51 @@ impl<S: Store> Iam<S> {
             None => None,
         };
         let resource = match resource_policy {
-            Some(doc) => Some(
-                CompiledPolicy::from_json(doc, PolicyType::Resource, "ResourcePolicy")
-                    .map(Arc::new)
-                    .map_err(|f| {
-                        IamError::MalformedPolicyDocument(
-                            f.first().map(|f| f.message.clone()).unwrap_or_default(),
-                        )
-                    })?,
-            ),
+            Some(doc) => Some(compile(doc, PolicyType::Resource, "ResourcePolicy")?),
             None => None,
         };
+        // A resource policy's Principal element is matched against the caller, which
+        // AWS requires to be an IAM user.
+        if resource.is_some() && !caller.user {
+            return Err(IamError::InvalidInput(
+                "Invalid caller - Caller must be an IAM user in this context.".into(),
+            ));
+        }
         let resource_account = match resource_owner {
             Some(o) => arn_account(o)
                 .filter(|a| !a.is_empty())
-                .ok_or_else(|| IamError::InvalidInput(format!("Invalid ResourceOwner {o}.")))?
+                .ok_or_else(|| {
+                    IamError::InvalidInput(format!("'{o}' is not a valid as a Resource Owner."))
+                })?
                 .to_string(),
-            None => caller.2.clone(),
+            None => caller.account.clone(),
         };
         add_entries(&mut base, entries)?;
         Ok(Sim {
             identity,
-            identity_src,
             boundary,
             resource,
-            caller_arn: caller.0,
-            caller_id: caller.1,
-            caller_account: caller.2,
+            caller_arn: caller.arn,
+            caller_id: caller.id,
+            caller_account: caller.account,
             resource_account,
             base,
         })
     }
 
-    fn statement(&self, sim: &Sim, r: &iamd_policy::StatementRef<'_>) -> api::Statement {
-        let (id, ty) = match r.kind {
-            PolicyKind::Identity => sim
-                .identity_src
-                .get(r.policy_index)
-                .map(|s| (s.id.clone(), s.ty))
-                .unwrap_or_else(|| (r.policy_id.to_string(), "IAM Policy")),
-            PolicyKind::PermissionsBoundary => (r.policy_id.to_string(), "IAM Policy"),
-            PolicyKind::Resource | PolicyKind::Trust => (r.policy_id.to_string(), "resource"),
-            PolicyKind::Session => (r.policy_id.to_string(), "IAM Policy"),
+    fn statement(r: &iamd_policy::StatementRef<'_>) -> api::Statement {
+        let ty = match r.kind {
+            PolicyKind::Resource | PolicyKind::Trust => RESOURCE_POLICY,
+            PolicyKind::Identity | PolicyKind::PermissionsBoundary | PolicyKind::Session => {
+                IAM_POLICY
+            }
         };
         let pos = |p: iamd_policy::Pos| api::Position {
             line: Some(p.line as i32),
             column: Some(p.column as i32),
         };
         api::Statement {
-            source_policy_id: Some(id),
+            source_policy_id: Some(r.policy_id.to_string()),
             source_policy_type: Some(ty.to_string()),
             start_position: Some(pos(r.span.start)),
             end_position: Some(pos(r.span.end)),
@@ -294,10 +320,11 @@ impl<S: Store> Iam<S> {
 
     /// One action on one resource, decided by the enforcement path.
     fn simulate_one(&self, sim: &Sim, action: &str, resource: &str) -> api::EvaluationResult {
-        let mut check = if resource == "*" {
-            Check::wildcard(action)
-        } else {
+        let specific = resource != "*";
+        let mut check = if specific {
             Check::on(action, resource.to_string(), self.resource_keys(resource))
+        } else {
+            Check::wildcard(action)
         };
         // Keys the caller supplied win over the ones derived from the resource.
         check.keys.retain(|(k, _)| sim.base.get(k).is_none());
@@ -305,6 +332,11 @@ impl<S: Store> Iam<S> {
             arn: &sim.caller_arn,
             id: &sim.caller_id,
             account: &sim.caller_account,
+        };
+        let decide_with = |account: &str, set: &PolicySet<'_, Arc<CompiledPolicy>>| {
+            Self::evaluate_check(caller, account, &check, &sim.base, |req| {
+                decide(req, set).kind
+            })
         };
         let set = PolicySet {
             identity: &sim.identity,
@@ -315,8 +347,7 @@ impl<S: Store> Iam<S> {
         let (decision, matched, missing) =
             Self::evaluate_check(caller, &sim.resource_account, &check, &sim.base, |req| {
                 let e: Explanation<'_> = explain(req, &set);
-                let matched: Vec<api::Statement> =
-                    e.matched.iter().map(|r| self.statement(sim, r)).collect();
+                let matched: Vec<api::Statement> = e.matched.iter().map(Self::statement).collect();
                 (e.decision.kind, matched, e.missing_context_keys.clone())
             });
         let boundary_detail = sim.boundary.as_ref().map(|b| {
@@ -324,55 +355,56 @@ impl<S: Store> Iam<S> {
                 identity: std::slice::from_ref(b),
                 ..Default::default()
             };
-            let allowed =
-                Self::evaluate_check(caller, &sim.resource_account, &check, &sim.base, |req| {
-                    decide(req, &only).kind.is_allowed()
-                });
+            // The boundary limits the caller in its own account.
             api::PermissionsBoundaryDecisionDetail {
-                allowed_by_permissions_boundary: Some(allowed),
+                allowed_by_permissions_boundary: Some(
+                    decide_with(&sim.caller_account, &only).is_allowed(),
+                ),
             }
         });
-        let details = sim.resource.as_ref().map(|r| {
-            let mut m = BTreeMap::new();
+        // Each side of a cross-account request, decided in its own account.
+        let cross = (specific && sim.resource_account != sim.caller_account).then(|| {
             let ident = PolicySet {
                 identity: &sim.identity,
                 boundary: sim.boundary.as_ref(),
                 ..Default::default()
             };
             let res_only = PolicySet {
-                resource: Some(r),
+                resource: sim.resource.as_ref(),
                 ..Default::default()
             };
-            let d1 =
-                Self::evaluate_check(caller, &sim.resource_account, &check, &sim.base, |req| {
-                    decide(req, &ident).kind
-                });
-            let d2 =
-                Self::evaluate_check(caller, &sim.resource_account, &check, &sim.base, |req| {
-                    decide(req, &res_only).kind
-                });
-            m.insert("IAM Policy".to_string(), decision_name(d1).to_string());
-            m.insert("Resource Policy".to_string(), decision_name(d2).to_string());
-            m
+            BTreeMap::from([
+                (
+                    IAM_POLICY.to_string(),
+                    decision_name(decide_with(&sim.caller_account, &ident)).to_string(),
+                ),
+                (
+                    RESOURCE_POLICY.to_string(),
+                    decision_name(decide_with(&sim.caller_account, &res_only)).to_string(),
+                ),
+            ])
         });
-        let rsr = api::ResourceSpecificResult {
-            eval_resource_name: resource.to_string(),
-            eval_resource_decision: decision_name(decision).to_string(),
-            matched_statements: Some(matched.clone()),
-            missing_context_values: Some(missing.clone()),
-            eval_decision_details: details.clone(),
-            permissions_boundary_decision_detail: boundary_detail.clone(),
-        };
+        let rsr = specific.then(|| {
+            vec![api::ResourceSpecificResult {
+                eval_resource_name: resource.to_string(),
+                eval_resource_decision: decision_name(decision).to_string(),
+                matched_statements: Some(matched.clone()),
+                missing_context_values: (!missing.is_empty()).then(|| missing.clone()),
+                eval_decision_details: cross.clone(),
+                permissions_boundary_decision_detail: boundary_detail.clone(),
+            }]
+        });
         api::EvaluationResult {
             eval_action_name: action.to_string(),
             eval_resource_name: Some(resource.to_string()),
             eval_decision: decision_name(decision).to_string(),
             matched_statements: Some(matched),
-            missing_context_values: Some(missing),
+            // With a resource ARN the missing keys are reported per resource.
+            missing_context_values: Some(if specific { Vec::new() } else { missing }),
             organizations_decision_detail: None,
             permissions_boundary_decision_detail: boundary_detail,
-            eval_decision_details: details,
-            resource_specific_results: Some(vec![rsr]),
+            eval_decision_details: specific.then(|| cross.unwrap_or_default()),
+            resource_specific_results: rsr,
         }
     }
 
@@ -429,18 +461,16 @@ impl<S: Store> Iam<S> {
     ) -> Result<Output, IamError> {
         let account = self.account_id().to_string();
         let caller = match r.caller_arn.as_deref() {
-            Some(a) => {
-                let (id, acct) = self.sim_caller_user(a)?;
-                (a.to_string(), id, acct)
-            }
-            None => (
-                format!("arn:aws:iam::{account}:user/SimulatedCaller"),
-                String::new(),
+            Some(a) => self.sim_caller_user(a)?,
+            // No caller: fine unless a resource policy needs one (build_sim).
+            None => SimCaller {
+                arn: format!("arn:aws:iam::{account}:user/SimulatedCaller"),
+                id: String::new(),
                 account,
-            ),
+                user: false,
+            },
         };
         let sim = self.build_sim(
-            Vec::new(),
             Vec::new(),
             &r.policy_input_list,
             r.permissions_boundary_policy_input_list
@@ -465,17 +495,13 @@ impl<S: Store> Iam<S> {
         &self,
         r: api::SimulatePrincipalPolicyRequest,
     ) -> Result<Output, IamError> {
-        let (identity, src, caller, base) = self.principal_inputs(&r.policy_source_arn)?;
+        let (identity, caller, base) = self.principal_inputs(&r.policy_source_arn)?;
         let caller = match r.caller_arn.as_deref() {
-            Some(a) => {
-                let (id, acct) = self.sim_caller_user(a)?;
-                (a.to_string(), id, acct)
-            }
+            Some(a) => self.sim_caller_user(a)?,
             None => caller,
         };
         let sim = self.build_sim(
             identity,
-            src,
             r.policy_input_list.as_deref().unwrap_or_default(),
             r.permissions_boundary_policy_input_list
                 .as_deref()
@@ -495,28 +521,25 @@ impl<S: Store> Iam<S> {
         )
     }
 
-    /// Policies, caller and principal context keys of a `PolicySourceArn`.
-    #[allow(clippy::type_complexity)]
+    /// Policies (exactly as enforcement gathers them), caller and principal context
+    /// keys of a `PolicySourceArn`.
     fn principal_inputs(
         &self,
         arn: &str,
-    ) -> Result<
-        (
-            Vec<Arc<CompiledPolicy>>,
-            Vec<Source>,
-            (String, String, String),
-            Context,
-        ),
-        IamError,
-    > {
+    ) -> Result<(Vec<Arc<CompiledPolicy>>, SimCaller, Context), IamError> {
         let account = self.account_id().to_string();
         match self.source_principal(arn)? {
             PolicySource::User(p) => {
-                let (set, src) = self.principal_policies(&p);
+                let set = self.identity_policies(&p).iter().cloned().collect();
                 let mut ctx = Context::new();
                 self.add_principal_keys(&p, &mut ctx);
-                let caller = (p.arn(), p.user_id().to_string(), account);
-                Ok((set, src, caller, ctx))
+                let caller = SimCaller {
+                    arn: p.arn(),
+                    id: p.user_id().to_string(),
+                    account,
+                    user: true,
+                };
+                Ok((set, caller, ctx))
             }
             PolicySource::Group(gid) => {
                 let state = self.read();
@@ -524,22 +547,14 @@ impl<S: Store> Iam<S> {
                     .groups
                     .get(&gid)
                     .ok_or_else(|| IamError::Internal("group vanished".into()))?;
-                let set: Vec<Arc<CompiledPolicy>> =
-                    g.policies.values().map(|p| p.compiled.clone()).collect();
-                let src = g
-                    .policies
-                    .keys()
-                    .map(|k| Source {
-                        id: k.clone(),
-                        ty: "group",
-                    })
-                    .collect();
-                Ok((
-                    set,
-                    src,
-                    (arn.to_string(), String::new(), account),
-                    Context::new(),
-                ))
+                let set = g.policies.values().map(|p| p.compiled.clone()).collect();
+                let caller = SimCaller {
+                    arn: arn.to_string(),
+                    id: String::new(),
+                    account,
+                    user: false,
+                };
+                Ok((set, caller, Context::new()))
             }
         }
     }
@@ -577,7 +592,7 @@ impl<S: Store> Iam<S> {
         &self,
         r: api::GetContextKeysForPrincipalPolicyRequest,
     ) -> Result<Output, IamError> {
-        let (mut set, _, _, _) = self.principal_inputs(&r.policy_source_arn)?;
+        let (mut set, _, _) = self.principal_inputs(&r.policy_source_arn)?;
         for (i, doc) in r
             .policy_input_list
             .as_deref()
