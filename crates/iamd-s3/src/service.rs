@@ -109,6 +109,22 @@ fn encode_meta(meta: &Option<Metadata>, extra: &[(&str, &Option<String>)]) -> St
     serde_json::Value::Object(m).to_string()
 }
 
+/// [`encode_meta`] of the attributes a request sets (PutObject, CopyObject with
+/// REPLACE, CreateMultipartUpload: their inputs name the fields alike).
+macro_rules! request_meta {
+    ($i:expr) => {
+        encode_meta(
+            &$i.metadata,
+            &[
+                ("cc", &$i.cache_control),
+                ("cd", &$i.content_disposition),
+                ("ce", &$i.content_encoding),
+                ("cl", &$i.content_language),
+            ],
+        )
+    };
+}
+
 struct Meta {
     user: Metadata,
     cache_control: Option<String>,
@@ -218,7 +234,34 @@ fn url_encode(s: &str) -> String {
     out
 }
 
-/// One page of a listing: objects and common prefixes in key order.
+/// The page size a listing request asks for: 1000 unless given, at most 1000.
+fn page_size(requested: Option<i32>) -> i32 {
+    requested.unwrap_or(1000).clamp(0, 1000)
+}
+
+/// A key or common prefix as a listing returns it: URL-encoded when the request asked
+/// for `encoding-type=url`.
+fn list_key(url: bool, s: String) -> String {
+    if url {
+        url_encode(&s)
+    } else {
+        s
+    }
+}
+
+/// One page of ListObjects or ListObjectsV2 as [`Core::list`] returns it: keys and
+/// common prefixes in key order, encoded as the request asked.
+struct Listing {
+    url: bool,
+    contents: Vec<Object>,
+    common_prefixes: Vec<CommonPrefix>,
+    key_count: i32,
+    truncated: bool,
+    /// The last key or common prefix returned, not encoded.
+    last: Option<String>,
+}
+
+/// [`Core::list`]'s page as it fills: objects and common prefixes in key order.
 struct Page {
     objects: Vec<ObjectRecord>,
     prefixes: Vec<String>,
@@ -250,14 +293,35 @@ impl Core {
         }
     }
 
+    /// Replaces an object's tags; NoSuchBucket or NoSuchKey when it is missing.
+    async fn set_object_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        tags: &[(String, String)],
+    ) -> S3Result<()> {
+        if self
+            .store
+            .set_object_tags(bucket, key, tags)
+            .await
+            .map_err(store_err)?
+        {
+            return Ok(());
+        }
+        self.require_bucket(bucket).await?;
+        Err(no_such_key())
+    }
+
     async fn list(
         &self,
         bucket: &str,
         prefix: &str,
         delimiter: Option<&str>,
         start_after: &str,
-        max_keys: usize,
-    ) -> S3Result<Page> {
+        max_keys: i32,
+        encoding_type: &Option<EncodingType>,
+    ) -> S3Result<Listing> {
+        let max_keys = usize::try_from(max_keys).unwrap_or(1000);
         let delimiter = delimiter.filter(|d| !d.is_empty());
         let mut page = Page {
             objects: Vec::new(),
@@ -299,7 +363,27 @@ impl Core {
                 break;
             }
         }
-        Ok(page)
+        let url = encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == EncodingType::URL);
+        Ok(Listing {
+            url,
+            key_count: (page.objects.len() + page.prefixes.len()) as i32,
+            truncated: page.truncated,
+            last: page.last,
+            contents: page
+                .objects
+                .into_iter()
+                .map(|o| object_dto(o, url))
+                .collect(),
+            common_prefixes: page
+                .prefixes
+                .into_iter()
+                .map(|p| CommonPrefix {
+                    prefix: Some(list_key(url, p)),
+                })
+                .collect(),
+        })
     }
 
     async fn put_bytes(
@@ -415,17 +499,11 @@ fn preconditions(
     let modified_s = o.last_modified / 1000;
     if let Some(c) = if_match {
         if !matches(c) {
-            return Err(s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            ));
+            return Err(precondition_failed());
         }
     } else if let Some(t) = if_unmodified_since {
         if modified_s > ts_ms(t) / 1000 {
-            return Err(s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            ));
+            return Err(precondition_failed());
         }
     }
     if let Some(c) = if_none_match {
@@ -438,6 +516,13 @@ fn preconditions(
         }
     }
     Ok(())
+}
+
+fn precondition_failed() -> S3Error {
+    s3_error!(
+        PreconditionFailed,
+        "At least one of the pre-conditions you specified did not hold"
+    )
 }
 
 fn not_modified() -> S3Error {
@@ -564,15 +649,7 @@ impl s3s::S3 for Service {
             size: w.size as i64,
             etag: tag.clone(),
             content_type: i.content_type,
-            metadata: encode_meta(
-                &i.metadata,
-                &[
-                    ("cc", &i.cache_control),
-                    ("cd", &i.content_disposition),
-                    ("ce", &i.content_encoding),
-                    ("cl", &i.content_language),
-                ],
-            ),
+            metadata: request_meta!(i),
             last_modified: now_ms(),
         };
         core.commit_object(&o, &tags).await?;
@@ -768,18 +845,12 @@ impl s3s::S3 for Service {
             if !matches!(c, ETagCondition::Any)
                 && !matches!(c, ETagCondition::ETag(e) if e.value() == src.etag.trim_matches('"'))
             {
-                return Err(s3_error!(
-                    PreconditionFailed,
-                    "At least one of the pre-conditions you specified did not hold"
-                ));
+                return Err(precondition_failed());
             }
         }
         if let Some(ETagCondition::ETag(e)) = &i.copy_source_if_none_match {
             if e.value() == src.etag.trim_matches('"') {
-                return Err(s3_error!(
-                    PreconditionFailed,
-                    "At least one of the pre-conditions you specified did not hold"
-                ));
+                return Err(precondition_failed());
             }
         }
         let replace = i
@@ -793,18 +864,7 @@ impl s3s::S3 for Service {
             ));
         }
         let (content_type, metadata) = if replace {
-            (
-                i.content_type,
-                encode_meta(
-                    &i.metadata,
-                    &[
-                        ("cc", &i.cache_control),
-                        ("cd", &i.content_disposition),
-                        ("ce", &i.content_encoding),
-                        ("cl", &i.content_language),
-                    ],
-                ),
-            )
+            (i.content_type, request_meta!(i))
         } else {
             (src.content_type.clone(), src.metadata.clone())
         };
@@ -857,23 +917,20 @@ impl s3s::S3 for Service {
         let i = req.input;
         core.require_bucket(&i.bucket).await?;
         let prefix = i.prefix.clone().unwrap_or_default();
-        let max = usize::try_from(i.max_keys.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
-        let page = core
+        let max = page_size(i.max_keys);
+        let l = core
             .list(
                 &i.bucket,
                 &prefix,
                 i.delimiter.as_deref(),
                 i.marker.as_deref().unwrap_or(""),
                 max,
+                &i.encoding_type,
             )
             .await?;
-        let url = i
-            .encoding_type
-            .as_ref()
-            .is_some_and(|e| e.as_str() == EncodingType::URL);
-        let enc = |s: String| if url { url_encode(&s) } else { s };
-        let next_marker = if page.truncated && i.delimiter.is_some() {
-            page.last.clone().map(enc)
+        let enc = |s: String| list_key(l.url, s);
+        let next_marker = if l.truncated && i.delimiter.is_some() {
+            l.last.map(enc)
         } else {
             None
         };
@@ -881,22 +938,10 @@ impl s3s::S3 for Service {
             name: Some(i.bucket),
             prefix: Some(enc(prefix)),
             marker: Some(enc(i.marker.unwrap_or_default())),
-            max_keys: Some(max as i32),
-            is_truncated: Some(page.truncated),
-            contents: Some(
-                page.objects
-                    .into_iter()
-                    .map(|o| object_dto(o, url))
-                    .collect(),
-            ),
-            common_prefixes: Some(
-                page.prefixes
-                    .into_iter()
-                    .map(|p| CommonPrefix {
-                        prefix: Some(enc(p)),
-                    })
-                    .collect(),
-            ),
+            max_keys: Some(max),
+            is_truncated: Some(l.truncated),
+            contents: Some(l.contents),
+            common_prefixes: Some(l.common_prefixes),
             delimiter: i.delimiter.map(enc),
             next_marker,
             encoding_type: i.encoding_type,
@@ -912,7 +957,7 @@ impl s3s::S3 for Service {
         let i = req.input;
         core.require_bucket(&i.bucket).await?;
         let prefix = i.prefix.clone().unwrap_or_default();
-        let max = usize::try_from(i.max_keys.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
+        let max = page_size(i.max_keys);
         let after_token = match &i.continuation_token {
             Some(t) => Some(
                 unhex(t)
@@ -946,42 +991,32 @@ impl s3s::S3 for Service {
             }
             _ => start,
         };
-        let page = core
-            .list(&i.bucket, &prefix, i.delimiter.as_deref(), &start, max)
+        let l = core
+            .list(
+                &i.bucket,
+                &prefix,
+                i.delimiter.as_deref(),
+                &start,
+                max,
+                &i.encoding_type,
+            )
             .await?;
-        let url = i
-            .encoding_type
-            .as_ref()
-            .is_some_and(|e| e.as_str() == EncodingType::URL);
-        let enc = |s: String| if url { url_encode(&s) } else { s };
-        let key_count = (page.objects.len() + page.prefixes.len()) as i32;
-        let next = if page.truncated {
-            page.last.as_deref().map(|l| hex(l.as_bytes()))
+        let enc = |s: String| list_key(l.url, s);
+        let next = if l.truncated {
+            l.last.as_deref().map(|last| hex(last.as_bytes()))
         } else {
             None
         };
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(i.bucket),
             prefix: Some(enc(prefix)),
-            max_keys: Some(max as i32),
-            key_count: Some(key_count),
+            max_keys: Some(max),
+            key_count: Some(l.key_count),
             continuation_token: i.continuation_token,
-            is_truncated: Some(page.truncated),
+            is_truncated: Some(l.truncated),
             next_continuation_token: next,
-            contents: Some(
-                page.objects
-                    .into_iter()
-                    .map(|o| object_dto(o, url))
-                    .collect(),
-            ),
-            common_prefixes: Some(
-                page.prefixes
-                    .into_iter()
-                    .map(|p| CommonPrefix {
-                        prefix: Some(enc(p)),
-                    })
-                    .collect(),
-            ),
+            contents: Some(l.contents),
+            common_prefixes: Some(l.common_prefixes),
             delimiter: i.delimiter.map(enc),
             encoding_type: i.encoding_type,
             start_after: i.start_after.map(enc),
@@ -1004,15 +1039,7 @@ impl s3s::S3 for Service {
             key: i.key.clone(),
             created: now_ms(),
             content_type: i.content_type,
-            metadata: encode_meta(
-                &i.metadata,
-                &[
-                    ("cc", &i.cache_control),
-                    ("cd", &i.content_disposition),
-                    ("ce", &i.content_encoding),
-                    ("cl", &i.content_language),
-                ],
-            ),
+            metadata: request_meta!(i),
             tagging: i.tagging,
         };
         core.store.create_upload(&u).await.map_err(|e| match e {
@@ -1206,7 +1233,7 @@ impl s3s::S3 for Service {
         let core = &self.0;
         let i = req.input;
         core.upload(&i.bucket, &i.key, &i.upload_id).await?;
-        let max = i.max_parts.unwrap_or(1000).clamp(0, 1000);
+        let max = page_size(i.max_parts);
         let marker = i64::from(i.part_number_marker.unwrap_or(0));
         let mut parts = core
             .store
@@ -1247,7 +1274,7 @@ impl s3s::S3 for Service {
         let core = &self.0;
         let i = req.input;
         core.require_bucket(&i.bucket).await?;
-        let max = i.max_uploads.unwrap_or(1000).clamp(0, 1000);
+        let max = page_size(i.max_uploads);
         let prefix = i.prefix.clone().unwrap_or_default();
         let mut ups = core
             .store
@@ -1430,15 +1457,7 @@ impl s3s::S3 for Service {
         };
         core.authorize(&authn, std::slice::from_ref(&check)).await?;
         check_tags(&tags)?;
-        if !core
-            .store
-            .set_object_tags(&i.bucket, &i.key, &tags)
-            .await
-            .map_err(store_err)?
-        {
-            core.require_bucket(&i.bucket).await?;
-            return Err(no_such_key());
-        }
+        core.set_object_tags(&i.bucket, &i.key, &tags).await?;
         Ok(S3Response::new(PutObjectTaggingOutput::default()))
     }
 
@@ -1448,15 +1467,7 @@ impl s3s::S3 for Service {
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
         let core = &self.0;
         let i = req.input;
-        if !core
-            .store
-            .set_object_tags(&i.bucket, &i.key, &[])
-            .await
-            .map_err(store_err)?
-        {
-            core.require_bucket(&i.bucket).await?;
-            return Err(no_such_key());
-        }
+        core.set_object_tags(&i.bucket, &i.key, &[]).await?;
         let mut resp = S3Response::new(DeleteObjectTaggingOutput::default());
         resp.status = Some(http::StatusCode::NO_CONTENT);
         Ok(resp)
@@ -1466,7 +1477,7 @@ impl s3s::S3 for Service {
 fn object_dto(o: ObjectRecord, url: bool) -> Object {
     Object {
         e_tag: Some(etag(&o.etag)),
-        key: Some(if url { url_encode(&o.key) } else { o.key }),
+        key: Some(list_key(url, o.key)),
         last_modified: Some(ts(o.last_modified)),
         size: Some(o.size),
         storage_class: Some(ObjectStorageClass::from_static(
