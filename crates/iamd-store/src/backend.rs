@@ -1,8 +1,45 @@
-//! What both backends do the same way, written once: running a batch's statements in
-//! an open transaction, and assembling a snapshot from fetched rows.
+//! What both backends do the same way, written once: migrating, running a batch's
+//! statements in an open transaction, and loading a snapshot.
 
 use crate::decode::{self, Cells};
 use crate::{Snapshot, StoreError};
+
+/// Brings the schema up to date on `$tx` (an open sqlx transaction, begun so that no
+/// other migrator runs at the same time) and commits it; evaluates to the commit's
+/// result, returning early from the enclosing function on an earlier failure.
+/// `$backend`: the [`crate::schema::Backend`] the migrations are rendered for.
+macro_rules! migrate {
+    ($tx:ident, $backend:expr) => {{
+        let backend: $crate::schema::Backend = $backend;
+        let mig = |e| $crate::StoreError::Migration(format!("{e}"));
+        sqlx::raw_sql($crate::schema::CREATE_SCHEMA_VERSION)
+            .execute(&mut *$tx)
+            .await
+            .map_err(mig)?;
+        let current: i64 = sqlx::query_scalar($crate::schema::CURRENT_VERSION)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(mig)?;
+        for m in $crate::schema::pending(current)? {
+            let sql = $crate::schema::render(m.sql, backend);
+            sqlx::raw_sql(&sql).execute(&mut *$tx).await.map_err(|e| {
+                $crate::StoreError::Migration(format!(
+                    "{} migration {}: {e}",
+                    backend.name(),
+                    m.version
+                ))
+            })?;
+            sqlx::query($crate::schema::RECORD_VERSION)
+                .bind(m.version)
+                .bind($crate::schema::now_millis())
+                .execute(&mut *$tx)
+                .await
+                .map_err(mig)?;
+        }
+        $tx.commit().await.map_err(mig)
+    }};
+}
+pub(crate) use migrate;
 
 /// Runs every statement of every change on `$tx` (an open sqlx transaction), returning
 /// early from the enclosing function with the mapped error on the first failure (the
@@ -39,6 +76,20 @@ macro_rules! fetch {
     };
 }
 pub(crate) use fetch;
+
+/// Fetches every table on `$tx` (an open read transaction), ends the transaction and
+/// evaluates to the rows decoded into a [`crate::Snapshot`]; returns early from the
+/// enclosing function if fetching or ending fails.
+macro_rules! load_snapshot {
+    ($tx:ident) => {{
+        let tables = $crate::backend::fetch_tables!($tx);
+        $tx.commit()
+            .await
+            .map_err(|e| $crate::StoreError::from_sqlx(e, || "load: end".into()))?;
+        $crate::backend::snapshot(tables)
+    }};
+}
+pub(crate) use load_snapshot;
 
 /// Fetches every table on `$tx` into a [`Tables`].
 macro_rules! fetch_tables {

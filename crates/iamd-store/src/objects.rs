@@ -188,10 +188,19 @@ pub trait ObjectMeta: Send + Sync + 'static {
     fn all_blob_ids(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 }
 
+const BUCKET_COLS: &str = "name, owner_account, created";
 const OBJ_COLS: &str =
     "bucket, object_key, blob_id, size, etag, content_type, metadata, last_modified";
 const UPLOAD_COLS: &str = "upload_id, bucket, object_key, created, content_type, metadata, tagging";
 const PART_COLS: &str = "upload_id, part_number, blob_id, size, etag, last_modified";
+
+fn bucket(r: &impl crate::decode::Cells) -> Result<BucketRecord, StoreError> {
+    Ok(BucketRecord {
+        name: r.text(0)?,
+        owner_account: r.text(1)?,
+        created: r.int(2)?,
+    })
+}
 
 fn obj(r: &impl crate::decode::Cells) -> Result<ObjectRecord, StoreError> {
     Ok(ObjectRecord {
@@ -239,41 +248,22 @@ macro_rules! object_meta_impl {
     ($store:ty, |$s:ident, $guard:ident| $begin_write:expr) => {
         impl ObjectMeta for $store {
             async fn list_buckets(&self) -> Result<Vec<BucketRecord>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT name, owner_account, created FROM s3_buckets ORDER BY name",
-                )
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db("list buckets"))?;
-                rows.iter()
-                    .map(|r| {
-                        use crate::decode::Cells;
-                        Ok(BucketRecord {
-                            name: r.text(0)?,
-                            owner_account: r.text(1)?,
-                            created: r.int(2)?,
-                        })
-                    })
-                    .collect()
+                let sql = format!("SELECT {BUCKET_COLS} FROM s3_buckets ORDER BY name");
+                let rows = sqlx::query(&sql)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("list buckets"))?;
+                rows.iter().map(bucket).collect()
             }
 
             async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, StoreError> {
-                let row = sqlx::query(
-                    "SELECT name, owner_account, created FROM s3_buckets WHERE name = $1",
-                )
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db("get bucket"))?;
-                row.map(|r| {
-                    use crate::decode::Cells;
-                    Ok(BucketRecord {
-                        name: r.text(0)?,
-                        owner_account: r.text(1)?,
-                        created: r.int(2)?,
-                    })
-                })
-                .transpose()
+                let sql = format!("SELECT {BUCKET_COLS} FROM s3_buckets WHERE name = $1");
+                let row = sqlx::query(&sql)
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("get bucket"))?;
+                row.as_ref().map(bucket).transpose()
             }
 
             async fn create_bucket(&self, b: &BucketRecord) -> Result<(), StoreError> {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use crate::backend::{fetch_tables, run_changes};
-use crate::schema::{self, Backend};
+use crate::backend::{load_snapshot, migrate, run_changes};
+use crate::schema::Backend;
 use crate::{Change, Snapshot, StoreError};
 
 const POOL_SIZE: u32 = 8;
@@ -61,27 +61,7 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(mig)?;
-        sqlx::raw_sql(schema::CREATE_SCHEMA_VERSION)
-            .execute(&mut *tx)
-            .await
-            .map_err(mig)?;
-        let current: i64 = sqlx::query_scalar(schema::CURRENT_VERSION)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(mig)?;
-        for m in schema::pending(current)? {
-            let sql = schema::render(m.sql, Backend::Postgres);
-            sqlx::raw_sql(&sql).execute(&mut *tx).await.map_err(|e| {
-                StoreError::Migration(format!("postgres migration {}: {e}", m.version))
-            })?;
-            sqlx::query(schema::RECORD_VERSION)
-                .bind(m.version)
-                .bind(schema::now_millis())
-                .execute(&mut *tx)
-                .await
-                .map_err(mig)?;
-        }
-        tx.commit().await.map_err(mig)
+        migrate!(tx, Backend::Postgres)
     }
 
     /// See [`crate::Store::load`]. Reads one consistent snapshot (REPEATABLE READ).
@@ -91,11 +71,7 @@ impl PostgresStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(|e| StoreError::from_sqlx(e, || "load: begin".into()))?;
-        let tables = fetch_tables!(tx);
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(e, || "load: end".into()))?;
-        crate::backend::snapshot(tables)
+        load_snapshot!(tx)
     }
 
     /// See [`crate::Store::apply`].

@@ -35,6 +35,16 @@ pub(crate) enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The engine's name in messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
 /// One migration: its version (1, 2, ...) and its SQL (several statements).
 pub(crate) struct Migration {
     pub version: i64,

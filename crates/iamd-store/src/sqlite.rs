@@ -8,8 +8,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::backend::{fetch_tables, run_changes};
-use crate::schema::{self, Backend};
+use crate::backend::{load_snapshot, migrate, run_changes};
+use crate::schema::Backend;
 use crate::{Change, Snapshot, StoreError};
 
 /// Connections in the pool: one writer at a time (serialised in-process by a mutex, and
@@ -84,29 +84,12 @@ impl SqliteStore {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         let _w = self.writer.lock().await;
-        let mig = |e| StoreError::Migration(format!("{e}"));
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(mig)?;
-        sqlx::raw_sql(schema::CREATE_SCHEMA_VERSION)
-            .execute(&mut *tx)
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
             .await
-            .map_err(mig)?;
-        let current: i64 = sqlx::query_scalar(schema::CURRENT_VERSION)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(mig)?;
-        for m in schema::pending(current)? {
-            let sql = schema::render(m.sql, Backend::Sqlite);
-            sqlx::raw_sql(&sql).execute(&mut *tx).await.map_err(|e| {
-                StoreError::Migration(format!("sqlite migration {}: {e}", m.version))
-            })?;
-            sqlx::query(schema::RECORD_VERSION)
-                .bind(m.version)
-                .bind(schema::now_millis())
-                .execute(&mut *tx)
-                .await
-                .map_err(mig)?;
-        }
-        tx.commit().await.map_err(mig)
+            .map_err(|e| StoreError::Migration(format!("{e}")))?;
+        migrate!(tx, Backend::Sqlite)
     }
 
     /// See [`crate::Store::load`].
@@ -116,11 +99,7 @@ impl SqliteStore {
             .begin()
             .await
             .map_err(|e| StoreError::from_sqlx(e, || "load: begin".into()))?;
-        let tables = fetch_tables!(tx);
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(e, || "load: end".into()))?;
-        crate::backend::snapshot(tables)
+        load_snapshot!(tx)
     }
 
     /// See [`crate::Store::apply`].

@@ -3,27 +3,9 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use std::any::Any;
+mod common;
 
-use iamd_store::testing::PgCluster;
 use iamd_store::*;
-
-type Guard = Box<dyn Any + Send>;
-
-async fn sqlite_store() -> (AnyStore, Guard) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = AnyStore::open_dir(dir.path()).await.unwrap();
-    (store, Box::new(dir))
-}
-
-async fn postgres_store() -> (AnyStore, Guard) {
-    let cluster = match PgCluster::shared() {
-        Ok(c) => c,
-        Err(e) => panic!("PostgreSQL test cluster unavailable: {e}"),
-    };
-    let url = cluster.create_database().await.unwrap();
-    (AnyStore::open(&url).await.unwrap(), Box::new(()))
-}
 
 fn bucket(name: &str) -> BucketRecord {
     BucketRecord {
@@ -263,28 +245,8 @@ async fn multipart_uploads(s: AnyStore) {
     assert_eq!(s.delete_upload("u2").await.unwrap(), None);
 }
 
-macro_rules! on_backend {
-    ($module:ident, $factory:ident: $($name:ident),* $(,)?) => {
-        mod $module {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (store, _guard) = super::$factory().await;
-                    super::$name(store).await;
-                }
-            )*
-        }
-    };
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        on_backend!(sqlite, sqlite_store: $($name),*);
-        on_backend!(postgres, postgres_store: $($name),*);
-    };
-}
-
-on_both!(
+common::on_both!(
+    threads = 2;
     buckets_and_policies,
     objects_replace_and_list_in_byte_order,
     multipart_uploads,

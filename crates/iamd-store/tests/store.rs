@@ -5,45 +5,14 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use std::any::Any;
+mod common;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use common::{postgres_store, sqlite_store};
 use iamd_store::testing::{every_change, every_change_snapshot, group, user, PgCluster};
 use iamd_store::*;
-
-type Guard = Box<dyn Any + Send>;
-
-async fn sqlite_store() -> (AnyStore, Guard) {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("tempdir: {e}"),
-    };
-    let store = match AnyStore::open_dir(dir.path()).await {
-        Ok(s) => s,
-        Err(e) => panic!("open sqlite store: {e}"),
-    };
-    (store, Box::new(dir))
-}
-
-/// A store on a fresh database of the shared test cluster. Fails (never skips) if
-/// PostgreSQL is missing.
-async fn postgres_store() -> (AnyStore, Guard) {
-    let cluster = match PgCluster::shared() {
-        Ok(c) => c,
-        Err(e) => panic!("PostgreSQL test cluster unavailable: {e}"),
-    };
-    let url = match cluster.create_database().await {
-        Ok(u) => u,
-        Err(e) => panic!("creating a test database: {e}"),
-    };
-    let store = match AnyStore::open(&url).await {
-        Ok(s) => s,
-        Err(e) => panic!("open postgres store {url}: {e}"),
-    };
-    assert_eq!(store.backend(), "postgres");
-    (store, Box::new(()))
-}
 
 fn ok<T>(r: Result<T, StoreError>, what: &str) -> T {
     match r {
@@ -639,28 +608,8 @@ async fn apply_latency(store: AnyStore, backend: &str) {
 // Instantiation on both backends
 // ---------------------------------------------------------------------------------
 
-macro_rules! on_backend {
-    ($module:ident, $factory:ident: $($name:ident),* $(,)?) => {
-        mod $module {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let (store, _guard) = super::$factory().await;
-                    super::$name(store).await;
-                }
-            )*
-        }
-    };
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        on_backend!(sqlite, sqlite_store: $($name),*);
-        on_backend!(postgres, postgres_store: $($name),*);
-    };
-}
-
-on_both!(
+common::on_both!(
+    threads = 4;
     round_trip_one_batch,
     round_trip_one_change_per_batch,
     upserts_replace_and_deletes_are_idempotent,
