@@ -181,6 +181,164 @@ impl<'a> ReqArn<'a> {
     }
 }
 
+/// A statement's cheap necessary condition on the request ARN's resource part (the text
+/// after the fifth colon): every `Resource` entry has a literal head and a resource part
+/// starting with at least `len` literal bytes (1–8), and `mask` holds the
+/// [`prefix_hash`] bit of each entry's first `len` bytes. A request whose resource part is
+/// shorter than `len`, or whose hash bit is not in `mask`, cannot match the statement, so the
+/// decision skips it before any string compare. Hash collisions only let a statement through
+/// to the full match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ResFilter {
+    pub len: u8,
+    pub mask: u64,
+}
+
+/// Longest prefix [`ResFilter`] looks at.
+pub(crate) const FILTER_MAX: usize = 8;
+
+/// 6-bit hash of up to eight bytes.
+#[inline(always)]
+pub(crate) fn prefix_hash(b: &[u8]) -> u32 {
+    let mut w = [0u8; 8];
+    for (d, s) in w.iter_mut().zip(b) {
+        *d = *s;
+    }
+    mix(u64::from_le_bytes(w), b.len())
+}
+
+/// [`prefix_hash`] of `b[..len]` (`len` in 1..=8, `b.len() >= len`), reading one word when
+/// `b` has eight bytes.
+#[inline(always)]
+fn prefix_hash_of(b: &[u8], len: usize) -> u32 {
+    match b.get(..8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        Some(w) => {
+            let keep = u64::MAX >> (64 - 8 * len.clamp(1, 8));
+            mix(u64::from_le_bytes(w) & keep, len)
+        }
+        None => prefix_hash(b.get(..len).unwrap_or(b)),
+    }
+}
+
+#[inline(always)]
+fn mix(x: u64, len: usize) -> u32 {
+    ((x ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as u32
+}
+
+impl ResFilter {
+    fn new(resources: &[ArnPattern], not_resource: bool) -> Option<ResFilter> {
+        if not_resource || resources.is_empty() {
+            return None;
+        }
+        let mut len = FILTER_MAX;
+        for r in resources {
+            match r {
+                ArnPattern::Arn(_, res, Some(_)) => len = len.min(res.literal_prefix().len()),
+                ArnPattern::Nothing => {}
+                _ => return None,
+            }
+        }
+        if len == 0 {
+            return None;
+        }
+        let mut mask = 0u64;
+        for r in resources {
+            if let ArnPattern::Arn(_, res, Some(_)) = r {
+                let p = res.literal_prefix().as_bytes();
+                mask |= 1 << prefix_hash(p.get(..len)?);
+            }
+        }
+        Some(ResFilter {
+            len: u8::try_from(len).ok()?,
+            mask,
+        })
+    }
+}
+
+/// Offset just after the `n`-th colon (`n` ≥ 1), eight bytes at a time.
+pub(crate) fn after_nth_colon(b: &[u8], n: u32) -> Option<usize> {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut need = n;
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let v = u64::from_le_bytes(w) ^ 0x3a3a_3a3a_3a3a_3a3a; // ':' bytes become 0
+        let zero = !(((v & LO7) + LO7) | v | LO7); // high bit of each zero byte
+        let k = zero.count_ones();
+        if k >= need {
+            let mut z = zero;
+            for _ in 1..need {
+                z &= z - 1;
+            }
+            return Some(i + (z.trailing_zeros() / 8) as usize + 1);
+        }
+        need -= k;
+        i += 8;
+    }
+    for (j, &c) in b.get(i..)?.iter().enumerate() {
+        if c == b':' {
+            need -= 1;
+            if need == 0 {
+                return Some(i + j + 1);
+            }
+        }
+    }
+    None
+}
+
+/// The request ARN's resource part for [`ResFilter`]s: found and hashed lazily, each prefix
+/// length at most once per decision.
+pub(crate) struct TailHashes<'a> {
+    arn: &'a [u8],
+    tail: std::cell::OnceCell<&'a [u8]>,
+    /// `1 << prefix_hash(tail[..l])` at `l - 1`; 0 = not computed yet.
+    bits: [std::cell::Cell<u64>; FILTER_MAX],
+}
+
+impl<'a> TailHashes<'a> {
+    pub(crate) fn new(arn: &'a str) -> TailHashes<'a> {
+        TailHashes {
+            arn: arn.as_bytes(),
+            tail: std::cell::OnceCell::new(),
+            bits: Default::default(),
+        }
+    }
+
+    /// The text after the fifth colon (empty if there are fewer: a pattern with a literal
+    /// head then cannot match, and every filtered statement needs at least one byte).
+    fn tail(&self) -> &'a [u8] {
+        self.tail.get_or_init(|| {
+            const S3: &[u8] = b"arn:aws:s3:::";
+            if let (Some(head), Some(rest)) = (self.arn.get(..S3.len()), self.arn.get(S3.len()..)) {
+                if eq_bytes(head, S3) {
+                    return rest; // the common case, without a scan
+                }
+            }
+            after_nth_colon(self.arn, 5)
+                .and_then(|i| self.arn.get(i..))
+                .unwrap_or(&[])
+        })
+    }
+
+    /// Whether a statement with filter `f` may match.
+    #[inline]
+    pub(crate) fn admits(&self, f: &ResFilter) -> bool {
+        let l = usize::from(f.len);
+        let tail = self.tail();
+        if tail.len() < l {
+            return false;
+        }
+        let Some(cell) = self.bits.get(l.wrapping_sub(1)) else {
+            return true;
+        };
+        let mut bit = cell.get();
+        if bit == 0 {
+            bit = 1 << prefix_hash_of(tail, l);
+            cell.set(bit);
+        }
+        bit & f.mask != 0
+    }
+}
+
 /// Compiled condition value.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum CValue {
@@ -232,6 +390,8 @@ pub(crate) struct CStatement {
     /// `None`: no Resource element (trust policies) → resource check skipped.
     pub resources: Option<Box<[ArnPattern]>>,
     pub not_resource: bool,
+    /// Prefilter on the request's resource part (`None`: none applies).
+    pub res_filter: Option<ResFilter>,
     pub principal: Option<Box<CPrincipal>>,
     pub conditions: Box<[CCondition]>,
 }
@@ -421,6 +581,9 @@ impl CompiledPolicy {
                 span: s.span,
                 not_action,
                 actions,
+                res_filter: resources
+                    .as_deref()
+                    .and_then(|r| ResFilter::new(r, not_resource)),
                 resources,
                 not_resource,
                 principal,
@@ -592,4 +755,44 @@ pub(crate) fn eq_pieces_lower(pieces: &[Piece<'_>], text: &str) -> bool {
 /// Exact equality of resolved pieces with `text` (literal pieces only).
 pub(crate) fn eq_pieces(pieces: &[Piece<'_>], text: &str) -> bool {
     match_pieces(pieces, text, false)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_hash_equals_byte_hash() {
+        let t = b"abcdefghijkl";
+        for len in 1..=8 {
+            assert_eq!(prefix_hash_of(t, len), prefix_hash(&t[..len]));
+            assert_eq!(prefix_hash_of(&t[..len], len), prefix_hash(&t[..len]));
+        }
+    }
+
+    #[test]
+    fn nth_colon_agrees_with_a_byte_scan() {
+        let texts = [
+            "arn:aws:s3:::houdini/x",
+            "arn:aws:iam::123456789012:user/alice",
+            "a:b:c:d",
+            ":::::",
+            "::::::::::::::::::::",
+            "arn:aws-cn:s3:::b:c:d/é:x",
+            "",
+            "no colons at all in this long text",
+        ];
+        for t in texts {
+            for n in 1..8 {
+                let slow = t
+                    .bytes()
+                    .enumerate()
+                    .filter(|(_, c)| *c == b':')
+                    .nth(n as usize - 1)
+                    .map(|(i, _)| i + 1);
+                assert_eq!(after_nth_colon(t.as_bytes(), n), slow, "{t:?} n={n}");
+            }
+        }
+    }
 }

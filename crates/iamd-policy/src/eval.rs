@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::compile::{
-    eq_pieces, eq_pieces_lower, CCondition, CPrincipal, CStatement, CValue, ReqArn,
+    eq_pieces, eq_pieces_lower, CCondition, CPrincipal, CStatement, CValue, ReqArn, TailHashes,
 };
 use crate::context::{Caller, Context, Request, Resource};
 use crate::glob::match_pieces;
@@ -538,6 +538,8 @@ struct Env<'r> {
     first: Option<u8>,
     has_boundary: bool,
     arn: Option<ReqArn<'r>>,
+    /// For statements' [`crate::compile::ResFilter`]s; `None` for wildcard-only actions.
+    tail: Option<TailHashes<'r>>,
 }
 
 #[inline]
@@ -582,6 +584,11 @@ fn applies<'a, O: Observer<'a>>(
     ctx: &'a Context,
     obs: &mut O,
 ) -> Option<PrincipalMatch> {
+    if let (Some(f), Some(t)) = (&s.res_filter, &env.tail) {
+        if !t.admits(f) {
+            return None;
+        }
+    }
     if !action_matches(s, env.action, env.action_ci) {
         return None;
     }
@@ -617,10 +624,34 @@ fn applies<'a, O: Observer<'a>>(
     ok.then_some(pm)
 }
 
+/// A matched statement on the hot path (small and `Copy`); turned into a [`StatementRef`]
+/// only for the decision's result and the simulator's evidence.
+#[derive(Clone, Copy)]
+struct Hit<'a> {
+    s: &'a CStatement,
+    id: &'a str,
+    kind: PolicyKind,
+    policy_index: u32,
+}
+
+impl<'a> Hit<'a> {
+    fn to_ref(self) -> StatementRef<'a> {
+        StatementRef {
+            kind: self.kind,
+            policy_index: self.policy_index as usize,
+            policy_id: self.id,
+            statement_index: self.s.index,
+            sid: &self.s.sid,
+            effect: self.s.effect,
+            span: self.s.span,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Default)]
 struct Outcome<'a> {
-    deny: Option<StatementRef<'a>>,
-    allow: Option<(PrincipalMatch, StatementRef<'a>)>,
+    deny: Option<Hit<'a>>,
+    allow: Option<(PrincipalMatch, Hit<'a>)>,
 }
 
 impl<'a> Outcome<'a> {
@@ -652,16 +683,15 @@ fn eval_policy_into<'a, O: Observer<'a>>(
             continue;
         };
         if let Some(pm) = applies(s, kind, env, ctx, obs) {
-            let r = StatementRef {
+            let r = Hit {
+                s,
+                id,
                 kind,
-                policy_index,
-                policy_id: id,
-                statement_index: s.index,
-                sid: &s.sid,
-                effect: s.effect,
-                span: s.span,
+                policy_index: u32::try_from(policy_index).unwrap_or(u32::MAX),
             };
-            obs.matched(r);
+            if O::FULL {
+                obs.matched(r.to_ref());
+            }
             match s.effect {
                 Effect::Deny => {
                     if out.deny.is_none() {
@@ -739,7 +769,7 @@ fn run<'a, P: AsPolicy, O: Observer<'a>>(
     }
     let caller_account = req.caller.account();
     let same_account = match (caller_account, req.resource_account) {
-        (Some(c), Some(r)) => c == r,
+        (Some(c), Some(r)) => crate::glob::eq_bytes(c.as_bytes(), r.as_bytes()),
         (Some(_), None) => true,
         (None, _) => false,
     };
@@ -776,19 +806,23 @@ fn run<'a, P: AsPolicy, O: Observer<'a>>(
             Resource::Arn(a) => Some(ReqArn::new(a)),
             Resource::Wildcard => None,
         },
+        tail: match req.resource {
+            Resource::Arn(a) => Some(TailHashes::new(a)),
+            Resource::Wildcard => None,
+        },
     };
     // identity-side policies exist only for IAM identities (not root / anonymous / services)
     let has_identity = matches!(
         req.caller,
         Caller::User { .. } | Caller::RoleSession { .. } | Caller::FederatedUser { .. }
     );
-    let explicit = |r: StatementRef<'a>| Decision {
+    let explicit = |r: Hit<'a>| Decision {
         kind: DecisionKind::ExplicitDeny,
         reason: Reason::ExplicitDeny(r.kind),
-        statement: Some(r),
+        statement: Some(r.to_ref()),
     };
-    let mut first_deny: Option<StatementRef<'a>> = None;
-    let note = |o: &Outcome<'a>, first_deny: &mut Option<StatementRef<'a>>| {
+    let mut first_deny: Option<Hit<'a>> = None;
+    let note = |o: &Outcome<'a>, first_deny: &mut Option<Hit<'a>>| {
         if first_deny.is_none() {
             *first_deny = o.deny;
         }
@@ -863,7 +897,7 @@ fn run<'a, P: AsPolicy, O: Observer<'a>>(
     }
     let trust_required = set.trust.is_some();
     let rp_kind = rp.allow.map(|(k, _)| k);
-    let rp_ref = rp.allow.map(|(_, r)| r);
+    let rp_ref = rp.allow.map(|(_, r)| r.to_ref());
     let rp_grant = |k| allow(Reason::ResourcePolicyGrant(k), rp_ref);
     match req.caller {
         Caller::Anonymous | Caller::Service { .. } | Caller::WebIdentity { .. } => {
@@ -895,7 +929,7 @@ fn run<'a, P: AsPolicy, O: Observer<'a>>(
             Reason::NoSessionAllow
         }
     };
-    let identity_grant = || allow(Reason::IdentityGrant, id_o.allow.map(|(_, r)| r));
+    let identity_grant = || allow(Reason::IdentityGrant, id_o.allow.map(|(_, r)| r.to_ref()));
     if same_account {
         match rp_kind {
             Some(PrincipalMatch::Direct) => return rp_grant(PrincipalMatch::Direct),
@@ -1000,4 +1034,22 @@ fn _assert_send_sync() {
     f::<CompiledPolicy>();
     let _ = parse_cidr;
     let _ = match_pieces;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lower_into_is_ascii_lowercase() {
+        let mut buf = [0u8; 128];
+        let all: String = (0u8..128).map(char::from).chain("éÀß".chars()).collect();
+        for start in 0..all.len() {
+            let Some(t) = all.get(start..) else { continue };
+            if t.len() > 128 {
+                continue;
+            }
+            let got = super::lower_into(&mut buf, t).map(<[u8]>::to_vec);
+            assert_eq!(got, Some(t.to_ascii_lowercase().into_bytes()), "{t:?}");
+        }
+        assert!(super::lower_into(&mut buf, &"x".repeat(129)).is_none());
+    }
 }

@@ -350,6 +350,14 @@ impl Pattern {
         }
     }
 
+    /// The literal text the pattern starts with (before any wildcard or variable).
+    pub(crate) fn literal_prefix(&self) -> &str {
+        match self.toks.first() {
+            Some(Tok::Text(t)) => t,
+            _ => "",
+        }
+    }
+
     /// Names of the variables used (lowercased).
     pub fn var_names(&self) -> impl Iterator<Item = &str> {
         self.toks.iter().filter_map(|t| match t {

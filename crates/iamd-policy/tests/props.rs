@@ -74,6 +74,12 @@ const RESOURCES: &[&str] = &[
     "arn:aws:s3:::c/*",
     "arn:aws:s3:::b/${aws:username}/*",
     "arn:aws:iam::111111111111:user/*",
+    "arn:aws:s3:::data-1/*",
+    "arn:aws:s3:::data-1",
+    "arn:aws:s3:::b/alice/x",
+    "arn:aws:s3:::b/al?ce/*",
+    "arn:aws:s3:::longbucketname-0123456789/*",
+    "arn:aws:s3:::",
 ];
 const CONDS: &[(&str, &str)] = &[
     ("StringEquals", "x"),
@@ -162,6 +168,14 @@ const REQ_RESOURCES: &[&str] = &[
     "arn:aws:s3:::c/k",
     "arn:aws:s3:::bb",
     "arn:aws:iam::111111111111:user/bob",
+    "arn:aws:s3:::data-1",
+    "arn:aws:s3:::data-1/x",
+    "arn:aws:s3:::data-2",
+    "arn:aws:s3:::b",
+    "arn:aws:s3:::longbucketname-0123456789/k",
+    "arn:aws:s3:::longbucketname-0123456780/k",
+    "arn:aws:s3",
+    "arn:aws:s3:::",
 ];
 const REQ_K: &[Option<&str>] = &[None, Some("x"), Some("y"), Some("xa")];
 
