@@ -310,8 +310,8 @@ impl Service {
         }
     }
 
-    /// The known actions a name (literal or pattern, without the prefix) names, with the
-    /// condition keys each supports.
+    /// For each known action that a name (literal or pattern, without the prefix) names, the
+    /// condition keys it supports.
     fn matching(self, name: &str) -> impl Iterator<Item = u128> + '_ {
         let (names, keys) = self.actions();
         let pattern = name.contains(['*', '?']);
