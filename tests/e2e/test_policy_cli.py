@@ -100,6 +100,7 @@ def test_resource_policy_and_json_positions(files):
     assert out["IsTruncated"] is False
     (st,) = out["EvaluationResults"][0]["MatchedStatements"]
     assert st["SourcePolicyId"] == "ResourcePolicy"
+    assert st["SourcePolicyType"] == "Resource Policy"  # as SimulateCustomPolicy says
     line = BUCKET.split("\n")[st["StartPosition"]["Line"] - 1]
     assert line[st["StartPosition"]["Column"] - 1] == "{"
     # Another caller is not named by the bucket policy.

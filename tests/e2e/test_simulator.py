@@ -568,6 +568,10 @@ S3_CORPUS = [
      [allow("s3:PutObject", S3_OBJ, Condition={"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}),
       allow("s3:PutObjectAcl", S3_OBJ)],
      None, ("put", "up/k", {"ACL": "bucket-owner-full-control"}), "allowed", None),
+    ("acl-public-denied-on-put-object-acl",
+     [allow(["s3:PutObject", "s3:PutObjectAcl"], S3_OBJ),
+      deny("s3:PutObjectAcl", S3_OBJ, Condition={"StringEquals": {"s3:x-amz-acl": "public-read"}})],
+     None, ("put", "up/k", {"ACL": "public-read"}), "explicitDeny", "identity"),
     ("acl-needs-put-object-acl",
      [allow("s3:PutObject", S3_OBJ)], None, ("put", "up/k", {"ACL": "private"}), "implicitDeny", None),
     ("delete-denied", [allow("s3:*", [S3_BKT, S3_OBJ]), deny("s3:DeleteObject", S3_OBJ)], None,
@@ -628,7 +632,7 @@ def _s3_checks(op, target, kw, bucket):
         keys = [{"ContextKeyName": "s3:x-amz-acl", "ContextKeyValues": [acl], "ContextKeyType": "string"}] if acl else []
         checks = [("s3:PutObject", obj, keys)]
         if acl:
-            checks.append(("s3:PutObjectAcl", obj, []))
+            checks.append(("s3:PutObjectAcl", obj, keys))  # s3:x-amz-acl applies to both
         return checks
     if op == "list":
         keys = [{"ContextKeyName": "s3:max-keys", "ContextKeyValues": [str(target.get("MaxKeys", 1000))],

@@ -68,6 +68,15 @@ const IAM_POLICY: &str = "IAM Policy";
 /// `SourcePolicyType` of `ResourcePolicy`, and the resource side's detail key.
 const RESOURCE_POLICY: &str = "Resource Policy";
 
+/// The simulator's `SourcePolicyType` for a statement of this kind of policy (also used by
+/// the offline `iamd policy simulate --json`).
+pub fn source_policy_type(kind: PolicyKind) -> &'static str {
+    match kind {
+        PolicyKind::Resource | PolicyKind::Trust => RESOURCE_POLICY,
+        PolicyKind::Identity | PolicyKind::PermissionsBoundary | PolicyKind::Session => IAM_POLICY,
+    }
+}
+
 /// Who the simulation calls as.
 struct SimCaller {
     arn: String,
@@ -300,12 +309,7 @@ impl<S: Store> Iam<S> {
     }
 
     fn statement(r: &iamd_policy::StatementRef<'_>) -> api::Statement {
-        let ty = match r.kind {
-            PolicyKind::Resource | PolicyKind::Trust => RESOURCE_POLICY,
-            PolicyKind::Identity | PolicyKind::PermissionsBoundary | PolicyKind::Session => {
-                IAM_POLICY
-            }
-        };
+        let ty = source_policy_type(r.kind);
         let pos = |p: iamd_policy::Pos| api::Position {
             line: Some(p.line as i32),
             column: Some(p.column as i32),

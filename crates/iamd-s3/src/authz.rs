@@ -208,7 +208,9 @@ pub fn plan(
             c.keys = acl_keys(h, false);
             let mut v = vec![c];
             if header(h, "x-amz-acl").is_some() || has_grant(h) {
-                v.push(bkt("s3:PutBucketAcl"));
+                let mut a = bkt("s3:PutBucketAcl");
+                a.keys = acl_keys(h, false); // the SAR lists s3:x-amz-acl on PutBucketAcl
+                v.push(a);
             }
             v
         }
@@ -244,7 +246,9 @@ pub fn plan(
                 v.push(t);
             }
             if header(h, "x-amz-acl").is_some() || has_grant(h) {
-                v.push(obj("s3:PutObjectAcl"));
+                let mut a = obj("s3:PutObjectAcl");
+                a.keys = acl_keys(h, false); // the SAR lists s3:x-amz-acl on PutObjectAcl
+                v.push(a);
             }
             v.insert(0, c);
             v
@@ -471,6 +475,11 @@ mod tests {
             key(&c[0], "s3:x-amz-acl"),
             Some(&["public-read".to_string()][..])
         );
+        assert_eq!(
+            key(&c[2], "s3:x-amz-acl"),
+            Some(&["public-read".to_string()][..])
+        );
+        assert_eq!(key(&c[2], "s3:x-amz-server-side-encryption"), None);
         assert_eq!(
             key(&c[0], "s3:x-amz-server-side-encryption"),
             Some(&["AES256".to_string()][..])

@@ -301,10 +301,7 @@ fn simulate_inner(a: &SimulateArgs) -> Result<ExitCode, String> {
             if i > 0 {
                 o.push(',');
             }
-            let ty = match m.kind {
-                PolicyKind::Resource | PolicyKind::Trust => "resource",
-                _ => "IAM Policy",
-            };
+            let ty = iamd_iam::source_policy_type(m.kind);
             o.push_str("{\"SourcePolicyId\":");
             js(&mut o, m.policy_id);
             o.push_str(",\"SourcePolicyType\":");
