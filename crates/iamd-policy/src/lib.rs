@@ -13,11 +13,14 @@
 //!    computes the size IAM quotas count (§1.7); the service layer enforces the quotas.
 //! 3. **Compile** — [`CompiledPolicy::compile`] / [`CompiledPolicy::from_json`]: glob patterns
 //!    pre-analysed (literal/prefix/suffix/contains fast paths), statements indexed by action
-//!    service prefix and the first literal character of the action name, lowercase action
-//!    patterns precomputed, ARN heads without wildcards compared as one literal.
+//!    service prefix and the first literal character of the action name (one complete,
+//!    ascending candidate list per key), lowercase action patterns precomputed, ARN heads
+//!    without wildcards compared as one literal prefix, and per statement a prefilter on the
+//!    request's resource part (hash bits of the first 1–8 literal bytes of its `Resource`
+//!    entries) that rejects most non-matching statements before any string compare.
 //!    `CompiledPolicy: Send + Sync`.
 //! 4. **Decide** — [`decide`] (hot path: no allocation — except a policy-variable pattern of
-//!    more than 16 pieces — and no JSON) and [`explain`] (all
+//!    more than 8 pieces — and no JSON) and [`explain`] (all
 //!    evidence: matched statements, missing context keys); both run the same code. The
 //!    [`Decision`] says `Allow` / `ExplicitDeny` / `ImplicitDeny`, why ([`Reason`]), and which
 //!    statement decided ([`StatementRef`]: policy kind + id, statement index, Sid, span).
