@@ -532,3 +532,29 @@ def test_virtual_hosted_style_with_domain(tmp_path):
         assert c.get_object(Bucket="houdini", Key="v/k.txt")["Body"].read() == b"vh"
     finally:
         s.kill()
+
+
+def test_refused_upload_answers_before_closing(server, root):
+    """A refused PutObject (here anonymous) is answered without reading the body; the
+    server must still deliver its 403 rather than reset the connection (closing a socket
+    with unread data makes the kernel send RST, which can destroy the response in flight).
+    Raw sockets, no Expect: 100-continue, so the whole body is on the wire at once."""
+    import socket
+    import time
+    root.create_bucket(Bucket="refused-upload")
+    host, port = server.host_port
+    body = b"x" * (256 * 1024)
+    head = (f"PUT /refused-upload/k HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    for _ in range(20):
+        with socket.create_connection((host, port), timeout=10) as s:
+            s.sendall(head + body)
+            time.sleep(0.05)  # a busy client reads late: the response must still be there
+            data = b""
+            while b"</Error>" not in data:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 403"), data[:200]
+        assert b"<Code>AccessDenied</Code>" in data
