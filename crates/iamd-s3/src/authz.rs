@@ -133,7 +133,9 @@ pub fn parse_tagging_header(s: &str) -> Vec<(String, String)> {
     parse_query(s)
 }
 
-fn request_tag_keys(tags: &[(String, String)]) -> Vec<(String, Vec<String>)> {
+/// `s3:RequestObjectTag/<key>` per tag and `s3:RequestObjectTagKeys` (PutObject with
+/// `x-amz-tagging`, PutObjectTagging).
+pub(crate) fn request_tag_keys(tags: &[(String, String)]) -> Vec<(String, Vec<String>)> {
     let mut keys: Vec<(String, Vec<String>)> = tags
         .iter()
         .map(|(k, v)| (format!("s3:RequestObjectTag/{k}"), vec![v.clone()]))

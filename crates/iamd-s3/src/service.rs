@@ -1438,14 +1438,7 @@ impl s3s::S3 for Service {
             .into_iter()
             .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
             .collect();
-        let mut keys: Vec<(String, Vec<String>)> = tags
-            .iter()
-            .map(|(k, v)| (format!("s3:RequestObjectTag/{k}"), vec![v.clone()]))
-            .collect();
-        keys.push((
-            "s3:RequestObjectTagKeys".into(),
-            tags.iter().map(|(k, _)| k.clone()).collect(),
-        ));
+        let keys = authz::request_tag_keys(&tags);
         let check = Check {
             action: "s3:PutObjectTagging",
             target: Target::Arn {
