@@ -288,42 +288,35 @@ pub(crate) fn after_nth_colon(b: &[u8], n: u32) -> Option<usize> {
 /// The request ARN's resource part for [`ResFilter`]s: found and hashed lazily, each prefix
 /// length at most once per decision.
 pub(crate) struct TailHashes<'a> {
-    arn: &'a [u8],
-    tail: std::cell::OnceCell<&'a [u8]>,
+    /// The text after the fifth colon (empty if there are fewer: a pattern with a literal
+    /// head then cannot match, and every filtered statement needs at least one byte).
+    tail: &'a [u8],
     /// `1 << prefix_hash(tail[..l])` at `l - 1`; 0 = not computed yet.
     bits: [std::cell::Cell<u64>; FILTER_MAX],
 }
 
 impl<'a> TailHashes<'a> {
+    #[inline]
     pub(crate) fn new(arn: &'a str) -> TailHashes<'a> {
+        const S3: &[u8] = b"arn:aws:s3:::";
+        let arn = arn.as_bytes();
+        let tail = match (arn.get(..S3.len()), arn.get(S3.len()..)) {
+            (Some(head), Some(rest)) if eq_bytes(head, S3) => rest, // no scan
+            _ => after_nth_colon(arn, 5)
+                .and_then(|i| arn.get(i..))
+                .unwrap_or(&[]),
+        };
         TailHashes {
-            arn: arn.as_bytes(),
-            tail: std::cell::OnceCell::new(),
+            tail,
             bits: Default::default(),
         }
-    }
-
-    /// The text after the fifth colon (empty if there are fewer: a pattern with a literal
-    /// head then cannot match, and every filtered statement needs at least one byte).
-    fn tail(&self) -> &'a [u8] {
-        self.tail.get_or_init(|| {
-            const S3: &[u8] = b"arn:aws:s3:::";
-            if let (Some(head), Some(rest)) = (self.arn.get(..S3.len()), self.arn.get(S3.len()..)) {
-                if eq_bytes(head, S3) {
-                    return rest; // the common case, without a scan
-                }
-            }
-            after_nth_colon(self.arn, 5)
-                .and_then(|i| self.arn.get(i..))
-                .unwrap_or(&[])
-        })
     }
 
     /// Whether a statement with filter `f` may match.
     #[inline]
     pub(crate) fn admits(&self, f: &ResFilter) -> bool {
         let l = usize::from(f.len);
-        let tail = self.tail();
+        let tail = self.tail;
         if tail.len() < l {
             return false;
         }

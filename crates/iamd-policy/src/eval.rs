@@ -329,6 +329,7 @@ fn pos_one<'v>(
     }
 }
 
+#[inline(never)] // off the statement loop's frame: most statements have no condition
 fn eval_condition<'a, O: Observer<'a>>(c: &'a CCondition, ctx: &'a Context, obs: &mut O) -> bool {
     let rv = ctx.get_lc(&c.key_lc);
     if c.op == Operator::Null {
@@ -451,6 +452,7 @@ fn aws_entry_kind(entry: &str, caller: &Caller<'_>) -> Option<PrincipalMatch> {
 }
 
 /// `Principal`: best match kind.
+#[inline(never)]
 fn principal_match(p: &CPrincipal, caller: &Caller<'_>) -> Option<PrincipalMatch> {
     if p.any {
         return Some(PrincipalMatch::Direct);
@@ -477,6 +479,7 @@ fn principal_match(p: &CPrincipal, caller: &Caller<'_>) -> Option<PrincipalMatch
 }
 
 /// `NotPrincipal`: is the caller excluded (every link of its chain listed)?
+#[inline(never)]
 fn not_principal_excludes(p: &CPrincipal, caller: &Caller<'_>) -> bool {
     if p.any || p.aws.iter().any(|e| &**e == "*") {
         return true;
@@ -821,6 +824,22 @@ fn run<'a, P: AsPolicy, O: Observer<'a>>(
         reason: Reason::ExplicitDeny(r.kind),
         statement: Some(r.to_ref()),
     };
+    // The common case — an IAM identity in its own account with identity policies only —
+    // decided without the bookkeeping of the other policy kinds (same result as below).
+    if has_identity
+        && same_account
+        && set.boundary.is_none()
+        && set.session.is_empty()
+        && set.resource.is_none()
+        && set.trust.is_none()
+    {
+        let o = eval_list(set.identity, PolicyKind::Identity, &env, ctx, obs);
+        return match (o.deny, o.allow) {
+            (Some(d), _) => explicit(d),
+            (None, Some((_, r))) => allow(Reason::IdentityGrant, Some(r.to_ref())),
+            (None, None) => implicit(Reason::NoIdentityAllow),
+        };
+    }
     let mut first_deny: Option<Hit<'a>> = None;
     let note = |o: &Outcome<'a>, first_deny: &mut Option<Hit<'a>>| {
         if first_deny.is_none() {

@@ -463,9 +463,20 @@ impl Pattern {
         ci: bool,
         resolve: &mut dyn FnMut(&str) -> Option<&'v str>,
     ) -> bool {
-        if let Some(r) = self.matches_fast_bytes(t, ci) {
-            return r;
+        match self.matches_fast_bytes(t, ci) {
+            Some(r) => r,
+            None => self.match_general(t, ci, resolve),
         }
+    }
+
+    /// The general (wildcards in the middle, or variables) match, kept out of line.
+    #[inline(never)]
+    fn match_general<'v>(
+        &'v self,
+        t: &[u8],
+        ci: bool,
+        resolve: &mut dyn FnMut(&str) -> Option<&'v str>,
+    ) -> bool {
         self.resolve_then(resolve, |pieces| match_pieces_bytes(pieces, t, ci))
             .unwrap_or(false)
     }
