@@ -119,14 +119,14 @@ impl ArnPattern {
     }
 
     /// §6.0: does this entry grant a wildcard-only action of `service`?
-    pub(crate) fn matches_wildcard(&self, service: &str) -> bool {
+    pub(crate) fn matches_wildcard(&self, service: &[u8]) -> bool {
         match self {
             ArnPattern::Any => true,
             ArnPattern::Nothing => false,
             ArnPattern::Arn(head, res, _) => {
                 let [_arn, _partition, svc, region, account] = &**head;
                 let empty_or_any = |p: &Pattern| p.is_any() || p.as_literal() == Some("");
-                svc.is_match(service, true, &mut |_| None)
+                svc.is_match_bytes(service, true, &mut |_| None)
                     && empty_or_any(region)
                     && empty_or_any(account)
                     && res.is_any()
@@ -139,45 +139,6 @@ impl ArnPattern {
             ArnPattern::Arn(_, r, _) => r.var_names().collect(),
             _ => Vec::new(),
         }
-    }
-}
-
-/// The request ARN of one decision. Patterns whose parts 1–5 are literal compare a prefix;
-/// the split into parts is done at most once, when a pattern with a wildcard head needs it.
-pub(crate) struct ReqArn<'a> {
-    pub full: &'a str,
-    split: std::cell::OnceCell<Option<([&'a str; 5], usize)>>,
-}
-
-impl<'a> ReqArn<'a> {
-    pub(crate) fn new(full: &'a str) -> ReqArn<'a> {
-        ReqArn {
-            full,
-            split: std::cell::OnceCell::new(),
-        }
-    }
-
-    /// Parts 1–5 and the byte offset of part 6; `None` for fewer than five colons.
-    fn split(&self) -> Option<([&'a str; 5], usize)> {
-        *self.split.get_or_init(|| {
-            let full = self.full;
-            let mut parts = [""; 5];
-            let mut n = 0usize;
-            let mut start = 0usize;
-            for (i, &b) in full.as_bytes().iter().enumerate() {
-                if b == b':' {
-                    if let Some(slot) = parts.get_mut(n) {
-                        *slot = full.get(start..i).unwrap_or("");
-                    }
-                    n += 1;
-                    start = i + 1;
-                    if n == 5 {
-                        return Some((parts, start));
-                    }
-                }
-            }
-            None
-        })
     }
 }
 
@@ -197,31 +158,21 @@ pub(crate) struct ResFilter {
 /// Longest prefix [`ResFilter`] looks at.
 pub(crate) const FILTER_MAX: usize = 8;
 
-/// 6-bit hash of up to eight bytes.
+/// 6-bit hash of `b[..len]` (`len` in 1..=8, `b.len() >= len`); reads one word when `b` has
+/// eight bytes.
 #[inline(always)]
-pub(crate) fn prefix_hash(b: &[u8]) -> u32 {
-    let mut w = [0u8; 8];
-    for (d, s) in w.iter_mut().zip(b) {
-        *d = *s;
-    }
-    mix(u64::from_le_bytes(w), b.len())
-}
-
-/// [`prefix_hash`] of `b[..len]` (`len` in 1..=8, `b.len() >= len`), reading one word when
-/// `b` has eight bytes.
-#[inline(always)]
-fn prefix_hash_of(b: &[u8], len: usize) -> u32 {
-    match b.get(..8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-        Some(w) => {
-            let keep = u64::MAX >> (64 - 8 * len.clamp(1, 8));
-            mix(u64::from_le_bytes(w) & keep, len)
+pub(crate) fn prefix_hash(b: &[u8], len: usize) -> u32 {
+    let len = len.clamp(1, FILTER_MAX);
+    let x = match b.get(..8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        Some(w) => u64::from_le_bytes(w) & (u64::MAX >> (64 - 8 * len)),
+        None => {
+            let mut w = [0u8; 8];
+            for (d, s) in w.iter_mut().zip(b.iter().take(len)) {
+                *d = *s;
+            }
+            u64::from_le_bytes(w)
         }
-        None => prefix_hash(b.get(..len).unwrap_or(b)),
-    }
-}
-
-#[inline(always)]
-fn mix(x: u64, len: usize) -> u32 {
+    };
     ((x ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as u32
 }
 
@@ -244,8 +195,7 @@ impl ResFilter {
         let mut mask = 0u64;
         for r in resources {
             if let ArnPattern::Arn(_, res, Some(_)) = r {
-                let p = res.literal_prefix().as_bytes();
-                mask |= 1 << prefix_hash(p.get(..len)?);
+                mask |= 1 << prefix_hash(res.literal_prefix().as_bytes(), len);
             }
         }
         Some(ResFilter {
@@ -285,38 +235,58 @@ pub(crate) fn after_nth_colon(b: &[u8], n: u32) -> Option<usize> {
     None
 }
 
-/// The request ARN's resource part for [`ResFilter`]s: found and hashed lazily, each prefix
-/// length at most once per decision.
-pub(crate) struct TailHashes<'a> {
-    /// The text after the fifth colon (empty if there are fewer: a pattern with a literal
-    /// head then cannot match, and every filtered statement needs at least one byte).
-    tail: &'a [u8],
-    /// `1 << prefix_hash(tail[..l])` at `l - 1`; 0 = not computed yet.
+/// The request ARN of one decision. The resource part (after the fifth colon) is found once,
+/// up front: literal-head patterns compare a prefix and [`ResFilter`]s hash its first bytes
+/// (lazily, at most once per length). Parts 1–5 are split out only for patterns with a
+/// wildcard in their head.
+pub(crate) struct ReqArn<'a> {
+    pub full: &'a str,
+    /// The resource part; `None` for fewer than five colons.
+    tail: Option<&'a [u8]>,
+    /// `1 << prefix_hash(tail, l)` at `l - 1`; 0 = not computed yet.
     bits: [std::cell::Cell<u64>; FILTER_MAX],
 }
 
-impl<'a> TailHashes<'a> {
+impl<'a> ReqArn<'a> {
     #[inline]
-    pub(crate) fn new(arn: &'a str) -> TailHashes<'a> {
+    pub(crate) fn new(full: &'a str) -> ReqArn<'a> {
         const S3: &[u8] = b"arn:aws:s3:::";
-        let arn = arn.as_bytes();
-        let tail = match (arn.get(..S3.len()), arn.get(S3.len()..)) {
-            (Some(head), Some(rest)) if eq_bytes(head, S3) => rest, // no scan
-            _ => after_nth_colon(arn, 5)
-                .and_then(|i| arn.get(i..))
-                .unwrap_or(&[]),
+        let b = full.as_bytes();
+        let tail_start = match b.get(..S3.len()) {
+            Some(head) if eq_bytes(head, S3) => Some(S3.len()), // no scan
+            _ => after_nth_colon(b, 5),
         };
-        TailHashes {
-            tail,
+        ReqArn {
+            full,
+            tail: tail_start.and_then(|i| b.get(i..)),
             bits: Default::default(),
         }
+    }
+
+    /// The resource part (empty if the ARN has fewer than five colons: a pattern with a
+    /// literal head then cannot match, and every filtered statement needs at least one byte).
+    #[inline]
+    fn tail(&self) -> &'a [u8] {
+        self.tail.unwrap_or_default()
+    }
+
+    /// Parts 1–5 and the byte offset of part 6 (for patterns with a wildcard in their head;
+    /// cheap enough not to cache).
+    fn split(&self) -> Option<([&'a str; 5], usize)> {
+        let start = self.full.len() - self.tail?.len();
+        let mut it = self.full.get(..start.checked_sub(1)?)?.split(':');
+        let mut parts = [""; 5];
+        for p in parts.iter_mut() {
+            *p = it.next()?;
+        }
+        Some((parts, start))
     }
 
     /// Whether a statement with filter `f` may match.
     #[inline]
     pub(crate) fn admits(&self, f: &ResFilter) -> bool {
         let l = usize::from(f.len);
-        let tail = self.tail;
+        let tail = self.tail();
         if tail.len() < l {
             return false;
         }
@@ -325,7 +295,7 @@ impl<'a> TailHashes<'a> {
         };
         let mut bit = cell.get();
         if bit == 0 {
-            bit = 1 << prefix_hash_of(tail, l);
+            bit = 1 << prefix_hash(tail, l);
             cell.set(bit);
         }
         bit & f.mask != 0
@@ -756,12 +726,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn word_hash_equals_byte_hash() {
+    fn hash_depends_only_on_the_prefix() {
         let t = b"abcdefghijkl";
         for len in 1..=8 {
-            assert_eq!(prefix_hash_of(t, len), prefix_hash(&t[..len]));
-            assert_eq!(prefix_hash_of(&t[..len], len), prefix_hash(&t[..len]));
+            let h = prefix_hash(t, len);
+            assert_eq!(prefix_hash(&t[..len], len), h, "len {len}");
+            assert_eq!(prefix_hash(&t[..len.max(8).min(t.len())], len), h);
         }
+        assert_ne!(prefix_hash(b"data-0/", 7), prefix_hash(b"data-9/", 7));
+    }
+
+    #[test]
+    fn request_arn_parts() {
+        let a = ReqArn::new("arn:aws:iam::123456789012:user/a:b");
+        assert_eq!(a.tail(), b"user/a:b");
+        assert_eq!(
+            a.split(),
+            Some((["arn", "aws", "iam", "", "123456789012"], 26))
+        );
+        let s3 = ReqArn::new("arn:aws:s3:::b/k");
+        assert_eq!(s3.tail(), b"b/k");
+        assert_eq!(s3.split(), Some((["arn", "aws", "s3", "", ""], 13)));
+        let short = ReqArn::new("arn:aws:s3");
+        assert_eq!(short.tail(), b"");
+        assert_eq!(short.split(), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::compile::{
-    eq_pieces, eq_pieces_lower, CCondition, CPrincipal, CStatement, CValue, ReqArn, TailHashes,
+    eq_pieces, eq_pieces_lower, CCondition, CPrincipal, CStatement, CValue, ReqArn,
 };
 use crate::context::{Caller, Context, Request, Resource};
 use crate::glob::match_pieces;
@@ -540,9 +540,8 @@ struct Env<'r> {
     service: &'r [u8],
     first: Option<u8>,
     has_boundary: bool,
+    /// `None` for wildcard-only actions.
     arn: Option<ReqArn<'r>>,
-    /// For statements' [`crate::compile::ResFilter`]s; `None` for wildcard-only actions.
-    tail: Option<TailHashes<'r>>,
 }
 
 #[inline]
@@ -571,9 +570,7 @@ fn resource_matches<'a, O: Observer<'a>>(
                 v
             })
         }),
-        None => rs
-            .iter()
-            .any(|r| r.matches_wildcard(std::str::from_utf8(env.service).unwrap_or(""))),
+        None => rs.iter().any(|r| r.matches_wildcard(env.service)),
     };
     any != s.not_resource
 }
@@ -587,8 +584,8 @@ fn applies<'a, O: Observer<'a>>(
     ctx: &'a Context,
     obs: &mut O,
 ) -> Option<PrincipalMatch> {
-    if let (Some(f), Some(t)) = (&s.res_filter, &env.tail) {
-        if !t.admits(f) {
+    if let (Some(f), Some(arn)) = (&s.res_filter, &env.arn) {
+        if !arn.admits(f) {
             return None;
         }
     }
@@ -634,14 +631,14 @@ struct Hit<'a> {
     s: &'a CStatement,
     id: &'a str,
     kind: PolicyKind,
-    policy_index: u32,
+    policy_index: usize,
 }
 
 impl<'a> Hit<'a> {
     fn to_ref(self) -> StatementRef<'a> {
         StatementRef {
             kind: self.kind,
-            policy_index: self.policy_index as usize,
+            policy_index: self.policy_index,
             policy_id: self.id,
             statement_index: self.s.index,
             sid: &self.s.sid,
@@ -690,7 +687,7 @@ fn eval_policy_into<'a, O: Observer<'a>>(
                 s,
                 id,
                 kind,
-                policy_index: u32::try_from(policy_index).unwrap_or(u32::MAX),
+                policy_index,
             };
             if O::FULL {
                 obs.matched(r.to_ref());
@@ -807,10 +804,6 @@ fn run<'a, P: AsPolicy, O: Observer<'a>>(
         has_boundary: set.boundary.is_some(),
         arn: match req.resource {
             Resource::Arn(a) => Some(ReqArn::new(a)),
-            Resource::Wildcard => None,
-        },
-        tail: match req.resource {
-            Resource::Arn(a) => Some(TailHashes::new(a)),
             Resource::Wildcard => None,
         },
     };
