@@ -25,5 +25,5 @@ pub use error::IamError;
 pub use ops::{group_arn, quota, url_encode, user_arn, Output};
 pub use policies::StoredPolicy;
 pub use principal::{Check, KeyProblem, Principal, Target};
-pub use simulate::source_policy_type;
+pub use simulate::{context_key_type, context_value_valid, decision_name, source_policy_type};
 pub use state::{Group, Key, State, UsageCell, User};

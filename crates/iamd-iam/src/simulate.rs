@@ -59,7 +59,7 @@ use iamd_store::Store;
 
 use crate::core::Iam;
 use crate::error::IamError;
-use crate::ops::{group_arn, user_arn, Output};
+use crate::ops::Output;
 use crate::principal::{Check, Principal};
 
 /// `SourcePolicyType` of identity-based policies, and the `EvalDecisionDetails` key of
@@ -91,9 +91,7 @@ struct Sim {
     identity: Vec<Arc<CompiledPolicy>>,
     boundary: Option<Arc<CompiledPolicy>>,
     resource: Option<Arc<CompiledPolicy>>,
-    caller_arn: String,
-    caller_id: String,
-    caller_account: String,
+    caller: SimCaller,
     resource_account: String,
     base: Context,
 }
@@ -108,6 +106,15 @@ fn compile(doc: &str, ty: PolicyType, id: &str) -> Result<Arc<CompiledPolicy>, I
         })
 }
 
+/// `PolicyInputList` documents, compiled as `PolicyInputList.N` and appended to `set`.
+fn compile_inputs(set: &mut Vec<Arc<CompiledPolicy>>, inputs: &[String]) -> Result<(), IamError> {
+    for (i, doc) in inputs.iter().enumerate() {
+        let id = format!("PolicyInputList.{}", i + 1);
+        set.push(compile(doc, PolicyType::Inline, &id)?);
+    }
+    Ok(())
+}
+
 /// The account of an ARN (its fifth field), if it has one.
 fn arn_account(arn: &str) -> Option<&str> {
     let mut it = arn.splitn(6, ':');
@@ -119,9 +126,33 @@ fn arn_account(arn: &str) -> Option<&str> {
     Some(acct)
 }
 
+/// A `ContextKeyType` (`string`, `numericList`, …) split into its base type and whether
+/// it is a list type (`numericList` → (`numeric`, true)). Shared with the offline
+/// `iamd policy simulate --context`.
+pub fn context_key_type(ty: &str) -> (&str, bool) {
+    match ty.strip_suffix("List") {
+        Some(base) => (base, true),
+        None => (ty, false),
+    }
+}
+
+/// Whether `value` is a valid value of the base `ContextKeyType` `base` (`string`,
+/// `numeric`, `boolean`, `ip`, `binary`, `date`); `None` for an unknown type.
+pub fn context_value_valid(base: &str, value: &str) -> Option<bool> {
+    use iamd_policy::values::{base64_decode, parse_bool, parse_cidr, parse_date, parse_decimal};
+    Some(match base {
+        "string" => true,
+        "numeric" => parse_decimal(value).is_some(),
+        "boolean" => parse_bool(value).is_some(),
+        "ip" => parse_cidr(value).is_some(),
+        "binary" => base64_decode(value).is_some(),
+        "date" => parse_date(value).is_some(),
+        _ => return None,
+    })
+}
+
 /// `ContextEntries` → condition-key values, each checked against its declared type.
 fn add_entries(ctx: &mut Context, entries: &[api::ContextEntry]) -> Result<(), IamError> {
-    use iamd_policy::values::{base64_decode, parse_bool, parse_cidr, parse_date, parse_decimal};
     for e in entries {
         let Some(name) = e.context_key_name.as_deref() else {
             return Err(IamError::InvalidInput(
@@ -130,33 +161,25 @@ fn add_entries(ctx: &mut Context, entries: &[api::ContextEntry]) -> Result<(), I
         };
         let values = e.context_key_values.clone().unwrap_or_default();
         let ty = e.context_key_type.as_deref().unwrap_or("string");
-        let (base, list) = match ty.strip_suffix("List") {
-            Some(b) => (b, true),
-            None => (ty, false),
-        };
+        let (base, list) = context_key_type(ty);
         if !list && values.len() > 1 {
             return Err(IamError::InvalidInput(format!(
                 "Context key {name} of type {ty} takes one value; use {ty}List for several."
             )));
         }
         for v in &values {
-            let ok = match base {
-                "string" => true,
-                "numeric" => parse_decimal(v).is_some(),
-                "boolean" => parse_bool(v).is_some(),
-                "ip" => parse_cidr(v).is_some(),
-                "binary" => base64_decode(v).is_some(),
-                "date" => parse_date(v).is_some(),
-                _ => {
+            match context_value_valid(base, v) {
+                Some(true) => {}
+                Some(false) => {
+                    return Err(IamError::InvalidInput(format!(
+                        "Invalid value {v} for context key {name} of type {ty}."
+                    )))
+                }
+                None => {
                     return Err(IamError::InvalidInput(format!(
                         "Invalid ContextKeyType {ty} for context key {name}."
                     )))
                 }
-            };
-            if !ok {
-                return Err(IamError::InvalidInput(format!(
-                    "Invalid value {v} for context key {name} of type {ty}."
-                )));
             }
         }
         ctx.insert_multi(name, values);
@@ -164,7 +187,9 @@ fn add_entries(ctx: &mut Context, entries: &[api::ContextEntry]) -> Result<(), I
     Ok(())
 }
 
-fn decision_name(k: DecisionKind) -> &'static str {
+/// The simulator's `EvalDecision` name of a decision (also used by the offline
+/// `iamd policy simulate`).
+pub fn decision_name(k: DecisionKind) -> &'static str {
     match k {
         DecisionKind::Allow => "allowed",
         DecisionKind::ExplicitDeny => "explicitDeny",
@@ -191,12 +216,9 @@ impl<S: Store> Iam<S> {
         let state = self.read();
         if let Some(res) = rest.strip_prefix("user/") {
             let name = res.rsplit('/').next().unwrap_or_default();
-            let u = state
-                .user_by_name(name)
-                .filter(|u| user_arn(account, &u.rec.path, &u.rec.name) == arn)
-                .ok_or_else(|| {
-                    IamError::NoSuchEntity(format!("The user with name {name} cannot be found."))
-                })?;
+            let u = state.user_by_arn(account, arn).ok_or_else(|| {
+                IamError::NoSuchEntity(format!("The user with name {name} cannot be found."))
+            })?;
             return Ok(PolicySource::User(Principal::User {
                 id: u.rec.id.clone(),
                 name: u.rec.name.clone(),
@@ -206,12 +228,9 @@ impl<S: Store> Iam<S> {
         }
         if let Some(res) = rest.strip_prefix("group/") {
             let name = res.rsplit('/').next().unwrap_or_default();
-            let g = state
-                .group_by_name(name)
-                .filter(|g| group_arn(account, &g.rec.path, &g.rec.name) == arn)
-                .ok_or_else(|| {
-                    IamError::NoSuchEntity(format!("The group with name {name} cannot be found."))
-                })?;
+            let g = state.group_by_arn(account, arn).ok_or_else(|| {
+                IamError::NoSuchEntity(format!("The group with name {name} cannot be found."))
+            })?;
             return Ok(PolicySource::Group(g.rec.id.clone()));
         }
         if rest.starts_with("role/") {
@@ -258,10 +277,7 @@ impl<S: Store> Iam<S> {
         mut base: Context,
         entries: &[api::ContextEntry],
     ) -> Result<Sim, IamError> {
-        for (i, doc) in inputs.iter().enumerate() {
-            let id = format!("PolicyInputList.{}", i + 1);
-            identity.push(compile(doc, PolicyType::Inline, &id)?);
-        }
+        compile_inputs(&mut identity, inputs)?;
         if boundaries.len() > 1 {
             return Err(IamError::InvalidInput(
                 "Only one permissions boundary can be simulated at a time.".into(),
@@ -300,9 +316,7 @@ impl<S: Store> Iam<S> {
             identity,
             boundary,
             resource,
-            caller_arn: caller.arn,
-            caller_id: caller.id,
-            caller_account: caller.account,
+            caller,
             resource_account,
             base,
         })
@@ -333,9 +347,9 @@ impl<S: Store> Iam<S> {
         // Keys the caller supplied win over the ones derived from the resource.
         check.keys.retain(|(k, _)| sim.base.get(k).is_none());
         let caller = Caller::User {
-            arn: &sim.caller_arn,
-            id: &sim.caller_id,
-            account: &sim.caller_account,
+            arn: &sim.caller.arn,
+            id: &sim.caller.id,
+            account: &sim.caller.account,
         };
         let decide_with = |account: &str, set: &PolicySet<'_, Arc<CompiledPolicy>>| {
             Self::evaluate_check(caller, account, &check, &sim.base, |req| {
@@ -362,12 +376,12 @@ impl<S: Store> Iam<S> {
             // The boundary limits the caller in its own account.
             api::PermissionsBoundaryDecisionDetail {
                 allowed_by_permissions_boundary: Some(
-                    decide_with(&sim.caller_account, &only).is_allowed(),
+                    decide_with(&sim.caller.account, &only).is_allowed(),
                 ),
             }
         });
         // Each side of a cross-account request, decided in its own account.
-        let cross = (specific && sim.resource_account != sim.caller_account).then(|| {
+        let cross = (specific && sim.resource_account != sim.caller.account).then(|| {
             let ident = PolicySet {
                 identity: &sim.identity,
                 boundary: sim.boundary.as_ref(),
@@ -380,11 +394,11 @@ impl<S: Store> Iam<S> {
             BTreeMap::from([
                 (
                     IAM_POLICY.to_string(),
-                    decision_name(decide_with(&sim.caller_account, &ident)).to_string(),
+                    decision_name(decide_with(&sim.caller.account, &ident)).to_string(),
                 ),
                 (
                     RESOURCE_POLICY.to_string(),
-                    decision_name(decide_with(&sim.caller_account, &res_only)).to_string(),
+                    decision_name(decide_with(&sim.caller.account, &res_only)).to_string(),
                 ),
             ])
         });
@@ -445,12 +459,14 @@ impl<S: Store> Iam<S> {
         };
         let max = max_items.unwrap_or(100).max(1) as usize;
         let end = total.min(start.saturating_add(max));
-        let mut results = Vec::with_capacity(end - start);
-        for i in start..end {
-            let action = &actions[i / resources.len()];
-            let resource = &resources[i % resources.len()];
-            results.push(self.simulate_one(sim, action, resource));
-        }
+        // Action-major order: every resource of the first action, then the next action.
+        let results = actions
+            .iter()
+            .flat_map(|a| resources.iter().map(move |r| (a, r)))
+            .skip(start)
+            .take(end - start)
+            .map(|(action, resource)| self.simulate_one(sim, action, resource))
+            .collect();
         let truncated = end < total;
         Ok(Some(Box::new(api::SimulatePolicyResult {
             evaluation_results: Some(results),
@@ -582,13 +598,7 @@ impl<S: Store> Iam<S> {
         r: api::GetContextKeysForCustomPolicyRequest,
     ) -> Result<Output, IamError> {
         let mut set = Vec::new();
-        for (i, doc) in r.policy_input_list.iter().enumerate() {
-            set.push(compile(
-                doc,
-                PolicyType::Inline,
-                &format!("PolicyInputList.{}", i + 1),
-            )?);
-        }
+        compile_inputs(&mut set, &r.policy_input_list)?;
         Ok(Self::context_keys(&set))
     }
 
@@ -597,19 +607,7 @@ impl<S: Store> Iam<S> {
         r: api::GetContextKeysForPrincipalPolicyRequest,
     ) -> Result<Output, IamError> {
         let (mut set, _, _) = self.principal_inputs(&r.policy_source_arn)?;
-        for (i, doc) in r
-            .policy_input_list
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            set.push(compile(
-                doc,
-                PolicyType::Inline,
-                &format!("PolicyInputList.{}", i + 1),
-            )?);
-        }
+        compile_inputs(&mut set, r.policy_input_list.as_deref().unwrap_or_default())?;
         Ok(Self::context_keys(&set))
     }
 }

@@ -158,46 +158,30 @@ fn load(file: &PathBuf, ty: PolicyType, id: String) -> Result<Loaded, String> {
     })
 }
 
-/// `key=type:value[,value…]` → (key, values), values checked against the type.
+/// `key=type:value[,value…]` → (key, values), values checked against the type (the
+/// simulator's `ContextKeyType` rules).
 fn context_entry(spec: &str) -> Result<(String, Vec<String>), String> {
-    use iamd_policy::values::{base64_decode, parse_bool, parse_cidr, parse_date, parse_decimal};
     let bad = || format!("iamd: --context {spec:?}: expected key=type:value[,value...]");
     let (key, rest) = spec.split_once('=').ok_or_else(bad)?;
     let (ty, vals) = rest.split_once(':').ok_or_else(bad)?;
-    let (base, list) = match ty.strip_suffix("List") {
-        Some(b) => (b, true),
-        None => (ty, false),
-    };
+    let (base, list) = iamd_iam::context_key_type(ty);
     let values: Vec<String> = if list {
         vals.split(',').map(str::to_string).collect()
     } else {
         vec![vals.to_string()]
     };
     for v in &values {
-        let ok = match base {
-            "string" => true,
-            "numeric" => parse_decimal(v).is_some(),
-            "boolean" => parse_bool(v).is_some(),
-            "ip" => parse_cidr(v).is_some(),
-            "binary" => base64_decode(v).is_some(),
-            "date" => parse_date(v).is_some(),
-            _ => return Err(format!("iamd: --context {spec:?}: unknown type {ty:?}")),
-        };
-        if !ok {
-            return Err(format!(
-                "iamd: --context {spec:?}: {v:?} is not a valid {base}"
-            ));
+        match iamd_iam::context_value_valid(base, v) {
+            Some(true) => {}
+            Some(false) => {
+                return Err(format!(
+                    "iamd: --context {spec:?}: {v:?} is not a valid {base}"
+                ))
+            }
+            None => return Err(format!("iamd: --context {spec:?}: unknown type {ty:?}")),
         }
     }
     Ok((key.to_string(), values))
-}
-
-fn decision_name(k: iamd_policy::DecisionKind) -> &'static str {
-    match k {
-        iamd_policy::DecisionKind::Allow => "allowed",
-        iamd_policy::DecisionKind::ExplicitDeny => "explicitDeny",
-        iamd_policy::DecisionKind::ImplicitDeny => "implicitDeny",
-    }
 }
 
 fn simulate(a: &SimulateArgs) -> ExitCode {
@@ -287,7 +271,7 @@ fn simulate_inner(a: &SimulateArgs) -> Result<ExitCode, String> {
             _ => None,
         }
     };
-    let decision = decision_name(e.decision.kind);
+    let decision = iamd_iam::decision_name(e.decision.kind);
     if a.json {
         let mut o = String::new();
         o.push_str("{\"EvaluationResults\":[{\"EvalActionName\":");
