@@ -366,23 +366,6 @@ impl Pattern {
         })
     }
 
-    /// Match a variable-free pattern (variables, if any, resolve to nothing → false).
-    pub fn matches(&self, text: &str, ci: bool) -> bool {
-        self.matches_with(text, ci, &mut |_| None)
-    }
-
-    /// Match, resolving variables through `resolve` (lowercased name → value). An unresolvable
-    /// variable without default makes the pattern match nothing.
-    pub fn matches_with<'v>(
-        &'v self,
-        text: &str,
-        ci: bool,
-        resolve: &mut dyn FnMut(&str) -> Option<&'v str>,
-    ) -> bool {
-        self.resolve_then(resolve, |pieces| match_pieces(pieces, text, ci))
-            .unwrap_or(false)
-    }
-
     /// Resolve variables into pieces and call `f` with them; `None` if a variable is
     /// unresolvable (and has no default).
     pub fn resolve_then<'v, R>(
@@ -420,12 +403,8 @@ impl Pattern {
         }
     }
 
-    /// Fast-path match for variable-free patterns (literal/prefix/suffix/contains/any).
-    #[inline(always)]
-    pub fn matches_fast(&self, text: &str, ci: bool) -> Option<bool> {
-        self.matches_fast_bytes(text.as_bytes(), ci)
-    }
-
+    /// Fast-path match for variable-free patterns (literal/prefix/suffix/contains/any);
+    /// `None` when the general matcher is needed.
     #[inline(always)]
     fn matches_fast_bytes(&self, t: &[u8], ci: bool) -> Option<bool> {
         Some(match &self.shape {

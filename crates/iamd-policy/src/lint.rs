@@ -132,31 +132,13 @@ fn v(s: &str) -> PathElement {
     PathElement::Value(s.to_string())
 }
 
-/// Case-insensitive `*`/`?` wildcard match.
+/// Case-insensitive `*`/`?` wildcard match (action names), with the engine's glob matcher.
 fn wild(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None, 0usize);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            pi += 1;
-            mark = ti;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
+    crate::glob::Pattern::new(pattern, crate::glob::Mode::Glob, false, true).is_match(
+        text,
+        true,
+        &mut |_| None,
+    )
 }
 
 /// S3 actions that act on buckets (`arn:aws:s3:::bucket`); all other `s3:` actions that
