@@ -24,6 +24,6 @@ pub use crate::core::{Iam, InitOptions, InitReport};
 pub use error::IamError;
 pub use ops::{group_arn, quota, url_encode, user_arn, Output};
 pub use policies::StoredPolicy;
-pub use principal::{Check, KeyProblem, Principal, Target};
+pub use principal::{request_context, Check, KeyProblem, Principal, RequestOrigin, Target};
 pub use simulate::{context_key_type, context_value_valid, decision_name, source_policy_type};
 pub use state::{Group, Key, State, UsageCell, User};

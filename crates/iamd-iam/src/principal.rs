@@ -13,6 +13,44 @@ use crate::core::Iam;
 use crate::error::IamError;
 use crate::state::UsageCell;
 
+/// Where a request came from: what the request-level global condition keys are made of.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestOrigin<'a> {
+    pub source_ip: Option<std::net::IpAddr>,
+    /// Whether it arrived over TLS (`aws:SecureTransport`).
+    pub secure: bool,
+    /// The raw `User-Agent` and `Referer` header values.
+    pub user_agent: Option<&'a [u8]>,
+    pub referer: Option<&'a [u8]>,
+}
+
+/// A context holding the request-level global condition keys every service sets
+/// (policy-semantics §5.1): time, transport, source IP, the service-principal flags,
+/// requested region, user agent and referer. Principal keys come from
+/// [`Iam::add_principal_keys`]; service keys from the service.
+pub fn request_context(o: &RequestOrigin<'_>, capacity: usize) -> Context {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let mut ctx = Context::with_capacity(capacity);
+    let now = iamd_api::Timestamp::now();
+    ctx.insert("aws:CurrentTime", now.to_iso8601());
+    ctx.insert("aws:EpochTime", now.as_secs().to_string());
+    ctx.insert(
+        "aws:SecureTransport",
+        if o.secure { "true" } else { "false" },
+    );
+    if let Some(ip) = o.source_ip {
+        ctx.insert("aws:SourceIp", ip.to_string());
+    }
+    ctx.insert("aws:PrincipalIsAWSService", "false");
+    ctx.insert("aws:ViaAWSService", "false");
+    ctx.insert("aws:RequestedRegion", "us-east-1");
+    ctx.insert("aws:UserAgent", o.user_agent.map(text).unwrap_or_default());
+    if let Some(r) = o.referer {
+        ctx.insert("aws:Referer", text(r));
+    }
+    ctx
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

@@ -89,36 +89,19 @@ impl S3Access for Access {
         };
         let query = authz::parse_query(cx.uri().query().unwrap_or(""));
         let client = cx.extensions_mut().get::<ClientInfo>().copied();
+        let mut ctx = iamd_iam::request_context(
+            &iamd_iam::RequestOrigin {
+                source_ip: client.map(|c| c.peer.ip()),
+                secure: client.is_some_and(|c| c.secure),
+                user_agent: cx.headers().get("user-agent").map(|v| v.as_bytes()),
+                referer: cx.headers().get("referer").map(|v| v.as_bytes()),
+            },
+            24,
+        );
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        let mut ctx = Context::with_capacity(24);
-        ctx.insert("aws:CurrentTime", iso8601(now));
-        ctx.insert("aws:EpochTime", now.to_string());
-        ctx.insert(
-            "aws:SecureTransport",
-            if client.is_some_and(|c| c.secure) {
-                "true"
-            } else {
-                "false"
-            },
-        );
-        if let Some(c) = client {
-            ctx.insert("aws:SourceIp", c.peer.ip().to_string());
-        }
-        ctx.insert("aws:PrincipalIsAWSService", "false");
-        ctx.insert("aws:ViaAWSService", "false");
-        ctx.insert("aws:RequestedRegion", "us-east-1");
-        let header = |n: &str| {
-            cx.headers()
-                .get(n)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        };
-        ctx.insert("aws:UserAgent", header("user-agent").unwrap_or_default());
-        if let Some(r) = header("referer") {
-            ctx.insert("aws:Referer", r);
-        }
         match &principal {
             Some(p) => {
                 core.iam.add_principal_keys(p, &mut ctx);
@@ -231,41 +214,21 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> S3Error {
     )
 }
 
-/// Epoch seconds → `YYYY-MM-DDThh:mm:ssZ`.
-pub fn iso8601(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn iso_dates() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_709_208_000), "2024-02-29T12:00:00Z");
+    fn amz_dates() {
+        // aws:CurrentTime is formatted by iamd_api::Timestamp (tested there).
+        assert_eq!(authz::parse_amz_date("19700101T000000Z"), Some(0));
         assert_eq!(
-            authz::parse_amz_date("20991231T235959Z")
-                .map(iso8601)
-                .as_deref(),
-            Some("2099-12-31T23:59:59Z")
+            authz::parse_amz_date("20240229T120000Z"),
+            Some(1_709_208_000)
+        );
+        assert_eq!(
+            authz::parse_amz_date("20991231T235959Z"),
+            Some(4_102_444_799)
         );
     }
 }

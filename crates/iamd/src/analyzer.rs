@@ -15,7 +15,7 @@ use iamd_api::Timestamp;
 use iamd_iam::{Check, Iam};
 use iamd_policy::json::JsonKind;
 use iamd_policy::lint::{lint, offset_of, LintFinding, PathElement};
-use iamd_policy::{Context, PolicyType, Pos};
+use iamd_policy::{PolicyType, Pos};
 use iamd_sigv4::{Payload, RequestParts, SigningKeyCache};
 use iamd_store::AnyStore;
 
@@ -114,12 +114,7 @@ async fn handle_inner(
         return error(403, "InvalidSignatureException", &e.to_string());
     }
     // Authorize.
-    let mut ctx = Context::with_capacity(12);
-    let now = Timestamp::now();
-    ctx.insert("aws:CurrentTime", now.to_iso8601());
-    ctx.insert("aws:EpochTime", now.as_secs().to_string());
-    ctx.insert("aws:SecureTransport", "false");
-    ctx.insert("aws:SourceIp", peer.ip().to_string());
+    let mut ctx = iamd_iam::request_context(&crate::app::origin(&parts.headers, peer), 16);
     iam.add_principal_keys(&principal, &mut ctx);
     let check = Check::wildcard("access-analyzer:ValidatePolicy");
     if let Err(e) = iam.authorize(&principal, std::slice::from_ref(&check), &ctx) {
@@ -172,7 +167,7 @@ async fn handle_inner(
             _ => {}
         }
     }
-    let epoch = now.as_secs();
+    let epoch = Timestamp::now().as_secs();
     let findings = lint(document, ty, epoch);
     if start > findings.len() {
         return validation("Invalid nextToken.");

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use iamd_api::{iam, sts, Params, Timestamp};
-use iamd_iam::{Iam, Principal};
+use iamd_api::{iam, sts, Params};
+use iamd_iam::{request_context, Iam, Principal, RequestOrigin};
 use iamd_policy::Context;
 use iamd_sigv4::{Payload, RequestParts, SigError, SigningKeyCache};
 use iamd_store::AnyStore;
@@ -178,27 +178,7 @@ impl App {
         let region = parsed.scope().region.to_string();
         let key_id = parsed.access_key_id().to_string();
 
-        // Context keys common to every action (policy-semantics §5.1).
-        let mut ctx = Context::with_capacity(16);
-        let now = Timestamp::now();
-        ctx.insert("aws:CurrentTime", now.to_iso8601());
-        ctx.insert("aws:EpochTime", now.as_secs().to_string());
-        ctx.insert("aws:SecureTransport", "false");
-        ctx.insert("aws:SourceIp", peer.ip().to_string());
-        ctx.insert("aws:PrincipalIsAWSService", "false");
-        ctx.insert("aws:ViaAWSService", "false");
-        ctx.insert("aws:RequestedRegion", "us-east-1");
-        let ua = parts
-            .headers
-            .get(http::header::USER_AGENT)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        ctx.insert("aws:UserAgent", ua.unwrap_or_default());
-        if let Some(r) = parts.headers.get(http::header::REFERER) {
-            ctx.insert(
-                "aws:Referer",
-                String::from_utf8_lossy(r.as_bytes()).into_owned(),
-            );
-        }
+        let mut ctx = request_context(&origin(&parts.headers, peer), 16);
         self.iam.add_principal_keys(&principal, &mut ctx);
 
         let xml = match *service {
@@ -313,5 +293,15 @@ async fn read_body(body: Incoming) -> Result<Bytes, RequestError> {
             }
         }
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+/// The request's origin for [`request_context`] (plain HTTP: `aws:SecureTransport` false).
+pub(crate) fn origin(headers: &http::HeaderMap, peer: SocketAddr) -> RequestOrigin<'_> {
+    RequestOrigin {
+        source_ip: Some(peer.ip()),
+        secure: false,
+        user_agent: headers.get(http::header::USER_AGENT).map(|v| v.as_bytes()),
+        referer: headers.get(http::header::REFERER).map(|v| v.as_bytes()),
     }
 }
