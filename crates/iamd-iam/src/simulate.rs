@@ -250,11 +250,10 @@ impl<S: Store> Iam<S> {
                 "Invalid CallerArn {arn}: it must be the ARN of an IAM user."
             )));
         }
-        let name = arn.rsplit('/').next().unwrap_or_default();
+        // An ARN naming no user of this account (wrong path included) has no unique id.
         let id = self
             .read()
-            .user_by_name(name)
-            .filter(|_| acct == self.account_id())
+            .user_by_arn(self.account_id(), arn)
             .map(|u| u.rec.id.clone())
             .unwrap_or_default();
         Ok(SimCaller {
@@ -380,7 +379,9 @@ impl<S: Store> Iam<S> {
                 ),
             }
         });
-        // Each side of a cross-account request, decided in its own account.
+        // Each side of a cross-account request on its own: whether the identity side allows
+        // it, and whether the resource policy alone grants it (both decided as if caller and
+        // resource shared an account, where either side's grant suffices).
         let cross = (specific && sim.resource_account != sim.caller.account).then(|| {
             let ident = PolicySet {
                 identity: &sim.identity,
