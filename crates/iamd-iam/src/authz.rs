@@ -29,7 +29,7 @@ impl<S: Store> Iam<S> {
             match (name, p) {
                 (Some(n), _) => user(n),
                 (None, Principal::User { name, .. }) => user(name),
-                (None, Principal::Root { .. }) => (p.arn(), Vec::new()),
+                (None, Principal::Root { .. }) => (p.arn().into_owned(), Vec::new()),
             }
         };
         let group = |name: &str| -> String {
@@ -153,7 +153,7 @@ impl<S: Store> Iam<S> {
                         let (a, k) = user(&name);
                         arn(a, k)
                     }
-                    None => arn(p.arn(), Vec::new()),
+                    None => arn(p.arn().into_owned(), Vec::new()),
                 }
             }
             IamRequest::CreateGroup(r) => arn(

@@ -356,7 +356,7 @@ impl<S: Store> Iam<S> {
                 let created = state.account.as_ref().map(|a| a.created).unwrap_or(0);
                 return out(RootUserResult {
                     user_id: account.clone(),
-                    arn: p.arn(),
+                    arn: p.arn().into_owned(),
                     created: ts(created),
                 });
             }

@@ -76,10 +76,10 @@ impl Principal {
         }
     }
 
-    pub fn arn(&self) -> String {
+    pub fn arn(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Principal::Root { account } => format!("arn:aws:iam::{account}:root"),
-            Principal::User { arn, .. } => arn.clone(),
+            Principal::Root { account } => format!("arn:aws:iam::{account}:root").into(),
+            Principal::User { arn, .. } => arn.as_str().into(),
         }
     }
 

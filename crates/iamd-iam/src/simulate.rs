@@ -555,7 +555,7 @@ impl<S: Store> Iam<S> {
                 let mut ctx = Context::new();
                 self.add_principal_keys(&p, &mut ctx);
                 let caller = SimCaller {
-                    arn: p.arn(),
+                    arn: p.arn().into_owned(),
                     id: p.user_id().to_string(),
                     account,
                     user: true,

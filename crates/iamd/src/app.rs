@@ -224,7 +224,7 @@ impl App {
             sts::StsRequest::GetCallerIdentity(_) => sts::GetCallerIdentityResult {
                 user_id: Some(principal.user_id().to_string()),
                 account: Some(principal.account().to_string()),
-                arn: Some(principal.arn()),
+                arn: Some(principal.arn().into_owned()),
             },
             other => {
                 return Err(RequestError::Iam(iamd_iam::IamError::NotImplemented(
