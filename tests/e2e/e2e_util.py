@@ -18,6 +18,7 @@ import re
 import secrets
 import signal
 import socket
+import shutil
 import subprocess
 import time
 import urllib.parse
@@ -440,3 +441,27 @@ def scan_files_for(root: Path, needles: list[bytes]) -> list[tuple[str, bytes]]:
                 if n in data:
                     hits.append((str(p), n))
     return hits
+
+
+AWS_CLI = shutil.which("aws") or "aws"
+
+
+def run_aws(server, *args, ak=None, sk=None, check=True, timeout=120):
+    """The aws CLI against `server`, isolated from the caller's AWS configuration
+    (root credentials unless `ak`/`sk`, no retries, no pager)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "IAMD_")) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    env.update({
+        "AWS_ACCESS_KEY_ID": ak or ROOT_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": sk or ROOT_SECRET_ACCESS_KEY,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_PAGER": "",
+    })
+    p = subprocess.run([AWS_CLI, "--endpoint-url", server.endpoint, *args], env=env,
+                       capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert p.returncode == 0, (args, p.returncode, p.stderr)
+    return p

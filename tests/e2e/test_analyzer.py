@@ -1,9 +1,6 @@
 """IAM Access Analyzer's ValidatePolicy against iamd (boto3 and the aws CLI)."""
 
 import json
-import os
-import shutil
-import subprocess
 
 import pytest
 from botocore.exceptions import ClientError
@@ -132,15 +129,8 @@ def test_query_protocol_still_served(server, iam):
 
 
 def test_aws_cli_validate_policy(server):
-    aws = shutil.which("aws") or "aws"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "IAMD_")) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    env.update({"AWS_ACCESS_KEY_ID": u.ROOT_ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": u.ROOT_SECRET_ACCESS_KEY,
-                "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
-                "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_PAGER": ""})
-    p = subprocess.run([aws, "--endpoint-url", server.endpoint, "accessanalyzer", "validate-policy",
-                        "--policy-type", "IDENTITY_POLICY", "--policy-document", PASSROLE],
-                       env=env, capture_output=True, text=True, timeout=60)
+    p = u.run_aws(server, "accessanalyzer", "validate-policy",
+                  "--policy-type", "IDENTITY_POLICY", "--policy-document", PASSROLE, timeout=60)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert [f["issueCode"] for f in out["findings"]] == ["PASS_ROLE_WITH_STAR_IN_RESOURCE", "RESOURCE_TYPE_MISMATCH"]

@@ -1,33 +1,10 @@
 """The aws CLI (v1, as pinned in requirements.txt) against the server, via subprocess."""
 
 import json
-import os
-import shutil
-import subprocess
-
 
 import e2e_util as u
 
-AWS = shutil.which("aws") or "aws"
-
-
-def run_aws(server, *args, ak=None, sk=None, check=True):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "IAMD_")) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    env.update({
-        "AWS_ACCESS_KEY_ID": ak or u.ROOT_ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": sk or u.ROOT_SECRET_ACCESS_KEY,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_MAX_ATTEMPTS": "1",
-        "AWS_PAGER": "",
-    })
-    p = subprocess.run([AWS, "--endpoint-url", server.endpoint, *args], env=env,
-                       capture_output=True, text=True, timeout=60)
-    if check:
-        assert p.returncode == 0, (args, p.returncode, p.stderr)
-    return p
+run_aws = u.run_aws
 
 
 def j(p):

@@ -17,7 +17,6 @@ from botocore.config import Config
 
 import e2e_util as u
 
-AWS = shutil.which("aws") or "aws"
 S3CMD = shutil.which("s3cmd") or "s3cmd"
 
 MELVINS_POLICY = json.dumps({
@@ -331,23 +330,7 @@ def test_presigned_urls(server, story, tmp_path):
 
 # -- the aws CLI -------------------------------------------------------------------
 
-def run_aws(server, *args, ak=None, sk=None, check=True, timeout=120):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "IAMD_")) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    env.update({
-        "AWS_ACCESS_KEY_ID": ak or u.ROOT_ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": sk or u.ROOT_SECRET_ACCESS_KEY,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_MAX_ATTEMPTS": "1",
-        "AWS_PAGER": "",
-    })
-    p = subprocess.run([AWS, "--endpoint-url", server.endpoint, *args], env=env,
-                       capture_output=True, text=True, timeout=timeout)
-    if check:
-        assert p.returncode == 0, (args, p.returncode, p.stderr)
-    return p
+run_aws = u.run_aws
 
 
 def test_aws_cli_cp_ls_rm_presign(server, story, tmp_path):

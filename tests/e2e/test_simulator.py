@@ -2,9 +2,6 @@
 GetContextKeysFor*Policy, and the proof that it decides like enforcement."""
 
 import json
-import os
-import shutil
-import subprocess
 
 import pytest
 from botocore.exceptions import ClientError
@@ -759,16 +756,9 @@ def test_denial_logged_with_deciding_statement(fresh_server):
 
 
 def test_aws_cli_simulate_custom_policy(server):
-    aws = shutil.which("aws") or "aws"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "IAMD_")) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    env.update({"AWS_ACCESS_KEY_ID": u.ROOT_ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": u.ROOT_SECRET_ACCESS_KEY,
-                "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
-                "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_PAGER": ""})
-    p = subprocess.run([aws, "--endpoint-url", server.endpoint, "iam", "simulate-custom-policy",
-                        "--policy-input-list", doc(allow("iam:GetUser"), deny("iam:DeleteUser")),
-                        "--action-names", "iam:GetUser", "iam:DeleteUser", "iam:ListUsers"],
-                       env=env, capture_output=True, text=True, timeout=60)
+    p = u.run_aws(server, "iam", "simulate-custom-policy",
+                  "--policy-input-list", doc(allow("iam:GetUser"), deny("iam:DeleteUser")),
+                  "--action-names", "iam:GetUser", "iam:DeleteUser", "iam:ListUsers", timeout=60)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert [r["EvalDecision"] for r in out["EvaluationResults"]] == ["allowed", "explicitDeny", "implicitDeny"]
