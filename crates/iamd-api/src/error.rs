@@ -84,6 +84,17 @@ impl ApiError {
         )
     }
 
+    /// `MissingParameter` (400): a parameter every Query request needs (`Version`)
+    /// is absent.
+    pub fn missing_parameter(name: &str) -> Self {
+        ApiError::new(
+            "MissingParameter",
+            format!("The request must contain the parameter {name}"),
+            400,
+            true,
+        )
+    }
+
     /// `MissingAction` (400): no `Action` parameter.
     pub fn missing_action() -> Self {
         ApiError::new("MissingAction", "Missing Action", 400, true)

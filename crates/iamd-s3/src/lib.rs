@@ -3,6 +3,8 @@
 //! - [`access`]: authentication (s3s verifies SigV4/SigV2 header, presigned and
 //!   streaming-chunk signatures with the secret IAM gives it) and authorization
 //!   (every request → engine; [`authz`] maps requests to actions, ARNs and keys).
+//! - [`guard`]: what a request must satisfy before s3s sees it (one auth mechanism,
+//!   scope service `s3`, every `x-amz-*` header signed).
 //! - [`service`]: the S3 operations (s3s `S3` trait) over [`iamd_store::ObjectMeta`]
 //!   (metadata in the database) and [`blobs`] (bytes in files named by generated ids).
 //!
@@ -22,9 +24,11 @@ use s3s::S3Result;
 pub mod access;
 pub mod authz;
 pub mod blobs;
+pub mod guard;
 mod service;
 
 pub use access::ClientInfo;
+pub use guard::{precheck, Refusal};
 
 /// Shared state of the S3 service.
 pub struct Core {

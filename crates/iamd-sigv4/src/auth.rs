@@ -790,19 +790,19 @@ impl<'a> ParsedAuth<'a> {
         out
     }
 
-    /// S3's rule: every `x-amz-*` header must be signed (for presigned URLs,
-    /// `x-amz-content-sha256` and `x-amz-security-token` are exempt, as the URL carries
-    /// those). Errors with [`SigError::HeadersNotSigned`] (S3: 403 `AccessDenied`).
+    /// Every `x-amz-*` header must be signed, as S3 requires: an unsigned one could
+    /// change what a signed request does. For presigned URLs `x-amz-content-sha256` is
+    /// exempt (the URL is signed over `UNSIGNED-PAYLOAD`; a client may add the body's
+    /// hash, which is then checked against the body, never trusted). A session token
+    /// must be signed (in a presigned URL it is part of the signed query).
+    /// Errors with [`SigError::HeadersNotSigned`] (S3 and the Query APIs: 403
+    /// `AccessDenied`).
     pub fn require_signed_amz_headers(&self) -> Result<(), SigError> {
         let presigned = matches!(self.kind, AuthKind::Presigned { .. });
         let unsigned: Vec<String> = self
             .unsigned_amz_headers()
             .into_iter()
-            .filter(|h| {
-                !(presigned
-                    && (h.eq_ignore_ascii_case("x-amz-content-sha256")
-                        || h.eq_ignore_ascii_case("x-amz-security-token")))
-            })
+            .filter(|h| !(presigned && h.eq_ignore_ascii_case("x-amz-content-sha256")))
             .map(str::to_ascii_lowercase)
             .collect();
         if unsigned.is_empty() {

@@ -94,9 +94,9 @@ pub enum SigError {
     #[error("The provided 'x-amz-content-sha256' header does not match what was computed.")]
     ContentSha256Mismatch,
 
-    /// `x-amz-*` headers are present but not signed (S3 answers 403 `AccessDenied`).
-    /// Produced by [`crate::ParsedAuth::require_signed_amz_headers`], which the S3 layer
-    /// calls; IAM and STS do not perform this check.
+    /// `x-amz-*` headers are present but not signed (403 `AccessDenied`).
+    /// Produced by [`crate::ParsedAuth::require_signed_amz_headers`], which the S3
+    /// pre-check and the Query (IAM/STS) path call.
     #[error("There were headers present in the request which were not signed")]
     HeadersNotSigned {
         /// The unsigned header names (S3's `HeadersNotSigned` element, comma-joined).

@@ -96,6 +96,9 @@ async fn handle_inner(
         Ok(p) => p,
         Err(e) => return error(403, "InvalidSignatureException", &e.to_string()),
     };
+    if let Err(e) = parsed.require_signed_amz_headers() {
+        return error(403, "InvalidSignatureException", &e.to_string());
+    }
     if parsed.security_token().is_some() {
         return error(
             403,

@@ -75,6 +75,14 @@ impl App {
         }
         if let Some(s3) = &self.s3 {
             if !is_query_protocol(&req) {
+                if let Err(refusal) = iamd_s3::precheck(
+                    req.method().as_str(),
+                    req.uri().path(),
+                    req.uri().query().unwrap_or(""),
+                    req.headers(),
+                ) {
+                    return s3_refusal(&refusal);
+                }
                 return crate::s3::handle(s3, req, peer).await;
             }
         }
@@ -147,10 +155,19 @@ impl App {
         if params.action().is_none() {
             return Err(iamd_api::ApiError::missing_action().into());
         }
+        // The API version names the service (AWS's Query protocol): an unknown one
+        // names no operation at all.
         *service = match params.version() {
             Some(sts::API_VERSION) => Service::Sts,
             Some(iam::API_VERSION) => Service::Iam,
-            _ => *service,
+            Some(other) => {
+                return Err(iamd_api::ApiError::invalid_action(
+                    params.action().unwrap_or_default(),
+                    other,
+                )
+                .into())
+            }
+            None => return Err(iamd_api::ApiError::missing_parameter("Version").into()),
         };
 
         // Authenticate.
@@ -163,6 +180,9 @@ impl App {
         let req_parts = RequestParts::new(parts.method.as_str(), path, raw_query, &headers)
             .with_payload(Payload::Bytes(&body));
         let parsed = iamd_sigv4::parse(&req_parts)?;
+        // An unsigned x-amz-* header (a session token above all) must not ride along
+        // on a signed request.
+        parsed.require_signed_amz_headers()?;
         if parsed.security_token().is_some() {
             // No temporary credentials have been issued by this server yet.
             return Err(SigError::InvalidClientTokenId.into());
@@ -172,9 +192,6 @@ impl App {
             .credentials(parsed.access_key_id())
             .map_err(|_| RequestError::Sig(SigError::InvalidClientTokenId))?;
         parsed.verify(secret.as_bytes(), SystemTime::now(), Some(&self.sig_cache))?;
-        if parsed.scope().service == "sts" && params.version().is_none() {
-            *service = Service::Sts;
-        }
         let region = parsed.scope().region.to_string();
         let key_id = parsed.access_key_id().to_string();
 
@@ -239,6 +256,17 @@ impl App {
         iamd_api::xml::encode_response(sts::XMLNS, op, Some(&result), request_id, &mut xml);
         Ok(xml)
     }
+}
+
+/// An S3 request refused before s3s saw it ([`iamd_s3::precheck`]).
+fn s3_refusal(r: &iamd_s3::Refusal) -> Response<Body> {
+    let request_id = iamd_iam::ids::request_id();
+    tracing::debug!(request_id = %request_id, code = r.code, message = %r.message, "s3 request refused");
+    let mut resp = response(r.status, "application/xml", r.to_xml(&request_id));
+    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-amz-request-id", v);
+    }
+    resp
 }
 
 /// Query protocol (IAM/STS): an `Action` query parameter, or a form-encoded POST.
