@@ -4,11 +4,15 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9911";
 pub const DEFAULT_DATA_DIR: &str = "./iamd-data";
+/// Seconds, as for the Query protocol's body timeout.
+pub const DEFAULT_S3_BODY_TIMEOUT: u64 = 10;
+const MAX_S3_BODY_TIMEOUT: u64 = 3600;
 
 /// `iamd serve` options as given on the command line or in the environment.
 #[derive(Debug, Clone, clap::Args)]
@@ -25,7 +29,8 @@ pub struct ServeArgs {
     /// Account id used on first start (12 digits); random if unset.
     #[arg(long, env = "IAMD_ACCOUNT_ID")]
     pub account_id: Option<String>,
-    /// TOML configuration file (keys: listen, data_dir, database_url, account_id, log).
+    /// TOML configuration file (keys: listen, data_dir, database_url, account_id, log,
+    /// domain, s3_body_timeout).
     #[arg(long, env = "IAMD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `iamd=debug`.
@@ -35,6 +40,10 @@ pub struct ServeArgs {
     /// works).
     #[arg(long, env = "IAMD_DOMAIN")]
     pub domain: Option<String>,
+    /// Seconds an S3 request body may go without delivering a byte before the
+    /// request fails with `RequestTimeout` (default 10).
+    #[arg(long, env = "IAMD_S3_BODY_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=MAX_S3_BODY_TIMEOUT))]
+    pub s3_body_timeout: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,6 +55,7 @@ struct FileConfig {
     account_id: Option<String>,
     log: Option<String>,
     domain: Option<String>,
+    s3_body_timeout: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -57,6 +67,8 @@ pub struct Config {
     pub account_id: Option<String>,
     pub log: String,
     pub domain: Option<String>,
+    /// How long an S3 request body may stall (no byte received).
+    pub s3_body_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +84,8 @@ pub enum ConfigError {
     AccountId(String),
     #[error("invalid default listen address")]
     Listen,
+    #[error("invalid s3_body_timeout {0}: must be 1 to {MAX_S3_BODY_TIMEOUT} seconds")]
+    S3BodyTimeout(u64),
 }
 
 impl Config {
@@ -90,6 +104,13 @@ impl Config {
                 return Err(ConfigError::AccountId(id.clone()));
             }
         }
+        let s3_body_timeout = args
+            .s3_body_timeout
+            .or(file.s3_body_timeout)
+            .unwrap_or(DEFAULT_S3_BODY_TIMEOUT);
+        if !(1..=MAX_S3_BODY_TIMEOUT).contains(&s3_body_timeout) {
+            return Err(ConfigError::S3BodyTimeout(s3_body_timeout));
+        }
         Ok(Config {
             listen,
             data_dir: args
@@ -100,6 +121,7 @@ impl Config {
             account_id,
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
             domain: args.domain.or(file.domain),
+            s3_body_timeout: Duration::from_secs(s3_body_timeout),
         })
     }
 }
@@ -129,6 +151,7 @@ mod tests {
             config: None,
             log: None,
             domain: None,
+            s3_body_timeout: None,
         }
     }
 
@@ -159,5 +182,37 @@ mod tests {
             Config::resolve(args()).unwrap().data_dir,
             PathBuf::from(DEFAULT_DATA_DIR)
         );
+    }
+
+    #[test]
+    fn s3_body_timeout_from_file_flag_and_default() {
+        let dir = std::env::temp_dir().join(format!("iamd-cfg-s3t-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        assert_eq!(
+            Config::resolve(args()).unwrap().s3_body_timeout,
+            Duration::from_secs(10)
+        );
+        std::fs::write(&f, "s3_body_timeout = 3\n").unwrap();
+        let mut a = args();
+        a.config = Some(f.clone());
+        assert_eq!(
+            Config::resolve(a).unwrap().s3_body_timeout,
+            Duration::from_secs(3)
+        );
+        let mut a = args();
+        a.config = Some(f.clone());
+        a.s3_body_timeout = Some(7);
+        assert_eq!(
+            Config::resolve(a).unwrap().s3_body_timeout,
+            Duration::from_secs(7)
+        );
+        std::fs::write(&f, "s3_body_timeout = 0\n").unwrap();
+        let mut a = args();
+        a.config = Some(f);
+        assert!(matches!(
+            Config::resolve(a),
+            Err(ConfigError::S3BodyTimeout(0))
+        ));
     }
 }

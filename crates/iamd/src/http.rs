@@ -27,6 +27,13 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 
 /// How long a client may take to send its request headers.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Header lines a request may have (hyper's default is 100). A header line takes at
+/// least 4 bytes, so anything within S3's 8 KiB header section fits, and a request
+/// over it reaches the S3 side, which answers with S3's XML error instead of
+/// hyper's empty 431. Memory stays bounded: hyper's read buffer (~400 KiB) and this
+/// count are the hard limits, past which (and for request targets over 64 KiB)
+/// hyper still answers 431/414 itself.
+const MAX_HEADERS: usize = 2048;
 /// How long we wait for shutdown before dropping connections that are still busy.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -36,6 +43,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
+        .max_headers(MAX_HEADERS)
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {

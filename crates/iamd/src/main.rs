@@ -7,6 +7,8 @@ mod errors;
 mod http;
 mod policy_cmd;
 mod s3;
+mod s3_body;
+mod s3_checks;
 mod startup;
 
 use std::process::ExitCode;

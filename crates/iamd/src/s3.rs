@@ -1,43 +1,205 @@
 //! Hands non-Query-protocol requests to the S3 service (`iamd-s3`, built on s3s).
-//! Only glue: the peer address goes in as an extension (for `aws:SourceIp`), and
-//! the streaming response body is adapted to the listener's body type.
-
-use std::net::SocketAddr;
+//! Glue, and what has to happen around s3s:
+//!
+//! - before: AWS's front-door checks ([`crate::s3_checks`]); the peer address as an
+//!   extension (for `aws:SourceIp`); the body wrapped with a progress timeout
+//!   ([`crate::s3_body`]);
+//! - after: a stalled body becomes `RequestTimeout` and the connection closes; every
+//!   response gets an `x-amz-request-id`, every error document its `<RequestId>`;
+//!   one log line per request, DEBUG for client errors and ERROR for server errors
+//!   (s3s's own error-level logs are off by default, see `startup::init_logging`);
+//! - the streaming response body is adapted to the listener's body type.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use hyper::{Request, Response};
 
 use crate::http::Body;
+use crate::s3_checks::Refusal;
+
+static BODY_TIMEOUT: OnceLock<Duration> = OnceLock::new();
+
+/// Sets how long an S3 request body may stall (once, at startup; default 10 s).
+pub fn set_body_timeout(t: Duration) {
+    let _ = BODY_TIMEOUT.set(t);
+}
+
+fn body_timeout() -> Duration {
+    BODY_TIMEOUT
+        .get()
+        .copied()
+        .unwrap_or(Duration::from_secs(crate::config::DEFAULT_S3_BODY_TIMEOUT))
+}
+
+const REQUEST_TIMEOUT: &str = "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.";
 
 pub async fn handle(
     svc: &s3s::service::S3Service,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Body> {
+    let request_id = request_id();
     let (mut parts, body) = req.into_parts();
+    let has_body = !body.is_end_stream();
+    if let Some(refusal) = crate::s3_checks::precheck(&parts) {
+        let resp = refusal_response(&refusal, &request_id, has_body);
+        log_request(
+            &parts.method,
+            &parts.uri,
+            resp.status(),
+            Some(refusal.code),
+            &request_id,
+        );
+        return resp;
+    }
+    crate::s3_checks::fix_range(&mut parts);
     parts.extensions.insert(iamd_s3::ClientInfo {
         peer,
         secure: false,
     });
-    let req = Request::from_parts(parts, s3s::Body::from(body));
-    match svc.call(req).await {
+    let stalled = Arc::new(AtomicBool::new(false));
+    let body = if has_body {
+        s3s::Body::http_body(crate::s3_body::ProgressTimeout::new(
+            body,
+            body_timeout(),
+            stalled.clone(),
+        ))
+    } else {
+        s3s::Body::from(body)
+    };
+    let (method, uri) = (parts.method.clone(), parts.uri.clone());
+    let result = svc.call(Request::from_parts(parts, body)).await;
+    let log_parts = |status, code: Option<&str>| {
+        log_request(&method, &uri, status, code, &request_id);
+    };
+    if stalled.load(Ordering::Relaxed) {
+        // Whatever the operation made of its failed body, the client stalled.
+        let refusal = Refusal {
+            code: "RequestTimeout",
+            message: REQUEST_TIMEOUT.into(),
+            extra: None,
+        };
+        let resp = refusal_response(&refusal, &request_id, true);
+        log_parts(resp.status(), Some(refusal.code));
+        return resp;
+    }
+    match result {
         Ok(resp) => {
-            let (parts, body) = resp.into_parts();
+            let (mut parts, body) = resp.into_parts();
+            let mut code = None;
+            let body = match (parts.status.as_u16() >= 400, body.bytes()) {
+                (true, Some(xml)) => {
+                    let (xml, c) = finish_error_document(&xml, &request_id);
+                    code = c;
+                    parts.headers.remove(http::header::CONTENT_LENGTH);
+                    s3s::Body::from(xml)
+                }
+                _ => body,
+            };
+            set_request_id(&mut parts.headers, &request_id);
+            log_parts(parts.status, code.as_deref());
             // The listener's body type cannot carry an error: a failure mid-stream
             // ends the body early, which hyper reports to the client by closing the
             // connection (the Content-Length is not met).
             Response::from_parts(parts, S3Body(body).boxed())
         }
         Err(e) => {
-            tracing::error!(error = ?e, "s3 request failed");
-            crate::http::response(500, "application/xml", Bytes::new())
+            tracing::error!(request_id = %request_id, error = ?e, "s3 request failed");
+            let mut r = crate::http::response(500, "application/xml", Bytes::new());
+            set_request_id(r.headers_mut(), &request_id);
+            r
         }
+    }
+}
+
+/// 16 upper-case hex digits, like S3's request ids.
+fn request_id() -> String {
+    let mut id = iamd_s3::blobs::new_id().unwrap_or_else(|_| "5a".repeat(8));
+    id.truncate(16);
+    id.make_ascii_uppercase();
+    id
+}
+
+fn set_request_id(headers: &mut http::HeaderMap, request_id: &str) {
+    if let Ok(v) = http::HeaderValue::from_str(request_id) {
+        headers.insert("x-amz-request-id", v);
+    }
+}
+
+/// An S3 `<Error>` document (status 400, as for every code answered here); closes
+/// the connection when the request body is left unread.
+fn refusal_response(r: &Refusal, request_id: &str, close: bool) -> Response<Body> {
+    let mut xml = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><Error>"#);
+    iamd_api::xml::elem_str(&mut xml, "Code", r.code);
+    iamd_api::xml::elem_str(&mut xml, "Message", &r.message);
+    if let Some((name, value)) = &r.extra {
+        iamd_api::xml::elem_str(&mut xml, name, value);
+    }
+    iamd_api::xml::elem_str(&mut xml, "RequestId", request_id);
+    xml.push_str("</Error>");
+    let mut resp = crate::http::response(400, "application/xml", xml);
+    set_request_id(resp.headers_mut(), request_id);
+    if close {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
+}
+
+/// s3s's `<Error>` document with the request id added (and the message s3s leaves
+/// out of `KeyTooLongError`); returns it with the error code.
+fn finish_error_document(xml: &[u8], request_id: &str) -> (Vec<u8>, Option<String>) {
+    let code = between(xml, b"<Code>", b"</Code>")
+        .and_then(|c| std::str::from_utf8(c).ok())
+        .map(str::to_owned);
+    let Some(head) = xml.strip_suffix(b"</Error>") else {
+        return (xml.to_vec(), code);
+    };
+    let mut out = Vec::with_capacity(xml.len() + 64);
+    out.extend_from_slice(head);
+    if head.ends_with(b"<Code>KeyTooLongError</Code>") {
+        out.extend_from_slice(b"<Message>Your key is too long</Message>");
+    }
+    out.extend_from_slice(b"<RequestId>");
+    out.extend_from_slice(request_id.as_bytes());
+    out.extend_from_slice(b"</RequestId></Error>");
+    (out, code)
+}
+
+fn between<'a>(s: &'a [u8], open: &[u8], close: &[u8]) -> Option<&'a [u8]> {
+    let start = s.windows(open.len()).position(|w| w == open)? + open.len();
+    let rest = s.get(start..)?;
+    let len = rest.windows(close.len()).position(|w| w == close)?;
+    rest.get(..len)
+}
+
+/// One line per request: anybody can provoke client errors, so they stay at DEBUG.
+fn log_request(
+    method: &http::Method,
+    uri: &http::Uri,
+    status: http::StatusCode,
+    code: Option<&str>,
+    request_id: &str,
+) {
+    let code = code.unwrap_or("-");
+    let path = uri.path();
+    if status.is_server_error() {
+        tracing::error!(request_id, %method, path, status = status.as_u16(), code, "s3 request failed");
+    } else if status.is_client_error() {
+        tracing::debug!(request_id, %method, path, status = status.as_u16(), code, "s3 request refused");
+    } else {
+        tracing::trace!(request_id, %method, path, status = status.as_u16(), "s3 request");
     }
 }
 
@@ -69,5 +231,34 @@ impl hyper::body::Body for S3Body {
 
     fn size_hint(&self) -> SizeHint {
         self.0.size_hint()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_documents_get_the_request_id() {
+        let (xml, code) = finish_error_document(
+            br#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>m</Message></Error>"#,
+            "ABC",
+        );
+        assert_eq!(code.as_deref(), Some("NoSuchKey"));
+        assert!(xml.ends_with(b"<Message>m</Message><RequestId>ABC</RequestId></Error>"));
+        let (xml, code) = finish_error_document(
+            br#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>KeyTooLongError</Code></Error>"#,
+            "ABC",
+        );
+        assert_eq!(code.as_deref(), Some("KeyTooLongError"));
+        assert!(xml.ends_with(
+            b"<Code>KeyTooLongError</Code><Message>Your key is too long</Message><RequestId>ABC</RequestId></Error>"
+        ));
+        let id = request_id();
+        assert_eq!(id.len(), 16);
+        assert!(id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()));
     }
 }

@@ -66,12 +66,27 @@ pub fn run(args: ServeArgs) -> ExitCode {
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_new(log_directives(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_directives("info")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The user's filter, with s3s's own logging off unless the filter names s3s: s3s
+/// logs every refused request at ERROR (twice), which any client could use to flood
+/// the log; `s3.rs` logs each S3 request once, by status.
+fn log_directives(filter: &str) -> String {
+    let names_s3s = filter.split(',').any(|d| {
+        let target = d.trim().split(['=', '[']).next().unwrap_or("");
+        target == "s3s" || target.starts_with("s3s::")
+    });
+    if names_s3s {
+        filter.to_string()
+    } else {
+        format!("{filter},s3s=off")
+    }
 }
 
 async fn serve(config: Config) -> Result<(), StartError> {
@@ -130,6 +145,7 @@ async fn serve(config: Config) -> Result<(), StartError> {
     if orphans > 0 {
         tracing::info!(orphans, "removed S3 blobs left by an interrupted write");
     }
+    crate::s3::set_body_timeout(config.s3_body_timeout);
     let s3 = iamd_s3::service(iam.clone(), s3_store, dir, config.domain.as_deref())
         .map_err(|e| StartError::S3(e.to_string()))?;
     let app = Arc::new(crate::app::App::new(iam).with_s3(s3));
@@ -206,4 +222,18 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         std::fs::File::open(parent)?.sync_all()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_directives;
+
+    #[test]
+    fn s3s_logs_are_off_unless_named() {
+        assert_eq!(log_directives("info"), "info,s3s=off");
+        assert_eq!(log_directives("iamd=debug"), "iamd=debug,s3s=off");
+        assert_eq!(log_directives("info,s3s=error"), "info,s3s=error");
+        assert_eq!(log_directives("s3s::ops=debug"), "s3s::ops=debug");
+        assert_eq!(log_directives("s3sx=debug"), "s3sx=debug,s3s=off");
+    }
 }

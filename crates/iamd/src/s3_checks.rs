@@ -1,0 +1,380 @@
+//! What AWS S3 checks at its front door, before it authenticates, and what s3s
+//! would get wrong there:
+//!
+//! - the request header section (request line and header lines) is at most 8 KiB
+//!   (`RequestHeaderSectionTooLarge`); user metadata (`x-amz-meta-*` names without
+//!   the prefix, plus values) at most 2 KiB on a write (`MetadataTooLarge`);
+//! - the SigV4 credential scope names the service `s3` (s3s answers 501 for any
+//!   other, and lets `sts` through): `AuthorizationHeaderMalformed` /
+//!   `AuthorizationQueryParametersError`;
+//! - a `Range` header AWS ignores (malformed, several ranges, first > last) or whose
+//!   numbers s3s cannot hold (beyond 2^63 - 1) is dropped or rewritten to what AWS
+//!   answers, when it is not signed (a signed header cannot change without breaking
+//!   the signature, and s3s parses it only after checking the signature).
+
+use http::header::{HeaderMap, AUTHORIZATION, RANGE};
+use http::request::Parts;
+use http::{HeaderValue, Method};
+
+/// AWS: `<MaxSizeAllowed>8192</MaxSizeAllowed>` for the request header section.
+pub const MAX_HEADER_SECTION: usize = 8192;
+/// AWS: "the user-defined metadata is limited to 2 KB in size".
+pub const MAX_USER_METADATA: usize = 2048;
+
+/// An S3 error answered without asking s3s.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+    /// One more element after `<Message>`, as AWS adds for some codes.
+    pub extra: Option<(&'static str, String)>,
+}
+
+pub fn precheck(parts: &Parts) -> Option<Refusal> {
+    if header_section_len(parts) > MAX_HEADER_SECTION {
+        return Some(Refusal {
+            code: "RequestHeaderSectionTooLarge",
+            message: "Your request header section exceeds the maximum allowed size.".into(),
+            extra: Some(("MaxSizeAllowed", MAX_HEADER_SECTION.to_string())),
+        });
+    }
+    if (parts.method == Method::PUT || parts.method == Method::POST)
+        && user_metadata_len(&parts.headers) > MAX_USER_METADATA
+    {
+        return Some(Refusal {
+            code: "MetadataTooLarge",
+            message: "Your metadata headers exceed the maximum allowed metadata size".into(),
+            extra: None,
+        });
+    }
+    wrong_scope_service(parts)
+}
+
+/// The request line and header lines as sent (CRLF-terminated), in bytes.
+fn header_section_len(parts: &Parts) -> usize {
+    let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len())
+        + parts.uri.authority().map_or(0, |a| a.as_str().len() + 3)
+        + parts.uri.scheme_str().map_or(0, str::len);
+    let request_line = parts.method.as_str().len() + 1 + target + 1 + "HTTP/1.1\r\n".len();
+    parts.headers.iter().fold(request_line, |n, (k, v)| {
+        n.saturating_add(k.as_str().len() + 2 + v.len() + 2)
+    })
+}
+
+fn user_metadata_len(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .filter_map(|(k, v)| {
+            k.as_str()
+                .strip_prefix("x-amz-meta-")
+                .map(|name| name.len() + v.len())
+        })
+        .fold(0, usize::saturating_add)
+}
+
+/// `Credential=AKID/DATE/REGION/SERVICE/aws4_request` (header or presigned query):
+/// a service other than `s3` is refused as AWS S3 refuses it.
+fn wrong_scope_service(parts: &Parts) -> Option<Refusal> {
+    if let Some(auth) = parts.headers.get(AUTHORIZATION) {
+        let rest = auth.to_str().ok()?.strip_prefix("AWS4-HMAC-SHA256 ")?;
+        let credential = rest
+            .split(',')
+            .find_map(|p| p.trim().strip_prefix("Credential="))?;
+        let service = scope_service(credential)?;
+        return (service != "s3").then(|| Refusal {
+            code: "AuthorizationHeaderMalformed",
+            message: format!(
+                "The authorization header is malformed; incorrect service \"{service}\". This endpoint belongs to \"s3\"."
+            ),
+            extra: None,
+        });
+    }
+    let credential = query_param(parts.uri.query()?, "X-Amz-Credential")?;
+    let credential = percent_decode(credential)?;
+    let service = scope_service(&credential)?;
+    (service != "s3").then(|| Refusal {
+        code: "AuthorizationQueryParametersError",
+        message: format!(
+            "Error parsing the X-Amz-Credential parameter; incorrect service \"{service}\". This endpoint belongs to \"s3\"."
+        ),
+        extra: None,
+    })
+}
+
+/// The service of a well-formed five-part credential; `None` leaves other shapes
+/// to s3s's own checks.
+fn scope_service(credential: &str) -> Option<&str> {
+    let mut it = credential.split('/');
+    let (_key, _date, _region, service, terminal) =
+        (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+    (it.next().is_none() && terminal == "aws4_request").then_some(service)
+}
+
+fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query
+        .split('&')
+        .find_map(|p| p.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(if c == b'+' { b' ' } else { c });
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// AWS's reading of a GetObject/HeadObject `Range` header, as s3s can parse it.
+#[derive(Debug, PartialEq, Eq)]
+enum RangeFix {
+    /// s3s reads it as AWS does.
+    Keep,
+    /// AWS ignores it: the whole object, 200.
+    Drop,
+    /// Same meaning in numbers s3s holds (it refuses positions beyond 2^63 - 1).
+    Replace(String),
+}
+
+/// Applies [`RangeFix`] to an unsigned `Range` header of a GET or HEAD.
+pub fn fix_range(parts: &mut Parts) {
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        return;
+    }
+    let mut values = parts.headers.get_all(RANGE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return;
+    };
+    let fix = range_fix(value.as_bytes());
+    if fix == RangeFix::Keep || range_is_signed(parts) {
+        return;
+    }
+    match fix {
+        RangeFix::Keep => {}
+        RangeFix::Drop => {
+            parts.headers.remove(RANGE);
+        }
+        RangeFix::Replace(v) => {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                parts.headers.insert(RANGE, v);
+            }
+        }
+    }
+}
+
+/// The largest position s3s accepts.
+const MAX_POS: u64 = i64::MAX as u64;
+
+fn range_fix(value: &[u8]) -> RangeFix {
+    let Some(spec) = std::str::from_utf8(value)
+        .ok()
+        .and_then(|v| v.strip_prefix("bytes="))
+    else {
+        return RangeFix::Drop;
+    };
+    let Some((first, last)) = spec.split_once('-') else {
+        return RangeFix::Drop;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // A number too large for u64 is still a number; it only saturates.
+    let num = |s: &str| s.parse::<u64>().unwrap_or(u64::MAX);
+    match (first.is_empty(), last.is_empty()) {
+        // bytes=-N: the last N bytes (s3s holds any u64 here).
+        (true, false) if digits(last) => match last.parse::<u64>() {
+            Ok(_) => RangeFix::Keep,
+            Err(_) => RangeFix::Replace(format!("bytes=-{}", u64::MAX)),
+        },
+        // bytes=A-: from A to the end; A past the end is 416 InvalidRange.
+        (false, true) if digits(first) => {
+            if num(first) <= MAX_POS {
+                RangeFix::Keep
+            } else {
+                RangeFix::Replace(format!("bytes={MAX_POS}-"))
+            }
+        }
+        // bytes=A-B: AWS ignores B < A; B past the end means to the end.
+        (false, false) if digits(first) && digits(last) => {
+            let (a, b) = (num(first), num(last));
+            if b < a || (a == u64::MAX && longer_number(first, last)) {
+                RangeFix::Drop
+            } else if b <= MAX_POS {
+                RangeFix::Keep
+            } else if a <= MAX_POS {
+                RangeFix::Replace(format!("bytes={a}-"))
+            } else {
+                RangeFix::Replace(format!("bytes={MAX_POS}-"))
+            }
+        }
+        _ => RangeFix::Drop,
+    }
+}
+
+/// For two saturated numbers: is `a` > `b` in full precision?
+fn longer_number(a: &str, b: &str) -> bool {
+    let a = a.trim_start_matches('0');
+    let b = b.trim_start_matches('0');
+    (a.len(), a) > (b.len(), b)
+}
+
+/// Whether `range` is among the SigV4 signed headers (header or presigned query).
+/// SigV2 never signs it.
+fn range_is_signed(parts: &Parts) -> bool {
+    let has_range = |list: &str| list.split(';').any(|h| h.eq_ignore_ascii_case("range"));
+    if let Some(auth) = parts.headers.get(AUTHORIZATION) {
+        return match auth.to_str() {
+            Ok(a) => a
+                .split([',', ' '])
+                .find_map(|p| p.trim().strip_prefix("SignedHeaders="))
+                .is_some_and(has_range),
+            // Unreadable: treat as signed and leave the header alone.
+            Err(_) => true,
+        };
+    }
+    parts
+        .uri
+        .query()
+        .and_then(|q| query_param(q, "X-Amz-SignedHeaders"))
+        .and_then(percent_decode)
+        .is_some_and(|l| has_range(&l))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut b = http::Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn range_as_aws_reads_it() {
+        let r = |v: &str| range_fix(v.as_bytes());
+        for keep in [
+            "bytes=0-3",
+            "bytes=5-",
+            "bytes=-3",
+            "bytes=0-9223372036854775807",
+        ] {
+            assert_eq!(r(keep), RangeFix::Keep, "{keep}");
+        }
+        for drop in [
+            "garbage",
+            "bytes=",
+            "bytes=-",
+            "bytes=5-3",
+            "bytes=0-1,3-4",
+            "bytes= 0-1",
+            "bytes=a-b",
+            "items=0-1",
+            "bytes=99999999999999999999999-1",
+        ] {
+            assert_eq!(r(drop), RangeFix::Drop, "{drop}");
+        }
+        let to_end = "bytes=9223372036854775807-";
+        for (value, replaced) in [
+            ("bytes=0-99999999999999999999999", "bytes=0-"),
+            ("bytes=7-18446744073709551615", "bytes=7-"),
+            ("bytes=99999999999999999999999-", to_end),
+            ("bytes=9223372036854775808-99999999999999999999999", to_end),
+            (
+                "bytes=99999999999999999999999-999999999999999999999999",
+                to_end,
+            ),
+            (
+                "bytes=-99999999999999999999999",
+                "bytes=-18446744073709551615",
+            ),
+        ] {
+            assert_eq!(r(value), RangeFix::Replace(replaced.into()), "{value}");
+        }
+    }
+
+    /// The Range header after [`fix_range`].
+    fn fixed(method: &str, uri: &str, headers: &[(&str, &str)]) -> Option<String> {
+        let mut p = parts(method, uri, headers);
+        fix_range(&mut p);
+        p.headers
+            .get(RANGE)
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+
+    #[test]
+    fn a_signed_range_is_left_alone() {
+        let auth = "AWS4-HMAC-SHA256 Credential=AK/20240101/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-date, Signature=00";
+        let junk = Some("junk".to_string());
+        let signed = [("authorization", auth), ("range", "junk")];
+        assert_eq!(fixed("GET", "/b/k", &signed), junk);
+        let presigned = "/b/k?X-Amz-SignedHeaders=host%3Brange&X-Amz-Signature=00";
+        assert_eq!(fixed("GET", presigned, &[("range", "junk")]), junk);
+        // Unsigned (presigned with host only, anonymous): AWS's reading.
+        let presigned = "/b/k?X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+        assert_eq!(fixed("GET", presigned, &[("range", "junk")]), None);
+        let huge = [("range", "bytes=0-99999999999999999999")];
+        assert_eq!(fixed("HEAD", "/b/k", &huge), Some("bytes=0-".into()));
+        // Only GetObject and HeadObject read Range.
+        assert_eq!(fixed("PUT", "/b/k", &[("range", "junk")]), junk);
+    }
+
+    #[test]
+    fn scope_service_must_be_s3() {
+        let auth = |svc: &str| {
+            format!("AWS4-HMAC-SHA256 Credential=AKIA/20240101/us-east-1/{svc}/aws4_request, SignedHeaders=host, Signature=00")
+        };
+        let p = parts("GET", "/b/k", &[("authorization", &auth("s3"))]);
+        assert_eq!(precheck(&p), None);
+        let p = parts("GET", "/b/k", &[("authorization", &auth("iam"))]);
+        let r = precheck(&p).unwrap();
+        assert_eq!(r.code, "AuthorizationHeaderMalformed");
+        assert_eq!(
+            r.message,
+            "The authorization header is malformed; incorrect service \"iam\". This endpoint belongs to \"s3\"."
+        );
+        let p = parts(
+            "GET",
+            "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20240101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Signature=00",
+            &[],
+        );
+        let r = precheck(&p).unwrap();
+        assert_eq!(r.code, "AuthorizationQueryParametersError");
+        assert_eq!(
+            r.message,
+            "Error parsing the X-Amz-Credential parameter; incorrect service \"sts\". This endpoint belongs to \"s3\"."
+        );
+        // Other shapes are s3s's to judge.
+        let p = parts("GET", "/b/k", &[("authorization", "AWS AKIA:sig")]);
+        assert_eq!(precheck(&p), None);
+    }
+
+    #[test]
+    fn header_section_and_metadata_limits() {
+        // "GET /b/k HTTP/1.1\r\n" is 19 bytes, "x-pad: " + value + "\r\n" 9 + n.
+        let pad = |n: usize| "a".repeat(n);
+        let p = parts("GET", "/b/k", &[("x-pad", &pad(MAX_HEADER_SECTION - 28))]);
+        assert_eq!(header_section_len(&p), MAX_HEADER_SECTION);
+        assert_eq!(precheck(&p), None);
+        let p = parts("GET", "/b/k", &[("x-pad", &pad(MAX_HEADER_SECTION - 27))]);
+        let r = precheck(&p).unwrap();
+        assert_eq!(r.code, "RequestHeaderSectionTooLarge");
+        assert_eq!(r.extra, Some(("MaxSizeAllowed", "8192".to_string())));
+        // 2 KiB of metadata: name "k" (1) + value.
+        let p = parts("PUT", "/b/k", &[("x-amz-meta-k", &pad(2047))]);
+        assert_eq!(precheck(&p), None);
+        let p = parts("PUT", "/b/k", &[("x-amz-meta-k", &pad(2048))]);
+        assert_eq!(precheck(&p).unwrap().code, "MetadataTooLarge");
+        let p = parts("GET", "/b/k", &[("x-amz-meta-k", &pad(2048))]);
+        assert_eq!(precheck(&p), None);
+    }
+}
