@@ -16,8 +16,6 @@
 //! Anonymous requests carry no signature to cover anything and are decided as
 //! anonymous.
 
-use std::fmt::Write as _;
-
 use iamd_sigv4::{parse, AuthKind, RequestParts, SigError};
 
 /// The credential scope service S3 requests must be signed for.
@@ -49,35 +47,6 @@ impl Refusal {
             extra,
         }
     }
-
-    /// S3's XML error document.
-    pub fn to_xml(&self, request_id: &str) -> String {
-        let mut x = String::with_capacity(256);
-        x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
-        element(&mut x, "Code", self.code);
-        element(&mut x, "Message", &self.message);
-        for (name, value) in &self.extra {
-            element(&mut x, name, value);
-        }
-        element(&mut x, "RequestId", request_id);
-        x.push_str("</Error>");
-        x
-    }
-}
-
-fn element(out: &mut String, name: &str, text: &str) {
-    let _ = write!(out, "<{name}>");
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    let _ = write!(out, "</{name}>");
 }
 
 /// Query parameters that make a request presigned (SigV4 or SigV2).
@@ -205,10 +174,6 @@ mod tests {
                 "x-amz-copy-source, x-amz-tagging".to_string()
             )]
         );
-        let xml = e.to_xml("RID");
-        assert!(
-            xml.contains("<HeadersNotSigned>x-amz-copy-source, x-amz-tagging</HeadersNotSigned>")
-        );
     }
 
     const PRESIGNED: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261205%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261205T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=0000000000000000000000000000000000000000000000000000000000000000";
@@ -270,18 +235,5 @@ mod tests {
         assert_eq!(precheck("PUT", "/b/k", "", &h), Ok(()));
         let h = headers(&[("x-amz-acl", "public-read")]);
         assert_eq!(precheck("PUT", "/b/k", "", &h), Ok(()));
-    }
-
-    #[test]
-    fn xml_escapes() {
-        let r = Refusal {
-            status: 400,
-            code: "X",
-            message: "a<b&\"c\"".into(),
-            extra: vec![],
-        };
-        assert!(r
-            .to_xml("1")
-            .contains("<Message>a&lt;b&amp;&quot;c&quot;</Message>"));
     }
 }

@@ -75,14 +75,6 @@ impl App {
         }
         if let Some(s3) = &self.s3 {
             if !is_query_protocol(&req) {
-                if let Err(refusal) = iamd_s3::precheck(
-                    req.method().as_str(),
-                    req.uri().path(),
-                    req.uri().query().unwrap_or(""),
-                    req.headers(),
-                ) {
-                    return s3_refusal(&refusal);
-                }
                 return crate::s3::handle(s3, req, peer).await;
             }
         }
@@ -256,17 +248,6 @@ impl App {
         iamd_api::xml::encode_response(sts::XMLNS, op, Some(&result), request_id, &mut xml);
         Ok(xml)
     }
-}
-
-/// An S3 request refused before s3s saw it ([`iamd_s3::precheck`]).
-fn s3_refusal(r: &iamd_s3::Refusal) -> Response<Body> {
-    let request_id = iamd_iam::ids::request_id();
-    tracing::debug!(request_id = %request_id, code = r.code, message = %r.message, "s3 request refused");
-    let mut resp = response(r.status, "application/xml", r.to_xml(&request_id));
-    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
-        resp.headers_mut().insert("x-amz-request-id", v);
-    }
-    resp
 }
 
 /// Query protocol (IAM/STS): an `Action` query parameter, or a form-encoded POST.

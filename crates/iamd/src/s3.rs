@@ -24,7 +24,7 @@ use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use hyper::{Request, Response};
 
 use crate::http::Body;
-use crate::s3_checks::Refusal;
+use iamd_s3::Refusal;
 
 static BODY_TIMEOUT: OnceLock<Duration> = OnceLock::new();
 
@@ -50,7 +50,16 @@ pub async fn handle(
     let request_id = request_id();
     let (mut parts, body) = req.into_parts();
     let has_body = !body.is_end_stream();
-    if let Some(refusal) = crate::s3_checks::precheck(&parts) {
+    let refused = crate::s3_checks::precheck(&parts).or_else(|| {
+        iamd_s3::precheck(
+            parts.method.as_str(),
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            &parts.headers,
+        )
+        .err()
+    });
+    if let Some(refusal) = refused {
         let resp = refusal_response(&refusal, &request_id, has_body);
         log_request(
             &parts.method,
@@ -84,9 +93,10 @@ pub async fn handle(
     if stalled.load(Ordering::Relaxed) {
         // Whatever the operation made of its failed body, the client stalled.
         let refusal = Refusal {
+            status: 400,
             code: "RequestTimeout",
             message: REQUEST_TIMEOUT.into(),
-            extra: None,
+            extra: Vec::new(),
         };
         let resp = refusal_response(&refusal, &request_id, true);
         log_parts(resp.status(), Some(refusal.code));
@@ -135,18 +145,18 @@ fn set_request_id(headers: &mut http::HeaderMap, request_id: &str) {
     }
 }
 
-/// An S3 `<Error>` document (status 400, as for every code answered here); closes
-/// the connection when the request body is left unread.
+/// An S3 `<Error>` document; closes the connection when the request body is left
+/// unread.
 fn refusal_response(r: &Refusal, request_id: &str, close: bool) -> Response<Body> {
     let mut xml = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><Error>"#);
     iamd_api::xml::elem_str(&mut xml, "Code", r.code);
     iamd_api::xml::elem_str(&mut xml, "Message", &r.message);
-    if let Some((name, value)) = &r.extra {
+    for (name, value) in &r.extra {
         iamd_api::xml::elem_str(&mut xml, name, value);
     }
     iamd_api::xml::elem_str(&mut xml, "RequestId", request_id);
     xml.push_str("</Error>");
-    let mut resp = crate::http::response(400, "application/xml", xml);
+    let mut resp = crate::http::response(r.status, "application/xml", xml);
     set_request_id(resp.headers_mut(), request_id);
     if close {
         resp.headers_mut().insert(

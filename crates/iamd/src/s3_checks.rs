@@ -4,9 +4,8 @@
 //! - the request header section (request line and header lines) is at most 8 KiB
 //!   (`RequestHeaderSectionTooLarge`); user metadata (`x-amz-meta-*` names without
 //!   the prefix, plus values) at most 2 KiB on a write (`MetadataTooLarge`);
-//! - the SigV4 credential scope names the service `s3` (s3s answers 501 for any
-//!   other, and lets `sts` through): `AuthorizationHeaderMalformed` /
-//!   `AuthorizationQueryParametersError`;
+//! - (the authentication shape — one mechanism, scope service `s3`, every `x-amz-*`
+//!   header signed — is [`iamd_s3::precheck`]'s, run right after these);
 //! - a `Range` header AWS ignores (malformed, several ranges, first > last) or whose
 //!   numbers s3s cannot hold (beyond 2^63 - 1) is dropped or rewritten to what AWS
 //!   answers, when it is not signed (a signed header cannot change without breaking
@@ -15,39 +14,33 @@
 use http::header::{HeaderMap, AUTHORIZATION, RANGE};
 use http::request::Parts;
 use http::{HeaderValue, Method};
+use iamd_s3::Refusal;
 
 /// AWS: `<MaxSizeAllowed>8192</MaxSizeAllowed>` for the request header section.
 pub const MAX_HEADER_SECTION: usize = 8192;
 /// AWS: "the user-defined metadata is limited to 2 KB in size".
 pub const MAX_USER_METADATA: usize = 2048;
 
-/// An S3 error answered without asking s3s.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: &'static str,
-    pub message: String,
-    /// One more element after `<Message>`, as AWS adds for some codes.
-    pub extra: Option<(&'static str, String)>,
-}
-
 pub fn precheck(parts: &Parts) -> Option<Refusal> {
     if header_section_len(parts) > MAX_HEADER_SECTION {
         return Some(Refusal {
+            status: 400,
             code: "RequestHeaderSectionTooLarge",
             message: "Your request header section exceeds the maximum allowed size.".into(),
-            extra: Some(("MaxSizeAllowed", MAX_HEADER_SECTION.to_string())),
+            extra: vec![("MaxSizeAllowed", MAX_HEADER_SECTION.to_string())],
         });
     }
     if (parts.method == Method::PUT || parts.method == Method::POST)
         && user_metadata_len(&parts.headers) > MAX_USER_METADATA
     {
         return Some(Refusal {
+            status: 400,
             code: "MetadataTooLarge",
             message: "Your metadata headers exceed the maximum allowed metadata size".into(),
-            extra: None,
+            extra: Vec::new(),
         });
     }
-    wrong_scope_service(parts)
+    None
 }
 
 /// The request line and header lines as sent (CRLF-terminated), in bytes.
@@ -70,67 +63,6 @@ fn user_metadata_len(headers: &HeaderMap) -> usize {
                 .map(|name| name.len() + v.len())
         })
         .fold(0, usize::saturating_add)
-}
-
-/// `Credential=AKID/DATE/REGION/SERVICE/aws4_request` (header or presigned query):
-/// a service other than `s3` is refused as AWS S3 refuses it.
-fn wrong_scope_service(parts: &Parts) -> Option<Refusal> {
-    if let Some(auth) = parts.headers.get(AUTHORIZATION) {
-        let rest = auth.to_str().ok()?.strip_prefix("AWS4-HMAC-SHA256 ")?;
-        let credential = rest
-            .split(',')
-            .find_map(|p| p.trim().strip_prefix("Credential="))?;
-        let service = scope_service(credential)?;
-        return (service != "s3").then(|| Refusal {
-            code: "AuthorizationHeaderMalformed",
-            message: format!(
-                "The authorization header is malformed; incorrect service \"{service}\". This endpoint belongs to \"s3\"."
-            ),
-            extra: None,
-        });
-    }
-    let credential = query_param(parts.uri.query()?, "X-Amz-Credential")?;
-    let credential = percent_decode(credential)?;
-    let service = scope_service(&credential)?;
-    (service != "s3").then(|| Refusal {
-        code: "AuthorizationQueryParametersError",
-        message: format!(
-            "Error parsing the X-Amz-Credential parameter; incorrect service \"{service}\". This endpoint belongs to \"s3\"."
-        ),
-        extra: None,
-    })
-}
-
-/// The service of a well-formed five-part credential; `None` leaves other shapes
-/// to s3s's own checks.
-fn scope_service(credential: &str) -> Option<&str> {
-    let mut it = credential.split('/');
-    let (_key, _date, _region, service, terminal) =
-        (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
-    (it.next().is_none() && terminal == "aws4_request").then_some(service)
-}
-
-fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
-    query
-        .split('&')
-        .find_map(|p| p.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        if c == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(if c == b'+' { b' ' } else { c });
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// AWS's reading of a GetObject/HeadObject `Range` header, as s3s can parse it.
@@ -225,25 +157,34 @@ fn longer_number(a: &str, b: &str) -> bool {
 }
 
 /// Whether `range` is among the SigV4 signed headers (header or presigned query).
-/// SigV2 never signs it.
+/// SigV2 never signs it; unreadable SigV4 authentication counts as signed (the header
+/// is then left alone, and s3s refuses the request anyway).
 fn range_is_signed(parts: &Parts) -> bool {
-    let has_range = |list: &str| list.split(';').any(|h| h.eq_ignore_ascii_case("range"));
-    if let Some(auth) = parts.headers.get(AUTHORIZATION) {
-        return match auth.to_str() {
-            Ok(a) => a
-                .split([',', ' '])
-                .find_map(|p| p.trim().strip_prefix("SignedHeaders="))
-                .is_some_and(has_range),
-            // Unreadable: treat as signed and leave the header alone.
-            Err(_) => true,
-        };
+    let sigv2 = parts
+        .headers
+        .get(AUTHORIZATION)
+        .is_some_and(|a| a.as_bytes().starts_with(b"AWS "));
+    if sigv2 {
+        return false;
     }
-    parts
-        .uri
-        .query()
-        .and_then(|q| query_param(q, "X-Amz-SignedHeaders"))
-        .and_then(percent_decode)
-        .is_some_and(|l| has_range(&l))
+    let headers: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_bytes()))
+        .collect();
+    let req = iamd_sigv4::RequestParts::new(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+        &headers,
+    );
+    match iamd_sigv4::parse(&req) {
+        Ok(auth) => auth
+            .signed_headers()
+            .any(|h| h.eq_ignore_ascii_case("range")),
+        Err(iamd_sigv4::SigError::MissingAuthenticationToken) => false,
+        Err(_) => true,
+    }
 }
 
 #[cfg(test)]
@@ -313,49 +254,31 @@ mod tests {
 
     #[test]
     fn a_signed_range_is_left_alone() {
-        let auth = "AWS4-HMAC-SHA256 Credential=AK/20240101/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-date, Signature=00";
+        let sig = "0".repeat(64);
+        let auth = format!("AWS4-HMAC-SHA256 Credential=AK/20240101/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-date, Signature={sig}");
         let junk = Some("junk".to_string());
-        let signed = [("authorization", auth), ("range", "junk")];
+        let date = ("x-amz-date", "20240101T000000Z");
+        let signed = [("authorization", auth.as_str()), date, ("range", "junk")];
         assert_eq!(fixed("GET", "/b/k", &signed), junk);
-        let presigned = "/b/k?X-Amz-SignedHeaders=host%3Brange&X-Amz-Signature=00";
-        assert_eq!(fixed("GET", presigned, &[("range", "junk")]), junk);
-        // Unsigned (presigned with host only, anonymous): AWS's reading.
-        let presigned = "/b/k?X-Amz-SignedHeaders=host&X-Amz-Signature=00";
-        assert_eq!(fixed("GET", presigned, &[("range", "junk")]), None);
+        let presigned = |signed: &str| {
+            format!("/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20240101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders={signed}&X-Amz-Signature={sig}")
+        };
+        assert_eq!(
+            fixed("GET", &presigned("host%3Brange"), &[("range", "junk")]),
+            junk
+        );
+        // Unreadable authentication: left alone (s3s refuses the request).
+        let broken = "/b/k?X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+        assert_eq!(fixed("GET", broken, &[("range", "junk")]), junk);
+        // Unsigned (presigned with host only, SigV2, anonymous): AWS's reading.
+        assert_eq!(fixed("GET", &presigned("host"), &[("range", "junk")]), None);
+        let v2 = [("authorization", "AWS AK:c2ln"), ("range", "junk")];
+        assert_eq!(fixed("GET", "/b/k", &v2), None);
+        assert_eq!(fixed("GET", "/b/k", &[("range", "junk")]), None);
         let huge = [("range", "bytes=0-99999999999999999999")];
         assert_eq!(fixed("HEAD", "/b/k", &huge), Some("bytes=0-".into()));
         // Only GetObject and HeadObject read Range.
         assert_eq!(fixed("PUT", "/b/k", &[("range", "junk")]), junk);
-    }
-
-    #[test]
-    fn scope_service_must_be_s3() {
-        let auth = |svc: &str| {
-            format!("AWS4-HMAC-SHA256 Credential=AKIA/20240101/us-east-1/{svc}/aws4_request, SignedHeaders=host, Signature=00")
-        };
-        let p = parts("GET", "/b/k", &[("authorization", &auth("s3"))]);
-        assert_eq!(precheck(&p), None);
-        let p = parts("GET", "/b/k", &[("authorization", &auth("iam"))]);
-        let r = precheck(&p).unwrap();
-        assert_eq!(r.code, "AuthorizationHeaderMalformed");
-        assert_eq!(
-            r.message,
-            "The authorization header is malformed; incorrect service \"iam\". This endpoint belongs to \"s3\"."
-        );
-        let p = parts(
-            "GET",
-            "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20240101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Signature=00",
-            &[],
-        );
-        let r = precheck(&p).unwrap();
-        assert_eq!(r.code, "AuthorizationQueryParametersError");
-        assert_eq!(
-            r.message,
-            "Error parsing the X-Amz-Credential parameter; incorrect service \"sts\". This endpoint belongs to \"s3\"."
-        );
-        // Other shapes are s3s's to judge.
-        let p = parts("GET", "/b/k", &[("authorization", "AWS AKIA:sig")]);
-        assert_eq!(precheck(&p), None);
     }
 
     #[test]
@@ -368,7 +291,7 @@ mod tests {
         let p = parts("GET", "/b/k", &[("x-pad", &pad(MAX_HEADER_SECTION - 27))]);
         let r = precheck(&p).unwrap();
         assert_eq!(r.code, "RequestHeaderSectionTooLarge");
-        assert_eq!(r.extra, Some(("MaxSizeAllowed", "8192".to_string())));
+        assert_eq!(r.extra, vec![("MaxSizeAllowed", "8192".to_string())]);
         // 2 KiB of metadata: name "k" (1) + value.
         let p = parts("PUT", "/b/k", &[("x-amz-meta-k", &pad(2047))]);
         assert_eq!(precheck(&p), None);
