@@ -5,9 +5,15 @@
 //! `blobs/`, and the directory fsynced; only then is the metadata committed. A crash
 //! before the commit leaves an orphan file (removed at startup by
 //! [`Blobs::remove_orphans`]), never a visible partial object.
+//!
+//! Privacy: every file is created `0600` and every directory `0700`, whatever the
+//! process umask (the modes are set explicitly after creation, and pre-existing `s3/`
+//! directories are tightened at open).
 
 use std::collections::HashSet;
+use std::fs::Permissions;
 use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -21,6 +27,10 @@ use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt, ReadBuf};
 const READ_CHUNK: usize = 256 * 1024;
 /// Reads up to this size are served from one buffer.
 const SMALL_READ: u64 = 64 * 1024;
+/// Blob and temp files: readable and writable by the server's user only.
+const FILE_MODE: u32 = 0o600;
+/// `s3/`, `s3/blobs/`, `s3/tmp/`.
+const DIR_MODE: u32 = 0o700;
 
 #[derive(Debug, Clone)]
 pub struct Blobs {
@@ -44,6 +54,51 @@ pub enum BlobError {
     Body(String),
     #[error("body larger than {0} bytes")]
     TooLarge(u64),
+    /// The [`Sink`] refused the body (digest or declared length): the S3 error to answer.
+    #[error("refused: {0:?}")]
+    Refused(s3s::S3Error),
+}
+
+/// Checks a body while [`Blobs::write`] streams it (see `integrity::BodyCheck`): an
+/// error from either method removes the temp file; nothing is stored.
+pub trait Sink {
+    fn update(&mut self, chunk: &[u8]) -> Result<(), BlobError>;
+    /// After the last chunk, before the file is sealed; `md5` is the body's MD5.
+    fn finish(&mut self, md5: &[u8; 16]) -> Result<(), BlobError>;
+}
+
+/// No check (copies of stored bytes).
+impl Sink for () {
+    fn update(&mut self, _: &[u8]) -> Result<(), BlobError> {
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &[u8; 16]) -> Result<(), BlobError> {
+        Ok(())
+    }
+}
+
+/// Creates `dir` (and missing parents) `0700` and sets `0700` on `dir` itself if it
+/// existed with another mode.
+fn private_dir(dir: &Path) -> io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)?;
+    std::fs::set_permissions(dir, Permissions::from_mode(DIR_MODE))
+}
+
+/// A new file `0600` (created with that mode so it is never wider, then set
+/// explicitly so the umask cannot narrow it either).
+async fn private_file(path: &Path) -> io::Result<tokio::fs::File> {
+    let f = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(FILE_MODE)
+        .open(path)
+        .await?;
+    f.set_permissions(Permissions::from_mode(FILE_MODE)).await?;
+    Ok(f)
 }
 
 impl Blobs {
@@ -54,8 +109,9 @@ impl Blobs {
             blobs: root.join("blobs"),
             tmp: root.join("tmp"),
         };
-        std::fs::create_dir_all(&b.blobs)?;
-        std::fs::create_dir_all(&b.tmp)?;
+        private_dir(&b.blobs)?;
+        private_dir(&b.tmp)?;
+        std::fs::set_permissions(&root, Permissions::from_mode(DIR_MODE))?;
         Ok(b)
     }
 
@@ -63,8 +119,14 @@ impl Blobs {
         self.blobs.join(id)
     }
 
-    /// Streams `body` to a new blob; fails with [`BlobError::TooLarge`] past `limit`.
-    pub async fn write<S, E>(&self, mut body: S, limit: u64) -> Result<Written, BlobError>
+    /// Streams `body` to a new blob; fails with [`BlobError::TooLarge`] past `limit`
+    /// and with whatever `check` refuses.
+    pub async fn write<S, E>(
+        &self,
+        mut body: S,
+        limit: u64,
+        check: &mut impl Sink,
+    ) -> Result<Written, BlobError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -72,7 +134,7 @@ impl Blobs {
         let id = new_id()?;
         let tmp = self.tmp.join(&id);
         let result = async {
-            let mut f = tokio::fs::File::create(&tmp).await?;
+            let mut f = private_file(&tmp).await?;
             let mut md5 = Md5::new();
             let mut size = 0u64;
             while let Some(chunk) = body.next().await {
@@ -81,14 +143,17 @@ impl Blobs {
                 if size > limit {
                     return Err(BlobError::TooLarge(limit));
                 }
+                check.update(&chunk)?;
                 md5.update(&chunk);
                 f.write_all(&chunk).await?;
             }
+            let md5: [u8; 16] = md5.finalize().into();
+            check.finish(&md5)?;
             self.seal(f, &tmp, &id).await?;
             Ok(Written {
                 id: id.clone(),
                 size,
-                md5: md5.finalize().into(),
+                md5,
             })
         }
         .await;
@@ -104,7 +169,7 @@ impl Blobs {
         let id = new_id()?;
         let tmp = self.tmp.join(&id);
         let result = async {
-            let mut f = tokio::fs::File::create(&tmp).await?;
+            let mut f = private_file(&tmp).await?;
             let mut size = 0u64;
             for (src, start, len) in sources {
                 let mut s = tokio::fs::File::open(self.path(src)).await?;
@@ -257,5 +322,68 @@ impl Stream for FileStream {
                 Poll::Ready(Some(Ok(Bytes::from(buf))))
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).map(|m| m.mode() & 0o777).unwrap_or(0)
+    }
+
+    fn body(data: &'static [u8]) -> impl Stream<Item = io::Result<Bytes>> + Unpin {
+        futures_util::stream::iter(vec![Ok(Bytes::from_static(data))])
+    }
+
+    fn scratch() -> PathBuf {
+        let root = std::env::temp_dir().join(format!("iamd-blobs-test-{}", new_id().unwrap()));
+        std::fs::create_dir_all(&root).unwrap();
+        root
+    }
+
+    #[tokio::test]
+    async fn files_are_0600_and_directories_0700() {
+        let root = scratch();
+        // A pre-existing, world-readable blobs directory is tightened.
+        std::fs::create_dir_all(root.join("s3/blobs")).unwrap();
+        std::fs::set_permissions(root.join("s3/blobs"), Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(root.join("s3"), Permissions::from_mode(0o777)).unwrap();
+        let b = Blobs::open(&root).unwrap();
+        for d in ["s3", "s3/blobs", "s3/tmp"] {
+            assert_eq!(mode(&root.join(d)), 0o700, "{d}");
+        }
+        let w = b.write(body(b"data"), 100, &mut ()).await.unwrap();
+        assert_eq!(mode(&b.path(&w.id)), 0o600);
+        let c = b.concat(&[(w.id.clone(), 0, 4)]).await.unwrap();
+        assert_eq!(mode(&b.path(&c.id)), 0o600);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    struct Refuse;
+
+    impl Sink for Refuse {
+        fn update(&mut self, _: &[u8]) -> Result<(), BlobError> {
+            Ok(())
+        }
+
+        fn finish(&mut self, _: &[u8; 16]) -> Result<(), BlobError> {
+            Err(BlobError::Refused(s3s::s3_error!(BadDigest)))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_body_leaves_no_file() {
+        let root = scratch();
+        let b = Blobs::open(&root).unwrap();
+        let r = b.write(body(b"data"), 100, &mut Refuse).await;
+        assert!(matches!(r, Err(BlobError::Refused(_))));
+        for d in ["s3/blobs", "s3/tmp"] {
+            assert_eq!(std::fs::read_dir(root.join(d)).unwrap().count(), 0, "{d}");
+        }
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -15,6 +15,7 @@ use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use crate::access::{internal, Authn};
 use crate::authz::{self, Check, Target};
 use crate::blobs::{hex, BlobError, Written};
+use crate::integrity::{BodyCheck, Expect};
 use crate::Core;
 
 /// Largest single PutObject / UploadPart body (S3: 5 GiB).
@@ -22,6 +23,8 @@ const MAX_PUT: u64 = 5 * 1024 * 1024 * 1024;
 /// Smallest part but the last (S3: 5 MiB).
 const MIN_PART: i64 = 5 * 1024 * 1024;
 const MAX_TAGS: usize = 10;
+/// Largest bucket policy (S3: 20 KB), counted by [`policy_size`].
+const MAX_POLICY: usize = 20 * 1024;
 
 pub struct Service(pub Arc<Core>);
 
@@ -55,13 +58,22 @@ fn blob_err(e: BlobError) -> S3Error {
             EntityTooLarge,
             "Your proposed upload exceeds the maximum allowed object size."
         ),
+        BlobError::Body(m) => body_error(m),
+        BlobError::Refused(e) => e,
+        BlobError::Io(e) => internal(e),
+    }
+}
+
+/// An error the request body stream yielded (its text).
+pub(crate) fn body_error(m: String) -> S3Error {
+    match m {
         // s3s reports chunk-signature and payload-hash failures through the body
         // stream; its error type is private, so they are told apart by their text.
-        BlobError::Body(m) if m.contains("SignatureMismatch") => S3Error::with_message(
+        m if m.contains("SignatureMismatch") => S3Error::with_message(
             S3ErrorCode::SignatureDoesNotMatch,
             "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
         ),
-        BlobError::Body(m) if m.contains("Sha256Mismatch") => {
+        m if m.contains("Sha256Mismatch") => {
             let mut e = S3Error::with_message(
                 S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
                 "The provided 'x-amz-content-sha256' header does not match what was computed.",
@@ -69,10 +81,7 @@ fn blob_err(e: BlobError) -> S3Error {
             e.set_status_code(http::StatusCode::BAD_REQUEST);
             e
         }
-        BlobError::Body(m) => {
-            S3Error::with_message(S3ErrorCode::IncompleteBody, format!("Request body: {m}"))
-        }
-        BlobError::Io(e) => internal(e),
+        m => S3Error::with_message(S3ErrorCode::IncompleteBody, format!("Request body: {m}")),
     }
 }
 
@@ -191,24 +200,6 @@ fn check_tags(tags: &[(String, String)]) -> S3Result<()> {
         }
     }
     Ok(())
-}
-
-fn b64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -386,34 +377,27 @@ impl Core {
         })
     }
 
+    /// Writes a PutObject / UploadPart body, checked against what the request
+    /// declared (`expect`: digests, aws-chunked decoded length) before it is sealed.
     async fn put_bytes(
         &self,
         body: Option<StreamingBlob>,
-        content_md5: &Option<String>,
+        mut check: BodyCheck,
         limit: u64,
     ) -> S3Result<Written> {
-        let written = match body {
-            Some(b) => self.blobs.write(b, limit).await,
+        match body {
+            Some(b) => self.blobs.write(b, limit, &mut check).await,
             None => {
                 self.blobs
                     .write(
                         futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>(),
                         limit,
+                        &mut check,
                     )
                     .await
             }
         }
-        .map_err(blob_err)?;
-        if let Some(want) = content_md5 {
-            if b64(&written.md5) != want.trim() {
-                self.blobs.remove(std::slice::from_ref(&written.id)).await;
-                return Err(s3_error!(
-                    BadDigest,
-                    "The Content-MD5 you specified did not match what we received."
-                ));
-            }
-        }
-        Ok(written)
+        .map_err(blob_err)
     }
 
     /// Commits an object whose blob is written; deletes the replaced blob after.
@@ -565,6 +549,12 @@ impl s3s::S3 for Service {
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let core = &self.0;
         let name = req.input.bucket;
+        if !crate::bucket_name::is_valid(&name) {
+            return Err(s3_error!(
+                InvalidBucketName,
+                "The specified bucket is not valid."
+            ));
+        }
         let rec = BucketRecord {
             name: name.clone(),
             owner_account: core.iam.account_id().to_string(),
@@ -631,6 +621,7 @@ impl s3s::S3 for Service {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let core = &self.0;
+        let check = Expect::from_headers(&req.headers)?.check(req.trailing_headers.clone());
         let i = req.input;
         if i.content_length.is_some_and(|n| n as u64 > MAX_PUT) {
             return Err(s3_error!(
@@ -640,7 +631,7 @@ impl s3s::S3 for Service {
         }
         let tags = parse_tags(&i.tagging)?;
         core.require_bucket(&i.bucket).await?;
-        let w = core.put_bytes(i.body, &i.content_md5, MAX_PUT).await?;
+        let w = core.put_bytes(i.body, check, MAX_PUT).await?;
         let tag = format!("\"{}\"", hex(&w.md5));
         let o = ObjectRecord {
             bucket: i.bucket,
@@ -881,7 +872,11 @@ impl s3s::S3 for Service {
             .read(&src.blob_id, 0, src.size as u64)
             .await
             .map_err(internal)?;
-        let w = core.blobs.write(stream, MAX_PUT).await.map_err(blob_err)?;
+        let w = core
+            .blobs
+            .write(stream, MAX_PUT, &mut ())
+            .await
+            .map_err(blob_err)?;
         let tag = if src.etag.contains('-') {
             format!("\"{}\"", hex(&w.md5))
         } else {
@@ -1059,10 +1054,11 @@ impl s3s::S3 for Service {
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let core = &self.0;
+        let check = Expect::from_headers(&req.headers)?.check(req.trailing_headers.clone());
         let i = req.input;
         check_part_number(i.part_number)?;
         core.upload(&i.bucket, &i.key, &i.upload_id).await?;
-        let w = core.put_bytes(i.body, &i.content_md5, MAX_PUT).await?;
+        let w = core.put_bytes(i.body, check, MAX_PUT).await?;
         let tag = core.commit_part(&i.upload_id, i.part_number, w).await?;
         Ok(S3Response::new(UploadPartOutput {
             e_tag: Some(etag(&tag)),
@@ -1101,7 +1097,11 @@ impl s3s::S3 for Service {
             .read(&src.blob_id, start, len)
             .await
             .map_err(internal)?;
-        let w = core.blobs.write(stream, MAX_PUT).await.map_err(blob_err)?;
+        let w = core
+            .blobs
+            .write(stream, MAX_PUT, &mut ())
+            .await
+            .map_err(blob_err)?;
         let tag = core.commit_part(&i.upload_id, i.part_number, w).await?;
         Ok(S3Response::new(UploadPartCopyOutput {
             copy_part_result: Some(CopyPartResult {
@@ -1319,6 +1319,14 @@ impl s3s::S3 for Service {
         let core = &self.0;
         let i = req.input;
         core.require_bucket(&i.bucket).await?;
+        if policy_size(&i.policy) > MAX_POLICY {
+            let mut e = S3Error::with_message(
+                S3ErrorCode::Custom("PolicyTooLarge".into()),
+                "Policy exceeds the maximum allowed document size.",
+            );
+            e.set_status_code(http::StatusCode::BAD_REQUEST);
+            return Err(e);
+        }
         if let Err(findings) =
             CompiledPolicy::from_json(&i.policy, PolicyType::Resource, "bucket-policy")
         {
@@ -1480,6 +1488,28 @@ fn object_dto(o: ObjectRecord, url: bool) -> Object {
     }
 }
 
+/// A bucket policy's size as S3 counts it against its 20 KB cap: UTF-8 bytes, without
+/// the whitespace between JSON tokens (whitespace inside strings counts). A scan, not
+/// a parse, so an oversized document is refused before any JSON work.
+fn policy_size(doc: &str) -> usize {
+    let (mut n, mut in_string, mut escaped) = (0, false, false);
+    for b in doc.bytes() {
+        if in_string {
+            n += 1;
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            n += 1;
+            in_string = b == b'"';
+        }
+    }
+    n
+}
+
 /// A policy is public if an unconditioned Allow names every principal (`*`).
 fn is_public(doc: &str) -> bool {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(doc) else {
@@ -1511,9 +1541,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_and_hex() {
-        assert_eq!(b64(&Md5::digest(b"")), "1B2M2Y8AsgTpgAmY7PhCfg==");
-        assert_eq!(b64(b"ab"), "YWI=");
+    fn hex_decoding() {
         assert_eq!(unhex("00ff"), Some(vec![0, 255]));
         assert_eq!(unhex("0"), None);
     }
@@ -1526,6 +1554,19 @@ mod tests {
         assert!(!is_public(
             r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:*","Resource":"*"}]}"#
         ));
+    }
+
+    #[test]
+    fn policy_size_ignores_whitespace_between_tokens() {
+        assert_eq!(policy_size(r#"{"a": "b c"}"#), r#"{"a":"b c"}"#.len());
+        assert_eq!(
+            policy_size("{\n\t\"a\" :\r\n [ 1 , 2 ] }"),
+            r#"{"a":[1,2]}"#.len()
+        );
+        // An escaped quote does not end the string; its spaces still count.
+        assert_eq!(policy_size(r#"{"a\" b": 1}"#), r#"{"a\" b":1}"#.len());
+        assert_eq!(policy_size(r#"{"é": "ü"}"#), r#"{"é":"ü"}"#.len());
+        assert_eq!(policy_size(&format!("{{{}}}", " ".repeat(50_000))), 2);
     }
 
     #[test]
