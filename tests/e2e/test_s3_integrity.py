@@ -103,6 +103,28 @@ def test_delete_objects_requires_and_verifies_a_digest(server, root):
     assert keys(root, "del/") == []
 
 
+def test_authorization_comes_before_the_digest(server, root):
+    """A caller the engine refuses learns nothing from the body: AccessDenied, not
+    BadDigest/InvalidDigest (the body is read only after the decision). DeleteObjects
+    and PutObjectTagging are decided per key after their body is read, so their digest
+    is checked first, as on AWS."""
+    import http.client
+    body = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}).encode()
+    host, port = server.host_port
+    for digest in (md5(body + b" "), "not base64!"):
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        try:
+            conn.request("PUT", f"/{BUCKET}?policy", body=body, headers={"Content-MD5": digest})
+            r = conn.getresponse()
+            status, doc = r.status, r.read()
+        finally:
+            conn.close()
+        assert status == 403, doc
+        assert ET.fromstring(doc).findtext("Code") == "AccessDenied"
+
+
 def test_boto3_delete_objects_sends_crc32_and_works(server, root):
     sent = []
     root.meta.events.register("before-send.s3.DeleteObjects",

@@ -16,6 +16,8 @@
 //! Anonymous requests carry no signature to cover anything and are decided as
 //! anonymous.
 
+use std::borrow::Cow;
+
 use iamd_sigv4::{parse, AuthKind, RequestParts, SigError};
 
 /// The credential scope service S3 requests must be signed for.
@@ -27,7 +29,7 @@ pub struct Refusal {
     /// HTTP status.
     pub status: u16,
     /// S3 error code.
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     /// S3's message.
     pub message: String,
     /// Further elements of the error document (e.g. `HeadersNotSigned`).
@@ -35,6 +37,16 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// An error of the S3 service as a refusal (its code, status and message).
+    pub fn from_s3(e: &s3s::S3Error) -> Self {
+        Refusal {
+            status: e.status_code().map_or(400, |s| s.as_u16()),
+            code: Cow::Owned(e.code().as_str().to_owned()),
+            message: e.message().unwrap_or_default().to_owned(),
+            extra: Vec::new(),
+        }
+    }
+
     fn from_sig(e: &SigError) -> Self {
         let mut extra = Vec::new();
         if let SigError::HeadersNotSigned { headers } = e {
@@ -42,7 +54,7 @@ impl Refusal {
         }
         Refusal {
             status: e.s3_http_status(),
-            code: e.s3_code(),
+            code: Cow::Borrowed(e.s3_code()),
             message: e.s3_message().into_owned(),
             extra,
         }
@@ -162,7 +174,7 @@ mod tests {
             ]),
         )
         .unwrap_err();
-        assert_eq!((e.status, e.code), (403, "AccessDenied"));
+        assert_eq!((e.status, &*e.code), (403, "AccessDenied"));
         assert_eq!(
             e.message,
             "There were headers present in the request which were not signed"
@@ -182,7 +194,7 @@ mod tests {
     fn unsigned_amz_header_on_presigned() {
         let h = headers(&[("host", "h"), ("x-amz-copy-source", "other/secret")]);
         let e = precheck("PUT", "/b/k", PRESIGNED, &h).unwrap_err();
-        assert_eq!((e.status, e.code), (403, "AccessDenied"));
+        assert_eq!((e.status, &*e.code), (403, "AccessDenied"));
         // The presigned URL covers only host: a plain request passes.
         let h = headers(&[("host", "h"), ("content-length", "3")]);
         assert_eq!(precheck("PUT", "/b/k", PRESIGNED, &h), Ok(()));
@@ -194,7 +206,7 @@ mod tests {
     #[test]
     fn one_auth_mechanism() {
         let e = precheck("GET", "/b/k", PRESIGNED, &base(&[])).unwrap_err();
-        assert_eq!((e.status, e.code), (400, "InvalidArgument"));
+        assert_eq!((e.status, &*e.code), (400, "InvalidArgument"));
         assert!(e.message.starts_with("Only one auth mechanism allowed"));
         let h = headers(&[("authorization", "AWS AKID:c2ln")]);
         let e = precheck("GET", "/b/k", "Signature=x&AWSAccessKeyId=a&Expires=1", &h).unwrap_err();
@@ -216,12 +228,12 @@ mod tests {
             http::HeaderValue::from_str(&iam).unwrap(),
         );
         let e = precheck("GET", "/", "", &h).unwrap_err();
-        assert_eq!((e.status, e.code), (400, "AuthorizationHeaderMalformed"));
+        assert_eq!((e.status, &*e.code), (400, "AuthorizationHeaderMalformed"));
         assert_eq!(e.message, "The authorization header is malformed; incorrect service \"iam\". This endpoint belongs to \"s3\".");
         let q = PRESIGNED.replace("%2Fs3%2F", "%2Fsts%2F");
         let e = precheck("GET", "/b/k", &q, &headers(&[("host", "h")])).unwrap_err();
         assert_eq!(
-            (e.status, e.code),
+            (e.status, &*e.code),
             (400, "AuthorizationQueryParametersError")
         );
     }

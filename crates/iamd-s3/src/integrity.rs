@@ -4,21 +4,38 @@
 //!
 //! s3s 0.14.1 checks none of these: it verifies signatures, `x-amz-content-sha256` and
 //! the aws-chunked framing, and hands `Content-MD5` over as an unchecked string. So
-//! every body-carrying operation goes through [`Expect`]: PutObject and UploadPart while
-//! their body streams to disk ([`BodyCheck`] is the blob writer's [`Sink`]), the
-//! operations whose body s3s reads whole (DeleteObjects, PutBucketPolicy,
-//! PutObjectTagging, CompleteMultipartUpload, CreateBucket) in [`crate::body_route`]
-//! before s3s parses them.
+//! every body goes through [`Expect`]:
+//!
+//! - a plain body (what SDKs send) in [`CheckedBody`], which the listener wraps around
+//!   the request body before s3s sees it: the digest is compared as the last byte
+//!   passes, and a mismatch ends the body with an error *instead of* its end, so no
+//!   operation — whether s3s reads the body whole and parses it (DeleteObjects,
+//!   PutBucketPolicy, PutObjectTagging, CompleteMultipartUpload, CreateBucket) or
+//!   streams it to disk (PutObject, UploadPart) — can act on a body that did not
+//!   match; the listener answers with the refusal [`CheckedBody`] recorded. The body is
+//!   read only after the engine allowed the request (s3s runs the access check first);
+//!   a malformed digest header is reported on the first read, i.e. after it too.
+//! - an aws-chunked body (decoded by s3s) in PutObject and UploadPart while it streams
+//!   to disk ([`BodyCheck`] is the blob writer's [`Sink`]): the decoded length and a
+//!   header or trailer checksum. The operations s3s parses whole refuse aws-chunked
+//!   bodies that carry a digest ([`refuse_unchecked`]): nothing could check it.
 //!
 //! The digests are s3s's own (`s3s::crypto`, already compiled in for its signature
 //! checks): no second CRC or SHA implementation.
 
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
 use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
 use md5::{Digest, Md5};
 use s3s::crypto::Checksum as _;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result, TrailingHeaders};
 
 use crate::blobs::{BlobError, Sink};
+use crate::guard::Refusal;
 
 /// The `x-amz-checksum-*` algorithms S3 accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,7 +253,8 @@ impl Expect {
     }
 
     /// The request carries a digest of its body (DeleteObjects requires one).
-    pub(crate) fn has_digest(&self) -> bool {
+    #[cfg(test)]
+    fn has_digest(&self) -> bool {
         self.md5.is_some() || self.checksum.is_some() || self.trailer.is_some()
     }
 
@@ -253,7 +271,8 @@ impl Expect {
     }
 
     /// Checks a body read whole.
-    pub(crate) fn verify(self, body: &[u8]) -> S3Result<()> {
+    #[cfg(test)]
+    fn verify(self, body: &[u8]) -> S3Result<()> {
         let md5: [u8; 16] = if self.md5.is_some() {
             Md5::digest(body).into()
         } else {
@@ -262,6 +281,20 @@ impl Expect {
         let mut check = self.check(None);
         check.feed(body)?;
         check.end(&md5)
+    }
+}
+
+/// The check PutObject and UploadPart run while their body streams to disk: an
+/// aws-chunked body's (decoded length, header or trailer checksum); a plain body is
+/// checked by [`CheckedBody`] on its way in, so nothing here.
+pub(crate) fn stream_check(
+    h: &HeaderMap,
+    trailers: Option<TrailingHeaders>,
+) -> S3Result<BodyCheck> {
+    if is_aws_chunked(h) {
+        Ok(Expect::from_headers(h)?.check(trailers))
+    } else {
+        Ok(Expect::default().check(None))
     }
 }
 
@@ -337,6 +370,137 @@ impl Sink for BodyCheck {
     }
 }
 
+/// The request carries a digest of its body (`Content-MD5`, `x-amz-checksum-*`, or an
+/// `x-amz-trailer` naming one).
+pub fn carries_digest(h: &HeaderMap) -> bool {
+    h.keys().any(|k| {
+        let k = k.as_str();
+        k == "content-md5" || k == "x-amz-trailer" || k.starts_with("x-amz-checksum-")
+    })
+}
+
+/// The operations s3s parses whole cannot check the digest of an aws-chunked body
+/// (s3s decodes it out of sight): refused rather than taken unchecked.
+pub(crate) fn refuse_unchecked(h: &HeaderMap) -> S3Result<()> {
+    if is_aws_chunked(h) && carries_digest(h) {
+        return Err(S3Error::with_message(
+            S3ErrorCode::NotImplemented,
+            "aws-chunked request bodies with a checksum are not supported for this operation",
+        ));
+    }
+    Ok(())
+}
+
+/// Where [`CheckedBody`] leaves its verdict for the listener.
+pub type Verdict = Arc<Mutex<Option<Refusal>>>;
+
+/// A plain (not aws-chunked) request body checked against its `Content-MD5` /
+/// `x-amz-checksum-*` header as it passes (see the module docs).
+pub struct CheckedBody<B> {
+    inner: B,
+    state: Checking,
+    verdict: Verdict,
+}
+
+enum Checking {
+    /// The headers were malformed: refused at the first read.
+    Refused(Option<S3Error>),
+    Running {
+        check: Box<BodyCheck>,
+        md5: Option<Md5>,
+    },
+    Done,
+}
+
+impl<B> CheckedBody<B> {
+    /// Wraps `inner` when `headers` announce a digest of a plain body; else `Err(inner)`.
+    pub fn wrap(inner: B, headers: &HeaderMap, verdict: Verdict) -> Result<Self, B> {
+        if is_aws_chunked(headers) || !carries_digest(headers) {
+            return Err(inner);
+        }
+        let state = match Expect::from_headers(headers) {
+            Err(e) => Checking::Refused(Some(e)),
+            Ok(expect) => Checking::Running {
+                md5: expect.md5.is_some().then(Md5::new),
+                check: Box::new(expect.check(None)),
+            },
+        };
+        Ok(CheckedBody {
+            inner,
+            state,
+            verdict,
+        })
+    }
+
+    /// Records the refusal and turns it into the body's error.
+    fn refuse(&mut self, e: S3Error) -> S3Error {
+        if let Ok(mut v) = self.verdict.lock() {
+            v.get_or_insert_with(|| Refusal::from_s3(&e));
+        }
+        self.state = Checking::Done;
+        e
+    }
+}
+
+impl<B> Body for CheckedBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        if let Checking::Refused(e) = &mut this.state {
+            let e = e.take().unwrap_or_else(incomplete_body);
+            return Poll::Ready(Some(Err(Box::new(this.refuse(e)))));
+        }
+        if let Checking::Done = this.state {
+            return Pin::new(&mut this.inner).poll_frame(cx).map_err(Into::into);
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(data), Checking::Running { check, md5 }) =
+                    (frame.data_ref(), &mut this.state)
+                {
+                    if let Some(m) = md5 {
+                        m.update(data);
+                    }
+                    if let Err(e) = check.feed(data) {
+                        return Poll::Ready(Some(Err(Box::new(this.refuse(e)))));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(None) => {
+                let state = std::mem::replace(&mut this.state, Checking::Done);
+                if let Checking::Running { mut check, md5 } = state {
+                    let md5: [u8; 16] = md5.map_or([0; 16], |m| m.finalize().into());
+                    if let Err(e) = check.end(&md5) {
+                        return Poll::Ready(Some(Err(Box::new(this.refuse(e)))));
+                    }
+                }
+                Poll::Ready(None)
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        // The end is reported only after the check ran in poll_frame.
+        matches!(self.state, Checking::Done) && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -359,6 +523,71 @@ mod tests {
 
     fn code(r: S3Result<impl std::fmt::Debug>) -> String {
         r.unwrap_err().code().as_str().to_string()
+    }
+
+    /// A request body in pieces.
+    struct Chunks(std::collections::VecDeque<Bytes>);
+
+    impl Body for Chunks {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+        }
+    }
+
+    /// Reads a checked body to its end: the bytes, or the error that replaced the end.
+    fn drain(headers: &HeaderMap, pieces: &[&[u8]]) -> (Result<Vec<u8>, String>, Option<Refusal>) {
+        let body = Chunks(pieces.iter().map(|p| Bytes::copy_from_slice(p)).collect());
+        let verdict = Verdict::default();
+        let Ok(mut checked) = CheckedBody::wrap(body, headers, verdict.clone()) else {
+            panic!("not wrapped");
+        };
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut out = Vec::new();
+        let result = loop {
+            match Pin::new(&mut checked).poll_frame(&mut cx) {
+                Poll::Ready(Some(Ok(f))) => out.extend_from_slice(f.data_ref().unwrap()),
+                Poll::Ready(Some(Err(e))) => break Err(e.to_string()),
+                Poll::Ready(None) => break Ok(out),
+                Poll::Pending => panic!("pending"),
+            }
+        };
+        let v = verdict.lock().unwrap().take();
+        (result, v)
+    }
+
+    #[test]
+    fn checked_body_ends_in_its_refusal() {
+        let body: &[&[u8]] = &[b"hello ", b"world"];
+        let good = headers(&[("content-md5", &b64(&Md5::digest(b"hello world")))]);
+        assert_eq!(drain(&good, body), (Ok(b"hello world".to_vec()), None));
+        let bad = headers(&[("content-md5", &b64(&Md5::digest(b"hello")))]);
+        let (r, v) = drain(&bad, body);
+        assert!(r.is_err());
+        let v = v.unwrap();
+        assert_eq!((v.status, &*v.code), (400, "BadDigest"));
+        let crc = headers(&[("x-amz-checksum-crc32", "AAAAAA==")]);
+        assert_eq!(drain(&crc, body).1.unwrap().code, "BadDigest");
+        // A malformed header: refused at the first read, before any byte passes.
+        let malformed = headers(&[("content-md5", "not base64!")]);
+        let (r, v) = drain(&malformed, body);
+        assert!(r.is_err());
+        assert_eq!(v.unwrap().code, "InvalidDigest");
+        // Nothing to check, or aws-chunked (checked after s3s decodes it): not wrapped.
+        let v = Verdict::default();
+        assert!(
+            CheckedBody::wrap(Chunks(Default::default()), &HeaderMap::new(), v.clone()).is_err()
+        );
+        let chunked = headers(&[
+            ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            ("x-amz-trailer", "x-amz-checksum-crc32"),
+        ]);
+        assert!(CheckedBody::wrap(Chunks(Default::default()), &chunked, v).is_err());
     }
 
     #[test]

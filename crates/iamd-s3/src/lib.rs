@@ -8,7 +8,7 @@
 //! - [`service`]: the S3 operations (s3s `S3` trait) over [`iamd_store::ObjectMeta`]
 //!   (metadata in the database) and [`blobs`] (bytes in files named by generated ids).
 //! - `integrity`: `Content-MD5`, `x-amz-checksum-*` and aws-chunked decoded-length
-//!   checks for every body; `body_route` applies them to the bodies s3s parses itself.
+//!   checks for every body ([`CheckedBody`] wraps plain bodies before s3s reads them).
 //!
 //! Invariant: this crate never authorizes by itself; an operation runs only after the
 //! engine allowed it (or, for DeleteObjects and PutObjectTagging, decides per item
@@ -26,7 +26,6 @@ use s3s::S3Result;
 pub mod access;
 pub mod authz;
 pub mod blobs;
-mod body_route;
 mod bucket_name;
 pub mod guard;
 mod integrity;
@@ -34,6 +33,7 @@ mod service;
 
 pub use access::ClientInfo;
 pub use guard::{precheck, Refusal};
+pub use integrity::{carries_digest, CheckedBody, Verdict};
 
 /// Shared state of the S3 service.
 pub struct Core {
@@ -154,28 +154,13 @@ pub fn service(
         blobs: blobs::Blobs::open(data_dir)?,
         buckets: RwLock::new(HashMap::new()),
     });
-    let host = |d: &String| Host { domain: d.clone() };
-    // The bodies s3s parses itself reach `body_route` first, which checks their
-    // digests (and refuses bad bucket names with AWS's message) and hands them to the
-    // same service without the route.
-    let inner = builder(&core, domain.as_ref().map(host)).build();
-    let mut outer = builder(&core, domain.as_ref().map(host));
-    outer.set_validation(body_route::AnyBucketName);
-    outer.set_route(body_route::BodyRoute {
-        inner,
-        domain: domain.as_ref().map(host),
-    });
-    Ok(outer.build())
-}
-
-fn builder(core: &Arc<Core>, host: Option<Host>) -> s3s::service::S3ServiceBuilder {
     let mut b = s3s::service::S3ServiceBuilder::new(service::Service(core.clone()));
     b.set_auth(access::Auth(core.clone()));
-    b.set_access(access::Access(core.clone()));
-    if let Some(h) = host {
-        b.set_host(h);
+    b.set_access(access::Access(core));
+    if let Some(domain) = domain {
+        b.set_host(Host { domain });
     }
-    b
+    Ok(b.build())
 }
 
 /// Startup: removes blobs no metadata references (left by a crash between writing

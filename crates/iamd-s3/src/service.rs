@@ -15,7 +15,7 @@ use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use crate::access::{internal, Authn};
 use crate::authz::{self, Check, Target};
 use crate::blobs::{hex, BlobError, Written};
-use crate::integrity::{BodyCheck, Expect};
+use crate::integrity::{self, BodyCheck};
 use crate::Core;
 
 /// Largest single PutObject / UploadPart body (S3: 5 GiB).
@@ -547,6 +547,7 @@ impl s3s::S3 for Service {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
+        integrity::refuse_unchecked(&req.headers)?;
         let core = &self.0;
         let name = req.input.bucket;
         if !crate::bucket_name::is_valid(&name) {
@@ -621,7 +622,7 @@ impl s3s::S3 for Service {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let core = &self.0;
-        let check = Expect::from_headers(&req.headers)?.check(req.trailing_headers.clone());
+        let check = integrity::stream_check(&req.headers, req.trailing_headers.clone())?;
         let i = req.input;
         if i.content_length.is_some_and(|n| n as u64 > MAX_PUT) {
             return Err(s3_error!(
@@ -763,6 +764,11 @@ impl s3s::S3 for Service {
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        // S3 requires a digest of the list (checked on the way in: CheckedBody).
+        if !integrity::carries_digest(&req.headers) {
+            return Err(integrity::missing_digest());
+        }
+        integrity::refuse_unchecked(&req.headers)?;
         let core = &self.0;
         let authn = authn(&req)?.clone();
         let i = req.input;
@@ -1054,7 +1060,7 @@ impl s3s::S3 for Service {
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let core = &self.0;
-        let check = Expect::from_headers(&req.headers)?.check(req.trailing_headers.clone());
+        let check = integrity::stream_check(&req.headers, req.trailing_headers.clone())?;
         let i = req.input;
         check_part_number(i.part_number)?;
         core.upload(&i.bucket, &i.key, &i.upload_id).await?;
@@ -1117,6 +1123,7 @@ impl s3s::S3 for Service {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        integrity::refuse_unchecked(&req.headers)?;
         let core = &self.0;
         let i = req.input;
         let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
@@ -1316,6 +1323,7 @@ impl s3s::S3 for Service {
         &self,
         req: S3Request<PutBucketPolicyInput>,
     ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        integrity::refuse_unchecked(&req.headers)?;
         let core = &self.0;
         let i = req.input;
         core.require_bucket(&i.bucket).await?;
@@ -1437,6 +1445,7 @@ impl s3s::S3 for Service {
         &self,
         req: S3Request<PutObjectTaggingInput>,
     ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        integrity::refuse_unchecked(&req.headers)?;
         let core = &self.0;
         let authn = authn(&req)?.clone();
         let i = req.input;

@@ -65,7 +65,7 @@ pub async fn handle(
             &parts.method,
             &parts.uri,
             resp.status(),
-            Some(refusal.code),
+            Some(&refusal.code),
             &request_id,
         );
         return resp;
@@ -76,12 +76,13 @@ pub async fn handle(
         secure: false,
     });
     let stalled = Arc::new(AtomicBool::new(false));
+    let verdict = iamd_s3::Verdict::default();
     let body = if has_body {
-        s3s::Body::http_body(crate::s3_body::ProgressTimeout::new(
-            body,
-            body_timeout(),
-            stalled.clone(),
-        ))
+        let timed = crate::s3_body::ProgressTimeout::new(body, body_timeout(), stalled.clone());
+        match iamd_s3::CheckedBody::wrap(timed, &parts.headers, verdict.clone()) {
+            Ok(checked) => s3s::Body::http_body(checked),
+            Err(timed) => s3s::Body::http_body(timed),
+        }
     } else {
         s3s::Body::from(body)
     };
@@ -94,12 +95,20 @@ pub async fn handle(
         // Whatever the operation made of its failed body, the client stalled.
         let refusal = Refusal {
             status: 400,
-            code: "RequestTimeout",
+            code: "RequestTimeout".into(),
             message: REQUEST_TIMEOUT.into(),
             extra: Vec::new(),
         };
         let resp = refusal_response(&refusal, &request_id, true);
-        log_parts(resp.status(), Some(refusal.code));
+        log_parts(resp.status(), Some(&refusal.code));
+        return resp;
+    }
+    // The body did not match its digest: whatever the operation made of the body's
+    // error, the client gets the digest's refusal (nothing was stored or changed).
+    let refused = verdict.lock().ok().and_then(|mut v| v.take());
+    if let Some(refusal) = refused {
+        let resp = refusal_response(&refusal, &request_id, true);
+        log_parts(resp.status(), Some(&refusal.code));
         return resp;
     }
     match result {
@@ -149,7 +158,7 @@ fn set_request_id(headers: &mut http::HeaderMap, request_id: &str) {
 /// unread.
 fn refusal_response(r: &Refusal, request_id: &str, close: bool) -> Response<Body> {
     let mut xml = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><Error>"#);
-    iamd_api::xml::elem_str(&mut xml, "Code", r.code);
+    iamd_api::xml::elem_str(&mut xml, "Code", &r.code);
     iamd_api::xml::elem_str(&mut xml, "Message", &r.message);
     for (name, value) in &r.extra {
         iamd_api::xml::elem_str(&mut xml, name, value);
@@ -178,8 +187,12 @@ fn finish_error_document(xml: &[u8], request_id: &str) -> (Vec<u8>, Option<Strin
     };
     let mut out = Vec::with_capacity(xml.len() + 64);
     out.extend_from_slice(head);
+    // Messages s3s leaves out.
     if head.ends_with(b"<Code>KeyTooLongError</Code>") {
         out.extend_from_slice(b"<Message>Your key is too long</Message>");
+    }
+    if head.ends_with(b"<Code>InvalidBucketName</Code>") {
+        out.extend_from_slice(b"<Message>The specified bucket is not valid.</Message>");
     }
     out.extend_from_slice(b"<RequestId>");
     out.extend_from_slice(request_id.as_bytes());

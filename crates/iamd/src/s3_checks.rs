@@ -25,7 +25,7 @@ pub fn precheck(parts: &Parts) -> Option<Refusal> {
     if header_section_len(parts) > MAX_HEADER_SECTION {
         return Some(Refusal {
             status: 400,
-            code: "RequestHeaderSectionTooLarge",
+            code: "RequestHeaderSectionTooLarge".into(),
             message: "Your request header section exceeds the maximum allowed size.".into(),
             extra: vec![("MaxSizeAllowed", MAX_HEADER_SECTION.to_string())],
         });
@@ -35,7 +35,7 @@ pub fn precheck(parts: &Parts) -> Option<Refusal> {
     {
         return Some(Refusal {
             status: 400,
-            code: "MetadataTooLarge",
+            code: "MetadataTooLarge".into(),
             message: "Your metadata headers exceed the maximum allowed metadata size".into(),
             extra: Vec::new(),
         });
