@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fails (non-zero, with a diff) if the committed generated code differs from
-# what codegen/gen_api.py produces from the pinned botocore models.
+# what codegen/gen_api.py produces from the pinned botocore models, or the action
+# tables from what crates/iamd-policy/tools/gen_actions.py writes.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tmp="$(mktemp -d)"
@@ -12,8 +13,12 @@ for f in iam.rs sts.rs; do
         status=1
     fi
 done
+python3 "$repo/crates/iamd-policy/tools/gen_actions.py" --out "$tmp/actions.rs"
+if ! diff -u "$repo/crates/iamd-policy/src/actions.rs" "$tmp/actions.rs"; then
+    status=1
+fi
 if [ "$status" -ne 0 ]; then
-    echo "codegen/check.sh: generated code is stale; run: python3 codegen/gen_api.py" >&2
+    echo "codegen/check.sh: generated code is stale; run: python3 codegen/gen_api.py and python3 crates/iamd-policy/tools/gen_actions.py" >&2
     exit 1
 fi
 echo "codegen/check.sh: generated code is up to date"

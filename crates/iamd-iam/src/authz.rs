@@ -5,13 +5,20 @@ use iamd_api::iam::IamRequest;
 use iamd_store::Store;
 
 use crate::core::Iam;
+use crate::error::IamError;
 use crate::ops::{group_arn, user_arn};
 use crate::principal::{Check, Principal, Target};
 
 impl<S: Store> Iam<S> {
     /// The checks a request must pass. Entities that do not exist are named with the
     /// default path `/` (the request then fails with `NoSuchEntity` after authorization).
-    pub fn checks(&self, p: &Principal, req: &IamRequest) -> Vec<Check> {
+    ///
+    /// Fails closed: an operation without its own mapping below is checked against `*`
+    /// only when the Service Authorization Reference says its action applies to no
+    /// resource type (GetAccountSummary, SimulateCustomPolicy, …); any other unmapped
+    /// operation is refused before authorization (`NotImplemented`), so a Deny scoped to
+    /// a resource can never be bypassed by a check against `*`.
+    pub fn checks(&self, p: &Principal, req: &IamRequest) -> Result<Vec<Check>, IamError> {
         let state = self.read();
         let account = self.account_id();
         type Keys = Vec<(String, Vec<String>)>;
@@ -206,9 +213,11 @@ impl<S: Store> Iam<S> {
             IamRequest::GetContextKeysForPrincipalPolicy(r) => {
                 arn(r.policy_source_arn.clone(), Vec::new())
             }
-            // Wildcard-only actions (GetAccountSummary, …) and
-            // every operation not mapped above: checked against `*`.
-            _ => vec![Check::wildcard(action)],
+            // Wildcard-only actions (GetAccountSummary, …): checked against `*`.
+            _ if iamd_policy::sar_resource_types(&action).is_some_and(<[_]>::is_empty) => {
+                vec![Check::wildcard(action)]
+            }
+            _ => return Err(unmapped(req.operation_name())),
         };
         // AWS names an existing user or group in a denial as `user NAME` /
         // `group NAME`; anything else (a user about to be created) by its ARN.
@@ -223,6 +232,184 @@ impl<S: Store> Iam<S> {
                 (None, None) => None,
             };
         }
-        checks
+        Ok(checks)
+    }
+}
+
+/// An operation whose action applies to a resource type but that has no mapping.
+fn unmapped(op: &str) -> IamError {
+    IamError::NotImplemented(format!(
+        "The operation {op} is not implemented by this server yet."
+    ))
+}
+
+/// The request → check table against the Service Authorization Reference: every
+/// operation iamd implements checks exactly its own action, on ARNs of a resource type
+/// the reference lists for it, and on `*` only where the reference lists none.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use iamd_api::{iam, Params};
+    use iamd_store::{Change, Snapshot, StoreError};
+
+    use super::*;
+    use crate::crypto::MasterKey;
+    use crate::InitOptions;
+
+    /// A store that holds nothing: the table needs no entity to exist.
+    struct Empty;
+
+    impl Store for Empty {
+        async fn load(&self) -> Result<Snapshot, StoreError> {
+            Ok(Snapshot::default())
+        }
+        async fn apply(&self, _: &[Change]) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    const ACCOUNT: &str = "123456789012";
+    const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+    const SOURCE: &str = "arn:aws:iam::123456789012:user/u";
+
+    /// One request per implemented operation (several where the mapping branches).
+    const TABLE: &[(&str, &str)] = &[
+        ("CreateUser", "UserName=u"),
+        ("GetUser", "UserName=u"),
+        ("GetUser", ""),
+        ("ListUsers", ""),
+        ("ListUsers", "PathPrefix=/eng/"),
+        ("UpdateUser", "UserName=u"),
+        ("UpdateUser", "UserName=u&NewUserName=v&NewPath=/x/"),
+        ("DeleteUser", "UserName=u"),
+        ("TagUser", "UserName=u&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+        ("UntagUser", "UserName=u&TagKeys.member.1=k"),
+        ("ListUserTags", "UserName=u"),
+        ("CreateGroup", "GroupName=g"),
+        ("GetGroup", "GroupName=g"),
+        ("ListGroups", ""),
+        ("UpdateGroup", "GroupName=g&NewGroupName=h"),
+        ("DeleteGroup", "GroupName=g"),
+        ("AddUserToGroup", "GroupName=g&UserName=u"),
+        ("RemoveUserFromGroup", "GroupName=g&UserName=u"),
+        ("ListGroupsForUser", "UserName=u"),
+        ("PutUserPolicy", "UserName=u&PolicyName=p&PolicyDocument=%7B%7D"),
+        ("PutGroupPolicy", "GroupName=g&PolicyName=p&PolicyDocument=%7B%7D"),
+        ("GetUserPolicy", "UserName=u&PolicyName=p"),
+        ("GetGroupPolicy", "GroupName=g&PolicyName=p"),
+        ("ListUserPolicies", "UserName=u"),
+        ("ListGroupPolicies", "GroupName=g"),
+        ("DeleteUserPolicy", "UserName=u&PolicyName=p"),
+        ("DeleteGroupPolicy", "GroupName=g&PolicyName=p"),
+        ("CreateAccessKey", "UserName=u"),
+        ("CreateAccessKey", ""),
+        ("ListAccessKeys", "UserName=u"),
+        ("UpdateAccessKey", "UserName=u&AccessKeyId=AKIAIOSFODNN7EXAMPLE&Status=Inactive"),
+        ("DeleteAccessKey", "UserName=u&AccessKeyId=AKIAIOSFODNN7EXAMPLE"),
+        ("GetAccessKeyLastUsed", "AccessKeyId=AKIAIOSFODNN7EXAMPLE"),
+        ("GetAccountSummary", ""),
+        ("SimulateCustomPolicy", "PolicyInputList.member.1=%7B%7D&ActionNames.member.1=s3%3AGetObject"),
+        ("SimulatePrincipalPolicy", "PolicySourceArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Auser%2Fu&ActionNames.member.1=s3%3AGetObject"),
+        ("GetContextKeysForCustomPolicy", "PolicyInputList.member.1=%7B%7D"),
+        ("GetContextKeysForPrincipalPolicy", "PolicySourceArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Auser%2Fu"),
+    ];
+
+    /// Where iamd names a resource the reference does not list, and why.
+    /// ListUsers/ListGroups: AWS's own denial names the listed path
+    /// ("… iam:ListUsers on resource: arn:aws:iam::A:user/").
+    const DEVIATIONS: &[(&str, &str)] = &[("ListUsers", "user"), ("ListGroups", "group")];
+
+    async fn iam() -> Iam<Empty> {
+        let master = MasterKey::from_bytes(&[7; 32]).unwrap();
+        let init = InitOptions {
+            account_id: Some(ACCOUNT.to_string()),
+            root_key: Some((KEY.to_string(), "secret".to_string())),
+        };
+        Iam::open(Empty, master, init).await.unwrap().0
+    }
+
+    fn caller() -> Principal {
+        Principal::User {
+            id: "AIDAEXAMPLE".to_string(),
+            name: "u".to_string(),
+            arn: SOURCE.to_string(),
+            account: ACCOUNT.to_string(),
+        }
+    }
+
+    fn resource_type(arn: &str) -> &str {
+        let resource = arn.splitn(6, ':').nth(5).unwrap();
+        resource.split('/').next().unwrap()
+    }
+
+    fn request(op: &str, form: &str) -> iam::IamRequest {
+        let p = Params::from_form(form.as_bytes()).unwrap();
+        iam::decode(op, &p).unwrap_or_else(|e| panic!("{op} {form}: {e:?}"))
+    }
+
+    #[tokio::test]
+    async fn every_operation_checks_its_action_on_its_resource_type() {
+        let iam = iam().await;
+        for (op, form) in TABLE {
+            let checks = iam
+                .checks(&caller(), &request(op, form))
+                .unwrap_or_else(|e| panic!("{op}: {e}"));
+            assert!(!checks.is_empty(), "{op}: no check");
+            let action = format!("iam:{op}");
+            let types = iamd_policy::sar_resource_types(&action)
+                .unwrap_or_else(|| panic!("{action} is not in the reference"));
+            for c in &checks {
+                assert_eq!(c.action, action, "{op} checks another action");
+                match &c.target {
+                    Target::Wildcard => assert!(
+                        types.is_empty(),
+                        "{op} is checked against * but the reference lists {types:?}"
+                    ),
+                    Target::Arn(arn) => {
+                        let t = resource_type(arn);
+                        let allowed = types.contains(&t) || DEVIATIONS.contains(&(*op, t));
+                        assert!(
+                            allowed,
+                            "{op} checks {arn} ({t}), the reference lists {types:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The table covers every operation `execute` implements (read from its source, so
+    /// a new operation without a row fails here).
+    #[test]
+    fn the_table_covers_every_implemented_operation() {
+        let src = include_str!("ops.rs");
+        let start = src.find("pub async fn execute").unwrap();
+        let end = start + src[start..].find("\n    }\n").unwrap();
+        let implemented: BTreeSet<&str> = src[start..end]
+            .split("IamRequest::")
+            .skip(1)
+            .filter_map(|s| s.split('(').next())
+            .collect();
+        let table: BTreeSet<&str> = TABLE.iter().map(|(op, _)| *op).collect();
+        assert_eq!(implemented, table);
+    }
+
+    /// An operation with a resource type but no mapping is refused before any
+    /// decision; never checked against `*` (a Deny on its resource would not apply).
+    #[tokio::test]
+    async fn unmapped_operations_fail_closed() {
+        let iam = iam().await;
+        let req = request("DeleteRole", "RoleName=admin");
+        assert!(matches!(
+            iam.checks(&caller(), &req),
+            Err(IamError::NotImplemented(_))
+        ));
+        // A wildcard-only action the reference lists without a resource type is checked
+        // against `*` (execute then answers NotImplemented if it is not implemented).
+        let req = request("CreateAccountAlias", "AccountAlias=example");
+        let checks = iam.checks(&caller(), &req).unwrap();
+        assert!(matches!(checks.as_slice(), [c] if c.target == Target::Wildcard));
     }
 }

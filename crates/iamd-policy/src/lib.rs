@@ -143,6 +143,23 @@ pub use model::{
 };
 pub use validate::{validate, validate_document};
 
+/// The resource types the Service Authorization Reference lists for an IAM, STS or S3
+/// action (`iam:GetUser` → `["user"]`; empty for a wildcard-only action such as
+/// `iam:GetAccountSummary`); `None` for another service's action or one the reference
+/// does not list. Generated from the reference (`tools/gen_actions.py`); the services'
+/// request → check tables are tested against it.
+pub fn sar_resource_types(action: &str) -> Option<&'static [&'static str]> {
+    let (service, name) = action.split_once(':')?;
+    let (names, types) = match service {
+        "iam" => (actions::IAM, actions::IAM_ACTION_RESOURCES),
+        "sts" => (actions::STS, actions::STS_ACTION_RESOURCES),
+        "s3" => (actions::S3, actions::S3_ACTION_RESOURCES),
+        _ => return None,
+    };
+    let i = names.iter().position(|n| *n == name)?;
+    types.get(i).copied().flatten()
+}
+
 /// AWS's message for structural errors.
 pub const MSG_SYNTAX: &str = "Syntax errors in policy.";
 
@@ -266,5 +283,31 @@ impl Finding {
     /// Column (1-based).
     pub fn column(&self) -> u32 {
         self.pos.column
+    }
+}
+
+#[cfg(test)]
+mod sar_tests {
+    use super::*;
+
+    #[test]
+    fn resource_types_from_the_reference() {
+        assert_eq!(sar_resource_types("iam:GetUser"), Some(&["user"][..]));
+        assert_eq!(sar_resource_types("iam:GetAccountSummary"), Some(&[][..]));
+        assert_eq!(
+            sar_resource_types("iam:GetContextKeysForPrincipalPolicy"),
+            Some(&["group", "role", "user"][..])
+        );
+        assert!(sar_resource_types("s3:GetObject").is_some_and(|t| t.contains(&"object")));
+        assert_eq!(sar_resource_types("iam:NoSuchAction"), None);
+        assert_eq!(sar_resource_types("ec2:RunInstances"), None);
+        assert_eq!(sar_resource_types("GetUser"), None);
+        for (names, types) in [
+            (actions::IAM, actions::IAM_ACTION_RESOURCES),
+            (actions::STS, actions::STS_ACTION_RESOURCES),
+            (actions::S3, actions::S3_ACTION_RESOURCES),
+        ] {
+            assert_eq!(names.len(), types.len());
+        }
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes src/actions.rs: the known IAM, STS and S3 action names (the lint's unknown-action
-check) and the service-specific condition keys each of them supports (the lint's condition-key
-checks).
+check), the service-specific condition keys each of them supports (the lint's condition-key
+checks) and the resource types each applies to (the services' authorization tables are tested
+against them).
 
 Sources:
 - IAM and STS action names: the operation names of botocore's service models (the installed
@@ -22,6 +23,7 @@ Sources:
 import gzip
 import json
 import os
+import sys
 
 import botocore
 
@@ -648,6 +650,13 @@ def action_keys(service, actions):
     return [table.get(a) for a in actions]
 
 
+def action_resources(service, actions):
+    """For each action, the resource types of its SAR row ([] for none: wildcard-only); None for
+    an action without a row."""
+    table = {action: types for action, types, _ in rows(service)}
+    return [table.get(a) for a in actions]
+
+
 def hex128(bits):
     return f"0x{bits:x}"
 
@@ -694,7 +703,20 @@ def main():
         out += [f"    {hex128(bits(s)) if s is not None else 'u128::MAX'}," for s in supported[svc]]
         out.append("];")
         out.append("")
+    for svc, lst in lists.items():
+        out.append(f"/// For each action of [`{svc.upper()}`] (same order), the resource types its SAR row lists")
+        out.append("/// (`Some(&[])`: none, the action is wildcard-only); `None` for an action without a SAR row.")
+        out.append(f"pub const {svc.upper()}_ACTION_RESOURCES: &[Option<&[&str]>] = &[")
+        for types in action_resources(svc, lst):
+            if types is None:
+                out.append("    None,")
+            else:
+                out.append("    Some(&[" + ", ".join(f'"{t}"' for t in types) + "]),")
+        out.append("];")
+        out.append("")
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "actions.rs")
+    if len(sys.argv) == 3 and sys.argv[1] == "--out":
+        path = sys.argv[2]
     with open(path, "w") as f:
         f.write("\n".join(out))
 

@@ -195,7 +195,7 @@ impl App {
                 let action = params.action().unwrap_or_default();
                 let req = iam::decode(action, &params)?;
                 let op = req.operation_name();
-                let checks = self.iam.checks(&principal, &req);
+                let checks = self.iam.checks(&principal, &req)?;
                 self.iam.authorize(&principal, &checks, &ctx)?;
                 let out = self.iam.execute(&principal, req).await?;
                 let mut xml = String::with_capacity(512);
