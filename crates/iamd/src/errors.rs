@@ -46,18 +46,28 @@ impl RequestError {
                 e.to_string(),
             ),
             RequestError::Iam(e) => {
-                let (code, status, sender) = match e {
-                    IamError::NoSuchEntity(_) => ("NoSuchEntity", 404, true),
-                    IamError::EntityAlreadyExists(_) => ("EntityAlreadyExists", 409, true),
-                    IamError::DeleteConflict(_) => ("DeleteConflict", 409, true),
-                    IamError::LimitExceeded(_) => ("LimitExceeded", 409, true),
-                    IamError::MalformedPolicyDocument(_) => ("MalformedPolicyDocument", 400, true),
-                    IamError::Validation(_) => ("ValidationError", 400, true),
-                    IamError::InvalidInput(_) => ("InvalidInput", 400, true),
-                    IamError::AccessDenied(_) => ("AccessDenied", 403, true),
-                    IamError::ConcurrentModification(_) => ("ConcurrentModification", 409, true),
-                    IamError::NotImplemented(_) => ("NotImplemented", 501, false),
-                    IamError::Store(_) | IamError::Internal(_) => ("ServiceFailure", 500, false),
+                use iamd_api::iam::errors as modeled;
+                // Code, status and fault from IAM's model where it defines the error;
+                // the common errors (ValidationError, AccessDenied, NotImplemented)
+                // are not in the model.
+                let m = match e {
+                    IamError::NoSuchEntity(_) => modeled::NO_SUCH_ENTITY,
+                    IamError::EntityAlreadyExists(_) => modeled::ENTITY_ALREADY_EXISTS,
+                    IamError::DeleteConflict(_) => modeled::DELETE_CONFLICT,
+                    IamError::LimitExceeded(_) => modeled::LIMIT_EXCEEDED,
+                    IamError::MalformedPolicyDocument(_) => modeled::MALFORMED_POLICY_DOCUMENT,
+                    IamError::InvalidInput(_) => modeled::INVALID_INPUT,
+                    IamError::ConcurrentModification(_) => modeled::CONCURRENT_MODIFICATION,
+                    IamError::Store(_) | IamError::Internal(_) => modeled::SERVICE_FAILURE,
+                    IamError::Validation(m) => {
+                        return ("ValidationError".into(), 400, true, m.clone())
+                    }
+                    IamError::AccessDenied(m) => {
+                        return ("AccessDenied".into(), 403, true, m.clone())
+                    }
+                    IamError::NotImplemented(m) => {
+                        return ("NotImplemented".into(), 501, false, m.clone())
+                    }
                 };
                 let message = match e {
                     // Internal details go to the log, not to the client.
@@ -66,7 +76,7 @@ impl RequestError {
                     }
                     other => other.to_string(),
                 };
-                (code.to_string(), status, sender, message)
+                (m.code.to_string(), m.status, m.sender_fault, message)
             }
             RequestError::BodyTooLarge => (
                 "RequestEntityTooLarge".into(),
