@@ -3,6 +3,9 @@ GetContextKeysFor*Policy, and the proof that it decides like enforcement."""
 
 import json
 
+import boto3
+import botocore
+import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
@@ -750,6 +753,26 @@ def test_denial_logged_with_deciding_statement(fresh_server):
     assert lines, log[-3000:]
     assert "ExplicitDeny" in lines[0] and "nope" in lines[0] and "NoDelete" in lines[0]
     assert k["SecretAccessKey"] not in log
+
+
+def test_s3_decisions_logged_by_the_same_authorizer(fresh_server):
+    """S3 enforcement goes through the same authorizer as IAM, so its decisions are
+    logged with the deciding bucket-policy statement too (anonymous callers included)."""
+    fresh_server.stop()
+    fresh_server.extra_env["IAMD_LOG"] = "iamd_iam=debug,info"
+    fresh_server.start()
+    s3 = fresh_server.client("s3")
+    s3.create_bucket(Bucket="logged")
+    s3.put_bucket_policy(Bucket="logged", Policy=doc({
+        "Sid": "NoAnonymousList", "Effect": "Deny", "Principal": "*", "Action": "s3:ListBucket",
+        "Resource": "arn:aws:s3:::logged"}))
+    anon = boto3.client("s3", endpoint_url=fresh_server.endpoint, region_name=u.REGION,
+                        config=botocore.config.Config(signature_version=botocore.UNSIGNED))
+    with pytest.raises(ClientError):
+        anon.list_objects_v2(Bucket="logged")
+    log = fresh_server.stderr() + fresh_server.stdout_path.read_text()
+    lines = [ln for ln in log.splitlines() if "authorization decision" in ln and "s3:ListBucket" in ln]
+    assert any("anonymous" in ln and "ExplicitDeny" in ln and "NoAnonymousList" in ln for ln in lines), log[-3000:]
 
 
 # ---------------------------------------------------------------- aws CLI

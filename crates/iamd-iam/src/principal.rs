@@ -253,9 +253,56 @@ impl<S: Store> Iam<S> {
         f(&req)
     }
 
-    /// Decides every check with the policy engine; the first denial is returned as
-    /// AWS's `AccessDenied` message. Each decision is logged at debug level with the
-    /// deciding policy and statement (never a secret or a context value).
+    /// The one authorizer: every enforced decision — IAM, STS, the analyzer and S3 —
+    /// goes through here (the simulator decides through [`Iam::evaluate_check`] with the
+    /// same policies). Decides `req` against the policies that bind the caller
+    /// (`identity`, from [`Iam::identity_policies`]) and the resource's own policy, logs
+    /// the decision at debug level with its evidence (deciding policy, statement, Sid,
+    /// position; never a secret or a context value), and on denial returns AWS's
+    /// `AccessDenied` message naming `resource` (`None` caller: anonymous, "Access
+    /// Denied").
+    pub fn decide(
+        &self,
+        caller: Option<&Principal>,
+        identity: &[Arc<CompiledPolicy>],
+        resource_policy: Option<&Arc<CompiledPolicy>>,
+        req: &Request<'_>,
+        resource: &str,
+    ) -> Result<(), String> {
+        let set = PolicySet {
+            identity,
+            resource: resource_policy,
+            ..Default::default()
+        };
+        let d = decide(req, &set);
+        let arn = caller.map(Principal::arn);
+        let st = d.statement;
+        tracing::debug!(
+            principal = arn.as_deref().unwrap_or("anonymous"),
+            action = %req.action,
+            resource,
+            decision = ?d.kind,
+            reason = ?d.reason,
+            policy_kind = ?st.map(|s| s.kind),
+            policy = st.map(|s| s.policy_id).unwrap_or(""),
+            statement_index = st.map(|s| s.statement_index),
+            sid = st.map(|s| s.sid).unwrap_or(""),
+            line = st.map(|s| s.span.start.line),
+            column = st.map(|s| s.span.start.column),
+            "authorization decision"
+        );
+        if d.kind == DecisionKind::Allow {
+            return Ok(());
+        }
+        Err(match arn {
+            Some(arn) => render_denial(&arn, req.action, resource, &d),
+            None => "Access Denied".to_string(),
+        })
+    }
+
+    /// Decides every check of an IAM, STS or analyzer request (resource account: this
+    /// account; no resource policy) through [`Iam::decide`]; the first denial is
+    /// `AccessDenied`.
     pub fn authorize(
         &self,
         p: &Principal,
@@ -264,41 +311,12 @@ impl<S: Store> Iam<S> {
     ) -> Result<(), IamError> {
         let identity = self.identity_policies(p);
         let account = self.account_id();
-        let arn_owned = p.arn();
         for check in checks {
-            let set = PolicySet {
-                identity: &identity,
-                ..Default::default()
-            };
-            let denied = Self::evaluate_check(p.caller(), account, check, base, |req| {
-                let d = decide(req, &set);
-                let st = d.statement;
-                tracing::debug!(
-                    principal = %arn_owned,
-                    action = %check.action,
-                    resource = %check.target.display(),
-                    decision = ?d.kind,
-                    reason = ?d.reason,
-                    policy_kind = ?st.map(|s| s.kind),
-                    policy = st.map(|s| s.policy_id).unwrap_or(""),
-                    statement_index = st.map(|s| s.statement_index),
-                    sid = st.map(|s| s.sid).unwrap_or(""),
-                    line = st.map(|s| s.span.start.line),
-                    column = st.map(|s| s.span.start.column),
-                    "authorization decision"
-                );
-                (d.kind != DecisionKind::Allow).then(|| {
-                    render_denial(
-                        &arn_owned,
-                        &check.action,
-                        check.display.as_deref().unwrap_or(check.target.display()),
-                        &d,
-                    )
-                })
-            });
-            if let Some(msg) = denied {
-                return Err(IamError::AccessDenied(msg));
-            }
+            let shown = check.display.as_deref().unwrap_or(check.target.display());
+            Self::evaluate_check(p.caller(), account, check, base, |req| {
+                self.decide(Some(p), &identity, None, req, shown)
+            })
+            .map_err(IamError::AccessDenied)?;
         }
         Ok(())
     }

@@ -14,9 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use iamd_iam::Principal;
-use iamd_policy::{
-    decide, render_denial, Caller, CompiledPolicy, Context, PolicySet, Request, Resource,
-};
+use iamd_policy::{Caller, CompiledPolicy, Context, Request, Resource};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::{s3_error, S3Error, S3Result};
@@ -182,25 +180,13 @@ impl Core {
                 caller,
                 context: ctx,
             };
-            let set = PolicySet {
-                identity: &identity,
-                resource: policy,
-                ..Default::default()
+            let shown = match &check.target {
+                Target::Wildcard => "*",
+                Target::Arn { arn, .. } => arn.as_str(),
             };
-            let d = decide(&req, &set);
-            if !d.kind.is_allowed() {
-                let msg = match &authn.principal {
-                    Some(p) => {
-                        let res = match &check.target {
-                            Target::Wildcard => "*",
-                            Target::Arn { arn, .. } => arn.as_str(),
-                        };
-                        render_denial(&p.arn(), check.action, res, &d)
-                    }
-                    None => "Access Denied".to_string(),
-                };
-                return Err(S3Error::with_message(s3s::S3ErrorCode::AccessDenied, msg));
-            }
+            self.iam
+                .decide(authn.principal.as_ref(), &identity, policy, &req, shown)
+                .map_err(|msg| S3Error::with_message(s3s::S3ErrorCode::AccessDenied, msg))?;
         }
         Ok(())
     }
