@@ -220,3 +220,32 @@ def test_s3_request_scoped_to_another_service(server, s3):
     status, _, body = raw(server, "GET", path_of(req.prepare().url))
     assert status == 400, body
     assert s3_error(body).findtext("Code") == "AuthorizationQueryParametersError"
+
+
+# -- one authenticator ----------------------------------------------------------------
+
+def test_session_tokens_refused_alike_on_every_protocol(server, s3):
+    """No session token has been issued, so a signed one is refused by the same
+    authenticator everywhere, each protocol with its own code."""
+    import boto3
+    from botocore.config import Config
+
+    def client(service):
+        return boto3.session.Session().client(
+            service, endpoint_url=server.endpoint, region_name=u.REGION,
+            aws_access_key_id=server.root_ak, aws_secret_access_key=server.root_sk,
+            aws_session_token="FQoGZXIvYXdzEPT//////////wEaDM",
+            config=Config(retries={"total_max_attempts": 1}))
+
+    cases = [
+        ("iam", lambda c: c.list_users(), ("InvalidClientTokenId", 403)),
+        ("sts", lambda c: c.get_caller_identity(), ("InvalidClientTokenId", 403)),
+        ("s3", lambda c: c.list_buckets(), ("InvalidToken", 400)),
+        ("accessanalyzer", lambda c: c.validate_policy(policyDocument="{}", policyType="IDENTITY_POLICY"),
+         ("UnrecognizedClientException", 403)),
+    ]
+    for service, call, expected in cases:
+        with pytest.raises(botocore.exceptions.ClientError) as ei:
+            call(client(service))
+        r = ei.value.response
+        assert (r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]) == expected, (service, r)

@@ -103,6 +103,8 @@ impl Principal {
 pub enum KeyProblem {
     Unknown,
     Inactive,
+    /// A session token came with the key: none has been issued by this server.
+    SessionToken,
 }
 
 /// A resource of an authorization check: a specific ARN, or `*` for the
@@ -157,7 +159,8 @@ impl Check {
 
 impl<S: Store> Iam<S> {
     /// The principal and the plaintext secret of an access key (memory only), and the
-    /// cell that records the key's last use.
+    /// cell that records the key's last use. Requests authenticate through
+    /// [`Iam::authenticate`]; S3's signature check asks this for the secret alone.
     pub fn credentials(
         &self,
         access_key_id: &str,
@@ -181,6 +184,23 @@ impl<S: Store> Iam<S> {
             }
         };
         Ok((principal, key.secret.clone(), key.usage.clone()))
+    }
+
+    /// The one authenticator, for every protocol (Query, the analyzer's REST-JSON, S3):
+    /// the principal behind an access key id and the session token sent with it, with
+    /// the key's secret (for the caller's signature check) and its last-use cell.
+    /// Session tokens are refused here and only here (none is issued yet); each
+    /// protocol maps the [`KeyProblem`] to its own error code.
+    #[allow(clippy::type_complexity)]
+    pub fn authenticate(
+        &self,
+        access_key_id: &str,
+        session_token: Option<&str>,
+    ) -> Result<(Principal, Arc<str>, Arc<UsageCell>), KeyProblem> {
+        if session_token.is_some() {
+            return Err(KeyProblem::SessionToken);
+        }
+        self.credentials(access_key_id)
     }
 
     /// Adds the principal-dependent global condition keys (§5.1, §5.2).

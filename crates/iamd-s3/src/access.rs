@@ -4,8 +4,9 @@
 //!   verifies the SigV4 header / presigned query / streaming chunk signatures (and
 //!   SigV2), clock skew and presigned expiry, with S3's error codes.
 //! - [`Access`] (s3s `S3Access::check`, run for every request before its body is
-//!   read): refuses session tokens (none are issued yet), resolves the principal
-//!   (or anonymous), builds the condition-key context (§5.1–5.3), maps the request
+//!   read): resolves the principal through IAM's one authenticator
+//!   (`Iam::authenticate`, which refuses session tokens while none are issued) or
+//!   anonymous, builds the condition-key context (§5.1–5.3), maps the request
 //!   with [`crate::authz::plan`] and asks the engine for every check. Operations that
 //!   decide per item (DeleteObjects, PutObjectTagging) get the caller stashed in the
 //!   request extensions ([`Authn`]) and call [`Core::authorize`] themselves.
@@ -13,7 +14,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use iamd_iam::Principal;
+use iamd_iam::{KeyProblem, Principal};
 use iamd_policy::{Caller, CompiledPolicy, Context, Request, Resource};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
@@ -54,32 +55,45 @@ impl S3Auth for Auth {
 
 pub struct Access(pub Arc<Core>);
 
-fn has_token(cx: &S3AccessContext<'_>) -> bool {
-    cx.headers().contains_key("x-amz-security-token")
-        || cx.uri().query().is_some_and(|q| {
-            q.contains("X-Amz-Security-Token=") || q.contains("x-amz-security-token=")
+fn invalid_token() -> S3Error {
+    s3_error!(
+        InvalidToken,
+        "The provided token is malformed or otherwise invalid."
+    )
+}
+
+/// The session token sent with the request (header, or presigned query).
+fn session_token<'a>(cx: &'a S3AccessContext<'_>) -> Option<&'a str> {
+    if let Some(v) = cx.headers().get("x-amz-security-token") {
+        return Some(v.to_str().unwrap_or(""));
+    }
+    cx.uri().query().and_then(|q| {
+        q.split('&').find_map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            k.eq_ignore_ascii_case("X-Amz-Security-Token").then_some(v)
         })
+    })
 }
 
 #[async_trait::async_trait]
 impl S3Access for Access {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let core = &self.0;
-        if has_token(cx) {
-            return Err(s3_error!(
-                InvalidToken,
-                "The provided token is malformed or otherwise invalid."
-            ));
-        }
+        let token = session_token(cx);
         let principal = match cx.credentials() {
+            None if token.is_some() => return Err(invalid_token()),
             None => None,
             Some(c) => {
-                let (p, _, usage) = core.iam.credentials(&c.access_key).map_err(|_| {
-                    s3_error!(
-                        InvalidAccessKeyId,
-                        "The AWS Access Key Id you provided does not exist in our records."
-                    )
-                })?;
+                let (p, _, usage) =
+                    core.iam
+                        .authenticate(&c.access_key, token)
+                        .map_err(|e| match e {
+                            KeyProblem::SessionToken => invalid_token(),
+                            KeyProblem::Unknown | KeyProblem::Inactive => s3_error!(
+                                InvalidAccessKeyId,
+                                "The AWS Access Key Id you provided does not exist in our records."
+                            ),
+                        })?;
                 core.iam
                     .record_key_use(&usage, &c.access_key, "s3", "us-east-1");
                 Some(p)

@@ -99,14 +99,8 @@ async fn handle_inner(
     if let Err(e) = parsed.require_signed_amz_headers() {
         return error(403, "InvalidSignatureException", &e.to_string());
     }
-    if parsed.security_token().is_some() {
-        return error(
-            403,
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
-        );
-    }
-    let Ok((principal, secret, _usage)) = iam.credentials(parsed.access_key_id()) else {
+    let token = parsed.security_token().map(|t| &*t.token);
+    let Ok((principal, secret, _usage)) = iam.authenticate(parsed.access_key_id(), token) else {
         return error(
             403,
             "UnrecognizedClientException",

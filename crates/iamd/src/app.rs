@@ -175,13 +175,10 @@ impl App {
         // An unsigned x-amz-* header (a session token above all) must not ride along
         // on a signed request.
         parsed.require_signed_amz_headers()?;
-        if parsed.security_token().is_some() {
-            // No temporary credentials have been issued by this server yet.
-            return Err(SigError::InvalidClientTokenId.into());
-        }
+        let token = parsed.security_token().map(|t| &*t.token);
         let (principal, secret, usage) = self
             .iam
-            .credentials(parsed.access_key_id())
+            .authenticate(parsed.access_key_id(), token)
             .map_err(|_| RequestError::Sig(SigError::InvalidClientTokenId))?;
         parsed.verify(secret.as_bytes(), SystemTime::now(), Some(&self.sig_cache))?;
         let region = parsed.scope().region.to_string();
