@@ -18,7 +18,7 @@ impl<S: Store> Iam<S> {
     /// resource type (GetAccountSummary, SimulateCustomPolicy, …); any other unmapped
     /// operation is refused before authorization (`NotImplemented`), so a Deny scoped to
     /// a resource can never be bypassed by a check against `*`.
-    pub fn checks(&self, p: &Principal, req: &IamRequest) -> Result<Vec<Check>, IamError> {
+    pub(crate) fn checks(&self, p: &Principal, req: &IamRequest) -> Result<Vec<Check>, IamError> {
         let state = self.read();
         let account = self.account_id();
         type Keys = Vec<(String, Vec<String>)>;

@@ -13,6 +13,7 @@ mod core;
 pub mod crypto;
 mod entity;
 mod error;
+mod front;
 pub mod ids;
 mod ops;
 mod policies;

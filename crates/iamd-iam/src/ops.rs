@@ -108,8 +108,9 @@ impl<S: Store> Iam<S> {
         }
     }
 
-    /// Runs one IAM operation for an already authorized caller.
-    pub async fn execute(&self, p: &Principal, req: IamRequest) -> Result<Output, IamError> {
+    /// Runs one IAM operation for an already authorized caller (only the front door,
+    /// [`Iam::handle`], calls this).
+    pub(crate) async fn execute(&self, p: &Principal, req: IamRequest) -> Result<Output, IamError> {
         match req {
             IamRequest::CreateUser(r) => self.create_user(r).await,
             IamRequest::GetUser(r) => self.get_user(p, r),

@@ -9,8 +9,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use iamd_api::{iam, sts, Params};
-use iamd_iam::{request_context, Iam, Principal, RequestOrigin};
-use iamd_policy::Context;
+use iamd_iam::{request_context, Iam, RequestOrigin};
 use iamd_sigv4::{Payload, RequestParts, SigError, SigningKeyCache};
 use iamd_store::AnyStore;
 
@@ -187,62 +186,33 @@ impl App {
         let mut ctx = request_context(&origin(&parts.headers, peer), 16);
         self.iam.add_principal_keys(&principal, &mut ctx);
 
-        let xml = match *service {
+        let (xmlns, op, out) = match *service {
             Service::Iam => {
                 let action = params.action().unwrap_or_default();
                 let req = iam::decode(action, &params)?;
                 let op = req.operation_name();
-                let checks = self.iam.checks(&principal, &req)?;
-                self.iam.authorize(&principal, &checks, &ctx)?;
-                let out = self.iam.execute(&principal, req).await?;
-                let mut xml = String::with_capacity(512);
-                iamd_api::xml::encode_response(
+                (
                     iam::XMLNS,
                     op,
-                    out.as_deref().map(|o| o as _),
-                    request_id,
-                    &mut xml,
-                );
-                xml
+                    self.iam.handle(&principal, req, &ctx).await?,
+                )
             }
             Service::Sts => {
                 let req = sts::decode_request(&params)?;
-                self.sts(&principal, req, &ctx, request_id)?
-            }
-        };
-        self.iam
-            .record_key_use(&usage, &key_id, service.name(), &region);
-        Ok(xml)
-    }
-
-    fn sts(
-        &self,
-        principal: &Principal,
-        req: sts::StsRequest,
-        ctx: &Context,
-        request_id: &str,
-    ) -> Result<String, RequestError> {
-        let op = req.operation_name();
-        let check = iamd_iam::Check::wildcard(format!("sts:{op}"));
-        self.iam
-            .authorize(principal, std::slice::from_ref(&check), ctx)?;
-        let result = match req {
-            sts::StsRequest::GetCallerIdentity(_) => sts::GetCallerIdentityResult {
-                user_id: Some(principal.user_id().to_string()),
-                account: Some(principal.account().to_string()),
-                arn: Some(principal.arn().into_owned()),
-            },
-            other => {
-                return Err(RequestError::Iam(iamd_iam::IamError::NotImplemented(
-                    format!(
-                        "The operation {} is not implemented by this server yet.",
-                        other.operation_name()
-                    ),
-                )))
+                let op = req.operation_name();
+                (sts::XMLNS, op, self.iam.handle_sts(&principal, req, &ctx)?)
             }
         };
         let mut xml = String::with_capacity(512);
-        iamd_api::xml::encode_response(sts::XMLNS, op, Some(&result), request_id, &mut xml);
+        iamd_api::xml::encode_response(
+            xmlns,
+            op,
+            out.as_deref().map(|o| o as _),
+            request_id,
+            &mut xml,
+        );
+        self.iam
+            .record_key_use(&usage, &key_id, service.name(), &region);
         Ok(xml)
     }
 }
