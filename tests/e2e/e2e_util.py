@@ -181,7 +181,8 @@ class Server:
             env["IAMD_ROOT_ACCESS_KEY_ID"] = ROOT_ACCESS_KEY_ID
             env["IAMD_ROOT_SECRET_ACCESS_KEY"] = ROOT_SECRET_ACCESS_KEY
         env.update(self.extra_env)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # iamd creates the data directory itself (mode 0700); it refuses one that group
+        # or others may access, as a plain mkdir under umask 022 would make.
         self.log_dir.mkdir(parents=True, exist_ok=True)
         cmd = [
             str(binary), "serve",

@@ -48,6 +48,9 @@ impl SqliteStore {
                 StoreError::Database(format!("creating directory {}: {e}", parent.display()))
             })?;
         }
+        create_private_file(path).map_err(|e| {
+            StoreError::Database(format!("creating sqlite {}: {e}", path.display()))
+        })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -129,6 +132,24 @@ impl crate::Store for SqliteStore {
     }
 }
 
+/// Creates the database file empty (SQLite takes an empty file for a new database)
+/// with mode 0600 whatever the umask, before SQLite opens it: SQLite creates the
+/// `-wal` and `-shm` files with the database file's mode, so they are 0600 too. An
+/// existing file is left as it is.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(f) => f.set_permissions(std::fs::Permissions::from_mode(0o600)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
@@ -168,5 +189,22 @@ mod tests {
             assert_eq!(fk, 1, "foreign_keys=ON");
             assert_eq!(busy, BUSY_TIMEOUT.as_millis() as i64);
         }
+    }
+
+    /// The database and its `-wal`/`-shm` files are created readable by the owner
+    /// only, whatever the umask grants (typically 0644).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_dir(dir.path()).await.unwrap();
+        for name in ["iamd.db", "iamd.db-wal", "iamd.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+        }
+        store.close().await;
     }
 }

@@ -29,8 +29,12 @@ pub struct ServeArgs {
     /// Account id used on first start (12 digits); random if unset.
     #[arg(long, env = "IAMD_ACCOUNT_ID")]
     pub account_id: Option<String>,
-    /// TOML configuration file (keys: listen, data_dir, database_url, account_id, log,
-    /// domain, s3_body_timeout).
+    /// Master key file (64 hex characters, mode 0600; created if missing); default:
+    /// `<data-dir>/master.key`. Keeping it outside the data directory is recommended.
+    #[arg(long, env = "IAMD_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// TOML configuration file (keys: listen, data_dir, database_url, account_id,
+    /// master_key_file, log, domain, s3_body_timeout).
     #[arg(long, env = "IAMD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `iamd=debug`.
@@ -53,6 +57,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     account_id: Option<String>,
+    master_key_file: Option<PathBuf>,
     log: Option<String>,
     domain: Option<String>,
     s3_body_timeout: Option<u64>,
@@ -65,6 +70,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub account_id: Option<String>,
+    pub master_key_file: Option<PathBuf>,
     pub log: String,
     pub domain: Option<String>,
     /// How long an S3 request body may stall (no byte received).
@@ -119,6 +125,7 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             database_url: args.database_url.or(file.database_url),
             account_id,
+            master_key_file: args.master_key_file.or(file.master_key_file),
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
             domain: args.domain.or(file.domain),
             s3_body_timeout: Duration::from_secs(s3_body_timeout),
@@ -148,6 +155,7 @@ mod tests {
             data_dir: None,
             database_url: None,
             account_id: None,
+            master_key_file: None,
             config: None,
             log: None,
             domain: None,
@@ -162,7 +170,7 @@ mod tests {
         let f = dir.join("c.toml");
         std::fs::write(
             &f,
-            "listen = \"127.0.0.1:1234\"\naccount_id = \"111111111111\"\n",
+            "listen = \"127.0.0.1:1234\"\naccount_id = \"111111111111\"\nmaster_key_file = \"/k/file\"\n",
         )
         .unwrap();
         let mut a = args();
@@ -171,6 +179,7 @@ mod tests {
         let c = Config::resolve(a).unwrap();
         assert_eq!(c.listen.port(), 1234);
         assert_eq!(c.account_id.as_deref(), Some("222222222222"));
+        assert_eq!(c.master_key_file, Some(PathBuf::from("/k/file")));
         std::fs::write(&f, "listen = \"127.0.0.1:1234\"\nbogus = 1\n").unwrap();
         let mut a = args();
         a.config = Some(f);

@@ -21,6 +21,18 @@ pub enum StartError {
     },
     #[error("master key: {0}")]
     MasterKey(String),
+    /// A secret-holding path that group or others may access (the ssh rule).
+    #[error(
+        "permissions {mode:04o} for {what} {path} are too open (it holds {holds}): it must be accessible by its owner only; refusing to start. Fix: chmod {fix} {quoted}",
+        quoted = shell_quote(path)
+    )]
+    TooOpen {
+        what: &'static str,
+        holds: &'static str,
+        path: PathBuf,
+        mode: u32,
+        fix: &'static str,
+    },
     #[error("store: {0}")]
     Store(String),
     #[error("account setup: {0}")]
@@ -92,7 +104,7 @@ fn log_directives(filter: &str) -> String {
 async fn serve(config: Config) -> Result<(), StartError> {
     let dir = &config.data_dir;
     create_private_dir(dir)?;
-    let master = load_master_key(dir)?;
+    let master = load_master_key(dir, config.master_key_file.as_deref())?;
     let url = match &config.database_url {
         Some(u) => u.clone(),
         None => format!("sqlite://{}", dir.join("iamd.db").display()),
@@ -162,51 +174,122 @@ async fn serve(config: Config) -> Result<(), StartError> {
     Ok(())
 }
 
+/// Creates the data directory with mode 0700 (whatever the umask), or checks that an
+/// existing one is accessible by its owner only: it holds the database, usually the
+/// master key, and the objects.
 fn create_private_dir(dir: &Path) -> Result<(), StartError> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let io_err = |source| StartError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => check_private(&meta, DATA_DIR, dir, "700"),
+        Ok(_) => Err(io_err(std::io::Error::other("not a directory"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io_err)?;
+            // The umask may have taken bits away (or a racing creator made it):
+            // set exactly 0700.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_err)
+        }
+        Err(e) => Err(io_err(e)),
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|source| StartError::DataDir {
-            path: dir.to_path_buf(),
-            source,
-        })
 }
 
-/// `IAMD_MASTER_KEY` (64 hex characters) wins; otherwise `<data-dir>/master.key`,
-/// created with mode 0600 on first start.
-fn load_master_key(dir: &Path) -> Result<MasterKey, StartError> {
+const DATA_DIR: (&str, &str) = (
+    "data directory",
+    "the database, the objects and by default the master key",
+);
+const KEY_FILE: (&str, &str) = ("master key file", "the key to every stored secret");
+
+/// Refuses a path that group or others may read, write or enter.
+fn check_private(
+    meta: &std::fs::Metadata,
+    (what, holds): (&'static str, &'static str),
+    path: &Path,
+    fix: &'static str,
+) -> Result<(), StartError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(StartError::TooOpen {
+            what,
+            holds,
+            path: path.to_path_buf(),
+            mode,
+            fix,
+        });
+    }
+    Ok(())
+}
+
+/// `path` as a shell word (for the `chmod` hint).
+fn shell_quote(path: &Path) -> String {
+    let s = path.display().to_string();
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@%".contains(&b));
+    if plain {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// `IAMD_MASTER_KEY` (64 hex characters), or the key file: `key_file` if configured,
+/// else `<data-dir>/master.key`. A missing key file is created (mode 0600) with a new
+/// key; an existing one must be accessible by its owner only.
+fn load_master_key(dir: &Path, key_file: Option<&Path>) -> Result<MasterKey, StartError> {
     if let Ok(hex) = std::env::var("IAMD_MASTER_KEY") {
+        if let Some(file) = key_file {
+            return Err(StartError::MasterKey(format!(
+                "both IAMD_MASTER_KEY and a master key file ({}) are set: use one",
+                file.display()
+            )));
+        }
         return MasterKey::from_hex(&hex)
             .map_err(|e| StartError::MasterKey(format!("IAMD_MASTER_KEY: {e}")));
     }
-    let path = dir.join("master.key");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => MasterKey::from_hex(&text)
-            .map_err(|e| StartError::MasterKey(format!("{}: {e}", path.display()))),
+    let path = key_file.map_or_else(|| dir.join("master.key"), Path::to_path_buf);
+    let io_err = |source| StartError::DataDir {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::File::open(&path) {
+        Ok(file) => {
+            use std::io::Read;
+            // The mode of the file actually opened (no window for a swap).
+            let meta = file.metadata().map_err(io_err)?;
+            if !meta.is_file() {
+                return Err(io_err(std::io::Error::other("not a regular file")));
+            }
+            check_private(&meta, KEY_FILE, &path, "600")?;
+            let mut text = String::new();
+            file.take(4096).read_to_string(&mut text).map_err(io_err)?;
+            MasterKey::from_hex(&text)
+                .map_err(|e| StartError::MasterKey(format!("{}: {e}", path.display())))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let (key, hex) =
                 MasterKey::generate().map_err(|e| StartError::MasterKey(e.to_string()))?;
-            write_private_file(&path, format!("{hex}\n").as_bytes()).map_err(|source| {
-                StartError::DataDir {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
+            write_private_file(&path, format!("{hex}\n").as_bytes()).map_err(io_err)?;
             Ok(key)
         }
-        Err(source) => Err(StartError::DataDir { path, source }),
+        Err(e) => Err(io_err(e)),
     }
 }
 
-/// Writes a file readable only by its owner, durably (fsync of file and directory).
+/// Writes a file readable only by its owner (mode 0600 whatever the umask), durably
+/// (fsync of file and directory).
 fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
     {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -214,19 +297,23 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
             .truncate(true)
             .mode(0o600)
             .open(&tmp)?;
+        // A leftover temporary file keeps its old mode: set it.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         f.write_all(contents)?;
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
-    if let Some(parent) = path.parent() {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::File::open(parent)?.sync_all()?;
     }
     Ok(())
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
-    use super::log_directives;
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn s3s_logs_are_off_unless_named() {
@@ -235,5 +322,71 @@ mod tests {
         assert_eq!(log_directives("info,s3s=error"), "info,s3s=error");
         assert_eq!(log_directives("s3s::ops=debug"), "s3s::ops=debug");
         assert_eq!(log_directives("s3sx=debug"), "s3sx=debug,s3s=off");
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("iamd-startup-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+        d
+    }
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn data_dir_is_created_private_and_an_open_one_refused() {
+        let base = scratch("dir");
+        let fresh = base.join("a/b");
+        create_private_dir(&fresh).unwrap();
+        assert_eq!(mode(&fresh), 0o700);
+        create_private_dir(&fresh).unwrap();
+        std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(0o750)).unwrap();
+        match create_private_dir(&fresh) {
+            Err(e @ StartError::TooOpen { mode: 0o750, .. }) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.starts_with("permissions 0750 for data directory "),
+                    "{msg}"
+                );
+                assert!(
+                    msg.ends_with(&format!("Fix: chmod 700 {}", fresh.display())),
+                    "{msg}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn private_files_are_0600_even_over_a_leftover_temporary() {
+        let base = scratch("file");
+        let f = base.join("root-credentials");
+        let tmp = base.join("root-credentials.tmp");
+        std::fs::write(&tmp, "old").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private_file(&f, b"x").unwrap();
+        assert_eq!(mode(&f), 0o600);
+        assert!(!tmp.exists());
+        // A key file that others may read is refused; a private one loads.
+        let key = base.join("k");
+        let _ = load_master_key(&base, Some(&key)).unwrap();
+        assert_eq!(mode(&key), 0o600);
+        load_master_key(&base, Some(&key)).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o604)).unwrap();
+        assert!(matches!(
+            load_master_key(&base, Some(&key)),
+            Err(StartError::TooOpen { mode: 0o604, .. })
+        ));
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_quote(Path::new("/var/lib/iamd")), "/var/lib/iamd");
+        assert_eq!(shell_quote(Path::new("/a b/it's")), "'/a b/it'\\''s'");
     }
 }
