@@ -36,11 +36,6 @@ import e2e_util as u
 # this long must still be served.
 IDLE = 11.0
 
-FIX_EARLY = ("crates/iamd/src/s3.rs handle(): `Connection: close` on a response sent before "
-             "the request body was read to its end, or to `Expect: 100-continue` with an empty body")
-FIX_IDLE = ("crates/iamd/src/http.rs: hyper's header_read_timeout is also its idle "
-            "timeout; time the request head from its first byte, idle separately")
-
 
 def head(server, method, path, headers=None, body_sha=None) -> bytes:
     """A root-signed HTTP/1.1 request head (the body, if any, is sent separately)."""
@@ -107,7 +102,6 @@ def put_denied(server):
     return "reuse-deny"
 
 
-@pytest.mark.xfail(strict=True, reason=FIX_EARLY)
 @pytest.mark.parametrize("how", ["expect-100-continue", "body-not-sent-yet"])
 def test_early_answer_to_an_unread_body_announces_the_close(server, put_denied, how):
     body = b"v" * 4096
@@ -132,7 +126,6 @@ def test_early_answer_to_an_unread_body_announces_the_close(server, put_denied, 
             "the server closed a connection after an answer without `Connection: close`")
 
 
-@pytest.mark.xfail(strict=True, reason=FIX_EARLY)
 def test_failed_upload_after_an_empty_one_is_reported(server):
     """botocore 1.43 sends `Expect: 100-continue` even for an empty body; hyper then
     answers at once, without a 100, and botocore keeps that answer's status for the
@@ -151,7 +144,6 @@ def test_failed_upload_after_an_empty_one_is_reported(server):
     assert "k" not in [o["Key"] for o in s3.list_objects_v2(Bucket="reuse-empty").get("Contents", [])]
 
 
-@pytest.mark.xfail(strict=True, reason=FIX_IDLE)
 def test_idle_keep_alive_connection_outlives_the_header_timeout(server):
     with socket.create_connection(server.host_port) as s:
         s.sendall(head(server, "GET", "/"))

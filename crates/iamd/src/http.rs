@@ -4,8 +4,10 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
@@ -14,6 +16,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 
 use crate::app::App;
@@ -25,8 +28,11 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed()
 }
 
-/// How long a client may take to send its request headers.
+/// How long a client may take to send a request head, from its first byte.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may wait for the first byte of a request: a new connection,
+/// or a keep-alive one between requests (nginx's keepalive_timeout default).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// Header lines a request may have (hyper's default is 100). A header line takes at
 /// least 4 bytes, so anything within S3's 8 KiB header section fits, and a request
 /// over it reaches the S3 side, which answers with S3's XML error instead of
@@ -40,9 +46,12 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = http1::Builder::new();
+    // hyper has one timer for both waits (since 1.6 its header read timeout also runs
+    // while a keep-alive connection is idle, closing it under a client that is about
+    // to reuse it): give it the idle timeout, and let the per-connection timer below
+    // shorten it to HEADER_TIMEOUT once a request head has begun.
     builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(IDLE_TIMEOUT)
         .max_headers(MAX_HEADERS)
         .keep_alive(true);
     tokio::pin!(shutdown);
@@ -63,7 +72,11 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
                     let app = app.clone();
                     async move { Ok::<_, Infallible>(app.handle(req, peer).await) }
                 });
-                let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                let clock = HeadClock::default();
+                let conn = builder
+                    .clone()
+                    .timer(HeadTimer(clock.clone()))
+                    .serve_connection(TokioIo::new(FirstByte { inner: stream, clock }), svc);
                 let watched = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = watched.await {
@@ -79,6 +92,118 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
         () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("grace period over; closing busy connections"),
+    }
+}
+
+/// When the first byte since hyper last armed its header timer arrived, per connection.
+#[derive(Clone, Default)]
+struct HeadClock(Arc<std::sync::Mutex<Option<Instant>>>);
+
+impl HeadClock {
+    fn get(&self) -> Option<Instant> {
+        self.0.lock().map_or(None, |g| *g)
+    }
+    fn set(&self, v: Option<Instant>) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = v;
+        }
+    }
+}
+
+/// hyper's timer for one connection. hyper's HTTP/1 server sleeps for one thing only,
+/// its header read timer, armed whenever it starts waiting for a request head (with
+/// deadline now + IDLE_TIMEOUT); the sleep ends HEADER_TIMEOUT after the first byte of
+/// that head instead, if one arrives sooner.
+struct HeadTimer(HeadClock);
+
+impl hyper::rt::Timer for HeadTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        TokioTimer::new().sleep(duration)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.0.set(None);
+        Box::pin(HeadSleep {
+            clock: self.0.clone(),
+            idle_deadline: deadline,
+            head_started: false,
+            sleep: Box::pin(tokio::time::sleep_until(deadline.into())),
+        })
+    }
+}
+
+struct HeadSleep {
+    clock: HeadClock,
+    idle_deadline: Instant,
+    head_started: bool,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Future for HeadSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.head_started {
+            if let Some(first) = self.clock.get() {
+                self.head_started = true;
+                let deadline = self.idle_deadline.min(first + HEADER_TIMEOUT);
+                self.sleep.as_mut().reset(deadline.into());
+            }
+        }
+        self.sleep.as_mut().poll(cx)
+    }
+}
+
+impl hyper::rt::Sleep for HeadSleep {}
+
+/// The connection's socket, noting the first byte read after hyper armed its timer.
+struct FirstByte {
+    inner: tokio::net::TcpStream,
+    clock: HeadClock,
+}
+
+impl AsyncRead for FirstByte {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before && self.clock.get().is_none() {
+            self.clock.set(Some(Instant::now()));
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for FirstByte {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

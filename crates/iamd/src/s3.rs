@@ -50,6 +50,20 @@ pub async fn handle(
     let request_id = request_id();
     let (mut parts, body) = req.into_parts();
     let has_body = !body.is_end_stream();
+    let expects_continue = parts
+        .headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    // Whether the connection can serve another request after this answer: only if the
+    // request body was read to its end (else hyper closes the connection right after
+    // the answer, so the answer must say so — RFC 9110 §9.6 — or a client reuses a
+    // connection that is about to close), and not after answering an empty-bodied
+    // `Expect: 100-continue` request without a 100 first (hyper sends none for an
+    // empty body; botocore then misreads its next `Expect` exchange on that
+    // connection).
+    let (body, read_to_end) = crate::s3_body::Tracked::new(body);
+    let must_close =
+        move || !read_to_end.load(Ordering::Acquire) || (expects_continue && !has_body);
     let refused = crate::s3_checks::precheck(&parts).or_else(|| {
         iamd_s3::precheck(
             parts.method.as_str(),
@@ -60,7 +74,7 @@ pub async fn handle(
         .err()
     });
     if let Some(refusal) = refused {
-        let resp = refusal_response(&refusal, &request_id, has_body);
+        let resp = refusal_response(&refusal, &request_id, must_close());
         log_request(
             &parts.method,
             &parts.uri,
@@ -84,7 +98,7 @@ pub async fn handle(
             Err(timed) => s3s::Body::http_body(timed),
         }
     } else {
-        s3s::Body::from(body)
+        s3s::Body::http_body(body)
     };
     let (method, uri) = (parts.method.clone(), parts.uri.clone());
     let result = svc.call(Request::from_parts(parts, body)).await;
@@ -125,6 +139,12 @@ pub async fn handle(
                 _ => body,
             };
             set_request_id(&mut parts.headers, &request_id);
+            if must_close() {
+                parts.headers.insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+            }
             log_parts(parts.status, code.as_deref());
             // The listener's body type cannot carry an error: a failure mid-stream
             // ends the body early, which hyper reports to the client by closing the
@@ -135,6 +155,10 @@ pub async fn handle(
             tracing::error!(request_id = %request_id, error = ?e, "s3 request failed");
             let mut r = crate::http::response(500, "application/xml", Bytes::new());
             set_request_id(r.headers_mut(), &request_id);
+            r.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
             r
         }
     }

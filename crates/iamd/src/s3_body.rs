@@ -1,7 +1,9 @@
-//! S3 request bodies with a progress timeout: a body that delivers no byte for
-//! `idle` while the service waits for it fails (AWS S3's `RequestTimeout`). A slow
-//! but steady upload is never cut: every frame re-arms the timer, and the timer only
-//! runs while the service is actually waiting for the client.
+//! S3 request body wrappers: [`Tracked`] notes whether the body was read to its end
+//! (the listener then knows whether the connection can be reused), and
+//! [`ProgressTimeout`] fails a body that delivers no byte for `idle` while the
+//! service waits for it (AWS S3's `RequestTimeout`). A slow but steady upload is
+//! never cut: every frame re-arms the timer, and the timer only runs while the
+//! service is actually waiting for the client.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -90,6 +92,45 @@ where
 
     fn is_end_stream(&self) -> bool {
         !self.stalled.load(Ordering::Relaxed) && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The request body, noting when it has been read to its end.
+pub struct Tracked {
+    inner: hyper::body::Incoming,
+    read_to_end: Arc<AtomicBool>,
+}
+
+impl Tracked {
+    /// The wrapped body and its "read to the end" flag (already set for an empty body).
+    pub fn new(inner: hyper::body::Incoming) -> (Self, Arc<AtomicBool>) {
+        let read_to_end = Arc::new(AtomicBool::new(inner.is_end_stream()));
+        let flag = read_to_end.clone();
+        (Tracked { inner, read_to_end }, flag)
+    }
+}
+
+impl Body for Tracked {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.read_to_end.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
