@@ -2,9 +2,9 @@
 # Runs every test of iamd on a fresh machine: installs what the tests need
 # (Debian's PostgreSQL for the store tests, the pinned Python packages, boto 2.49 in
 # its own virtualenv), checks formatting, lints and generated code, then runs the
-# Rust tests (unit, corpus, property, SQLite and PostgreSQL store tests) and the
-# end-to-end tests that start the real `iamd serve` and drive it with boto3, the aws
-# CLI and boto 2.
+# Rust tests (unit, corpus, property, SQLite and PostgreSQL store tests), a short
+# run of every fuzz target over its committed corpus, and the end-to-end tests that
+# start the real `iamd serve` and drive it with boto3, the aws CLI and boto 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +37,9 @@ cargo build --workspace --bins --quiet
 
 step "rust tests"
 cargo nextest run --workspace --no-fail-fast
+
+step "fuzz smoke (every fuzz target over its committed corpus, 20 s each)"
+./scripts/fuzz-smoke.sh
 
 step "end-to-end tests"
 export IAMD_BIN="$PWD/target/debug/iamd"
