@@ -156,17 +156,24 @@ impl<S: Store> Iam<S> {
         self.inner.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Commits `changes` in one transaction, then applies them to memory. The
-    /// caller must hold the write lock (see [`Iam::write_lock`]).
+    /// Commits `changes` in one transaction and makes memory show them. The caller
+    /// must hold the write lock (see [`Iam::write_lock`]).
+    ///
+    /// Memory and the database cannot drift apart: the changes are first applied to a
+    /// copy of the state — compiling policies, decrypting secrets, checking references,
+    /// everything that can fail — and only if that succeeds are they committed; the
+    /// copy then replaces the state, which cannot fail. Readers see the old state until
+    /// the commit is durable. (Key-use cells are shared by both copies.)
     pub(crate) async fn commit(&self, changes: Vec<Change>) -> Result<(), IamError> {
         if changes.is_empty() {
             return Ok(());
         }
-        self.inner.store.apply(&changes).await?;
-        let mut state = self.inner.state.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = self.read().clone();
         for c in &changes {
-            state.apply(c, &self.inner.master)?;
+            next.apply(c, &self.inner.master)?;
         }
+        self.inner.store.apply(&changes).await?;
+        *self.inner.state.write().unwrap_or_else(|p| p.into_inner()) = next;
         Ok(())
     }
 
@@ -268,5 +275,74 @@ async fn usage_writer<S: Store>(
         for w in waiters {
             let _ = w.send(());
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::sync::Mutex;
+
+    use iamd_store::{InlinePolicyRecord, OwnerKind, Snapshot, StoreError, UserRecord};
+
+    use super::*;
+
+    /// Records every batch it commits.
+    #[derive(Clone, Default)]
+    struct Recording(Arc<Mutex<Vec<Vec<Change>>>>);
+
+    impl Store for Recording {
+        async fn load(&self) -> Result<Snapshot, StoreError> {
+            Ok(Snapshot::default())
+        }
+        async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+            self.0.lock().unwrap().push(changes.to_vec());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_memory_cannot_take_is_never_committed() {
+        let store = Recording::default();
+        let init = InitOptions {
+            account_id: Some("123456789012".into()),
+            root_key: Some(("AKIAIOSFODNN7EXAMPLE".into(), "secret".into())),
+        };
+        let master = MasterKey::from_bytes(&[7; 32]).unwrap();
+        let (iam, _) = Iam::open(store.clone(), master, init).await.unwrap();
+        let committed = || store.0.lock().unwrap().len();
+        let before = committed();
+        let user = UserRecord {
+            id: "AIDAEXAMPLE".into(),
+            name: "u".into(),
+            path: "/".into(),
+            created: 1,
+            boundary_arn: None,
+        };
+        let _w = iam.write_lock().await;
+        iam.commit(vec![Change::PutUser(user)]).await.unwrap();
+        assert_eq!(committed(), before + 1);
+        // A stored policy memory cannot compile: refused before the store sees it,
+        // and memory keeps the state the database has.
+        let bad = Change::PutInlinePolicy(InlinePolicyRecord {
+            owner_kind: OwnerKind::User,
+            owner_id: "AIDAEXAMPLE".into(),
+            name: "p".into(),
+            document: "not a policy".into(),
+        });
+        let renamed = Change::PutUser(UserRecord {
+            id: "AIDAEXAMPLE".into(),
+            name: "renamed".into(),
+            path: "/".into(),
+            created: 1,
+            boundary_arn: None,
+        });
+        assert!(iam.commit(vec![renamed, bad]).await.is_err());
+        assert_eq!(committed(), before + 1);
+        let state = iam.read();
+        assert!(state
+            .user_by_name("u")
+            .is_some_and(|u| u.rec.name == "u" && u.policies.is_empty()));
+        assert!(state.user_by_name("renamed").is_none());
     }
 }

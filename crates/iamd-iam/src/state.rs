@@ -88,7 +88,7 @@ impl std::fmt::Debug for Key {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct State {
     pub account: Option<AccountRecord>,
     pub users: HashMap<String, User>,
