@@ -1,4 +1,4 @@
-//! Which action on which resource each IAM request needs (policy-semantics §6.2),
+//! Which action on which resource each IAM request needs (docs/policy-semantics.md §6.2),
 //! with the condition keys that action supports (§5.4).
 
 use iamd_api::iam::IamRequest;

@@ -1,5 +1,5 @@
 //! Who is calling: the principal behind an access key, its condition-key values
-//! (policy-semantics §5.1–5.2), and the authorization decision for it.
+//! (docs/policy-semantics.md §5.1–5.2), and the authorization decision for it.
 
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ pub struct RequestOrigin<'a> {
 }
 
 /// A context holding the request-level global condition keys every service sets
-/// (policy-semantics §5.1): time, transport, source IP, the service-principal flags,
+/// (§5.1): time, transport, source IP, the service-principal flags,
 /// requested region, user agent and referer. Principal keys come from
 /// [`Iam::add_principal_keys`]; service keys from the service.
 pub fn request_context(o: &RequestOrigin<'_>, capacity: usize) -> Context {
@@ -108,7 +108,7 @@ pub enum KeyProblem {
 }
 
 /// A resource of an authorization check: a specific ARN, or `*` for the
-/// wildcard-only actions (policy-semantics §6.0).
+/// wildcard-only actions (§6.0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Arn(String),

@@ -65,7 +65,8 @@ impl UsageCell {
 }
 
 impl User {
-    /// `aws:ResourceTag/k` and `iam:ResourceTag/k` for every tag (§5.1, §5.4).
+    /// `aws:ResourceTag/k` and `iam:ResourceTag/k` for every tag
+    /// (docs/policy-semantics.md §5.1, §5.4).
     pub fn resource_tag_keys(&self) -> Vec<(String, Vec<String>)> {
         self.tags
             .iter()

@@ -7,7 +7,7 @@ use crate::model::{
 use crate::values::{base64_decode, parse_bool, parse_cidr, parse_date, Cidr, Instant};
 use crate::{PolicyType, Span};
 
-/// Resource / ARN pattern (§2.3).
+/// Resource / ARN pattern (docs/policy-semantics.md §2.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ArnPattern {
     /// `*`

@@ -1,6 +1,7 @@
 //! Request description: caller, resource, condition-key context.
 
-/// Condition-key context of one request (§3.2, §5). Keys are case-insensitive (stored
+/// Condition-key context of one request (docs/policy-semantics.md §3.2, §5).
+/// Keys are case-insensitive (stored
 /// lowercased); each key maps to one or more string values. An empty value list counts as
 /// absent.
 ///

@@ -1,4 +1,5 @@
-//! Decisions (§3, §4): condition evaluation, statement applicability and the §4.3 algorithm.
+//! Decisions (docs/policy-semantics.md §3, §4): condition evaluation, statement
+//! applicability and the §4.3 algorithm.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -376,7 +377,7 @@ fn eval_condition<'a, O: Observer<'a>>(c: &'a CCondition, ctx: &'a Context, obs:
     match c.qualifier {
         None => match rv {
             [v] => one(v),
-            _ => false, // single-value operator on a multivalued key (§3.3) [?]
+            _ => false, // single-value operator on a multivalued key (§3.3, iamd's choice)
         },
         Some(Qualifier::ForAnyValue) => rv.iter().any(|v| one(v)),
         Some(Qualifier::ForAllValues) => rv.iter().all(|v| one(v)),

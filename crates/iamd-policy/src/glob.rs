@@ -1,4 +1,4 @@
-//! Wildcard matching (§2.1) and policy-variable templates (§3.8).
+//! Wildcard matching (docs/policy-semantics.md §2.1) and policy-variable templates (§3.8).
 //!
 //! `*` matches any run of characters (including none, `/` and `:`), `?` exactly one Unicode
 //! scalar value. The general matcher is iterative with single-star backtracking (O(n·m) worst

@@ -1,7 +1,7 @@
 //! # iamd-policy — the AWS IAM policy engine
 //!
 //! Pure library (no I/O, no async, no logging, no global state). Behavioural reference:
-//! `policy-semantics.md` (section numbers below refer to it).
+//! `docs/policy-semantics.md` (section numbers below refer to it).
 //!
 //! Four stages:
 //!

@@ -651,7 +651,8 @@ fn parse_statement(index: usize, sv: &Json) -> Result<Statement, Finding> {
 }
 
 /// Size of a policy document in characters, not counting whitespace outside string literals
-/// (§1.7: IAM counts "characters excluding whitespace"; whitespace inside strings counts).
+/// (docs/policy-semantics.md §1.7: IAM counts "characters excluding whitespace";
+/// whitespace inside strings counts).
 pub fn size_without_whitespace(doc: &str) -> usize {
     let mut n = 0usize;
     let mut in_str = false;

@@ -1,4 +1,5 @@
-//! Per-policy-type validation (§1.4–§1.6) in AWS's precedence order (§1.5).
+//! Per-policy-type validation (docs/policy-semantics.md §1.4–§1.6)
+//! in AWS's precedence order (§1.5).
 
 use crate::model::{parse, PolicyDocument, PrincipalKey, PrincipalSpec, Version};
 use crate::values::parse_date;

@@ -77,7 +77,8 @@ fn num(s: &str, len: usize) -> Option<u32> {
     s.parse().ok()
 }
 
-/// Parse a date value (§3.4): integer epoch seconds, or ISO-8601 `YYYY`, `YYYY-MM`,
+/// Parse a date value (docs/policy-semantics.md §3.4): integer epoch seconds,
+/// or ISO-8601 `YYYY`, `YYYY-MM`,
 /// `YYYY-MM-DD`, `YYYY-MM-DDThh:mm[:ss[.frac]]TZD` (`T`/`t`; TZD `Z`/`z`/`±hh[:mm]`, missing
 /// zone = UTC).
 pub fn parse_date(s: &str) -> Option<Instant> {

@@ -6,7 +6,8 @@
 //! - [`Access`] (s3s `S3Access::check`, run for every request before its body is
 //!   read): resolves the principal through IAM's one authenticator
 //!   (`Iam::authenticate`, which refuses session tokens while none are issued) or
-//!   anonymous, builds the condition-key context (§5.1–5.3), maps the request
+//!   anonymous, builds the condition-key context
+//!   (docs/policy-semantics.md §5.1–5.3), maps the request
 //!   with [`crate::authz::plan`] and asks the engine for every check. Operations that
 //!   decide per item (DeleteObjects, PutObjectTagging) get the caller stashed in the
 //!   request extensions ([`Authn`]) and call [`Core::authorize`] themselves.

@@ -1,5 +1,5 @@
 //! S3 request → IAM action(s), resource ARN(s) and S3 condition keys
-//! (policy-semantics §5.3, §6.1). Pure: no I/O; the access seam (`access.rs`) adds
+//! (docs/policy-semantics.md §5.3, §6.1). Pure: no I/O; the access seam (`access.rs`) adds
 //! the global keys, the stored-object keys and asks the engine.
 
 use http::HeaderMap;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates the JSON case files in this directory (run from anywhere; writes beside itself).
 
-The expectations are written by hand from policy-semantics.md (§7 table, §3.3 truth table);
+The expectations are written by hand from docs/policy-semantics.md (§7 table, §3.3 truth table);
 the operator matrix computes its expectations with an independent, tiny Python model of §3.3.
 The generated JSON files are committed; tests/corpus.rs reads only the JSON.
 """
