@@ -1,5 +1,10 @@
 //! `cargo bench -p iamd-policy --bench decide -- --warm-up-time 1 --measurement-time 3`
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark: bad setup aborts the run"
+)]
 
 use std::hint::black_box;
 use std::sync::Arc;

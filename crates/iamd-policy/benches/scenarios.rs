@@ -1,6 +1,12 @@
 //! The benchmark scenarios of issue 2, shared by `benches/decide.rs` (criterion) and
 //! `examples/profile.rs` (a loop to run under `valgrind --tool=callgrind`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    dead_code,
+    reason = "a benchmark: bad setup aborts the run"
+)]
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -8,7 +8,12 @@
 //! ```
 //!
 //! Per-decision cost = (Ir at N iterations − Ir at 0 iterations) / N.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a profiling example: bad setup aborts the run"
+)]
 
 use std::hint::black_box;
 use std::sync::Arc;

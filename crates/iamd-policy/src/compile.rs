@@ -721,7 +721,6 @@ pub(crate) fn eq_pieces(pieces: &[Piece<'_>], text: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -668,7 +668,10 @@ impl<'a> Outcome<'a> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "hot path: the per-decision state is passed as plain references, no bundling struct"
+)]
 fn eval_policy_into<'a, O: Observer<'a>>(
     p: &'a CompiledPolicy,
     id: &'a str,
@@ -1041,7 +1044,7 @@ pub fn reason_text(action: &str, d: &Decision<'_>) -> String {
     }
 }
 
-#[allow(dead_code)]
+#[allow(dead_code, reason = "a compile-time assertion, never called")]
 fn _assert_send_sync() {
     fn f<T: Send + Sync>() {}
     f::<CompiledPolicy>();

@@ -115,7 +115,17 @@
 //! - `ArnEquals` ≡ `ArnLike` (wildcards honoured). Condition-value ARNs that are not full
 //!   6-part ARNs and contain no wildcard match nothing.
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        reason = "unit tests: a failed expectation panics (non-test code is linted in the \
+                  non-test build)"
+    )
+)]
 
 mod actions;
 mod compile;

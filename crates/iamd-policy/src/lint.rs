@@ -410,8 +410,9 @@ fn list_path(stmt: usize, name: &str) -> Vec<PathElement> {
 
 fn item_path(stmt: usize, name: &str, list: &StringList, i: usize) -> Vec<PathElement> {
     let mut p = list_path(stmt, name);
-    if list.items.len() != 1 || list.items[0].span != list.span {
-        p.push(PathElement::Index(i));
+    match list.items.as_slice() {
+        [only] if only.span == list.span => {}
+        _ => p.push(PathElement::Index(i)),
     }
     p
 }
@@ -615,7 +616,7 @@ fn lint_document(doc: &PolicyDocument, ty: PolicyType, now: i64, out: &mut Vec<L
                             span: x.span,
                         });
                     }
-                    if e.values[..j].iter().any(|y| y.value == x.value) {
+                    if e.values.iter().take(j).any(|y| y.value == x.value) {
                         let mut p = path.clone();
                         p.push(PathElement::Index(j));
                         out.push(dup(&x.value, p, x.span));
@@ -641,7 +642,7 @@ fn lint_document(doc: &PolicyDocument, ty: PolicyType, now: i64, out: &mut Vec<L
                 });
             }
             for (j, x) in l.items.iter().enumerate() {
-                if l.items[..j].iter().any(|y| y.value == x.value) {
+                if l.items.iter().take(j).any(|y| y.value == x.value) {
                     out.push(dup(&x.value, item_path(i, name, l, j), x.span));
                 }
             }

@@ -75,7 +75,10 @@ pub struct PrincipalElement {
 
 /// Condition operator (without qualifier / IfExists).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the variants are the AWS condition operator names"
+)]
 pub enum Operator {
     StringEquals,
     StringNotEquals,
@@ -678,7 +681,6 @@ pub fn size_without_whitespace(doc: &str) -> usize {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

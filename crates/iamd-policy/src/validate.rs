@@ -320,7 +320,6 @@ pub fn validate(src: &str, ty: PolicyType) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -272,7 +272,6 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -1,11 +1,204 @@
 //! One runner for every JSON case file under `tests/cases/` (decision cases and validation
 //! cases). See `tests/cases/gen_cases.py` for the format.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//!
+//! The files are read into typed structs that reject unknown keys, so a misspelled optional
+//! key (`"reasn"`, `"deny_polices"`) is an error naming the file and the case instead of a
+//! check that is silently skipped.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test runner: a malformed case file or a failed check aborts the run"
+)]
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use iamd_policy::*;
+use serde::Deserialize;
 use serde_json::Value;
+
+/// One entry of a case file: a decision case (`policies` + `requests`) or a validation case
+/// (`validate`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    policies: Option<Vec<PolicyEntry>>,
+    deny_policies: Option<Vec<PolicyEntry>>,
+    requests: Option<Vec<Req>>,
+    validate: Option<Validation>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Identity,
+    Boundary,
+    Session,
+    Resource,
+    Trust,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyEntry {
+    kind: Kind,
+    /// The policy document: a JSON object, or a string holding the exact text.
+    doc: Value,
+    id: Option<String>,
+    /// A policy type name (`PolicyType::from_name`) overriding the one implied by `kind`.
+    #[serde(rename = "type")]
+    ptype: Option<String>,
+}
+
+/// A caller: a well-known name (`"alice"`, `"web:…"`, `"service:…"`) or an object.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum CallerSpec {
+    Named(String),
+    Object(CallerObject),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallerObject {
+    #[serde(rename = "type")]
+    kind: CallerKind,
+    arn: Option<String>,
+    account: String,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum CallerKind {
+    Root,
+    User,
+}
+
+/// A context value: `null` removes a key the caller sets, a list sets several values, a
+/// string one, anything else its JSON text.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum CtxValue {
+    Remove(()),
+    Many(Vec<String>),
+    One(String),
+    Other(Value),
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+enum Expect {
+    Allow,
+    Explicit,
+    Implicit,
+}
+
+impl Expect {
+    fn as_str(self) -> &'static str {
+        match self {
+            Expect::Allow => "ALLOW",
+            Expect::Explicit => "EXPLICIT",
+            Expect::Implicit => "IMPLICIT",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Req {
+    caller: CallerSpec,
+    action: String,
+    /// An ARN, or `WILDCARD` for `Resource::Wildcard`.
+    resource: String,
+    expect: Expect,
+    /// `"deny"`: decide against the case's `deny_policies` instead of its `policies`.
+    policies: Option<String>,
+    resource_account: Option<String>,
+    /// Sorted by key, as the untyped runner iterated them.
+    context: Option<BTreeMap<String, CtxValue>>,
+    label: Option<String>,
+    /// The decision reason, in its `Debug` form.
+    reason: Option<String>,
+    deciding: Option<Deciding>,
+    /// The matched statements of `explain`: `[kind, policy id, statement index]`.
+    matched: Option<Vec<(Kind, String, u64)>>,
+    missing: Option<Vec<String>>,
+    /// The rendered denial message.
+    message: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Deciding {
+    kind: Kind,
+    policy: String,
+    statement: u64,
+    sid: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Validation {
+    #[serde(rename = "type")]
+    ptype: String,
+    doc: Value,
+    /// The first finding's message; `null` (which must be written, not left out) for a valid
+    /// document.
+    #[serde(deserialize_with = "Option::deserialize")]
+    expect: Option<String>,
+    line: Option<u64>,
+    column: Option<u64>,
+}
+
+/// Reads one case file; an error names the file, the case (by name, or index when the name
+/// cannot be read) and the offending key.
+fn load_cases(file: &str, text: &str) -> Result<Vec<Case>, String> {
+    let raw: Vec<Value> =
+        serde_json::from_str(text).map_err(|e| format!("{file}: not a JSON array: {e}"))?;
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let name = v
+                .get("name")
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("#{i}"), |n| format!("`{n}`"));
+            let case: Case =
+                serde_json::from_value(v).map_err(|e| format!("{file}: case {name}: {e}"))?;
+            check_shape(&case).map_err(|e| format!("{file}: case {name}: {e}"))?;
+            Ok(case)
+        })
+        .collect()
+}
+
+/// The keys a case must carry together, and the ones it must not mix.
+fn check_shape(c: &Case) -> Result<(), String> {
+    if let Some(v) = &c.validate {
+        if c.policies.is_some() || c.deny_policies.is_some() || c.requests.is_some() {
+            return Err("a validation case carries policies or requests".into());
+        }
+        if v.line.is_some() != v.column.is_some() {
+            return Err("`line` and `column` go together".into());
+        }
+        return Ok(());
+    }
+    let (Some(_), Some(requests)) = (&c.policies, &c.requests) else {
+        return Err("a decision case needs `policies` and `requests`".into());
+    };
+    for (i, r) in requests.iter().enumerate() {
+        match r.policies.as_deref() {
+            None => {}
+            Some("deny") if c.deny_policies.is_some() => {}
+            Some(other) => {
+                return Err(format!(
+                    "request {i}: `policies: {other:?}` needs `\"deny\"` and `deny_policies`"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";
@@ -45,22 +238,24 @@ fn user(arn: &'static str, name: &str, id: &'static str, account: &'static str) 
     }
 }
 
-fn who(v: &Value) -> Who {
-    if let Some(o) = v.as_object() {
-        if o.get("type").and_then(Value::as_str) == Some("root") {
-            let account = leak(o["account"].as_str().unwrap().to_string());
-            return Who {
-                caller: Caller::Root { account },
-                display: format!("arn:aws:iam::{account}:root"),
-                ctx: common(),
-            };
+fn who(v: &CallerSpec) -> Who {
+    let name = match v {
+        CallerSpec::Object(o) => {
+            let account = leak(o.account.clone());
+            if o.kind == CallerKind::Root {
+                return Who {
+                    caller: Caller::Root { account },
+                    display: format!("arn:aws:iam::{account}:root"),
+                    ctx: common(),
+                };
+            }
+            let arn = leak(o.arn.clone().expect("a user caller needs `arn`"));
+            let name = arn.rsplit('/').next().unwrap();
+            return user(arn, name, "AIDAOTHER", account);
         }
-        let arn = leak(o["arn"].as_str().unwrap().to_string());
-        let account = leak(o["account"].as_str().unwrap().to_string());
-        let name = arn.rsplit('/').next().unwrap();
-        return user(arn, name, "AIDAOTHER", account);
-    }
-    match v.as_str().unwrap() {
+        CallerSpec::Named(n) => n.as_str(),
+    };
+    match name {
         "alice" => user(
             "arn:aws:iam::111111111111:user/alice",
             "alice",
@@ -161,17 +356,16 @@ fn who(v: &Value) -> Who {
     }
 }
 
-fn ptype(kind: &str, explicit: Option<&str>) -> PolicyType {
+fn ptype(kind: Kind, explicit: Option<&str>) -> PolicyType {
     if let Some(t) = explicit {
         return PolicyType::from_name(t).unwrap();
     }
     match kind {
-        "identity" => PolicyType::Inline,
-        "boundary" => PolicyType::PermissionsBoundary,
-        "session" => PolicyType::Session,
-        "resource" => PolicyType::Resource,
-        "trust" => PolicyType::Trust,
-        k => panic!("unknown kind {k}"),
+        Kind::Identity => PolicyType::Inline,
+        Kind::Boundary => PolicyType::PermissionsBoundary,
+        Kind::Session => PolicyType::Session,
+        Kind::Resource => PolicyType::Resource,
+        Kind::Trust => PolicyType::Trust,
     }
 }
 
@@ -190,7 +384,7 @@ struct Compiled {
     trust: Option<Arc<CompiledPolicy>>,
 }
 
-fn compile_set(policies: &Value, errors: &mut Vec<String>, name: &str) -> Compiled {
+fn compile_set(policies: &[PolicyEntry], errors: &mut Vec<String>, name: &str) -> Compiled {
     let mut c = Compiled {
         identity: vec![],
         boundary: None,
@@ -198,14 +392,13 @@ fn compile_set(policies: &Value, errors: &mut Vec<String>, name: &str) -> Compil
         resource: None,
         trust: None,
     };
-    for (i, p) in policies.as_array().unwrap().iter().enumerate() {
-        let kind = p["kind"].as_str().unwrap();
-        let ty = ptype(kind, p.get("type").and_then(Value::as_str));
-        let id = p
-            .get("id")
-            .and_then(Value::as_str)
-            .map_or_else(|| format!("{kind}{i}"), str::to_string);
-        let text = doc_text(&p["doc"]);
+    for (i, p) in policies.iter().enumerate() {
+        let kind = p.kind;
+        let ty = ptype(kind, p.ptype.as_deref());
+        let id =
+            p.id.clone()
+                .unwrap_or_else(|| format!("{}{i}", kind_str(kind)));
+        let text = doc_text(&p.doc);
         let compiled = match CompiledPolicy::from_json(&text, ty, id.as_str()) {
             Ok(c) => Arc::new(c),
             Err(f) => {
@@ -214,60 +407,66 @@ fn compile_set(policies: &Value, errors: &mut Vec<String>, name: &str) -> Compil
             }
         };
         match kind {
-            "identity" => c.identity.push(compiled),
-            "boundary" => c.boundary = Some(compiled),
-            "session" => c.session.push(compiled),
-            "resource" => c.resource = Some(compiled),
-            "trust" => c.trust = Some(compiled),
-            _ => unreachable!(),
+            Kind::Identity => c.identity.push(compiled),
+            Kind::Boundary => c.boundary = Some(compiled),
+            Kind::Session => c.session.push(compiled),
+            Kind::Resource => c.resource = Some(compiled),
+            Kind::Trust => c.trust = Some(compiled),
         }
     }
     c
 }
 
-fn kind_name(k: PolicyKind) -> &'static str {
+fn kind_of(k: PolicyKind) -> Kind {
     match k {
-        PolicyKind::Identity => "identity",
-        PolicyKind::PermissionsBoundary => "boundary",
-        PolicyKind::Session => "session",
-        PolicyKind::Resource => "resource",
-        PolicyKind::Trust => "trust",
+        PolicyKind::Identity => Kind::Identity,
+        PolicyKind::PermissionsBoundary => Kind::Boundary,
+        PolicyKind::Session => Kind::Session,
+        PolicyKind::Resource => Kind::Resource,
+        PolicyKind::Trust => Kind::Trust,
     }
 }
 
-fn run_request(name: &str, c: &Compiled, r: &Value, errors: &mut Vec<String>) {
-    let w = who(&r["caller"]);
+fn kind_str(k: Kind) -> &'static str {
+    match k {
+        Kind::Identity => "identity",
+        Kind::Boundary => "boundary",
+        Kind::Session => "session",
+        Kind::Resource => "resource",
+        Kind::Trust => "trust",
+    }
+}
+
+fn run_request(name: &str, c: &Compiled, r: &Req, errors: &mut Vec<String>) {
+    let w = who(&r.caller);
     let mut ctx = Context::new();
     for (k, v) in &w.ctx {
         ctx.insert_multi(k, v.clone());
     }
-    if let Some(o) = r.get("context").and_then(Value::as_object) {
+    if let Some(o) = &r.context {
         for (k, v) in o {
             match v {
-                Value::Null => ctx.remove(k),
-                Value::Array(a) => {
-                    ctx.insert_multi(k, a.iter().map(|x| x.as_str().unwrap().to_string()));
+                CtxValue::Remove(()) => ctx.remove(k),
+                CtxValue::Many(a) => {
+                    ctx.insert_multi(k, a.iter().cloned());
                 }
-                Value::String(s) => {
+                CtxValue::One(s) => {
                     ctx.insert(k, s.clone());
                 }
-                other => {
+                CtxValue::Other(other) => {
                     ctx.insert(k, other.to_string());
                 }
             }
         }
     }
-    let action = r["action"].as_str().unwrap();
-    let res_text = r["resource"].as_str().unwrap();
+    let action = r.action.as_str();
+    let res_text = r.resource.as_str();
     let resource = if res_text == "WILDCARD" {
         Resource::Wildcard
     } else {
         Resource::Arn(res_text)
     };
-    let resource_account = r
-        .get("resource_account")
-        .and_then(Value::as_str)
-        .or(Some(A));
+    let resource_account = r.resource_account.as_deref().or(Some(A));
     let req = Request {
         action,
         resource,
@@ -287,15 +486,15 @@ fn run_request(name: &str, c: &Compiled, r: &Value, errors: &mut Vec<String>) {
     let label = format!(
         "{name} [{} {action} {res_text}{}]",
         w.display,
-        r.get("label")
-            .and_then(Value::as_str)
+        r.label
+            .as_deref()
             .map(|l| format!(" {l}"))
             .unwrap_or_default()
     );
     if d != e.decision {
         errors.push(format!("{label}: decide {d:?} != explain {:?}", e.decision));
     }
-    let want = r["expect"].as_str().unwrap();
+    let want = r.expect.as_str();
     let got = match d.kind {
         DecisionKind::Allow => "ALLOW",
         DecisionKind::ExplicitDeny => "EXPLICIT",
@@ -305,25 +504,22 @@ fn run_request(name: &str, c: &Compiled, r: &Value, errors: &mut Vec<String>) {
         errors.push(format!("{label}: expected {want}, got {got} ({d:?})"));
         return;
     }
-    if let Some(reason) = r.get("reason").and_then(Value::as_str) {
+    if let Some(reason) = &r.reason {
         let got = format!("{:?}", d.reason);
-        if got != reason {
+        if got != *reason {
             errors.push(format!("{label}: reason expected {reason}, got {got}"));
         }
     }
-    if let Some(dec) = r.get("deciding") {
+    if let Some(dec) = &r.deciding {
         match d.statement {
             None => errors.push(format!("{label}: expected deciding statement, got none")),
             Some(s) => {
-                let ok = kind_name(s.kind) == dec["kind"].as_str().unwrap()
-                    && s.policy_id == dec["policy"].as_str().unwrap()
-                    && s.statement_index as u64 == dec["statement"].as_u64().unwrap()
-                    && dec
-                        .get("sid")
-                        .and_then(Value::as_str)
-                        .is_none_or(|sid| sid == s.sid);
+                let ok = kind_of(s.kind) == dec.kind
+                    && s.policy_id == dec.policy
+                    && s.statement_index as u64 == dec.statement
+                    && dec.sid.as_deref().is_none_or(|sid| sid == s.sid);
                 if !ok {
-                    errors.push(format!("{label}: deciding expected {dec}, got {s:?}"));
+                    errors.push(format!("{label}: deciding expected {dec:?}, got {s:?}"));
                 }
                 if s.span.start.line == 0 || s.span.end <= s.span.start {
                     errors.push(format!("{label}: bad span {:?}", s.span));
@@ -331,35 +527,24 @@ fn run_request(name: &str, c: &Compiled, r: &Value, errors: &mut Vec<String>) {
             }
         }
     }
-    if let Some(m) = r.get("matched").and_then(Value::as_array) {
-        let want: Vec<(String, String, u64)> = m
-            .iter()
-            .map(|t| {
-                (
-                    t[0].as_str().unwrap().to_string(),
-                    t[1].as_str().unwrap().to_string(),
-                    t[2].as_u64().unwrap(),
-                )
-            })
-            .collect();
-        let got: Vec<(String, String, u64)> = e
+    if let Some(want) = &r.matched {
+        let got: Vec<(Kind, String, u64)> = e
             .matched
             .iter()
             .map(|s| {
                 (
-                    kind_name(s.kind).to_string(),
+                    kind_of(s.kind),
                     s.policy_id.to_string(),
                     s.statement_index as u64,
                 )
             })
             .collect();
-        if want != got {
+        if *want != got {
             errors.push(format!("{label}: matched expected {want:?}, got {got:?}"));
         }
     }
-    if let Some(m) = r.get("missing").and_then(Value::as_array) {
+    if let Some(m) = &r.missing {
         for k in m {
-            let k = k.as_str().unwrap();
             if !e
                 .missing_context_keys
                 .iter()
@@ -372,9 +557,9 @@ fn run_request(name: &str, c: &Compiled, r: &Value, errors: &mut Vec<String>) {
             }
         }
     }
-    if let Some(msg) = r.get("message").and_then(Value::as_str) {
+    if let Some(msg) = &r.message {
         let got = render_denial(&w.display, action, res_text, &d);
-        if got != msg {
+        if got != *msg {
             errors.push(format!(
                 "{label}: message\n  expected {msg}\n  got      {got}"
             ));
@@ -382,11 +567,11 @@ fn run_request(name: &str, c: &Compiled, r: &Value, errors: &mut Vec<String>) {
     }
 }
 
-fn run_validation(name: &str, v: &Value, errors: &mut Vec<String>) {
-    let ty = PolicyType::from_name(v["type"].as_str().unwrap()).unwrap();
-    let text = doc_text(&v["doc"]);
+fn run_validation(name: &str, v: &Validation, errors: &mut Vec<String>) {
+    let ty = PolicyType::from_name(&v.ptype).unwrap();
+    let text = doc_text(&v.doc);
     let findings = validate(&text, ty);
-    match v["expect"].as_str() {
+    match v.expect.as_deref() {
         None => {
             if !findings.is_empty() {
                 errors.push(format!("{name}: expected valid, got {findings:?}"));
@@ -404,8 +589,7 @@ fn run_validation(name: &str, v: &Value, errors: &mut Vec<String>) {
                 if f.to_string() != format!("{}:{}: {}", f.pos.line, f.pos.column, f.message) {
                     errors.push(format!("{name}: Display format {f}"));
                 }
-                if let Some(line) = v.get("line").and_then(Value::as_u64) {
-                    let col = v["column"].as_u64().unwrap();
+                if let (Some(line), Some(col)) = (v.line, v.column) {
                     if (u64::from(f.pos.line), u64::from(f.pos.column)) != (line, col) {
                         errors.push(format!(
                             "{name}: position expected {line}:{col}, got {}",
@@ -431,22 +615,29 @@ fn corpus() {
     let mut errors = Vec::new();
     let (mut n_cases, mut n_requests, mut n_validations) = (0, 0, 0);
     for f in &files {
-        let cases: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
-        for c in cases.as_array().unwrap() {
+        let file = f.file_name().unwrap().to_string_lossy();
+        let cases = load_cases(&file, &std::fs::read_to_string(f).unwrap())
+            .unwrap_or_else(|e| panic!("{e}"));
+        for c in &cases {
             n_cases += 1;
-            let name = c["name"].as_str().unwrap();
-            if let Some(v) = c.get("validate") {
+            let name = c.name.as_str();
+            if let Some(v) = &c.validate {
                 n_validations += 1;
                 run_validation(name, v, &mut errors);
                 continue;
             }
-            let allow_set = compile_set(&c["policies"], &mut errors, name);
+            // check_shape: a decision case has both.
+            let (Some(policies), Some(requests)) = (&c.policies, &c.requests) else {
+                unreachable!("checked by load_cases")
+            };
+            let allow_set = compile_set(policies, &mut errors, name);
             let deny_set = c
-                .get("deny_policies")
+                .deny_policies
+                .as_deref()
                 .map(|p| compile_set(p, &mut errors, name));
-            for r in c["requests"].as_array().unwrap() {
+            for r in requests {
                 n_requests += 1;
-                let set = match (r.get("policies").and_then(Value::as_str), &deny_set) {
+                let set = match (r.policies.as_deref(), &deny_set) {
                     (Some("deny"), Some(d)) => d,
                     _ => &allow_set,
                 };
@@ -464,4 +655,49 @@ fn corpus() {
         }
         panic!("{} corpus failures", errors.len());
     }
+}
+
+/// The loader rejects what the untyped runner skipped: a misspelled key anywhere in a case,
+/// named with the file and the case.
+#[test]
+fn loader_rejects_misspelled_keys() {
+    let good = r#"[{"name": "tiny", "policies": [{"kind": "identity", "doc": {}}],
+        "requests": [{"caller": "alice", "action": "s3:GetObject", "resource": "WILDCARD",
+                      "expect": "IMPLICIT", "reason": "NoGrant"}]}]"#;
+    assert_eq!(load_cases("tiny.json", good).unwrap().len(), 1);
+    for (from, to) in [
+        (r#""reason""#, r#""reasn""#),
+        (r#""requests""#, r#""requets""#),
+        (r#""kind""#, r#""knd""#),
+        (r#""IMPLICIT""#, r#""IMPLICT""#),
+    ] {
+        let bad = good.replacen(from, to, 1);
+        let err = load_cases("tiny.json", &bad).unwrap_err();
+        assert!(
+            err.starts_with("tiny.json: case `tiny`: "),
+            "{from} -> {to}: {err}"
+        );
+        let key = to.trim_matches('"');
+        assert!(err.contains(key), "{from} -> {to}: {err}");
+    }
+    // A nested object and a validation case are checked the same way.
+    let bad = r#"[{"name": "v", "validate": {"type": "Inline", "doc": {}, "expect": null,
+        "colum": 3}}]"#;
+    let err = load_cases("v.json", bad).unwrap_err();
+    assert!(
+        err.starts_with("v.json: case `v`: ") && err.contains("colum"),
+        "{err}"
+    );
+    let bad = r#"[{"name": "d", "policies": [], "requests": [{"caller": "alice",
+        "action": "a:b", "resource": "WILDCARD", "expect": "ALLOW",
+        "deciding": {"kind": "identity", "policy": "p", "statment": 0}}]}]"#;
+    let err = load_cases("d.json", bad).unwrap_err();
+    assert!(
+        err.starts_with("d.json: case `d`: ") && err.contains("statment"),
+        "{err}"
+    );
+    // A validation case must say it expects a valid document, not leave `expect` out.
+    let bad = r#"[{"name": "v", "validate": {"type": "Inline", "doc": {}}}]"#;
+    let err = load_cases("v.json", bad).unwrap_err();
+    assert!(err.contains("expect"), "{err}");
 }

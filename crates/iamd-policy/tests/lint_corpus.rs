@@ -4,7 +4,12 @@
 //! an array of lines, joined with `\n`), optional `now` (epoch seconds, default
 //! 2026-11-28T00:00:00Z) and `findings`: the exact list (in order) of
 //! `{type, code, path, line, column}` the policy must produce (`[]` for a clean policy).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "an integration test: a failed expectation panics"
+)]
 
 use iamd_policy::lint::{lint, PathElement};
 use iamd_policy::PolicyType;

@@ -1,6 +1,10 @@
 //! Verification cost on the hot path: header auth of a typical IAM form POST with a
 //! cached signing key (the steady state), uncached, and a presigned S3 GET.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark: bad setup aborts the run"
+)]
 
 use std::time::{Duration, UNIX_EPOCH};
 

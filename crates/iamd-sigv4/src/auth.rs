@@ -647,7 +647,10 @@ fn parse_presigned<'a>(
     )
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of a parsed header or presigned query, assembled in one place"
+)]
 fn finish<'a>(
     req: RequestParts<'a>,
     query: Vec<QueryParam<'a>>,

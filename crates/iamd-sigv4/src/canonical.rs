@@ -75,6 +75,13 @@ pub(crate) fn is_unreserved(b: u8) -> bool {
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
+/// The digit of `table` for the low four bits of `n`. The index is below 16, so the lookup
+/// never misses (and its bounds check compiles away).
+#[inline]
+fn hex_digit(table: &[u8; 16], n: u8) -> u8 {
+    table.get(usize::from(n & 0x0f)).copied().unwrap_or(b'0')
+}
+
 /// AWS `UriEncode`: every byte outside the unreserved set (and outside `/` when
 /// `keep_slash`) becomes `%XX` with uppercase hex.
 pub(crate) fn uri_encode_into(out: &mut Vec<u8>, input: &[u8], keep_slash: bool) {
@@ -83,8 +90,8 @@ pub(crate) fn uri_encode_into(out: &mut Vec<u8>, input: &[u8], keep_slash: bool)
             out.push(b);
         } else {
             out.push(b'%');
-            out.push(HEX_UPPER[usize::from(b >> 4)]);
-            out.push(HEX_UPPER[usize::from(b & 0x0f)]);
+            out.push(hex_digit(HEX_UPPER, b >> 4));
+            out.push(hex_digit(HEX_UPPER, b));
         }
     }
 }
@@ -309,8 +316,8 @@ pub(crate) fn push_hex(s: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = Vec::with_capacity(bytes.len() * 2);
     for &b in bytes {
-        buf.push(HEX[usize::from(b >> 4)]);
-        buf.push(HEX[usize::from(b & 0x0f)]);
+        buf.push(hex_digit(HEX, b >> 4));
+        buf.push(hex_digit(HEX, b));
     }
     // Only ASCII hex digits were written.
     s.push_str(std::str::from_utf8(&buf).unwrap_or_default());

@@ -6,7 +6,14 @@
 //!   sharing no code with the crate;
 //! * aws-chunked decoding with AWS's documented 64 KiB + 1 KiB example and random splits.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    reason = "an integration test: a failed expectation or malformed test data panics"
+)]
 
 use std::collections::BTreeMap;
 use std::fs;
