@@ -28,6 +28,9 @@ bash tests/e2e/setup_boto2.sh
 step "generated code is up to date"
 bash codegen/check.sh
 
+step "every § reference names a section of docs/policy-semantics.md"
+python3 docs/check_refs.py
+
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings

@@ -63,7 +63,7 @@
 //! );
 //! ```
 //!
-//! ## Choices where the reference says `[?]` (and other documented decisions)
+//! ## iamd's choices where AWS documents nothing (docs/policy-semantics.md §8), and other decisions
 //!
 //! - Inline, trust, bucket and session policies accept an absent or `2008-10-17` Version
 //!   (variables literal); managed policies and permissions boundaries require `2012-10-17`.

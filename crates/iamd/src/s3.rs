@@ -56,7 +56,7 @@ pub async fn handle(
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     // Whether the connection can serve another request after this answer: only if the
     // request body was read to its end (else hyper closes the connection right after
-    // the answer, so the answer must say so — RFC 9110 §9.6 — or a client reuses a
+    // the answer, so the answer must say so — RFC 9110 section 9.6 — or a client reuses a
     // connection that is about to close), and not after answering an empty-bodied
     // `Expect: 100-continue` request without a 100 first (hyper sends none for an
     // empty body; botocore then misreads its next `Expect` exchange on that
