@@ -23,6 +23,7 @@ Sources:
 import gzip
 import json
 import os
+import subprocess
 import sys
 
 import botocore
@@ -719,6 +720,8 @@ def main():
         path = sys.argv[2]
     with open(path, "w") as f:
         f.write("\n".join(out))
+    # The committed file is what `cargo fmt` leaves (long resource-type lists wrap).
+    subprocess.run(["rustfmt", "--edition", "2021", path], check=True)
 
 
 if __name__ == "__main__":
