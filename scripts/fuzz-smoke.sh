@@ -10,7 +10,7 @@
 #
 # Long runs use the same binaries (fuzz/target/<host>/release/<target>), e.g.
 #   nice -n 19 fuzz/target/x86_64-unknown-linux-gnu/release/sigv4 \
-#     -max_total_time=1800 -artifact_prefix=fuzz/artifacts/sigv4/ fuzz/work/sigv4 fuzz/corpus/sigv4
+#     -max_total_time=1800 -artifact_prefix=fuzz/artifacts/sigv4/ fuzz/scratch/sigv4 fuzz/corpus/sigv4
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
