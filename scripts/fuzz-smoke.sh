@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
 seconds="${FUZZ_SECONDS:-20}"
-all=(sigv4 query chunked s3_authz s3_guard)
+all=(sigv4 query chunked s3_authz s3_guard session_token)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 

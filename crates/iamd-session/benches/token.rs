@@ -14,43 +14,14 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use iamd_session::*;
 
-const KEY_ID: &str = "ASIAIOSFODNN7EXAMPLE";
+#[path = "../src/typical.rs"]
+mod typical;
 
-fn typical() -> SessionClaims {
-    SessionClaims {
-        account_id: "123456789012".into(),
-        principal: SessionPrincipal::AssumedRole {
-            role_id: "AROA3XFRBF535PLBIFPI4".into(),
-            role_name: "houdini-writer".into(),
-            role_path: "/".into(),
-            session_name: "melvins-ci-2024".into(),
-        },
-        secret_access_key: SecretAccessKey::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-        issued_at: 1_700_000_000,
-        expires_at: 1_700_003_600,
-        mfa_authenticated_at: None,
-        source_identity: None,
-        role_chained: false,
-        from_session_credentials: false,
-        session_policy: None,
-        session_policy_arns: Vec::new(),
-        tags: vec![
-            SessionTag {
-                key: "team".into(),
-                value: "melvins".into(),
-            },
-            SessionTag {
-                key: "cost-center".into(),
-                value: "12345".into(),
-            },
-        ],
-        transitive_tag_keys: Vec::new(),
-    }
-}
+const KEY_ID: &str = "ASIAIOSFODNN7EXAMPLE";
 
 fn bench(c: &mut Criterion) {
     let ring = Keyring::new(&[42; 32], 1).unwrap();
-    let claims = typical();
+    let claims = typical::typical_claims();
     let token = seal(&ring, &claims, KEY_ID, &[9; NONCE_LEN]).unwrap();
     println!("typical token: {} bytes", token.len());
     let now = claims.issued_at + 60;

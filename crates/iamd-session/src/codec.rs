@@ -23,6 +23,8 @@
 //! Decoding bounds every length before reading (at most 4 bytes per allowed character),
 //! refuses unknown kinds and flags, invalid UTF-8 and trailing bytes, then holds the
 //! result to [`SessionClaims::validate`]. It never panics.
+//!
+//! Public (hidden from the docs) for the fuzz target only: not a stable interface.
 
 use zeroize::Zeroizing;
 
@@ -48,7 +50,7 @@ const KNOWN_FLAGS: u8 = FLAG_MFA
 
 /// Encodes validated claims (the caller validates first). The buffer is zeroed on drop:
 /// it holds the secret access key.
-pub(crate) fn encode(c: &SessionClaims) -> Result<Zeroizing<Vec<u8>>, TokenError> {
+pub fn encode(c: &SessionClaims) -> Result<Zeroizing<Vec<u8>>, TokenError> {
     let mut w = Writer(Zeroizing::new(Vec::with_capacity(256)));
     w.str(&c.account_id)?;
     match &c.principal {
@@ -122,8 +124,9 @@ pub(crate) fn encode(c: &SessionClaims) -> Result<Zeroizing<Vec<u8>>, TokenError
     Ok(w.0)
 }
 
-/// Decodes and validates; `None` for anything malformed.
-pub(crate) fn decode(bytes: &[u8]) -> Option<SessionClaims> {
+/// Decodes and validates; `None` for anything malformed. The encoding is canonical:
+/// whatever decodes, encodes back to the same bytes.
+pub fn decode(bytes: &[u8]) -> Option<SessionClaims> {
     use bounds::*;
     let mut r = Reader(bytes);
     let account_id = r.str((12, 12))?;

@@ -28,8 +28,9 @@
 //!   (XAES-256-GCM's construction, HMAC in place of CMAC). With 192 random bits per
 //!   token, nonces do not repeat however many tokens a generation seals, which GCM's own
 //!   96-bit random nonces would only promise up to about 2³² tokens.
-//! * **Size.** A role session without policies and with two tags is about 330 bytes of
-//!   base64 (AWS's own STS tokens are around 350). The whole token is held to
+//! * **Size.** A role session without policies and with two tags is about 290 bytes of base64
+//!   (AWS's own STS tokens are around 350); a 2,048-character ASCII session policy
+//!   with 10 policy ARNs fits. The whole token is held to
 //!   [`MAX_TOKEN_LEN`] (4,096 bytes, AWS's limit); sealing a larger one fails with
 //!   [`TokenError::TooLarge`], which carries the size in bytes and in percent of the
 //!   limit (AWS's `PackedPolicyTooLarge`, and its `PackedPolicySize` — see
@@ -79,7 +80,8 @@
 //! bad base64, wrong length, unknown version or generation, retired generation, failed
 //! authentication (tampering or another access key id) — which is AWS's
 //! `InvalidClientTokenId` (S3: `InvalidToken`). Expiry is checked after authentication,
-//! so only authentic tokens are ever reported expired. No message contains secret
+//! so only authentic tokens are ever reported expired. An issue time after `now` is not
+//! refused (nodes' clocks differ; only the key holder can write one). No message contains secret
 //! material; `Debug` of claims and keyrings redacts secrets and keys.
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -95,7 +97,8 @@
 )]
 
 mod claims;
-mod codec;
+#[doc(hidden)]
+pub mod codec;
 mod keys;
 
 use base64::engine::general_purpose::STANDARD;
@@ -265,43 +268,10 @@ pub fn open(
     Ok(claims)
 }
 
+/// Example claims shared by the unit tests, the bench and the fuzz-seed example.
 #[cfg(test)]
-pub(crate) mod test_support {
-    use crate::*;
-
-    /// A role session without policies, with two tags.
-    pub fn typical_claims() -> SessionClaims {
-        SessionClaims {
-            account_id: "123456789012".into(),
-            principal: SessionPrincipal::AssumedRole {
-                role_id: "AROA3XFRBF535PLBIFPI4".into(),
-                role_name: "houdini-writer".into(),
-                role_path: "/".into(),
-                session_name: "melvins-ci-2024".into(),
-            },
-            secret_access_key: SecretAccessKey::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-            issued_at: 1_700_000_000,
-            expires_at: 1_700_003_600,
-            mfa_authenticated_at: None,
-            source_identity: None,
-            role_chained: false,
-            from_session_credentials: false,
-            session_policy: None,
-            session_policy_arns: Vec::new(),
-            tags: vec![
-                SessionTag {
-                    key: "team".into(),
-                    value: "melvins".into(),
-                },
-                SessionTag {
-                    key: "cost-center".into(),
-                    value: "12345".into(),
-                },
-            ],
-            transitive_tag_keys: Vec::new(),
-        }
-    }
-}
+#[path = "typical.rs"]
+pub(crate) mod test_support;
 
 #[cfg(test)]
 mod tests {
@@ -327,7 +297,17 @@ mod tests {
         let token = sealed(&ring, &c);
         assert!(token.len() < 1024, "typical token is {} bytes", token.len());
         println!("typical role-session token: {} bytes", token.len());
-        assert_eq!(open(&ring, &token, KEY_ID, c.issued_at), Ok(c));
+        assert_eq!(open(&ring, &token, KEY_ID, c.issued_at), Ok(c.clone()));
+        // The largest ASCII session policy AWS takes, with 10 policy ARNs, still fits.
+        let mut big = c;
+        big.session_policy = Some("p".repeat(2048));
+        big.session_policy_arns = (0..10)
+            .map(|i| format!("arn:aws:iam::123456789012:policy/session-{i}"))
+            .collect();
+        let token = sealed(&ring, &big);
+        println!("2,048-character policy and 10 ARNs: {} bytes", token.len());
+        assert!(token.len() <= MAX_TOKEN_LEN);
+        assert_eq!(open(&ring, &token, KEY_ID, big.issued_at), Ok(big));
     }
 
     #[test]
