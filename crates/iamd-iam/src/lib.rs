@@ -20,6 +20,12 @@ mod policies;
 mod principal;
 mod simulate;
 mod state;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod testing;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod write_bench;
 
 pub use crate::core::{Iam, InitOptions, InitReport};
 pub use error::IamError;
