@@ -8,7 +8,6 @@
 //! in-memory view changes. Writes are serialized by one async mutex, so each
 //! operation's checks (exists? conflicts? quotas?) and its commit see the same state.
 
-mod authz;
 mod core;
 pub mod crypto;
 mod entity;
@@ -29,8 +28,7 @@ mod write_bench;
 
 pub use crate::core::{Iam, InitOptions, InitReport};
 pub use error::IamError;
-pub use ops::{group_arn, quota, url_encode, user_arn, Output};
-pub use policies::StoredPolicy;
+pub use ops::Output;
 pub use principal::{request_context, Check, KeyProblem, Principal, RequestOrigin, Target};
 pub use simulate::{context_key_type, context_value_valid, decision_name, source_policy_type};
-pub use state::{Group, Key, State, UsageCell, User};
+pub use state::UsageCell;

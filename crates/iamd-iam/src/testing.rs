@@ -35,7 +35,10 @@ impl MemStore {
 
     /// How many batches were committed.
     pub(crate) fn batches(&self) -> usize {
-        self.committed.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.committed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     pub(crate) fn fail(&self, on: bool) {

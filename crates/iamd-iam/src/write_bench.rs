@@ -90,10 +90,19 @@ async fn write_cost() {
     let mut group_policy = Vec::new();
     for i in 0..200 {
         let t = Instant::now();
-        ok(&iam, "TagUser", &format!("UserName=u{i}&Tags.member.1.Key=k&Tags.member.1.Value=v")).await;
+        ok(
+            &iam,
+            "TagUser",
+            &format!("UserName=u{i}&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+        )
+        .await;
         tag.push(t.elapsed());
         let t = Instant::now();
-        let form = format!("GroupName=g{}&PolicyName=q&PolicyDocument={}", i % 300, crate::ops::url_encode(DOC));
+        let form = format!(
+            "GroupName=g{}&PolicyName=q&PolicyDocument={}",
+            i % 300,
+            crate::ops::url_encode(DOC)
+        );
         ok(&iam, "PutGroupPolicy", &form).await;
         group_policy.push(t.elapsed());
     }
