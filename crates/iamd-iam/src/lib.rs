@@ -5,8 +5,10 @@
 //! It speaks neither HTTP nor SQL: requests arrive as the typed operation inputs
 //! generated from botocore's models (`iamd-api`), and every write goes to the store as
 //! a batch of typed [`iamd_store::Change`]s committed in one transaction *before* the
-//! in-memory view changes. Writes are serialized by one async mutex, so each
-//! operation's checks (exists? conflicts? quotas?) and its commit see the same state.
+//! in-memory view changes (`Iam::write`: plan, prepare, commit, apply). Writes are
+//! serialized by one async mutex, so each operation's checks (exists? conflicts?
+//! quotas?) and its commit see the same state. The operations are listed once, in
+//! `front.rs`; each is one `Operation` impl in `ops/`, by resource family.
 
 mod core;
 pub mod crypto;

@@ -359,7 +359,15 @@ impl State {
             Step::PutPolicy(Owner::Group(id), ..)
             | Step::DeletePolicy(Owner::Group(id), _)
             | Step::DeleteGroup(id) => touched.extend(members(id).into_iter().flatten()),
-            _ => {}
+            Step::Account(_)
+            | Step::PutUser(_)
+            | Step::DeleteUser(_)
+            | Step::PutGroup(_)
+            | Step::PutKey(..)
+            | Step::DeleteKey(_)
+            | Step::Usage(_)
+            | Step::PutTag(..)
+            | Step::DeleteTag(..) => {}
         }
     }
 

@@ -51,36 +51,8 @@ impl Operation for api::GetGroupRequest {
     }
 }
 
-impl Operation for api::ListGroupsRequest {
-    fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        Ok(cx.listing::<Group>(self.path_prefix.as_deref()))
-    }
-
-    async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
-        let (groups, is_truncated, marker) =
-            iam.list_entities::<Group>(self.path_prefix, self.marker.as_deref(), self.max_items);
-        out(api::ListGroupsResult {
-            groups,
-            is_truncated: Some(is_truncated),
-            marker,
-        })
-    }
-}
-
-impl Operation for api::UpdateGroupRequest {
-    fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        Ok(cx.update::<Group>(
-            &self.group_name,
-            self.new_group_name.as_deref(),
-            self.new_path.as_deref(),
-        ))
-    }
-
-    async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
-        iam.update_entity::<Group>(&self.group_name, self.new_group_name, self.new_path)
-            .await
-    }
-}
+list_and_update_operations!(Group, ListGroupsRequest => ListGroupsResult { groups },
+    UpdateGroupRequest { group_name, new_group_name });
 
 impl Operation for api::DeleteGroupRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {

@@ -6,6 +6,45 @@
 //! checks → authorize → run. Writes go through [`Iam::write`]; what every entity kind
 //! has (names, paths, tags, inline policies) is written once over [`Entity`].
 
+/// ListX (by path prefix, in name order) and UpdateX (rename, move) of the kind `$E`:
+/// `$items` is the list result's field, `$name` / `$new_name` the update's.
+macro_rules! list_and_update_operations {
+    ($E:ty, $list:ident => $listed:ident { $items:ident },
+     $update:ident { $name:ident, $new_name:ident }) => {
+        impl Operation for api::$list {
+            fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
+                Ok(cx.listing::<$E>(self.path_prefix.as_deref()))
+            }
+            async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
+                let ($items, is_truncated, marker) = iam.list_entities::<$E>(
+                    self.path_prefix,
+                    self.marker.as_deref(),
+                    self.max_items,
+                );
+                out(api::$listed {
+                    $items,
+                    is_truncated: Some(is_truncated),
+                    marker,
+                })
+            }
+        }
+
+        impl Operation for api::$update {
+            fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
+                Ok(cx.update::<$E>(
+                    &self.$name,
+                    self.$new_name.as_deref(),
+                    self.new_path.as_deref(),
+                ))
+            }
+            async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
+                iam.update_entity::<$E>(&self.$name, self.$new_name, self.new_path)
+                    .await
+            }
+        }
+    };
+}
+
 pub(crate) mod access_keys;
 pub(crate) mod account;
 pub(crate) mod groups;

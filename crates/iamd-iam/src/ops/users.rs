@@ -72,36 +72,8 @@ impl Operation for api::GetUserRequest {
     }
 }
 
-impl Operation for api::ListUsersRequest {
-    fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        Ok(cx.listing::<User>(self.path_prefix.as_deref()))
-    }
-
-    async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
-        let (users, is_truncated, marker) =
-            iam.list_entities::<User>(self.path_prefix, self.marker.as_deref(), self.max_items);
-        out(api::ListUsersResult {
-            users,
-            is_truncated: Some(is_truncated),
-            marker,
-        })
-    }
-}
-
-impl Operation for api::UpdateUserRequest {
-    fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        Ok(cx.update::<User>(
-            &self.user_name,
-            self.new_user_name.as_deref(),
-            self.new_path.as_deref(),
-        ))
-    }
-
-    async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
-        iam.update_entity::<User>(&self.user_name, self.new_user_name, self.new_path)
-            .await
-    }
-}
+list_and_update_operations!(User, ListUsersRequest => ListUsersResult { users },
+    UpdateUserRequest { user_name, new_user_name });
 
 impl Operation for api::DeleteUserRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
