@@ -124,10 +124,9 @@ impl<S: Store> Iam<S> {
             None => {}
         }
         if !changes.is_empty() {
+            let prepared = state.prepare(&changes, &master)?;
             store.apply(&changes).await?;
-            for c in &changes {
-                state.apply(c, &master)?;
-            }
+            state.apply(prepared);
         }
         let (usage_tx, usage_rx) = tokio::sync::mpsc::unbounded_channel();
         let iam = Iam {
@@ -149,36 +148,41 @@ impl<S: Store> Iam<S> {
     }
 
     /// A read view of the state. Never hold it across an `.await`.
-    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
         // A poisoned lock means a panic happened while a writer held it; the state
         // is only mutated after a successful commit by code that does not panic, so
         // the data itself is still the committed state.
         self.inner.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Commits `changes` in one transaction and makes memory show them. The caller
-    /// must hold the write lock (see [`Iam::write_lock`]).
-    ///
-    /// Memory and the database cannot drift apart: the changes are first applied to a
-    /// copy of the state — compiling policies, decrypting secrets, checking references,
-    /// everything that can fail — and only if that succeeds are they committed; the
-    /// copy then replaces the state, which cannot fail. Readers see the old state until
-    /// the commit is durable. (Key-use cells are shared by both copies.)
-    pub(crate) async fn commit(&self, changes: Vec<Change>) -> Result<(), IamError> {
-        if changes.is_empty() {
-            return Ok(());
+    /// The one write path. Under the write lock (so the plan and its commit see the
+    /// same state), `plan` reads the state and returns the changes to commit with the
+    /// operation's answer. The changes are then prepared against the state
+    /// ([`State::prepare`]: compile, decrypt, check references — everything that can
+    /// fail), committed to the store in one transaction, and only then applied to
+    /// memory ([`State::apply`], which cannot fail). Memory therefore never shows an
+    /// uncommitted change and always follows a committed one; readers see the old state
+    /// until the commit is durable. An error anywhere before the commit writes nothing.
+    pub(crate) async fn write<T>(
+        &self,
+        plan: impl FnOnce(&State) -> Result<(Vec<Change>, T), IamError>,
+    ) -> Result<T, IamError> {
+        let _lock = self.inner.write.lock().await;
+        let (changes, prepared, answer) = {
+            let state = self.read();
+            let (changes, answer) = plan(&state)?;
+            let prepared = state.prepare(&changes, &self.inner.master)?;
+            (changes, prepared, answer)
+        };
+        if !changes.is_empty() {
+            self.inner.store.apply(&changes).await?;
+            self.inner
+                .state
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .apply(prepared);
         }
-        let mut next = self.read().clone();
-        for c in &changes {
-            next.apply(c, &self.inner.master)?;
-        }
-        self.inner.store.apply(&changes).await?;
-        *self.inner.state.write().unwrap_or_else(|p| p.into_inner()) = next;
-        Ok(())
-    }
-
-    pub(crate) async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.inner.write.lock().await
+        Ok(answer)
     }
 
     /// Records that a key was used, without slowing the request: memory is updated
@@ -259,16 +263,15 @@ async fn usage_writer<S: Store>(
         let Some(inner) = inner.upgrade() else { return };
         let iam = Iam { inner };
         if !pending.is_empty() {
-            let _guard = iam.write_lock().await;
-            let changes: Vec<Change> = {
-                let state = iam.read();
-                pending
+            let written = iam.write(|state| {
+                let changes = pending
                     .into_values()
                     .filter(|r| state.keys.contains_key(&r.access_key_id))
                     .map(Change::PutKeyUsage)
-                    .collect()
-            };
-            if let Err(e) = iam.commit(changes).await {
+                    .collect();
+                Ok((changes, ()))
+            });
+            if let Err(e) = written.await {
                 tracing::warn!(error = %e, "recording access key usage failed");
             }
         }
@@ -281,47 +284,39 @@ async fn usage_writer<S: Store>(
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
-    use std::sync::Mutex;
+    use iamd_store::{InlinePolicyRecord, MembershipRecord, OwnerKind, Snapshot, UserRecord};
 
-    use iamd_store::{InlinePolicyRecord, OwnerKind, Snapshot, StoreError, UserRecord};
+    use std::future::Future;
 
     use super::*;
+    use crate::entity::Entity;
+    use crate::state::{Group, User};
+    use crate::testing::{open, MemStore};
 
-    /// Records every batch it commits.
-    #[derive(Clone, Default)]
-    struct Recording(Arc<Mutex<Vec<Vec<Change>>>>);
+    fn user(name: &str) -> Change {
+        Change::PutUser(UserRecord {
+            id: "AIDAEXAMPLE".into(),
+            name: name.into(),
+            path: "/".into(),
+            created: 1,
+            boundary_arn: None,
+        })
+    }
 
-    impl Store for Recording {
-        async fn load(&self) -> Result<Snapshot, StoreError> {
-            Ok(Snapshot::default())
-        }
-        async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
-            self.0.lock().unwrap().push(changes.to_vec());
-            Ok(())
-        }
+    fn put(
+        iam: &Iam<MemStore>,
+        changes: Vec<Change>,
+    ) -> impl Future<Output = Result<(), IamError>> + '_ {
+        iam.write(move |_| Ok((changes, ())))
     }
 
     #[tokio::test]
     async fn a_batch_memory_cannot_take_is_never_committed() {
-        let store = Recording::default();
-        let init = InitOptions {
-            account_id: Some("123456789012".into()),
-            root_key: Some(("AKIAIOSFODNN7EXAMPLE".into(), "secret".into())),
-        };
-        let master = MasterKey::from_bytes(&[7; 32]).unwrap();
-        let (iam, _) = Iam::open(store.clone(), master, init).await.unwrap();
-        let committed = || store.0.lock().unwrap().len();
-        let before = committed();
-        let user = UserRecord {
-            id: "AIDAEXAMPLE".into(),
-            name: "u".into(),
-            path: "/".into(),
-            created: 1,
-            boundary_arn: None,
-        };
-        let _w = iam.write_lock().await;
-        iam.commit(vec![Change::PutUser(user)]).await.unwrap();
-        assert_eq!(committed(), before + 1);
+        let store = MemStore::default();
+        let iam = open(store.clone()).await;
+        let before = store.batches();
+        put(&iam, vec![user("u")]).await.unwrap();
+        assert_eq!(store.batches(), before + 1);
         // A stored policy memory cannot compile: refused before the store sees it,
         // and memory keeps the state the database has.
         let bad = Change::PutInlinePolicy(InlinePolicyRecord {
@@ -330,19 +325,71 @@ mod tests {
             name: "p".into(),
             document: "not a policy".into(),
         });
-        let renamed = Change::PutUser(UserRecord {
-            id: "AIDAEXAMPLE".into(),
-            name: "renamed".into(),
+        assert!(put(&iam, vec![user("renamed"), bad]).await.is_err());
+        // A membership of a user that does not exist: refused before the store too.
+        let stray = Change::PutMembership(MembershipRecord {
+            group_id: "AGPAEXAMPLE".into(),
+            user_id: "AIDANOBODY".into(),
+        });
+        assert!(put(&iam, vec![stray]).await.is_err());
+        // A kind memory keeps no table of is an error, never taken for a group.
+        let role_tag = Change::PutTag(iamd_store::TagRecord {
+            owner_kind: OwnerKind::Role,
+            owner_id: "AROAEXAMPLE".into(),
+            key: "k".into(),
+            value: "v".into(),
+        });
+        assert!(put(&iam, vec![role_tag]).await.is_err());
+        assert_eq!(store.batches(), before + 1);
+        let state = iam.read();
+        assert!(
+            User::by_name(&state, "u").is_some_and(|u| u.rec.name == "u" && u.policies.is_empty())
+        );
+        assert!(User::by_name(&state, "renamed").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_leaves_memory_unchanged() {
+        let store = MemStore::default();
+        let iam = open(store.clone()).await;
+        store.fail(true);
+        assert!(matches!(
+            put(&iam, vec![user("u")]).await,
+            Err(IamError::ConcurrentModification(_))
+        ));
+        assert!(User::by_name(&iam.read(), "u").is_none());
+        store.fail(false);
+        put(&iam, vec![user("u")]).await.unwrap();
+        assert!(User::by_name(&iam.read(), "u").is_some());
+    }
+
+    #[tokio::test]
+    async fn startup_keeps_every_kind_of_tag_and_refuses_what_it_cannot_keep() {
+        let mut snap = Snapshot::default();
+        snap.groups.push(iamd_store::GroupRecord {
+            id: "AGPAEXAMPLE".into(),
+            name: "g".into(),
             path: "/".into(),
             created: 1,
-            boundary_arn: None,
         });
-        assert!(iam.commit(vec![renamed, bad]).await.is_err());
-        assert_eq!(committed(), before + 1);
-        let state = iam.read();
-        assert!(state
-            .user_by_name("u")
-            .is_some_and(|u| u.rec.name == "u" && u.policies.is_empty()));
-        assert!(state.user_by_name("renamed").is_none());
+        snap.tags.push(iamd_store::TagRecord {
+            owner_kind: OwnerKind::Group,
+            owner_id: "AGPAEXAMPLE".into(),
+            key: "k".into(),
+            value: "v".into(),
+        });
+        let iam = open(MemStore::with(snap.clone())).await;
+        assert_eq!(
+            Group::by_name(&iam.read(), "g").unwrap().tags,
+            vec![("k".to_string(), "v".to_string())]
+        );
+        // A role's tag: no role table yet, so startup fails rather than drop it.
+        snap.tags[0].owner_kind = OwnerKind::Role;
+        let init = InitOptions::default();
+        assert!(
+            Iam::open(MemStore::with(snap), crate::testing::master(), init)
+                .await
+                .is_err()
+        );
     }
 }

@@ -1,36 +1,101 @@
 //! What IAM's named entities have in common (users and groups today; roles will
 //! implement [`Entity`] too): a name unique case-insensitively, a path, an ARN, the
-//! wire shape AWS returns, and AWS's messages about them. The operations that treat
-//! every kind alike (list by path prefix, rename/move, create) are written once over
-//! this trait in `ops.rs`.
+//! wire shape AWS returns, AWS's messages about them, and what every kind carries —
+//! tags (insertion order, keys unique case-insensitively) and inline policies by name,
+//! with the kind's quota on their size. The operations that treat every kind alike
+//! (list by path prefix, rename/move, tags, inline policies) are written once over
+//! this trait in `ops/`, and the state table is generic over it (`state.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use iamd_api::iam as api;
 use iamd_api::Timestamp;
-use iamd_store::Change;
+use iamd_store::{Change, GroupRecord, OwnerKind, UserRecord};
 
 use crate::error::IamError;
-use crate::ops::{group_arn, user_arn};
+use crate::ops::quota;
+use crate::policies::StoredPolicy;
 use crate::state::{Group, State, User};
 
-pub(crate) trait Entity: Sized {
+/// Condition keys with their values (`aws:ResourceTag/k` → [v], …).
+pub(crate) type Keys = Vec<(String, Vec<String>)>;
+
+/// Tags in insertion order; keys unique case-insensitively.
+pub(crate) type Tags = Vec<(String, String)>;
+
+pub(crate) trait Entity: Sized + Send + Sync + 'static {
     /// The kind as AWS's messages spell it at the start of a sentence ("User").
     const KIND: &'static str;
+    /// The kind in ARNs and in denials (`arn:aws:iam::A:user/…`, "on resource: user bob").
+    const ARN_TYPE: &'static str;
+    /// The owner kind of its tags and inline policies in the store.
+    const OWNER: OwnerKind;
+    /// The most bytes (whitespace not counted) its inline policies may hold together.
+    const INLINE_POLICY_SIZE: usize;
+    /// The stored record.
+    type Rec: Clone + Send;
     /// The entity as AWS returns it.
     type Api;
 
-    /// lower(name) → id for every entity of this kind, in AWS's listing order.
-    fn names(state: &State) -> &BTreeMap<String, String>;
-    fn by_id<'a>(state: &'a State, id: &str) -> Option<&'a Self>;
-    fn by_name<'a>(state: &'a State, name: &str) -> Option<&'a Self>;
+    /// id → entity, and lower(name) → id in AWS's listing order.
+    fn table(state: &State) -> (&HashMap<String, Self>, &BTreeMap<String, String>);
+    fn table_mut(state: &mut State) -> (&mut HashMap<String, Self>, &mut BTreeMap<String, String>);
+
+    /// A new entity with nothing attached yet.
+    fn from_rec(rec: Self::Rec) -> Self;
+    fn set_rec(&mut self, rec: Self::Rec);
+    fn rec_id(rec: &Self::Rec) -> &str;
+    fn rec_name(rec: &Self::Rec) -> &str;
 
     fn id(&self) -> &str;
     fn name(&self) -> &str;
     fn path(&self) -> &str;
+    fn tags(&self) -> &Tags;
+    fn tags_mut(&mut self) -> &mut Tags;
+    fn policies(&self) -> &BTreeMap<String, StoredPolicy>;
+    fn policies_mut(&mut self) -> &mut BTreeMap<String, StoredPolicy>;
     fn to_api(&self, account: &str) -> Self::Api;
     /// The change that stores this entity with a new name and/or path.
     fn renamed(&self, name: Option<String>, path: Option<String>) -> Change;
+    /// The change that stores a record of this kind.
+    fn stored(rec: Self::Rec) -> Change;
+
+    fn by_id<'a>(state: &'a State, id: &str) -> Option<&'a Self> {
+        Self::table(state).0.get(id)
+    }
+
+    fn by_name<'a>(state: &'a State, name: &str) -> Option<&'a Self> {
+        let (by_id, names) = Self::table(state);
+        names.get(&name.to_lowercase()).and_then(|id| by_id.get(id))
+    }
+
+    /// The existing entity whose ARN (with its path) is exactly `arn`.
+    fn by_arn<'a>(state: &'a State, account: &str, arn: &str) -> Option<&'a Self> {
+        let name = arn.rsplit('/').next()?;
+        Self::by_name(state, name).filter(|e| e.arn(account) == arn)
+    }
+
+    fn arn_of(account: &str, path: &str, name: &str) -> String {
+        format!("arn:aws:iam::{account}:{}{path}{name}", Self::ARN_TYPE)
+    }
+
+    fn arn(&self, account: &str) -> String {
+        Self::arn_of(account, self.path(), self.name())
+    }
+
+    /// `aws:ResourceTag/k` and `iam:ResourceTag/k` for every tag
+    /// (docs/policy-semantics.md §5.1, §5.4).
+    fn resource_tag_keys(&self) -> Keys {
+        self.tags()
+            .iter()
+            .flat_map(|(k, v)| {
+                [
+                    (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
+                    (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
+                ]
+            })
+            .collect()
+    }
 
     /// AWS's NoSuchEntity for the name `name`.
     fn not_found(name: &str) -> IamError {
@@ -60,10 +125,20 @@ pub(crate) trait Entity: Sized {
     }
 }
 
-/// `id`, `name`, `path` and `renamed`, alike for every kind: they read and rewrite
-/// `self.rec`, whose fields have these names; `$put` is the change that stores a record.
-macro_rules! record_methods {
+/// The accessors alike for every kind: they read and rewrite `self.rec` (whose fields
+/// `id`, `name`, `path` have these names), `self.tags` and `self.policies`; `$put` is
+/// the change that stores a record.
+macro_rules! common_methods {
     ($put:path) => {
+        fn set_rec(&mut self, rec: Self::Rec) {
+            self.rec = rec;
+        }
+        fn rec_id(rec: &Self::Rec) -> &str {
+            &rec.id
+        }
+        fn rec_name(rec: &Self::Rec) -> &str {
+            &rec.name
+        }
         fn id(&self) -> &str {
             &self.rec.id
         }
@@ -72,6 +147,21 @@ macro_rules! record_methods {
         }
         fn path(&self) -> &str {
             &self.rec.path
+        }
+        fn tags(&self) -> &Tags {
+            &self.tags
+        }
+        fn tags_mut(&mut self) -> &mut Tags {
+            &mut self.tags
+        }
+        fn policies(&self) -> &BTreeMap<String, StoredPolicy> {
+            &self.policies
+        }
+        fn policies_mut(&mut self) -> &mut BTreeMap<String, StoredPolicy> {
+            &mut self.policies
+        }
+        fn stored(rec: Self::Rec) -> Change {
+            $put(rec)
         }
         fn renamed(&self, name: Option<String>, path: Option<String>) -> Change {
             let mut rec = self.rec.clone();
@@ -88,26 +178,38 @@ macro_rules! record_methods {
 
 impl Entity for User {
     const KIND: &'static str = "User";
+    const ARN_TYPE: &'static str = "user";
+    const OWNER: OwnerKind = OwnerKind::User;
+    const INLINE_POLICY_SIZE: usize = quota::USER_POLICY_SIZE;
+    type Rec = UserRecord;
     type Api = api::User;
 
-    fn names(state: &State) -> &BTreeMap<String, String> {
-        &state.user_names
+    fn table(state: &State) -> (&HashMap<String, Self>, &BTreeMap<String, String>) {
+        (&state.users, &state.user_names)
     }
-    fn by_id<'a>(state: &'a State, id: &str) -> Option<&'a Self> {
-        state.users.get(id)
-    }
-    fn by_name<'a>(state: &'a State, name: &str) -> Option<&'a Self> {
-        state.user_by_name(name)
+    fn table_mut(state: &mut State) -> (&mut HashMap<String, Self>, &mut BTreeMap<String, String>) {
+        (&mut state.users, &mut state.user_names)
     }
 
-    record_methods!(Change::PutUser);
+    fn from_rec(rec: UserRecord) -> Self {
+        User {
+            rec,
+            policies: BTreeMap::new(),
+            groups: Default::default(),
+            tags: Vec::new(),
+            keys: Default::default(),
+            effective: std::sync::Arc::from(Vec::new()),
+        }
+    }
+
+    common_methods!(Change::PutUser);
 
     fn to_api(&self, account: &str) -> api::User {
         api::User {
             path: self.rec.path.clone(),
             user_name: self.rec.name.clone(),
             user_id: self.rec.id.clone(),
-            arn: user_arn(account, &self.rec.path, &self.rec.name),
+            arn: self.arn(account),
             create_date: Timestamp::from_millis(self.rec.created),
             password_last_used: None,
             permissions_boundary: None,
@@ -118,26 +220,36 @@ impl Entity for User {
 
 impl Entity for Group {
     const KIND: &'static str = "Group";
+    const ARN_TYPE: &'static str = "group";
+    const OWNER: OwnerKind = OwnerKind::Group;
+    const INLINE_POLICY_SIZE: usize = quota::GROUP_POLICY_SIZE;
+    type Rec = GroupRecord;
     type Api = api::Group;
 
-    fn names(state: &State) -> &BTreeMap<String, String> {
-        &state.group_names
+    fn table(state: &State) -> (&HashMap<String, Self>, &BTreeMap<String, String>) {
+        (&state.groups, &state.group_names)
     }
-    fn by_id<'a>(state: &'a State, id: &str) -> Option<&'a Self> {
-        state.groups.get(id)
-    }
-    fn by_name<'a>(state: &'a State, name: &str) -> Option<&'a Self> {
-        state.group_by_name(name)
+    fn table_mut(state: &mut State) -> (&mut HashMap<String, Self>, &mut BTreeMap<String, String>) {
+        (&mut state.groups, &mut state.group_names)
     }
 
-    record_methods!(Change::PutGroup);
+    fn from_rec(rec: GroupRecord) -> Self {
+        Group {
+            rec,
+            policies: BTreeMap::new(),
+            members: Default::default(),
+            tags: Vec::new(),
+        }
+    }
+
+    common_methods!(Change::PutGroup);
 
     fn to_api(&self, account: &str) -> api::Group {
         api::Group {
             path: self.rec.path.clone(),
             group_name: self.rec.name.clone(),
             group_id: self.rec.id.clone(),
-            arn: group_arn(account, &self.rec.path, &self.rec.name),
+            arn: self.arn(account),
             create_date: Timestamp::from_millis(self.rec.created),
         }
     }

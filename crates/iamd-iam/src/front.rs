@@ -1,62 +1,164 @@
-//! The front door: the only way to run an IAM or STS operation. Each request is
-//! checked (which action on which resource, [`crate::authz`]), authorized by the one
-//! authorizer ([`Iam::authorize`]) and only then executed; execution itself is private
-//! to this crate, so no caller can run an operation it did not authorize.
+//! The front door: the only way to run an IAM or STS operation. The implemented
+//! operations are listed once below; for each request the front door asks the
+//! operation's own checks (which action on which resources, [`Operation::checks`]),
+//! authorizes them with the one authorizer ([`Iam::authorize`]) and only then runs it
+//! ([`Operation::run`], private to this crate, so no caller can run an operation it
+//! did not authorize). An operation not listed is `NotImplemented`, before any
+//! authorization: nothing is ever checked against a `*` it was not written for.
 
 use iamd_api::iam::IamRequest;
-use iamd_api::sts::{self, StsRequest};
+use iamd_api::sts::StsRequest;
 use iamd_policy::Context;
 use iamd_store::Store;
 
 use crate::core::Iam;
 use crate::error::IamError;
-use crate::ops::Output;
-use crate::principal::{Check, Principal};
+use crate::ops::{Cx, Operation, Output, StsOperation};
+use crate::principal::{Check, Principal, Target};
+
+fn not_implemented(op: &str) -> IamError {
+    IamError::NotImplemented(format!(
+        "The operation {op} is not implemented by this server yet."
+    ))
+}
 
 impl<S: Store> Iam<S> {
-    /// Runs one IAM operation for `p`: checks, authorization, execution. `ctx` holds the
-    /// request's condition keys ([`crate::request_context`] plus
-    /// [`Iam::add_principal_keys`]).
-    pub async fn handle(
+    /// The checks of one operation, with the resources named as AWS's denials name
+    /// them (`user bob` for an existing user; an ARN otherwise).
+    fn checks_of(
         &self,
         p: &Principal,
-        req: IamRequest,
-        ctx: &Context,
-    ) -> Result<Output, IamError> {
-        let checks = self.checks(p, &req)?;
-        self.authorize(p, &checks, ctx)?;
-        self.execute(p, req).await
+        action: &'static str,
+        checks: impl FnOnce(&Cx<'_>) -> Result<Vec<Check>, IamError>,
+    ) -> Result<Vec<Check>, IamError> {
+        let state = self.read();
+        let account = self.account_id();
+        let mut checks = checks(&Cx {
+            state: &state,
+            account,
+            principal: p,
+            action,
+        })?;
+        for c in &mut checks {
+            if let Target::Arn(a) = &c.target {
+                c.display = state.denial_name(account, a);
+            }
+        }
+        Ok(checks)
     }
 
-    /// Runs one STS operation for `p`; GetCallerIdentity answers who is calling.
-    pub fn handle_sts(
+    /// Checks, authorization, execution of one IAM operation.
+    async fn checked<O: Operation>(
         &self,
         p: &Principal,
-        req: StsRequest,
+        op: O,
+        action: &'static str,
         ctx: &Context,
     ) -> Result<Output, IamError> {
-        let action = format!("sts:{}", req.operation_name());
-        // As for IAM (`Iam::checks`): `*` only for an action the Service Authorization
-        // Reference lists with no resource type; AssumeRole and the other role actions
-        // need their role mapped first.
-        if !iamd_policy::sar_resource_types(&action).is_some_and(<[_]>::is_empty) {
-            return Err(IamError::NotImplemented(format!(
-                "The operation {} is not implemented by this server yet.",
-                req.operation_name()
-            )));
-        }
-        let check = Check::wildcard(action);
-        self.authorize(p, std::slice::from_ref(&check), ctx)?;
-        match req {
-            StsRequest::GetCallerIdentity(_) => Ok(Some(Box::new(sts::GetCallerIdentityResult {
-                user_id: Some(p.user_id().to_string()),
-                account: Some(p.account().to_string()),
-                arn: Some(p.arn().into_owned()),
-            }))),
-            other => Err(IamError::NotImplemented(format!(
-                "The operation {} is not implemented by this server yet.",
-                other.operation_name()
-            ))),
-        }
+        let checks = self.checks_of(p, action, |cx| op.checks(cx))?;
+        self.authorize(p, &checks, ctx)?;
+        op.run(self, p).await
     }
+
+    /// Checks, authorization, execution of one STS operation.
+    fn checked_sts<O: StsOperation>(
+        &self,
+        p: &Principal,
+        op: O,
+        action: &'static str,
+        ctx: &Context,
+    ) -> Result<Output, IamError> {
+        let checks = self.checks_of(p, action, |cx| op.checks(cx))?;
+        self.authorize(p, &checks, ctx)?;
+        op.run(self, p)
+    }
+}
+
+/// The front door for the operations listed: `handle` / `handle_sts`, the names
+/// ([`IMPLEMENTED`], [`STS_IMPLEMENTED`]) and, for tests, `checks` of a request.
+macro_rules! front_door {
+    (iam: [$($op:ident),* $(,)?], sts: [$($sts:ident),* $(,)?] $(,)?) => {
+        /// The IAM operations this server implements.
+        #[cfg_attr(not(test), allow(dead_code))]
+        pub(crate) const IMPLEMENTED: &[&str] = &[$(stringify!($op)),*];
+        /// The STS operations this server implements.
+        #[cfg_attr(not(test), allow(dead_code))]
+        pub(crate) const STS_IMPLEMENTED: &[&str] = &[$(stringify!($sts)),*];
+
+        impl<S: Store> Iam<S> {
+            /// Runs one IAM operation for `p`: its checks, authorization, execution.
+            /// `ctx` holds the request's condition keys ([`crate::request_context`]
+            /// plus [`Iam::add_principal_keys`]).
+            pub async fn handle(
+                &self,
+                p: &Principal,
+                req: IamRequest,
+                ctx: &Context,
+            ) -> Result<Output, IamError> {
+                match req {
+                    $(IamRequest::$op(r) => {
+                        self.checked(p, r, concat!("iam:", stringify!($op)), ctx).await
+                    })*
+                    other => Err(not_implemented(other.operation_name())),
+                }
+            }
+
+            /// Runs one STS operation for `p`, the same way.
+            pub fn handle_sts(
+                &self,
+                p: &Principal,
+                req: StsRequest,
+                ctx: &Context,
+            ) -> Result<Output, IamError> {
+                match req {
+                    $(StsRequest::$sts(r) => {
+                        self.checked_sts(p, r, concat!("sts:", stringify!($sts)), ctx)
+                    })*
+                    other => Err(not_implemented(other.operation_name())),
+                }
+            }
+
+            /// The checks `handle` would authorize for `req`.
+            #[cfg(test)]
+            pub(crate) fn checks(
+                &self,
+                p: &Principal,
+                req: &IamRequest,
+            ) -> Result<Vec<Check>, IamError> {
+                match req {
+                    $(IamRequest::$op(r) => {
+                        self.checks_of(p, concat!("iam:", stringify!($op)), |cx| r.checks(cx))
+                    })*
+                    other => Err(not_implemented(other.operation_name())),
+                }
+            }
+        }
+    };
+}
+
+front_door! {
+    iam: [
+        // users (ops/users.rs)
+        CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser,
+        // tags (ops/tags.rs)
+        TagUser, UntagUser, ListUserTags,
+        // groups and membership (ops/groups.rs)
+        CreateGroup, GetGroup, ListGroups, UpdateGroup, DeleteGroup,
+        AddUserToGroup, RemoveUserFromGroup, ListGroupsForUser,
+        // inline policies (ops/inline_policies.rs)
+        PutUserPolicy, GetUserPolicy, ListUserPolicies, DeleteUserPolicy,
+        PutGroupPolicy, GetGroupPolicy, ListGroupPolicies, DeleteGroupPolicy,
+        // access keys (ops/access_keys.rs)
+        CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey,
+        GetAccessKeyLastUsed,
+        // the account (ops/account.rs)
+        GetAccountSummary,
+        // the policy simulator (ops/simulator.rs)
+        SimulateCustomPolicy, SimulatePrincipalPolicy,
+        GetContextKeysForCustomPolicy, GetContextKeysForPrincipalPolicy,
+    ],
+    sts: [
+        // ops/sts.rs
+        GetCallerIdentity,
+    ],
 }

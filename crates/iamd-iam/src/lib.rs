@@ -5,10 +5,11 @@
 //! It speaks neither HTTP nor SQL: requests arrive as the typed operation inputs
 //! generated from botocore's models (`iamd-api`), and every write goes to the store as
 //! a batch of typed [`iamd_store::Change`]s committed in one transaction *before* the
-//! in-memory view changes. Writes are serialized by one async mutex, so each
-//! operation's checks (exists? conflicts? quotas?) and its commit see the same state.
+//! in-memory view changes (`Iam::write`: plan, prepare, commit, apply). Writes are
+//! serialized by one async mutex, so each operation's checks (exists? conflicts?
+//! quotas?) and its commit see the same state. The operations are listed once, in
+//! `front.rs`; each is one `Operation` impl in `ops/`, by resource family.
 
-mod authz;
 mod core;
 pub mod crypto;
 mod entity;
@@ -20,11 +21,16 @@ mod policies;
 mod principal;
 mod simulate;
 mod state;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod testing;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod write_bench;
 
 pub use crate::core::{Iam, InitOptions, InitReport};
 pub use error::IamError;
-pub use ops::{group_arn, quota, url_encode, user_arn, Output};
-pub use policies::StoredPolicy;
+pub use ops::Output;
 pub use principal::{request_context, Check, KeyProblem, Principal, RequestOrigin, Target};
 pub use simulate::{context_key_type, context_value_valid, decision_name, source_policy_type};
-pub use state::{Group, Key, State, UsageCell, User};
+pub use state::UsageCell;

@@ -1,82 +1,79 @@
 //! The in-memory view of the account: every entity, indexed for the hot path
 //! (access key → principal → compiled policies) and for ordered listings.
 //!
-//! It is rebuilt from the store's snapshot at startup and changed only by applying
-//! the same [`Change`]s that were just committed to the store, so memory and the
-//! database cannot drift apart.
+//! It changes in two steps around every store commit, so memory and the database
+//! cannot drift apart: [`State::prepare`] does everything that can fail (compile policy
+//! documents, decrypt secrets, check that referenced entities exist, refuse owner kinds
+//! memory has no table for) *before* the commit, and [`State::apply`] makes memory show
+//! the prepared changes *after* it, and cannot fail. Startup builds the state from the
+//! store's snapshot through the same two steps.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use iamd_store::{
-    AccessKeyRecord, AccountRecord, Change, GroupRecord, KeyStatus, KeyUsageRecord, OwnerKind,
-    Snapshot, UserRecord,
+    AccessKeyRecord, AccountRecord, Change, GroupRecord, KeyUsageRecord, MembershipRecord,
+    OwnerKind, Snapshot, UserRecord,
 };
 
 use iamd_policy::CompiledPolicy;
 
 use crate::crypto::MasterKey;
+use crate::entity::{Entity, Keys, Tags};
 use crate::policies::StoredPolicy;
 
 /// A user with everything attached to it.
 #[derive(Debug, Clone)]
-pub struct User {
-    pub rec: UserRecord,
+pub(crate) struct User {
+    pub(crate) rec: UserRecord,
     /// Inline policies by name (AWS lists them in name order).
-    pub policies: BTreeMap<String, StoredPolicy>,
+    pub(crate) policies: BTreeMap<String, StoredPolicy>,
     /// Group ids.
-    pub groups: BTreeSet<String>,
+    pub(crate) groups: BTreeSet<String>,
     /// Tags in insertion order, keys unique case-insensitively.
-    pub tags: Vec<(String, String)>,
+    pub(crate) tags: Tags,
     /// Access key ids.
-    pub keys: BTreeSet<String>,
+    pub(crate) keys: BTreeSet<String>,
     /// The user's identity policies, compiled: its own inline policies and those of
     /// its groups. Rebuilt whenever one of them changes, so a request never gathers.
-    pub effective: Arc<[Arc<CompiledPolicy>]>,
+    pub(crate) effective: Arc<[Arc<CompiledPolicy>]>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Group {
-    pub rec: GroupRecord,
-    pub policies: BTreeMap<String, StoredPolicy>,
+pub(crate) struct Group {
+    pub(crate) rec: GroupRecord,
+    pub(crate) policies: BTreeMap<String, StoredPolicy>,
     /// User ids.
-    pub members: BTreeSet<String>,
+    pub(crate) members: BTreeSet<String>,
+    /// Kept as stored (AWS has no API that tags a group).
+    pub(crate) tags: Tags,
 }
 
 /// An access key with its decrypted secret (memory only; never logged).
 #[derive(Clone)]
-pub struct Key {
-    pub rec: AccessKeyRecord,
-    pub secret: Arc<str>,
+pub(crate) struct Key {
+    pub(crate) rec: AccessKeyRecord,
+    pub(crate) secret: Arc<str>,
     /// Last use, updated in memory on every request (persisted in the background).
-    pub usage: Arc<UsageCell>,
+    pub(crate) usage: Arc<UsageCell>,
 }
 
 /// The last use of a key. Its own lock, so recording a use never takes the state lock.
 #[derive(Debug, Default)]
 pub struct UsageCell {
-    pub last: std::sync::Mutex<Option<KeyUsageRecord>>,
+    pub(crate) last: std::sync::Mutex<Option<KeyUsageRecord>>,
 }
 
 impl UsageCell {
-    pub fn get(&self) -> Option<KeyUsageRecord> {
+    pub(crate) fn get(&self) -> Option<KeyUsageRecord> {
         self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
 impl User {
-    /// `aws:ResourceTag/k` and `iam:ResourceTag/k` for every tag
-    /// (docs/policy-semantics.md §5.1, §5.4).
-    pub fn resource_tag_keys(&self) -> Vec<(String, Vec<String>)> {
-        self.tags
-            .iter()
-            .flat_map(|(k, v)| {
-                [
-                    (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
-                    (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
-                ]
-            })
-            .collect()
+    /// `aws:ResourceTag/k` and `iam:ResourceTag/k` for every tag (the simulator's).
+    pub(crate) fn resource_tag_keys(&self) -> Keys {
+        <Self as Entity>::resource_tag_keys(self)
     }
 }
 
@@ -89,32 +86,121 @@ impl std::fmt::Debug for Key {
     }
 }
 
-#[derive(Debug, Default, Clone)]
-pub struct State {
-    pub account: Option<AccountRecord>,
-    pub users: HashMap<String, User>,
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) account: Option<AccountRecord>,
+    pub(crate) users: HashMap<String, User>,
     /// lower(name) → id, ordered: AWS lists users and groups by name.
-    pub user_names: BTreeMap<String, String>,
-    pub groups: HashMap<String, Group>,
-    pub group_names: BTreeMap<String, String>,
-    pub keys: HashMap<String, Key>,
+    pub(crate) user_names: BTreeMap<String, String>,
+    pub(crate) groups: HashMap<String, Group>,
+    pub(crate) group_names: BTreeMap<String, String>,
+    pub(crate) keys: HashMap<String, Key>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
 }
 
+/// The owner of tags or inline policies, among the kinds memory keeps a table of. A
+/// kind without one (roles, managed policies: no table yet) is refused by
+/// [`State::prepare`], never taken for another kind.
+#[derive(Debug, Clone)]
+enum Owner {
+    User(String),
+    Group(String),
+}
+
+impl Owner {
+    fn new(kind: OwnerKind, id: &str) -> Result<Owner, StateError> {
+        match kind {
+            OwnerKind::User => Ok(Owner::User(id.to_string())),
+            OwnerKind::Group => Ok(Owner::Group(id.to_string())),
+            OwnerKind::Role | OwnerKind::Policy => Err(StateError::Corrupt(format!(
+                "{} {id} owns tags or policies, but this server keeps no {}s",
+                kind.as_str(),
+                kind.as_str()
+            ))),
+        }
+    }
+}
+
+/// `$f` applied to the entity an [`Owner`] names, whatever its kind (`None`: gone).
+macro_rules! on_owner {
+    ($state:expr, $owner:expr, $f:expr) => {
+        match $owner {
+            Owner::User(id) => $state.users.get_mut(id).map($f),
+            Owner::Group(id) => $state.groups.get_mut(id).map($f),
+        }
+    };
+}
+
+/// One change as memory applies it, with everything that could fail already done.
+#[derive(Debug)]
+enum Step {
+    Account(AccountRecord),
+    PutUser(UserRecord),
+    DeleteUser(String),
+    PutGroup(GroupRecord),
+    DeleteGroup(String),
+    Join(MembershipRecord),
+    Leave(MembershipRecord),
+    PutPolicy(Owner, String, StoredPolicy),
+    DeletePolicy(Owner, String),
+    PutKey(AccessKeyRecord, Arc<str>),
+    DeleteKey(String),
+    Usage(KeyUsageRecord),
+    PutTag(Owner, String, String),
+    DeleteTag(Owner, String),
+}
+
+/// A batch of changes [`State::prepare`] accepted, for [`State::apply`].
+#[derive(Debug, Default)]
+pub(crate) struct Prepared(Vec<Step>);
+
+/// Which users and groups exist part-way through a batch: the state, overlaid with
+/// what the batch's earlier changes create and delete.
+struct Pending<'a> {
+    state: &'a State,
+    users: HashMap<&'a str, bool>,
+    groups: HashMap<&'a str, bool>,
+}
+
+impl Pending<'_> {
+    fn user(&self, id: &str) -> bool {
+        self.users
+            .get(id)
+            .copied()
+            .unwrap_or_else(|| self.state.users.contains_key(id))
+    }
+
+    fn group(&self, id: &str) -> bool {
+        self.groups
+            .get(id)
+            .copied()
+            .unwrap_or_else(|| self.state.groups.contains_key(id))
+    }
+
+    fn owner(&self, o: &Owner) -> bool {
+        match o {
+            Owner::User(id) => self.user(id),
+            Owner::Group(id) => self.group(id),
+        }
+    }
+}
+
+fn corrupt(what: String) -> StateError {
+    StateError::Corrupt(what)
+}
+
 impl State {
-    pub fn from_snapshot(snap: Snapshot, master: &MasterKey) -> Result<Self, StateError> {
-        let mut s = State {
-            account: snap.account,
-            ..State::default()
-        };
+    /// The state a snapshot holds, prepared and applied like any batch.
+    pub(crate) fn from_snapshot(snap: Snapshot, master: &MasterKey) -> Result<Self, StateError> {
         let mut changes = Vec::new();
+        changes.extend(snap.account.map(Change::PutAccount));
         changes.extend(snap.users.into_iter().map(Change::PutUser));
         changes.extend(snap.groups.into_iter().map(Change::PutGroup));
         changes.extend(snap.memberships.into_iter().map(Change::PutMembership));
@@ -126,72 +212,163 @@ impl State {
         changes.extend(snap.access_keys.into_iter().map(Change::PutAccessKey));
         changes.extend(snap.key_usage.into_iter().map(Change::PutKeyUsage));
         changes.extend(snap.tags.into_iter().map(Change::PutTag));
-        for c in &changes {
-            s.apply(c, master)?;
-        }
+        let mut s = State::default();
+        let prepared = s.prepare(&changes, master)?;
+        s.apply(prepared);
         Ok(s)
     }
 
-    pub fn user_by_name(&self, name: &str) -> Option<&User> {
-        self.user_names
-            .get(&name.to_lowercase())
-            .and_then(|id| self.users.get(id))
-    }
-
     /// The existing user whose ARN (with its path) is exactly `arn`.
-    pub fn user_by_arn(&self, account: &str, arn: &str) -> Option<&User> {
-        let name = arn.rsplit('/').next()?;
-        self.user_by_name(name)
-            .filter(|u| crate::ops::user_arn(account, &u.rec.path, &u.rec.name) == arn)
+    pub(crate) fn user_by_arn(&self, account: &str, arn: &str) -> Option<&User> {
+        User::by_arn(self, account, arn)
     }
 
     /// The existing group whose ARN (with its path) is exactly `arn`.
-    pub fn group_by_arn(&self, account: &str, arn: &str) -> Option<&Group> {
-        let name = arn.rsplit('/').next()?;
-        self.group_by_name(name)
-            .filter(|g| crate::ops::group_arn(account, &g.rec.path, &g.rec.name) == arn)
+    pub(crate) fn group_by_arn(&self, account: &str, arn: &str) -> Option<&Group> {
+        Group::by_arn(self, account, arn)
     }
 
-    pub fn group_by_name(&self, name: &str) -> Option<&Group> {
-        self.group_names
-            .get(&name.to_lowercase())
-            .and_then(|id| self.groups.get(id))
+    /// How an AWS denial names the existing entity with this ARN (`user bob`), if any.
+    pub(crate) fn denial_name(&self, account: &str, arn: &str) -> Option<String> {
+        fn shown<E: Entity>(s: &State, account: &str, arn: &str) -> Option<String> {
+            E::by_arn(s, account, arn).map(|e| format!("{} {}", E::ARN_TYPE, e.name()))
+        }
+        shown::<User>(self, account, arn).or_else(|| shown::<Group>(self, account, arn))
     }
 
-    /// Applies one committed change and refreshes the effective policy sets it touched.
-    pub fn apply(&mut self, change: &Change, master: &MasterKey) -> Result<(), StateError> {
-        let touched: Vec<String> = match change {
-            Change::PutMembership(m) | Change::DeleteMembership(m) => vec![m.user_id.clone()],
-            Change::PutInlinePolicy(iamd_store::InlinePolicyRecord {
-                owner_kind,
-                owner_id,
-                ..
-            })
-            | Change::DeleteInlinePolicy {
-                owner_kind,
-                owner_id,
-                ..
-            } => match owner_kind {
-                OwnerKind::User => vec![owner_id.clone()],
-                OwnerKind::Group => self
-                    .groups
-                    .get(owner_id)
-                    .map(|g| g.members.iter().cloned().collect())
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            },
-            Change::DeleteGroup { id } => self
-                .groups
-                .get(id)
-                .map(|g| g.members.iter().cloned().collect())
-                .unwrap_or_default(),
-            _ => Vec::new(),
+    /// Checks `changes` against this state and does everything about them that can
+    /// fail: compiles stored policy documents (one that no longer parses — accepted by
+    /// an older version — is an error, never a silently skipped policy), decrypts
+    /// secrets, checks that every entity a change refers to exists (after the batch's
+    /// earlier changes) and that every owner kind has a table. Changes nothing.
+    pub(crate) fn prepare(
+        &self,
+        changes: &[Change],
+        master: &MasterKey,
+    ) -> Result<Prepared, StateError> {
+        let mut p = Pending {
+            state: self,
+            users: HashMap::new(),
+            groups: HashMap::new(),
         };
-        self.apply_one(change, master)?;
+        let mut steps = Vec::with_capacity(changes.len());
+        for change in changes {
+            let step = match change {
+                Change::PutAccount(a) => Step::Account(a.clone()),
+                Change::PutUser(u) => {
+                    p.users.insert(&u.id, true);
+                    Step::PutUser(u.clone())
+                }
+                Change::DeleteUser { id } => {
+                    p.users.insert(id, false);
+                    Step::DeleteUser(id.clone())
+                }
+                Change::PutGroup(g) => {
+                    p.groups.insert(&g.id, true);
+                    Step::PutGroup(g.clone())
+                }
+                Change::DeleteGroup { id } => {
+                    p.groups.insert(id, false);
+                    Step::DeleteGroup(id.clone())
+                }
+                Change::PutMembership(m) => {
+                    if !p.user(&m.user_id) || !p.group(&m.group_id) {
+                        return Err(corrupt(format!("membership of unknown user/group {m:?}")));
+                    }
+                    Step::Join(m.clone())
+                }
+                Change::DeleteMembership(m) => Step::Leave(m.clone()),
+                Change::PutInlinePolicy(r) => {
+                    let owner = Owner::new(r.owner_kind, &r.owner_id)?;
+                    if !p.owner(&owner) {
+                        return Err(corrupt(format!(
+                            "inline policy of unknown {} {}",
+                            r.owner_kind.as_str(),
+                            r.owner_id
+                        )));
+                    }
+                    let stored = StoredPolicy::inline(&r.document, &r.name).map_err(|e| {
+                        corrupt(format!("stored policy {:?} does not parse: {e}", r.name))
+                    })?;
+                    Step::PutPolicy(owner, r.name.clone(), stored)
+                }
+                Change::DeleteInlinePolicy {
+                    owner_kind,
+                    owner_id,
+                    name,
+                } => Step::DeletePolicy(Owner::new(*owner_kind, owner_id)?, name.clone()),
+                Change::PutAccessKey(k) => {
+                    if let Some(uid) = &k.user_id {
+                        if !p.user(uid) {
+                            return Err(corrupt(format!("key {} of unknown user", k.id)));
+                        }
+                    }
+                    let plain = master.open(&k.id, &k.secret_ciphertext)?;
+                    let secret: Arc<str> = String::from_utf8(plain)
+                        .map_err(|_| corrupt(format!("secret of {} is not text", k.id)))?
+                        .into();
+                    Step::PutKey(k.clone(), secret)
+                }
+                Change::DeleteAccessKey { id } => Step::DeleteKey(id.clone()),
+                Change::PutKeyUsage(u) => Step::Usage(u.clone()),
+                Change::PutTag(t) => {
+                    let owner = Owner::new(t.owner_kind, &t.owner_id)?;
+                    if !p.owner(&owner) {
+                        return Err(corrupt(format!(
+                            "tag of unknown {} {}",
+                            t.owner_kind.as_str(),
+                            t.owner_id
+                        )));
+                    }
+                    Step::PutTag(owner, t.key.clone(), t.value.clone())
+                }
+                Change::DeleteTag {
+                    owner_kind,
+                    owner_id,
+                    key,
+                } => Step::DeleteTag(Owner::new(*owner_kind, owner_id)?, key.clone()),
+            };
+            steps.push(step);
+        }
+        Ok(Prepared(steps))
+    }
+
+    /// Makes memory show a prepared batch (after its commit), and refreshes the
+    /// effective policy sets it touched. Cannot fail.
+    pub(crate) fn apply(&mut self, prepared: Prepared) {
+        let mut touched = BTreeSet::new();
+        for step in prepared.0 {
+            self.touched_by(&step, &mut touched);
+            self.apply_step(step);
+        }
         for uid in touched {
             self.refresh_effective(&uid);
         }
-        Ok(())
+    }
+
+    /// The users whose effective policy set `step` changes.
+    fn touched_by(&self, step: &Step, touched: &mut BTreeSet<String>) {
+        let members = |gid: &str| self.groups.get(gid).map(|g| g.members.iter().cloned());
+        match step {
+            Step::Join(m) | Step::Leave(m) => {
+                touched.insert(m.user_id.clone());
+            }
+            Step::PutPolicy(Owner::User(id), ..) | Step::DeletePolicy(Owner::User(id), _) => {
+                touched.insert(id.clone());
+            }
+            Step::PutPolicy(Owner::Group(id), ..)
+            | Step::DeletePolicy(Owner::Group(id), _)
+            | Step::DeleteGroup(id) => touched.extend(members(id).into_iter().flatten()),
+            Step::Account(_)
+            | Step::PutUser(_)
+            | Step::DeleteUser(_)
+            | Step::PutGroup(_)
+            | Step::PutKey(..)
+            | Step::DeleteKey(_)
+            | Step::Usage(_)
+            | Step::PutTag(..)
+            | Step::DeleteTag(..) => {}
+        }
     }
 
     fn refresh_effective(&mut self, user_id: &str) {
@@ -210,41 +387,40 @@ impl State {
         }
     }
 
-    /// Applies one committed change. Stored policy documents are re-parsed here, so a
-    /// document that no longer parses (it was accepted by an older version) is an
-    /// error at startup rather than a silently skipped policy.
-    fn apply_one(&mut self, change: &Change, master: &MasterKey) -> Result<(), StateError> {
-        match change {
-            Change::PutAccount(a) => self.account = Some(a.clone()),
-            Change::PutUser(u) => {
-                let lower = u.name.to_lowercase();
-                match self.users.get_mut(&u.id) {
-                    Some(existing) => {
-                        self.user_names.remove(&existing.rec.name.to_lowercase());
-                        existing.rec = u.clone();
-                    }
-                    None => {
-                        self.users.insert(
-                            u.id.clone(),
-                            User {
-                                rec: u.clone(),
-                                policies: BTreeMap::new(),
-                                groups: BTreeSet::new(),
-                                tags: Vec::new(),
-                                keys: BTreeSet::new(),
-                                effective: Arc::from(Vec::new()),
-                            },
-                        );
-                    }
-                }
-                self.user_names.insert(lower, u.id.clone());
+    fn put_entity<E: Entity>(&mut self, rec: E::Rec) {
+        let (by_id, names) = E::table_mut(self);
+        let id = E::rec_id(&rec).to_string();
+        let lower = E::rec_name(&rec).to_lowercase();
+        match by_id.get_mut(&id) {
+            Some(existing) => {
+                names.remove(&existing.name().to_lowercase());
+                existing.set_rec(rec);
             }
-            Change::DeleteUser { id } => {
-                if let Some(u) = self.users.remove(id) {
-                    self.user_names.remove(&u.rec.name.to_lowercase());
+            None => {
+                by_id.insert(id.clone(), E::from_rec(rec));
+            }
+        }
+        names.insert(lower, id);
+    }
+
+    fn remove_entity<E: Entity>(&mut self, id: &str) -> Option<E> {
+        let (by_id, names) = E::table_mut(self);
+        let e = by_id.remove(id)?;
+        names.remove(&e.name().to_lowercase());
+        Some(e)
+    }
+
+    /// Applies one prepared change. What it refers to exists (checked by `prepare`,
+    /// under the same write lock); a delete of something absent does nothing.
+    fn apply_step(&mut self, step: Step) {
+        match step {
+            Step::Account(a) => self.account = Some(a),
+            Step::PutUser(u) => self.put_entity::<User>(u),
+            Step::DeleteUser(id) => {
+                if let Some(u) = self.remove_entity::<User>(&id) {
                     for g in &u.groups {
                         if let Some(g) = self.groups.get_mut(g) {
-                            g.members.remove(id);
+                            g.members.remove(&id);
                         }
                     }
                     for k in &u.keys {
@@ -252,49 +428,26 @@ impl State {
                     }
                 }
             }
-            Change::PutGroup(g) => {
-                let lower = g.name.to_lowercase();
-                match self.groups.get_mut(&g.id) {
-                    Some(existing) => {
-                        self.group_names.remove(&existing.rec.name.to_lowercase());
-                        existing.rec = g.clone();
-                    }
-                    None => {
-                        self.groups.insert(
-                            g.id.clone(),
-                            Group {
-                                rec: g.clone(),
-                                policies: BTreeMap::new(),
-                                members: BTreeSet::new(),
-                            },
-                        );
-                    }
-                }
-                self.group_names.insert(lower, g.id.clone());
-            }
-            Change::DeleteGroup { id } => {
-                if let Some(g) = self.groups.remove(id) {
-                    self.group_names.remove(&g.rec.name.to_lowercase());
+            Step::PutGroup(g) => self.put_entity::<Group>(g),
+            Step::DeleteGroup(id) => {
+                if let Some(g) = self.remove_entity::<Group>(&id) {
                     for u in &g.members {
                         if let Some(u) = self.users.get_mut(u) {
-                            u.groups.remove(id);
+                            u.groups.remove(&id);
                         }
                     }
                 }
             }
-            Change::PutMembership(m) => {
-                let (Some(u), Some(g)) = (
+            Step::Join(m) => {
+                if let (Some(u), Some(g)) = (
                     self.users.get_mut(&m.user_id),
                     self.groups.get_mut(&m.group_id),
-                ) else {
-                    return Err(StateError::Corrupt(format!(
-                        "membership of unknown user/group {m:?}"
-                    )));
-                };
-                u.groups.insert(m.group_id.clone());
-                g.members.insert(m.user_id.clone());
+                ) {
+                    u.groups.insert(m.group_id);
+                    g.members.insert(m.user_id);
+                }
             }
-            Change::DeleteMembership(m) => {
+            Step::Leave(m) => {
                 if let Some(u) = self.users.get_mut(&m.user_id) {
                     u.groups.remove(&m.group_id);
                 }
@@ -302,114 +455,60 @@ impl State {
                     g.members.remove(&m.user_id);
                 }
             }
-            Change::PutInlinePolicy(p) => {
-                let stored = StoredPolicy::inline(&p.document, &p.name).map_err(|e| {
-                    StateError::Corrupt(format!("stored policy {:?} does not parse: {e}", p.name))
-                })?;
-                let map = self.inline_map(p.owner_kind, &p.owner_id)?;
-                map.insert(p.name.clone(), stored);
+            Step::PutPolicy(owner, name, policy) => {
+                on_owner!(self, &owner, |e| e.policies_mut().insert(name, policy));
             }
-            Change::DeleteInlinePolicy {
-                owner_kind,
-                owner_id,
-                name,
-            } => {
-                if let Ok(map) = self.inline_map(*owner_kind, owner_id) {
-                    map.remove(name);
-                }
+            Step::DeletePolicy(owner, name) => {
+                on_owner!(self, &owner, |e| e.policies_mut().remove(&name));
             }
-            Change::PutAccessKey(k) => {
-                let plain = master.open(&k.id, &k.secret_ciphertext)?;
-                let secret: Arc<str> = String::from_utf8(plain)
-                    .map_err(|_| StateError::Corrupt(format!("secret of {} is not text", k.id)))?
-                    .into();
-                if let Some(uid) = &k.user_id {
-                    let u = self.users.get_mut(uid).ok_or_else(|| {
-                        StateError::Corrupt(format!("key {} of unknown user", k.id))
-                    })?;
-                    u.keys.insert(k.id.clone());
+            Step::PutKey(rec, secret) => {
+                if let Some(u) = rec.user_id.as_ref().and_then(|u| self.users.get_mut(u)) {
+                    u.keys.insert(rec.id.clone());
                 }
                 let usage = self
                     .keys
-                    .get(&k.id)
+                    .get(&rec.id)
                     .map(|old| old.usage.clone())
                     .unwrap_or_default();
-                self.keys.insert(
-                    k.id.clone(),
-                    Key {
-                        rec: k.clone(),
-                        secret,
-                        usage,
-                    },
-                );
+                self.keys.insert(rec.id.clone(), Key { rec, secret, usage });
             }
-            Change::DeleteAccessKey { id } => {
-                if let Some(k) = self.keys.remove(id) {
+            Step::DeleteKey(id) => {
+                if let Some(k) = self.keys.remove(&id) {
                     if let Some(u) = k
                         .rec
                         .user_id
                         .as_ref()
                         .and_then(|uid| self.users.get_mut(uid))
                     {
-                        u.keys.remove(id);
+                        u.keys.remove(&id);
                     }
                 }
             }
-            Change::PutKeyUsage(u) => {
+            Step::Usage(u) => {
                 if let Some(k) = self.keys.get(&u.access_key_id) {
                     let mut last = k.usage.last.lock().unwrap_or_else(|p| p.into_inner());
                     if last.as_ref().is_none_or(|l| l.last_used <= u.last_used) {
-                        *last = Some(u.clone());
+                        *last = Some(u);
                     }
                 }
             }
-            Change::PutTag(t) => {
-                if t.owner_kind == OwnerKind::User {
-                    if let Some(u) = self.users.get_mut(&t.owner_id) {
-                        match u
-                            .tags
-                            .iter_mut()
-                            .find(|(k, _)| k.eq_ignore_ascii_case(&t.key))
-                        {
-                            Some(slot) => *slot = (t.key.clone(), t.value.clone()),
-                            None => u.tags.push((t.key.clone(), t.value.clone())),
-                        }
-                    }
-                }
+            Step::PutTag(owner, key, value) => {
+                on_owner!(self, &owner, |e| put_tag(e.tags_mut(), key, value));
             }
-            Change::DeleteTag {
-                owner_kind,
-                owner_id,
-                key,
-            } => {
-                if *owner_kind == OwnerKind::User {
-                    if let Some(u) = self.users.get_mut(owner_id) {
-                        u.tags.retain(|(k, _)| !k.eq_ignore_ascii_case(key));
-                    }
-                }
+            Step::DeleteTag(owner, key) => {
+                on_owner!(self, &owner, |e| e
+                    .tags_mut()
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case(&key)));
             }
         }
-        Ok(())
     }
+}
 
-    fn inline_map(
-        &mut self,
-        kind: OwnerKind,
-        id: &str,
-    ) -> Result<&mut BTreeMap<String, StoredPolicy>, StateError> {
-        match kind {
-            OwnerKind::User => self.users.get_mut(id).map(|u| &mut u.policies),
-            OwnerKind::Group => self.groups.get_mut(id).map(|g| &mut g.policies),
-            OwnerKind::Role | OwnerKind::Policy => None,
-        }
-        .ok_or_else(|| {
-            StateError::Corrupt(format!("inline policy of unknown {} {id}", kind.as_str()))
-        })
-    }
-
-    pub fn active_key(&self, id: &str) -> Option<&Key> {
-        self.keys
-            .get(id)
-            .filter(|k| k.rec.status == KeyStatus::Active)
+/// Sets a tag: replaces the value (and the key's spelling) of a key present
+/// case-insensitively, in its place; else appends it.
+fn put_tag(tags: &mut Tags, key: String, value: String) {
+    match tags.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(&key)) {
+        Some(slot) => *slot = (key, value),
+        None => tags.push((key, value)),
     }
 }

@@ -1,0 +1,64 @@
+//! The account: GetAccountSummary (a wildcard-only action).
+
+use std::collections::BTreeMap;
+
+use iamd_api::iam as api;
+use iamd_store::Store;
+
+use super::{out, quota, Cx, Operation, Output};
+use crate::core::Iam;
+use crate::error::IamError;
+use crate::principal::{Check, Principal};
+
+impl Operation for api::GetAccountSummaryRequest {
+    fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
+        Ok(cx.wildcard())
+    }
+
+    async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
+        let state = iam.read();
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        let root_keys = state.keys.values().any(|k| k.rec.user_id.is_none());
+        let m: BTreeMap<String, i32> = [
+            ("Users", count(state.users.len())),
+            ("UsersQuota", quota::USERS),
+            ("Groups", count(state.groups.len())),
+            ("GroupsQuota", quota::GROUPS),
+            ("GroupsPerUserQuota", count(quota::GROUPS_PER_USER)),
+            ("AccessKeysPerUserQuota", count(quota::ACCESS_KEYS_PER_USER)),
+            ("UserPolicySizeQuota", count(quota::USER_POLICY_SIZE)),
+            ("GroupPolicySizeQuota", count(quota::GROUP_POLICY_SIZE)),
+            ("AccountAccessKeysPresent", i32::from(root_keys)),
+            ("AccountMFAEnabled", 0),
+            ("AccountSigningCertificatesPresent", 0),
+            ("MFADevices", 0),
+            ("MFADevicesInUse", 0),
+            ("Policies", 0),
+            ("PoliciesQuota", 1500),
+            ("PolicySizeQuota", 6144),
+            ("PolicyVersionsInUse", 0),
+            ("PolicyVersionsInUseQuota", 10000),
+            ("VersionsPerPolicyQuota", 5),
+            ("AttachedPoliciesPerGroupQuota", 10),
+            ("AttachedPoliciesPerRoleQuota", 10),
+            ("AttachedPoliciesPerUserQuota", 10),
+            ("Roles", 0),
+            ("RolesQuota", 1000),
+            ("RolePolicySizeQuota", count(quota::ROLE_POLICY_SIZE)),
+            ("AssumeRolePolicySizeQuota", 2048),
+            ("InstanceProfiles", 0),
+            ("InstanceProfilesQuota", 1000),
+            ("Providers", 0),
+            ("ServerCertificates", 0),
+            ("ServerCertificatesQuota", 20),
+            ("SigningCertificatesPerUserQuota", 2),
+            ("GlobalEndpointTokenVersion", 1),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        out(api::GetAccountSummaryResult {
+            summary_map: Some(m),
+        })
+    }
+}

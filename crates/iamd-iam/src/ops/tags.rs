@@ -1,0 +1,169 @@
+//! Tags, alike for every entity kind (TagUser, UntagUser, ListUserTags; TagRole & co.
+//! will be one more `tag_operations!` line): AWS's rules — at most 50 per entity, keys
+//! unique case-insensitively, a key set again in another case replaces the old one.
+
+use iamd_api::iam as api;
+use iamd_store::{Change, Store, TagRecord};
+
+use super::{out, page, quota, request_tag_keys, Cx, Operation, Output};
+use crate::core::Iam;
+use crate::entity::{Entity, Tags};
+use crate::error::IamError;
+use crate::principal::{Check, Principal};
+use crate::state::User;
+
+/// The changes that set `new` on the entity `id` whose tags are `existing`, after
+/// AWS's checks: no key twice (case-insensitively), at most 50 tags in all.
+pub(crate) fn tagging<E: Entity>(
+    id: &str,
+    existing: &[(String, String)],
+    new: &[api::Tag],
+) -> Result<Vec<Change>, IamError> {
+    for (i, t) in new.iter().enumerate() {
+        if new[..i].iter().any(|o| o.key.eq_ignore_ascii_case(&t.key)) {
+            return Err(IamError::InvalidInput(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.".into(),
+            ));
+        }
+    }
+    let same_key = |t: &api::Tag| {
+        existing
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&t.key))
+            .map(|(k, _)| k)
+    };
+    let added = new.iter().filter(|t| same_key(t).is_none()).count();
+    if existing.len() + added > quota::TAGS_PER_ENTITY {
+        return Err(IamError::LimitExceeded(format!(
+            "The number of tags has reached the maximum limit of {}.",
+            quota::TAGS_PER_ENTITY
+        )));
+    }
+    let mut changes = Vec::new();
+    for t in new {
+        if let Some(old) = same_key(t).filter(|k| **k != t.key) {
+            changes.push(Change::DeleteTag {
+                owner_kind: E::OWNER,
+                owner_id: id.to_string(),
+                key: old.clone(),
+            });
+        }
+        changes.push(Change::PutTag(TagRecord {
+            owner_kind: E::OWNER,
+            owner_id: id.to_string(),
+            key: t.key.clone(),
+            value: t.value.clone(),
+        }));
+    }
+    Ok(changes)
+}
+
+/// The changes that delete the tags of `e` whose key `remove` selects.
+pub(crate) fn untagging<E: Entity>(e: &E, remove: impl Fn(&str) -> bool) -> Vec<Change> {
+    e.tags()
+        .iter()
+        .filter(|(k, _)| remove(k))
+        .map(|(k, _)| Change::DeleteTag {
+            owner_kind: E::OWNER,
+            owner_id: e.id().to_string(),
+            key: k.clone(),
+        })
+        .collect()
+}
+
+/// Tags as AWS returns them.
+pub(crate) fn api_tags(tags: &Tags) -> Vec<api::Tag> {
+    tags.iter()
+        .map(|(k, v)| api::Tag {
+            key: k.clone(),
+            value: v.clone(),
+        })
+        .collect()
+}
+
+async fn tag<E: Entity, S: Store>(
+    iam: &Iam<S>,
+    name: &str,
+    tags: &[api::Tag],
+) -> Result<Output, IamError> {
+    iam.change(|state| {
+        let e = E::named(state, name)?;
+        tagging::<E>(e.id(), e.tags(), tags)
+    })
+    .await
+}
+
+async fn untag<E: Entity, S: Store>(
+    iam: &Iam<S>,
+    name: &str,
+    keys: &[String],
+) -> Result<Output, IamError> {
+    iam.change(|state| {
+        let e = E::named(state, name)?;
+        Ok(untagging(e, |k| {
+            keys.iter().any(|d| d.eq_ignore_ascii_case(k))
+        }))
+    })
+    .await
+}
+
+/// One page of the entity's tags, in insertion order.
+fn list<E: Entity, S: Store>(
+    iam: &Iam<S>,
+    name: &str,
+    marker: Option<&str>,
+    max_items: Option<i32>,
+) -> Result<(Vec<api::Tag>, bool, Option<String>), IamError> {
+    let state = iam.read();
+    let e = E::named(&state, name)?;
+    let items: Vec<(String, api::Tag)> = api_tags(e.tags())
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (format!("{i:06}"), t))
+        .collect();
+    Ok(page(items, marker, max_items))
+}
+
+/// Tag, Untag and List…Tags of the kind `$E`, whose requests name it in `$name`.
+macro_rules! tag_operations {
+    ($E:ty, $name:ident, $tag:ident, $untag:ident, $list:ident => $listed:ident) => {
+        impl Operation for api::$tag {
+            fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
+                let (arn, mut keys) = cx.target::<$E>(&self.$name);
+                keys.extend(request_tag_keys(&self.tags));
+                Ok(cx.on(arn, keys))
+            }
+            async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
+                tag::<$E, S>(iam, &self.$name, &self.tags).await
+            }
+        }
+
+        impl Operation for api::$untag {
+            fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
+                let (arn, mut keys) = cx.target::<$E>(&self.$name);
+                keys.push(("aws:TagKeys".to_string(), self.tag_keys.clone()));
+                Ok(cx.on(arn, keys))
+            }
+            async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
+                untag::<$E, S>(iam, &self.$name, &self.tag_keys).await
+            }
+        }
+
+        impl Operation for api::$list {
+            fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
+                Ok(cx.entity::<$E>(&self.$name))
+            }
+            async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
+                let (tags, is_truncated, marker) =
+                    list::<$E, S>(iam, &self.$name, self.marker.as_deref(), self.max_items)?;
+                out(api::$listed {
+                    tags,
+                    is_truncated: Some(is_truncated),
+                    marker,
+                })
+            }
+        }
+    };
+}
+
+tag_operations!(User, user_name, TagUserRequest, UntagUserRequest, ListUserTagsRequest => ListUserTagsResult);

@@ -1,0 +1,779 @@
+//! The operations' rules, over an in-memory store, through the front door: the
+//! request → check table against the Service Authorization Reference, then each
+//! family's AWS behaviour (errors, messages, quotas).
+
+use std::collections::BTreeSet;
+
+use crate::error::IamError;
+use crate::front::{IMPLEMENTED, STS_IMPLEMENTED};
+use crate::principal::{Principal, Target};
+use crate::testing::{call, err, ok, open, request, root, MemStore, ACCOUNT};
+
+const SOURCE: &str = "arn:aws:iam::123456789012:user/u";
+
+/// One request per implemented operation (several where the mapping branches).
+const TABLE: &[(&str, &str)] = &[
+    ("CreateUser", "UserName=u"),
+    ("GetUser", "UserName=u"),
+    ("GetUser", ""),
+    ("ListUsers", ""),
+    ("ListUsers", "PathPrefix=/eng/"),
+    ("UpdateUser", "UserName=u"),
+    ("UpdateUser", "UserName=u&NewUserName=v&NewPath=/x/"),
+    ("DeleteUser", "UserName=u"),
+    ("TagUser", "UserName=u&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+    ("UntagUser", "UserName=u&TagKeys.member.1=k"),
+    ("ListUserTags", "UserName=u"),
+    ("CreateGroup", "GroupName=g"),
+    ("GetGroup", "GroupName=g"),
+    ("ListGroups", ""),
+    ("UpdateGroup", "GroupName=g&NewGroupName=h"),
+    ("DeleteGroup", "GroupName=g"),
+    ("AddUserToGroup", "GroupName=g&UserName=u"),
+    ("RemoveUserFromGroup", "GroupName=g&UserName=u"),
+    ("ListGroupsForUser", "UserName=u"),
+    ("PutUserPolicy", "UserName=u&PolicyName=p&PolicyDocument=%7B%7D"),
+    ("PutGroupPolicy", "GroupName=g&PolicyName=p&PolicyDocument=%7B%7D"),
+    ("GetUserPolicy", "UserName=u&PolicyName=p"),
+    ("GetGroupPolicy", "GroupName=g&PolicyName=p"),
+    ("ListUserPolicies", "UserName=u"),
+    ("ListGroupPolicies", "GroupName=g"),
+    ("DeleteUserPolicy", "UserName=u&PolicyName=p"),
+    ("DeleteGroupPolicy", "GroupName=g&PolicyName=p"),
+    ("CreateAccessKey", "UserName=u"),
+    ("CreateAccessKey", ""),
+    ("ListAccessKeys", "UserName=u"),
+    ("UpdateAccessKey", "UserName=u&AccessKeyId=AKIAIOSFODNN7EXAMPLE&Status=Inactive"),
+    ("DeleteAccessKey", "UserName=u&AccessKeyId=AKIAIOSFODNN7EXAMPLE"),
+    ("GetAccessKeyLastUsed", "AccessKeyId=AKIAIOSFODNN7EXAMPLE"),
+    ("GetAccountSummary", ""),
+    ("SimulateCustomPolicy", "PolicyInputList.member.1=%7B%7D&ActionNames.member.1=s3%3AGetObject"),
+    ("SimulatePrincipalPolicy", "PolicySourceArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Auser%2Fu&ActionNames.member.1=s3%3AGetObject"),
+    ("GetContextKeysForCustomPolicy", "PolicyInputList.member.1=%7B%7D"),
+    ("GetContextKeysForPrincipalPolicy", "PolicySourceArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Auser%2Fu"),
+];
+
+/// Where iamd names a resource the reference does not list, and why.
+/// ListUsers/ListGroups: AWS's own denial names the listed path
+/// ("… iam:ListUsers on resource: arn:aws:iam::A:user/").
+const DEVIATIONS: &[(&str, &str)] = &[("ListUsers", "user"), ("ListGroups", "group")];
+
+fn caller() -> Principal {
+    Principal::User {
+        id: "AIDAEXAMPLE".to_string(),
+        name: "u".to_string(),
+        arn: SOURCE.to_string(),
+        account: ACCOUNT.to_string(),
+    }
+}
+
+fn resource_type(arn: &str) -> &str {
+    let resource = arn.splitn(6, ':').nth(5).unwrap();
+    resource.split('/').next().unwrap()
+}
+
+/// Every implemented operation checks exactly its own action, on ARNs of a resource
+/// type the reference lists for it, and on `*` only where the reference lists none.
+#[tokio::test]
+async fn every_operation_checks_its_action_on_its_resource_type() {
+    let iam = open(MemStore::default()).await;
+    for (op, form) in TABLE {
+        let checks = iam
+            .checks(&caller(), &request(op, form))
+            .unwrap_or_else(|e| panic!("{op}: {e}"));
+        assert!(!checks.is_empty(), "{op}: no check");
+        let action = format!("iam:{op}");
+        let types = iamd_policy::sar_resource_types(&action)
+            .unwrap_or_else(|| panic!("{action} is not in the reference"));
+        for c in &checks {
+            assert_eq!(c.action, action, "{op} checks another action");
+            match &c.target {
+                Target::Wildcard => assert!(
+                    types.is_empty(),
+                    "{op} is checked against * but the reference lists {types:?}"
+                ),
+                Target::Arn(arn) => {
+                    let t = resource_type(arn);
+                    let allowed = types.contains(&t) || DEVIATIONS.contains(&(*op, t));
+                    assert!(
+                        allowed,
+                        "{op} checks {arn} ({t}), the reference lists {types:?}"
+                    );
+                }
+            }
+        }
+    }
+    // STS: GetCallerIdentity is wildcard-only in the reference too.
+    for op in STS_IMPLEMENTED {
+        let types = iamd_policy::sar_resource_types(&format!("sts:{op}")).unwrap();
+        assert!(types.is_empty(), "sts:{op} lists {types:?}");
+    }
+}
+
+/// The table covers every operation the front door lists, and nothing else.
+#[test]
+fn the_table_covers_every_implemented_operation() {
+    let implemented: BTreeSet<&str> = IMPLEMENTED.iter().copied().collect();
+    let table: BTreeSet<&str> = TABLE.iter().map(|(op, _)| *op).collect();
+    assert_eq!(implemented, table);
+    assert_eq!(
+        implemented.len(),
+        IMPLEMENTED.len(),
+        "an operation is listed twice"
+    );
+}
+
+/// An operation not listed is NotImplemented before any authorization: never checked
+/// against `*` (a Deny on its resource would not apply), even when its action is
+/// wildcard-only, and even for a caller no policy allows anything.
+#[tokio::test]
+async fn unmapped_operations_fail_closed() {
+    let iam = open(MemStore::default()).await;
+    for (op, form) in [
+        ("DeleteRole", "RoleName=admin"),
+        ("CreateAccountAlias", "AccountAlias=example"),
+    ] {
+        let req = request(op, form);
+        assert!(matches!(
+            iam.checks(&caller(), &req),
+            Err(IamError::NotImplemented(_))
+        ));
+        match call(&iam, &caller(), op, form).await {
+            Err(IamError::NotImplemented(m)) => assert_eq!(
+                m,
+                format!("The operation {op} is not implemented by this server yet.")
+            ),
+            other => panic!("{op}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn paging_walks_every_item_once() {
+    let items: Vec<(String, u32)> = (0..7).map(|i| (format!("k{i}"), i)).collect();
+    let (p1, t1, m1) = super::page(items.clone(), None, Some(3));
+    assert_eq!((p1, t1), (vec![0, 1, 2], true));
+    let (p2, t2, m2) = super::page(items.clone(), m1.as_deref(), Some(3));
+    assert_eq!((p2, t2), (vec![3, 4, 5], true));
+    let (p3, t3, m3) = super::page(items, m2.as_deref(), Some(3));
+    assert_eq!((p3, t3, m3), (vec![6], false, None));
+}
+
+#[test]
+fn url_encoding_is_aws_style() {
+    assert_eq!(
+        super::url_encode("{\"A\": \"s3:*\"}"),
+        "%7B%22A%22%3A%20%22s3%3A%2A%22%7D"
+    );
+}
+
+// ----- the families' rules -------------------------------------------------------
+
+/// A policy document allowing `action` on `resource`, as a form value.
+fn doc(effect: &str, action: &str, resource: &str) -> String {
+    super::url_encode(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"{effect}","Action":"{action}","Resource":"{resource}"}}]}}"#
+    ))
+}
+
+/// A document of about `bytes` bytes (whitespace not counted), as a form value.
+fn sized_doc(bytes: usize) -> String {
+    let pad = "x".repeat(bytes.saturating_sub(120));
+    doc("Allow", "s3:GetObject", &format!("arn:aws:s3:::{pad}"))
+}
+
+/// The message of an error, checking its variant with `is`.
+fn message(e: IamError, is: fn(&IamError) -> bool) -> String {
+    assert!(is(&e), "unexpected error {e:?}");
+    e.to_string()
+}
+
+fn user(iam: &crate::core::Iam<MemStore>, name: &str) -> Principal {
+    use crate::entity::Entity;
+    let state = iam.read();
+    let u = crate::state::User::by_name(&state, name).unwrap();
+    Principal::User {
+        id: u.rec.id.clone(),
+        name: u.rec.name.clone(),
+        arn: u.arn(ACCOUNT),
+        account: ACCOUNT.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn users() {
+    let iam = open(MemStore::default()).await;
+    let xml = ok(&iam, "CreateUser", "UserName=alice&Path=/eng/").await;
+    assert!(
+        xml.contains("<Arn>arn:aws:iam::123456789012:user/eng/alice</Arn>"),
+        "{xml}"
+    );
+    let e = err(&iam, "CreateUser", "UserName=ALICE").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::EntityAlreadyExists(_))),
+        "User with name ALICE already exists."
+    );
+    let e = err(&iam, "GetUser", "UserName=nobody").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::NoSuchEntity(_))),
+        "The user with name nobody cannot be found."
+    );
+    ok(&iam, "CreateUser", "UserName=bob").await;
+    let xml = ok(&iam, "ListUsers", "PathPrefix=/eng/").await;
+    assert!(xml.contains("alice") && !xml.contains("bob"), "{xml}");
+    // Renaming onto another user's name; into another case of its own name.
+    let e = err(&iam, "UpdateUser", "UserName=bob&NewUserName=Alice").await;
+    assert!(matches!(e, IamError::EntityAlreadyExists(_)), "{e:?}");
+    ok(
+        &iam,
+        "UpdateUser",
+        "UserName=bob&NewUserName=Bob&NewPath=/ops/",
+    )
+    .await;
+    let xml = ok(&iam, "GetUser", "UserName=bob").await;
+    assert!(
+        xml.contains("<Arn>arn:aws:iam::123456789012:user/ops/Bob</Arn>"),
+        "{xml}"
+    );
+    // GetUser without a name: the caller (the root has no name or path).
+    let allow = doc("Allow", "iam:GetUser", "*");
+    ok(
+        &iam,
+        "PutUserPolicy",
+        &format!("UserName=alice&PolicyName=p&PolicyDocument={allow}"),
+    )
+    .await;
+    let xml = call(&iam, &user(&iam, "alice"), "GetUser", "")
+        .await
+        .unwrap();
+    assert!(xml.contains("<UserName>alice</UserName>"), "{xml}");
+    let xml = ok(&iam, "GetUser", "").await;
+    assert!(
+        xml.contains("<UserId>123456789012</UserId>") && !xml.contains("UserName"),
+        "{xml}"
+    );
+    // What a user still has must go before it.
+    ok(&iam, "CreateAccessKey", "UserName=alice").await;
+    let e = err(&iam, "DeleteUser", "UserName=alice").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::DeleteConflict(_))),
+        "Cannot delete entity, must delete access keys first."
+    );
+    ok(
+        &iam,
+        "PutUserPolicy",
+        &format!(
+            "UserName=bob&PolicyName=p&PolicyDocument={}",
+            doc("Allow", "s3:*", "*")
+        ),
+    )
+    .await;
+    let e = err(&iam, "DeleteUser", "UserName=bob").await;
+    assert_eq!(
+        e.to_string(),
+        "Cannot delete entity, must delete policies first."
+    );
+    ok(&iam, "DeleteUserPolicy", "UserName=bob&PolicyName=p").await;
+    ok(&iam, "CreateGroup", "GroupName=g").await;
+    ok(&iam, "AddUserToGroup", "GroupName=g&UserName=bob").await;
+    let e = err(&iam, "DeleteUser", "UserName=bob").await;
+    assert_eq!(
+        e.to_string(),
+        "Cannot delete entity, must remove users from group first."
+    );
+    ok(&iam, "RemoveUserFromGroup", "GroupName=g&UserName=bob").await;
+    ok(
+        &iam,
+        "TagUser",
+        "UserName=bob&Tags.member.1.Key=k&Tags.member.1.Value=v",
+    )
+    .await;
+    ok(&iam, "DeleteUser", "UserName=bob").await;
+    assert!(matches!(
+        err(&iam, "GetUser", "UserName=bob").await,
+        IamError::NoSuchEntity(_)
+    ));
+    // The name is free again, without the old tags.
+    ok(&iam, "CreateUser", "UserName=bob").await;
+    assert!(!ok(&iam, "ListUserTags", "UserName=bob")
+        .await
+        .contains("<Key>"));
+}
+
+#[tokio::test]
+async fn groups_and_membership() {
+    let iam = open(MemStore::default()).await;
+    ok(&iam, "CreateGroup", "GroupName=devs&Path=/eng/").await;
+    let e = err(&iam, "CreateGroup", "GroupName=DEVS").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::EntityAlreadyExists(_))),
+        "Group with name DEVS already exists."
+    );
+    let e = err(&iam, "GetGroup", "GroupName=ops").await;
+    assert_eq!(e.to_string(), "The group with name ops cannot be found.");
+    ok(&iam, "CreateUser", "UserName=zed").await;
+    ok(&iam, "CreateUser", "UserName=amy").await;
+    let e = err(&iam, "AddUserToGroup", "GroupName=devs&UserName=nobody").await;
+    assert_eq!(e.to_string(), "The user with name nobody cannot be found.");
+    for u in ["zed", "amy", "amy"] {
+        // Adding a member again is a no-op.
+        ok(
+            &iam,
+            "AddUserToGroup",
+            &format!("GroupName=devs&UserName={u}"),
+        )
+        .await;
+    }
+    let xml = ok(&iam, "GetGroup", "GroupName=devs").await;
+    let (a, z) = (xml.find("amy").unwrap(), xml.find("zed").unwrap());
+    assert!(a < z, "members in name order: {xml}");
+    assert!(ok(&iam, "ListGroupsForUser", "UserName=amy")
+        .await
+        .contains("<GroupName>devs</GroupName>"));
+    let e = err(&iam, "DeleteGroup", "GroupName=devs").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::DeleteConflict(_))),
+        "Cannot delete entity, must remove users from group first."
+    );
+    ok(&iam, "RemoveUserFromGroup", "GroupName=devs&UserName=zed").await;
+    let e = err(&iam, "RemoveUserFromGroup", "GroupName=devs&UserName=zed").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::NoSuchEntity(_))),
+        "User zed is not in group devs."
+    );
+    ok(&iam, "UpdateGroup", "GroupName=devs&NewGroupName=builders").await;
+    assert!(ok(&iam, "ListGroups", "PathPrefix=/eng/")
+        .await
+        .contains("builders"));
+    // At most 10 groups per user.
+    for g in 0..9 {
+        ok(&iam, "CreateGroup", &format!("GroupName=g{g}")).await;
+        ok(
+            &iam,
+            "AddUserToGroup",
+            &format!("GroupName=g{g}&UserName=amy"),
+        )
+        .await;
+    }
+    ok(&iam, "CreateGroup", "GroupName=eleventh").await;
+    let e = err(&iam, "AddUserToGroup", "GroupName=eleventh&UserName=amy").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::LimitExceeded(_))),
+        "Cannot exceed quota for GroupsPerUser: 10"
+    );
+    // A group's policy must go before it.
+    ok(
+        &iam,
+        "PutGroupPolicy",
+        &format!(
+            "GroupName=eleventh&PolicyName=p&PolicyDocument={}",
+            doc("Allow", "s3:*", "*")
+        ),
+    )
+    .await;
+    let e = err(&iam, "DeleteGroup", "GroupName=eleventh").await;
+    assert_eq!(
+        e.to_string(),
+        "Cannot delete entity, must delete policies first."
+    );
+    ok(&iam, "DeleteGroupPolicy", "GroupName=eleventh&PolicyName=p").await;
+    ok(&iam, "DeleteGroup", "GroupName=eleventh").await;
+}
+
+#[tokio::test]
+async fn access_keys() {
+    let iam = open(MemStore::default()).await;
+    ok(&iam, "CreateUser", "UserName=u").await;
+    ok(&iam, "CreateUser", "UserName=v").await;
+    let xml = ok(&iam, "CreateAccessKey", "UserName=u").await;
+    let id = xml
+        .split("<AccessKeyId>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(xml.contains("<SecretAccessKey>") && xml.contains("<Status>Active</Status>"));
+    ok(&iam, "CreateAccessKey", "UserName=u").await;
+    let e = err(&iam, "CreateAccessKey", "UserName=u").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::LimitExceeded(_))),
+        "Cannot exceed quota for AccessKeysPerUser: 2"
+    );
+    // The root names a user, or manages its own keys.
+    let e = err(&iam, "CreateAccessKey", "").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::Validation(_))),
+        "Must specify userName when calling with non-User credentials"
+    );
+    let e = err(
+        &iam,
+        "UpdateAccessKey",
+        &format!("UserName=v&AccessKeyId={id}&Status=Inactive"),
+    )
+    .await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::NoSuchEntity(_))),
+        format!("The Access Key with id {id} cannot be found.")
+    );
+    // A user's key is not the root's own.
+    assert!(matches!(
+        err(
+            &iam,
+            "UpdateAccessKey",
+            &format!("AccessKeyId={id}&Status=Inactive")
+        )
+        .await,
+        IamError::NoSuchEntity(_)
+    ));
+    ok(
+        &iam,
+        "UpdateAccessKey",
+        &format!("UserName=u&AccessKeyId={id}&Status=Inactive"),
+    )
+    .await;
+    let xml = ok(&iam, "ListAccessKeys", "UserName=u").await;
+    assert!(xml.contains("<Status>Inactive</Status>"), "{xml}");
+    // A user manages its own keys without naming itself.
+    let allow = doc("Allow", "iam:*", "*");
+    ok(
+        &iam,
+        "PutUserPolicy",
+        &format!("UserName=u&PolicyName=keys&PolicyDocument={allow}"),
+    )
+    .await;
+    let xml = call(&iam, &user(&iam, "u"), "ListAccessKeys", "")
+        .await
+        .unwrap();
+    assert!(xml.contains(&id), "{xml}");
+    call(
+        &iam,
+        &user(&iam, "u"),
+        "DeleteAccessKey",
+        &format!("AccessKeyId={id}"),
+    )
+    .await
+    .unwrap();
+    assert!(!ok(&iam, "ListAccessKeys", "UserName=u").await.contains(&id));
+    // The root's own key.
+    let xml = ok(
+        &iam,
+        "GetAccessKeyLastUsed",
+        &format!("AccessKeyId={}", crate::testing::ROOT_KEY),
+    )
+    .await;
+    assert!(
+        xml.contains("<UserName>root</UserName>") && xml.contains("N/A"),
+        "{xml}"
+    );
+    let form = format!("AccessKeyId={}&Status=Inactive", crate::testing::ROOT_KEY);
+    ok(&iam, "UpdateAccessKey", &form).await;
+    assert!(iam.credentials(crate::testing::ROOT_KEY).is_err());
+}
+
+#[tokio::test]
+async fn inline_policies() {
+    let iam = open(MemStore::default()).await;
+    ok(&iam, "CreateUser", "UserName=u").await;
+    ok(&iam, "CreateGroup", "GroupName=g").await;
+    let e = err(
+        &iam,
+        "PutUserPolicy",
+        "UserName=u&PolicyName=p&PolicyDocument=%7Bnot",
+    )
+    .await;
+    assert!(matches!(e, IamError::MalformedPolicyDocument(_)), "{e:?}");
+    let e = err(
+        &iam,
+        "PutUserPolicy",
+        &format!(
+            "UserName=x&PolicyName=p&PolicyDocument={}",
+            doc("Allow", "s3:*", "*")
+        ),
+    )
+    .await;
+    assert_eq!(e.to_string(), "The user with name x cannot be found.");
+    // The quota counts all of an owner's policies, the one replaced excepted.
+    let big = sized_doc(1500);
+    ok(
+        &iam,
+        "PutUserPolicy",
+        &format!("UserName=u&PolicyName=a&PolicyDocument={big}"),
+    )
+    .await;
+    ok(
+        &iam,
+        "PutUserPolicy",
+        &format!("UserName=u&PolicyName=a&PolicyDocument={big}"),
+    )
+    .await;
+    let e = err(
+        &iam,
+        "PutUserPolicy",
+        &format!("UserName=u&PolicyName=b&PolicyDocument={big}"),
+    )
+    .await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::LimitExceeded(_))),
+        "Maximum policy size of 2048 bytes exceeded for user u"
+    );
+    // A group may hold 5,120 bytes.
+    for name in ["a", "b", "c"] {
+        ok(
+            &iam,
+            "PutGroupPolicy",
+            &format!("GroupName=g&PolicyName={name}&PolicyDocument={big}"),
+        )
+        .await;
+    }
+    let e = err(
+        &iam,
+        "PutGroupPolicy",
+        &format!("GroupName=g&PolicyName=d&PolicyDocument={big}"),
+    )
+    .await;
+    assert_eq!(
+        e.to_string(),
+        "Maximum policy size of 5120 bytes exceeded for group g"
+    );
+    let e = err(&iam, "GetUserPolicy", "UserName=u&PolicyName=b").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::NoSuchEntity(_))),
+        "The user policy with name b cannot be found."
+    );
+    let e = err(&iam, "DeleteGroupPolicy", "GroupName=g&PolicyName=A").await;
+    assert_eq!(
+        e.to_string(),
+        "The group policy with name A cannot be found."
+    );
+    let xml = ok(&iam, "GetGroupPolicy", "GroupName=G&PolicyName=a").await;
+    assert!(
+        xml.contains("<GroupName>g</GroupName>") && xml.contains(&big),
+        "{xml}"
+    );
+    let xml = ok(&iam, "ListGroupPolicies", "GroupName=g&MaxItems=2").await;
+    assert!(
+        xml.contains("<member>a</member><member>b</member>")
+            && xml.contains("<IsTruncated>true</IsTruncated>"),
+        "{xml}"
+    );
+    assert!(ok(&iam, "ListUserPolicies", "UserName=u")
+        .await
+        .contains("<member>a</member>"));
+    // The user's effective policies follow its own and its groups'.
+    ok(&iam, "AddUserToGroup", "GroupName=g&UserName=u").await;
+    assert_eq!(iam.identity_policies(&user(&iam, "u")).len(), 4);
+    ok(&iam, "DeleteGroupPolicy", "GroupName=g&PolicyName=c").await;
+    assert_eq!(iam.identity_policies(&user(&iam, "u")).len(), 3);
+}
+
+#[tokio::test]
+async fn tags() {
+    let iam = open(MemStore::default()).await;
+    let form = |n: usize, base: usize| -> String {
+        (1..=n)
+            .map(|i| format!("Tags.member.{i}.Key=k{}&Tags.member.{i}.Value=v", base + i))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    ok(&iam, "CreateUser", &format!("UserName=u&{}", form(49, 0))).await;
+    let dup = "UserName=u&Tags.member.1.Key=Team&Tags.member.1.Value=a&Tags.member.2.Key=team&Tags.member.2.Value=b";
+    let e = err(&iam, "TagUser", dup).await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::InvalidInput(_))),
+        "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+    );
+    ok(
+        &iam,
+        "TagUser",
+        "UserName=u&Tags.member.1.Key=Team&Tags.member.1.Value=a",
+    )
+    .await;
+    let e = err(
+        &iam,
+        "TagUser",
+        "UserName=u&Tags.member.1.Key=new&Tags.member.1.Value=a",
+    )
+    .await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::LimitExceeded(_))),
+        "The number of tags has reached the maximum limit of 50."
+    );
+    // A key set again in another case replaces the old one.
+    ok(&iam, "TagUser", "UserName=u&Tags.member.1.Key=TEAM&Tags.member.1.Value=b&Tags.member.2.Key=K1&Tags.member.2.Value=w").await;
+    let xml = ok(&iam, "ListUserTags", "UserName=u").await;
+    assert!(xml.starts_with("<Tags><member><Key>k2</Key>"), "{xml}");
+    assert!(
+        xml.contains("<Key>TEAM</Key><Value>b</Value>") && !xml.contains(">Team<"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<Key>K1</Key><Value>w</Value>") && !xml.contains(">k1<"),
+        "{xml}"
+    );
+    ok(
+        &iam,
+        "UntagUser",
+        "UserName=u&TagKeys.member.1=team&TagKeys.member.2=k2",
+    )
+    .await;
+    let xml = ok(&iam, "ListUserTags", "UserName=u&MaxItems=48").await;
+    assert!(
+        !xml.contains("TEAM")
+            && !xml.contains("<Key>k2<")
+            && xml.contains("<IsTruncated>false</IsTruncated>"),
+        "{xml}"
+    );
+    let e = err(&iam, "ListUserTags", "UserName=x").await;
+    assert!(matches!(e, IamError::NoSuchEntity(_)));
+}
+
+#[tokio::test]
+async fn account_summary() {
+    let iam = open(MemStore::default()).await;
+    ok(&iam, "CreateUser", "UserName=u").await;
+    ok(&iam, "CreateGroup", "GroupName=g").await;
+    let xml = ok(&iam, "GetAccountSummary", "").await;
+    for entry in [
+        ("Users", 1),
+        ("Groups", 1),
+        ("AccountAccessKeysPresent", 1),
+        ("UserPolicySizeQuota", 2048),
+        ("GroupPolicySizeQuota", 5120),
+        ("RolePolicySizeQuota", 10240),
+    ] {
+        let want = format!(
+            "<entry><key>{}</key><value>{}</value></entry>",
+            entry.0, entry.1
+        );
+        assert!(xml.contains(&want), "{want} in {xml}");
+    }
+}
+
+#[tokio::test]
+async fn simulator() {
+    let iam = open(MemStore::default()).await;
+    ok(&iam, "CreateUser", "UserName=u").await;
+    ok(
+        &iam,
+        "PutUserPolicy",
+        &format!(
+            "UserName=u&PolicyName=p&PolicyDocument={}",
+            doc("Allow", "s3:GetObject", "*")
+        ),
+    )
+    .await;
+    let custom = format!(
+        "PolicyInputList.member.1={}&ActionNames.member.1=s3%3AGetObject",
+        doc("Allow", "s3:GetObject", "*")
+    );
+    let xml = ok(&iam, "SimulateCustomPolicy", &custom).await;
+    assert!(
+        xml.contains("<EvalDecision>allowed</EvalDecision>"),
+        "{xml}"
+    );
+    let principal = format!(
+        "PolicySourceArn={}&ActionNames.member.1=s3%3APutObject",
+        super::url_encode(SOURCE)
+    );
+    let xml = ok(&iam, "SimulatePrincipalPolicy", &principal).await;
+    assert!(
+        xml.contains("<EvalDecision>implicitDeny</EvalDecision>"),
+        "{xml}"
+    );
+    let cond = super::url_encode(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#,
+    );
+    let xml = ok(
+        &iam,
+        "GetContextKeysForCustomPolicy",
+        &format!("PolicyInputList.member.1={cond}"),
+    )
+    .await;
+    assert!(xml.contains("aws:SourceIp"), "{xml}");
+    let form = format!(
+        "PolicySourceArn={}&PolicyInputList.member.1={cond}",
+        super::url_encode(SOURCE)
+    );
+    let xml = ok(&iam, "GetContextKeysForPrincipalPolicy", &form).await;
+    assert!(xml.contains("aws:SourceIp"), "{xml}");
+    let e = err(&iam, "SimulatePrincipalPolicy", "PolicySourceArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Auser%2Fnobody&ActionNames.member.1=s3%3AGetObject").await;
+    assert_eq!(e.to_string(), "The user with name nobody cannot be found.");
+}
+
+/// Authorization through the front door: a Deny on one user's ARN wins over
+/// `iam:*`, and the denial names the user as AWS does.
+#[tokio::test]
+async fn a_deny_on_one_user_wins_over_an_allow_of_everything() {
+    let iam = open(MemStore::default()).await;
+    for u in ["alice", "bob", "carol"] {
+        ok(&iam, "CreateUser", &format!("UserName={u}")).await;
+    }
+    let allow = doc("Allow", "iam:*", "*");
+    let deny = doc("Deny", "iam:*", "arn:aws:iam::123456789012:user/bob");
+    ok(
+        &iam,
+        "PutUserPolicy",
+        &format!("UserName=alice&PolicyName=all&PolicyDocument={allow}"),
+    )
+    .await;
+    ok(
+        &iam,
+        "PutUserPolicy",
+        &format!("UserName=alice&PolicyName=not-bob&PolicyDocument={deny}"),
+    )
+    .await;
+    let alice = user(&iam, "alice");
+    assert!(call(&iam, &alice, "GetUser", "UserName=carol")
+        .await
+        .is_ok());
+    for (op, form) in [
+        ("GetUser", "UserName=bob"),
+        ("DeleteUser", "UserName=bob"),
+        (
+            "TagUser",
+            "UserName=bob&Tags.member.1.Key=k&Tags.member.1.Value=v",
+        ),
+    ] {
+        let e = call(&iam, &alice, op, form).await.unwrap_err();
+        assert_eq!(
+            message(e, |e| matches!(e, IamError::AccessDenied(_))),
+            format!("User: arn:aws:iam::123456789012:user/alice is not authorized to perform: iam:{op} on resource: user bob with an explicit deny in an identity-based policy")
+        );
+    }
+    assert!(call(&iam, &alice, "GetUser", "UserName=bob").await.is_err());
+    assert!(ok(&iam, "GetUser", "UserName=bob").await.contains("bob"));
+    // Nothing allows carol anything.
+    let e = call(&iam, &user(&iam, "carol"), "ListUsers", "")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, IamError::AccessDenied(_)), "{e:?}");
+}
+
+#[tokio::test]
+async fn sts_get_caller_identity() {
+    let iam = open(MemStore::default()).await;
+    let p = iamd_api::Params::from_form(b"").unwrap();
+    let req = iamd_api::sts::decode("GetCallerIdentity", &p).unwrap();
+    let ctx = crate::testing::context(&iam, &root());
+    let out = iam.handle_sts(&root(), req, &ctx).unwrap().unwrap();
+    let mut xml = String::new();
+    out.write_xml(&mut xml);
+    assert!(
+        xml.contains("<Arn>arn:aws:iam::123456789012:root</Arn>"),
+        "{xml}"
+    );
+    let req = iamd_api::sts::decode(
+        "AssumeRole",
+        &iamd_api::Params::from_form(
+            b"RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&RoleSessionName=session",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(matches!(
+        iam.handle_sts(&root(), req, &ctx),
+        Err(IamError::NotImplemented(_))
+    ));
+}
