@@ -8,6 +8,7 @@
 //! in-memory view changes. Writes are serialized by one async mutex, so each
 //! operation's checks (exists? conflicts? quotas?) and its commit see the same state.
 
+mod analyzer;
 mod authz;
 mod core;
 pub mod crypto;
@@ -22,9 +23,11 @@ mod simulate;
 mod state;
 
 pub use crate::core::{Iam, InitOptions, InitReport};
+pub use analyzer::{ValidatePolicyInput, ValidatePolicyOutput};
 pub use error::IamError;
 pub use ops::{group_arn, quota, url_encode, user_arn, Output};
 pub use policies::StoredPolicy;
 pub use principal::{request_context, Check, KeyProblem, Principal, RequestOrigin, Target};
+pub use simulate::CustomSimulation;
 pub use simulate::{context_key_type, context_value_valid, decision_name, source_policy_type};
 pub use state::{Group, Key, State, UsageCell, User};
