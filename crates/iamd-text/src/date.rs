@@ -61,6 +61,12 @@ fn digits(b: &[u8], start: usize, len: usize) -> Option<i64> {
     Some(v)
 }
 
+/// Hours, minutes and seconds: two digits each, at the offsets `at`.
+fn clock(b: &[u8], at: [usize; 3]) -> Option<(i64, i64, i64)> {
+    let [h, m, s] = at;
+    Some((digits(b, h, 2)?, digits(b, m, 2)?, digits(b, s, 2)?))
+}
+
 /// Seconds since the epoch of a checked date and time of day (a leap second 60 counts
 /// as 59); the year must have four digits.
 fn instant(y: i64, mo: i64, d: i64, h: i64, mi: i64, se: i64) -> Option<i64> {
@@ -85,9 +91,7 @@ pub fn parse_iso_basic(s: &str) -> Option<i64> {
     let y = digits(b, 0, 4)?;
     let mo = digits(b, 4, 2)?;
     let d = digits(b, 6, 2)?;
-    let h = digits(b, 9, 2)?;
-    let mi = digits(b, 11, 2)?;
-    let se = digits(b, 13, 2)?;
+    let (h, mi, se) = clock(b, [9, 11, 13])?;
     instant(y, mo, d, h, mi, se)
 }
 
@@ -95,7 +99,7 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// An HTTP date in IMF-fixdate form (RFC 7231 §7.1.1.1, `Sun, 06 Nov 1994 08:49:37 GMT`;
+/// An HTTP date in IMF-fixdate form (RFC 7231 section 7.1.1.1, `Sun, 06 Nov 1994 08:49:37 GMT`;
 /// the day name is not checked): seconds since the epoch.
 pub fn parse_imf_fixdate(s: &str) -> Option<i64> {
     let rest = s.split_once(", ").map(|(_, r)| r)?;
@@ -112,9 +116,7 @@ pub fn parse_imf_fixdate(s: &str) -> Option<i64> {
     if hb.len() != 8 || hb.get(2) != Some(&b':') || hb.get(5) != Some(&b':') {
         return None;
     }
-    let h = digits(hb, 0, 2)?;
-    let mi = digits(hb, 3, 2)?;
-    let se = digits(hb, 6, 2)?;
+    let (h, mi, se) = clock(hb, [0, 3, 6])?;
     instant(y, mo, d, h, mi, se)
 }
 
