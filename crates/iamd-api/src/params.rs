@@ -12,41 +12,11 @@ pub struct Params {
     map: BTreeMap<String, String>,
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// Decodes one form component: `+` → space, `%XX` → byte; the result must be UTF-8.
 pub fn form_decode(raw: &[u8]) -> Result<String, ApiError> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let byte = match (
-                    raw.get(i + 1).copied().and_then(hex),
-                    raw.get(i + 2).copied().and_then(hex),
-                ) {
-                    (Some(h), Some(l)) => (h << 4) | l,
-                    _ => {
-                        return Err(ApiError::malformed(
-                            "The query string contains an invalid percent-encoding",
-                        ))
-                    }
-                };
-                out.push(byte);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
+    let out = iamd_text::percent::decode_strict(raw, true).map_err(|_| {
+        ApiError::malformed("The query string contains an invalid percent-encoding")
+    })?;
     String::from_utf8(out).map_err(|_| {
         ApiError::malformed("The query string is not valid UTF-8 after percent-decoding")
     })

@@ -10,6 +10,7 @@
 //! quotas?) and its commit see the same state. The operations are listed once, in
 //! `front.rs`; each is one `Operation` impl in `ops/`, by resource family.
 
+mod analyzer;
 mod core;
 pub mod crypto;
 mod entity;
@@ -29,8 +30,10 @@ mod testing;
 mod write_bench;
 
 pub use crate::core::{Iam, InitOptions, InitReport};
+pub use analyzer::{ValidatePolicyInput, ValidatePolicyOutput};
 pub use error::IamError;
 pub use ops::Output;
 pub use principal::{request_context, Check, KeyProblem, Principal, RequestOrigin, Target};
+pub use simulate::CustomSimulation;
 pub use simulate::{context_key_type, context_value_valid, decision_name, source_policy_type};
 pub use state::UsageCell;

@@ -68,8 +68,7 @@ const IAM_POLICY: &str = "IAM Policy";
 /// `SourcePolicyType` of `ResourcePolicy`, and the resource side's detail key.
 const RESOURCE_POLICY: &str = "Resource Policy";
 
-/// The simulator's `SourcePolicyType` for a statement of this kind of policy (also used by
-/// the offline `iamd policy simulate --json`).
+/// The simulator's `SourcePolicyType` for a statement of this kind of policy.
 pub fn source_policy_type(kind: PolicyKind) -> &'static str {
     match kind {
         PolicyKind::Resource | PolicyKind::Trust => RESOURCE_POLICY,
@@ -86,6 +85,68 @@ struct SimCaller {
     user: bool,
 }
 
+impl SimCaller {
+    /// `CallerArn`: it must be the ARN of an IAM user (of any account); `id` gives the
+    /// user's unique id, empty for a user iamd does not know.
+    fn user(arn: &str, id: impl FnOnce() -> String) -> Result<SimCaller, IamError> {
+        let acct = arn_account(arn).unwrap_or_default();
+        if !arn.starts_with("arn:aws:iam::") || !arn.contains(":user/") || acct.is_empty() {
+            return Err(IamError::InvalidInput(format!(
+                "Invalid CallerArn {arn}: it must be the ARN of an IAM user."
+            )));
+        }
+        Ok(SimCaller {
+            arn: arn.to_string(),
+            id: id(),
+            account: acct.to_string(),
+            user: true,
+        })
+    }
+}
+
+/// The policies a simulation request supplies, compiled.
+struct SimPolicies {
+    /// `PolicyInputList`, evaluated after the principal's own policies.
+    inputs: Vec<Arc<CompiledPolicy>>,
+    boundary: Option<Arc<CompiledPolicy>>,
+    resource: Option<Arc<CompiledPolicy>>,
+}
+
+impl SimPolicies {
+    /// Compiles the documents under the ids SimulateCustomPolicy gives them
+    /// (`PolicyInputList.N`, `PermissionsBoundaryPolicyInputList.1`, `ResourcePolicy`).
+    fn compile(
+        inputs: &[String],
+        boundaries: &[String],
+        resource_policy: Option<&str>,
+    ) -> Result<SimPolicies, IamError> {
+        let mut compiled = Vec::new();
+        compile_inputs(&mut compiled, inputs)?;
+        if boundaries.len() > 1 {
+            return Err(IamError::InvalidInput(
+                "Only one permissions boundary can be simulated at a time.".into(),
+            ));
+        }
+        let boundary = match boundaries.first() {
+            Some(doc) => Some(compile(
+                doc,
+                PolicyType::Inline,
+                "PermissionsBoundaryPolicyInputList.1",
+            )?),
+            None => None,
+        };
+        let resource = match resource_policy {
+            Some(doc) => Some(compile(doc, PolicyType::Resource, "ResourcePolicy")?),
+            None => None,
+        };
+        Ok(SimPolicies {
+            inputs: compiled,
+            boundary,
+            resource,
+        })
+    }
+}
+
 /// Everything one simulation evaluates with.
 struct Sim {
     identity: Vec<Arc<CompiledPolicy>>,
@@ -94,6 +155,88 @@ struct Sim {
     caller: SimCaller,
     resource_account: String,
     base: Context,
+}
+
+impl Sim {
+    /// The principal's `identity` policies followed by the request's, under AWS's rules
+    /// for the caller (a resource policy needs an IAM user) and the `ResourceOwner` (an
+    /// ARN naming the resource's account; default the caller's).
+    fn new(
+        mut identity: Vec<Arc<CompiledPolicy>>,
+        policies: SimPolicies,
+        caller: SimCaller,
+        resource_owner: Option<&str>,
+        base: Context,
+    ) -> Result<Sim, IamError> {
+        identity.extend(policies.inputs);
+        // A resource policy's Principal element is matched against the caller, which
+        // AWS requires to be an IAM user.
+        if policies.resource.is_some() && !caller.user {
+            return Err(IamError::InvalidInput(
+                "Invalid caller - Caller must be an IAM user in this context.".into(),
+            ));
+        }
+        let resource_account = match resource_owner {
+            Some(o) => arn_account(o)
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| {
+                    IamError::InvalidInput(format!("'{o}' is not a valid as a Resource Owner."))
+                })?
+                .to_string(),
+            None => caller.account.clone(),
+        };
+        Ok(Sim {
+            identity,
+            boundary: policies.boundary,
+            resource: policies.resource,
+            caller,
+            resource_account,
+            base,
+        })
+    }
+}
+
+/// A simulation outside any account (the offline `iamd policy simulate`):
+/// SimulateCustomPolicy's rules and evaluation over policies compiled by the caller, for
+/// a calling user iamd does not know (no user id) and resources with no condition keys
+/// of their own.
+pub struct CustomSimulation {
+    sim: Sim,
+}
+
+impl CustomSimulation {
+    /// `identity`: the `PolicyInputList` policies; `caller_arn`: an IAM user's ARN;
+    /// `resource_owner`: an ARN naming the resource's account (default the caller's);
+    /// `context`: the request's condition-key values.
+    pub fn new(
+        identity: Vec<Arc<CompiledPolicy>>,
+        boundary: Option<Arc<CompiledPolicy>>,
+        resource_policy: Option<Arc<CompiledPolicy>>,
+        caller_arn: &str,
+        resource_owner: Option<&str>,
+        context: Context,
+    ) -> Result<CustomSimulation, IamError> {
+        let policies = SimPolicies {
+            inputs: identity,
+            boundary,
+            resource: resource_policy,
+        };
+        let caller = SimCaller::user(caller_arn, String::new)?;
+        let sim = Sim::new(Vec::new(), policies, caller, resource_owner, context)?;
+        Ok(CustomSimulation { sim })
+    }
+
+    /// `action` on `resource` (`*` or an ARN): the simulator's result, and what `f`
+    /// makes of the engine's explanation of the decision.
+    pub fn evaluate<R>(
+        &self,
+        action: &str,
+        resource: &str,
+        f: impl FnOnce(&Explanation<'_>) -> R,
+    ) -> (api::EvaluationResult, R) {
+        // The evaluation reads no account state: any store type names the function.
+        Iam::<iamd_store::AnyStore>::simulate_one_with(&self.sim, action, resource, Vec::new(), f)
+    }
 }
 
 fn compile(doc: &str, ty: PolicyType, id: &str) -> Result<Arc<CompiledPolicy>, IamError> {
@@ -187,8 +330,7 @@ fn add_entries(ctx: &mut Context, entries: &[api::ContextEntry]) -> Result<(), I
     Ok(())
 }
 
-/// The simulator's `EvalDecision` name of a decision (also used by the offline
-/// `iamd policy simulate`).
+/// The simulator's `EvalDecision` name of a decision.
 pub fn decision_name(k: DecisionKind) -> &'static str {
     match k {
         DecisionKind::Allow => "allowed",
@@ -241,84 +383,33 @@ impl<S: Store> Iam<S> {
         Err(invalid())
     }
 
-    /// The caller named by `CallerArn`: it must be an IAM user's ARN (of any account; an
-    /// unknown user simulates with no user id).
+    /// The caller named by `CallerArn`, with its user id if it is a user of this account
+    /// (an ARN naming no user of this account, wrong path included, has none).
     fn sim_caller_user(&self, arn: &str) -> Result<SimCaller, IamError> {
-        let acct = arn_account(arn).unwrap_or_default();
-        if !arn.starts_with("arn:aws:iam::") || !arn.contains(":user/") || acct.is_empty() {
-            return Err(IamError::InvalidInput(format!(
-                "Invalid CallerArn {arn}: it must be the ARN of an IAM user."
-            )));
-        }
-        // An ARN naming no user of this account (wrong path included) has no unique id.
-        let id = self
-            .read()
-            .user_by_arn(self.account_id(), arn)
-            .map(|u| u.rec.id.clone())
-            .unwrap_or_default();
-        Ok(SimCaller {
-            arn: arn.to_string(),
-            id,
-            account: acct.to_string(),
-            user: true,
+        SimCaller::user(arn, || {
+            self.read()
+                .user_by_arn(self.account_id(), arn)
+                .map(|u| u.rec.id.clone())
+                .unwrap_or_default()
         })
     }
 
     #[allow(clippy::too_many_arguments)]
     fn build_sim(
         &self,
-        mut identity: Vec<Arc<CompiledPolicy>>,
+        identity: Vec<Arc<CompiledPolicy>>,
         inputs: &[String],
         boundaries: &[String],
         resource_policy: Option<&str>,
         resource_owner: Option<&str>,
         caller: SimCaller,
-        mut base: Context,
+        base: Context,
         entries: &[api::ContextEntry],
     ) -> Result<Sim, IamError> {
-        compile_inputs(&mut identity, inputs)?;
-        if boundaries.len() > 1 {
-            return Err(IamError::InvalidInput(
-                "Only one permissions boundary can be simulated at a time.".into(),
-            ));
-        }
-        let boundary = match boundaries.first() {
-            Some(doc) => Some(compile(
-                doc,
-                PolicyType::Inline,
-                "PermissionsBoundaryPolicyInputList.1",
-            )?),
-            None => None,
-        };
-        let resource = match resource_policy {
-            Some(doc) => Some(compile(doc, PolicyType::Resource, "ResourcePolicy")?),
-            None => None,
-        };
-        // A resource policy's Principal element is matched against the caller, which
-        // AWS requires to be an IAM user.
-        if resource.is_some() && !caller.user {
-            return Err(IamError::InvalidInput(
-                "Invalid caller - Caller must be an IAM user in this context.".into(),
-            ));
-        }
-        let resource_account = match resource_owner {
-            Some(o) => arn_account(o)
-                .filter(|a| !a.is_empty())
-                .ok_or_else(|| {
-                    IamError::InvalidInput(format!("'{o}' is not a valid as a Resource Owner."))
-                })?
-                .to_string(),
-            None => caller.account.clone(),
-        };
-        add_entries(&mut base, entries)?;
-        Ok(Sim {
-            identity,
-            boundary,
-            resource,
-            caller,
-            resource_account,
-            base,
-        })
+        let policies = SimPolicies::compile(inputs, boundaries, resource_policy)?;
+        let mut sim = Sim::new(identity, policies, caller, resource_owner, base)?;
+        add_entries(&mut sim.base, entries)?;
+        Ok(sim)
     }
 
     fn statement(r: &iamd_policy::StatementRef<'_>) -> api::Statement {
@@ -335,11 +426,28 @@ impl<S: Store> Iam<S> {
         }
     }
 
-    /// One action on one resource, decided by the enforcement path.
+    /// One action on one resource of this account, decided by the enforcement path.
     fn simulate_one(&self, sim: &Sim, action: &str, resource: &str) -> api::EvaluationResult {
+        let keys = if resource == "*" {
+            Vec::new()
+        } else {
+            self.resource_keys(resource)
+        };
+        Self::simulate_one_with(sim, action, resource, keys, |_| ()).0
+    }
+
+    /// One action on one resource whose condition keys are `keys`, decided through
+    /// [`Iam::evaluate_check`]; also returns what `f` makes of the explanation.
+    fn simulate_one_with<R>(
+        sim: &Sim,
+        action: &str,
+        resource: &str,
+        keys: Vec<(String, Vec<String>)>,
+        f: impl FnOnce(&Explanation<'_>) -> R,
+    ) -> (api::EvaluationResult, R) {
         let specific = resource != "*";
         let mut check = if specific {
-            Check::on(action, resource.to_string(), self.resource_keys(resource))
+            Check::on(action, resource.to_string(), keys)
         } else {
             Check::wildcard(action)
         };
@@ -361,11 +469,12 @@ impl<S: Store> Iam<S> {
             resource: sim.resource.as_ref(),
             ..Default::default()
         };
-        let (decision, matched, missing) =
+        let (decision, matched, missing, extra) =
             Self::evaluate_check(caller, &sim.resource_account, &check, &sim.base, |req| {
                 let e: Explanation<'_> = explain(req, &set);
                 let matched: Vec<api::Statement> = e.matched.iter().map(Self::statement).collect();
-                (e.decision.kind, matched, e.missing_context_keys.clone())
+                let extra = f(&e);
+                (e.decision.kind, matched, e.missing_context_keys, extra)
             });
         let boundary_detail = sim.boundary.as_ref().map(|b| {
             let only = PolicySet {
@@ -413,7 +522,7 @@ impl<S: Store> Iam<S> {
                 permissions_boundary_decision_detail: boundary_detail.clone(),
             }]
         });
-        api::EvaluationResult {
+        let result = api::EvaluationResult {
             eval_action_name: action.to_string(),
             eval_resource_name: Some(resource.to_string()),
             eval_decision: decision_name(decision).to_string(),
@@ -424,7 +533,8 @@ impl<S: Store> Iam<S> {
             permissions_boundary_decision_detail: boundary_detail,
             eval_decision_details: specific.then(|| cross.unwrap_or_default()),
             resource_specific_results: rsr,
-        }
+        };
+        (result, extra)
     }
 
     /// The resource's condition keys as enforcement supplies them (an existing user's
@@ -610,5 +720,116 @@ impl<S: Store> Iam<S> {
         let (mut set, _, _) = self.principal_inputs(&r.policy_source_arn)?;
         compile_inputs(&mut set, r.policy_input_list.as_deref().unwrap_or_default())?;
         Ok(Self::context_keys(&set))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
+mod tests {
+    use super::*;
+
+    const ALICE: &str = "arn:aws:iam::123456789012:user/alice";
+
+    fn policy(doc: &str, ty: PolicyType, id: &str) -> Arc<CompiledPolicy> {
+        compile(doc, ty, id).unwrap()
+    }
+
+    fn allow(action: &str) -> String {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
+        )
+    }
+
+    fn invalid_input(r: Result<CustomSimulation, IamError>) -> String {
+        match r {
+            Err(IamError::InvalidInput(m)) => m,
+            Err(e) => panic!("expected InvalidInput, got {e:?}"),
+            Ok(_) => panic!("expected InvalidInput, got a simulation"),
+        }
+    }
+
+    #[test]
+    fn caller_must_be_a_user() {
+        for arn in [
+            "arn:aws:iam::123456789012:group/g",
+            "arn:aws:iam:::user/x",
+            "arn:aws:s3:::b",
+            "alice",
+        ] {
+            let r = CustomSimulation::new(Vec::new(), None, None, arn, None, Context::new());
+            assert_eq!(
+                invalid_input(r),
+                format!("Invalid CallerArn {arn}: it must be the ARN of an IAM user.")
+            );
+        }
+    }
+
+    #[test]
+    fn resource_owner_must_name_an_account() {
+        for owner in ["123456789012", "arn:aws:iam::", "arn:aws:iam:::root"] {
+            let r =
+                CustomSimulation::new(Vec::new(), None, None, ALICE, Some(owner), Context::new());
+            assert_eq!(
+                invalid_input(r),
+                format!("'{owner}' is not a valid as a Resource Owner.")
+            );
+        }
+    }
+
+    #[test]
+    fn boundary_is_decided_in_the_callers_account() {
+        let id = policy(
+            &allow("s3:GetObject"),
+            PolicyType::Inline,
+            "PolicyInputList.1",
+        );
+        let b = policy(
+            &allow("s3:*"),
+            PolicyType::Inline,
+            "PermissionsBoundaryPolicyInputList.1",
+        );
+        let sim = CustomSimulation::new(
+            vec![id],
+            Some(b),
+            None,
+            ALICE,
+            Some("arn:aws:iam::999999999999:root"),
+            Context::new(),
+        )
+        .unwrap();
+        let (r, deciding) = sim.evaluate("s3:GetObject", "arn:aws:s3:::b/k", |e| {
+            e.decision.statement.map(|s| s.policy_id.to_string())
+        });
+        // Cross-account without a resource policy: denied, though the boundary allows.
+        assert_eq!(r.eval_decision, "implicitDeny");
+        assert_eq!(deciding, None);
+        let detail = r.permissions_boundary_decision_detail.unwrap();
+        assert_eq!(detail.allowed_by_permissions_boundary, Some(true));
+        let sides = r.eval_decision_details.unwrap();
+        assert_eq!(sides.get(IAM_POLICY).map(String::as_str), Some("allowed"));
+        assert_eq!(
+            sides.get(RESOURCE_POLICY).map(String::as_str),
+            Some("implicitDeny")
+        );
+    }
+
+    #[test]
+    fn missing_keys_of_a_resource_are_on_its_result() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#;
+        let id = policy(doc, PolicyType::Inline, "PolicyInputList.1");
+        let sim = CustomSimulation::new(vec![id], None, None, ALICE, None, Context::new()).unwrap();
+        let (star, ()) = sim.evaluate("s3:ListBucket", "*", |_| ());
+        assert_eq!(
+            star.missing_context_values,
+            Some(vec!["aws:SourceIp".into()])
+        );
+        assert!(star.resource_specific_results.is_none());
+        let (arn, ()) = sim.evaluate("s3:ListBucket", "arn:aws:s3:::b", |_| ());
+        assert_eq!(arn.missing_context_values, Some(Vec::new()));
+        let rsr = arn.resource_specific_results.unwrap();
+        assert_eq!(
+            rsr.first().and_then(|r| r.missing_context_values.clone()),
+            Some(vec!["aws:SourceIp".into()])
+        );
     }
 }

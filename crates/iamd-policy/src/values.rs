@@ -4,6 +4,8 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
+use iamd_text::date::days_from_civil;
+
 /// A decimal number kept as digit slices; compares exactly at any size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decimal<'a> {
@@ -58,17 +60,6 @@ impl Decimal<'_> {
 
 /// An instant: seconds since the Unix epoch and nanoseconds.
 pub type Instant = (i64, u32);
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let d = i64::from(d);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
 
 fn num(s: &str, len: usize) -> Option<u32> {
     if s.len() != len || !s.bytes().all(|b| b.is_ascii_digit()) {

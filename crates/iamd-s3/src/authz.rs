@@ -92,36 +92,10 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Percent-decoding with `+` → space (query strings); invalid escapes kept literally,
+/// invalid UTF-8 replaced.
 pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                let h = |c: u8| (c as char).to_digit(16);
-                match (h(b[i + 1]), h(b[i + 2])) {
-                    (Some(x), Some(y)) => {
-                        out.push((x * 16 + y) as u8);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&iamd_text::percent::decode(s.as_bytes(), true)).into_owned()
 }
 
 fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -181,7 +155,7 @@ pub fn copy_source(h: &HeaderMap) -> Result<(String, String), MapError> {
 
 /// Percent-decoding without `+` → space (paths).
 fn percent_decode_path(s: &str) -> String {
-    percent_decode(&s.replace('+', "%2B"))
+    String::from_utf8_lossy(&iamd_text::percent::decode(s.as_bytes(), false)).into_owned()
 }
 
 /// Maps one request. `op` is s3s's operation name (`GetObject`, …).
@@ -347,25 +321,7 @@ pub fn signature_keys(
 
 /// `20130524T000000Z` → epoch seconds.
 pub fn parse_amz_date(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
-    let (hh, mm, ss) = (n(9..11)?, n(11..13)?, n(13..15)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+    iamd_text::date::parse_iso_basic(s)
 }
 
 #[cfg(test)]

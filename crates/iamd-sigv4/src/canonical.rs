@@ -4,6 +4,8 @@ use std::borrow::Cow;
 
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
+use iamd_text::percent::decode as percent_decode;
+use iamd_text::percent::hex_value as hex_val;
 use sha2::{Digest, Sha256};
 
 /// The algorithm name of SigV4.
@@ -94,47 +96,6 @@ pub(crate) fn uri_encode_into(out: &mut Vec<u8>, input: &[u8], keep_slash: bool)
             out.push(hex_digit(HEX_UPPER, b));
         }
     }
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-decodes; invalid escapes are kept literally. `plus_as_space` turns `+` into
-/// a space (form decoding).
-pub(crate) fn percent_decode(input: &[u8], plus_as_space: bool) -> Cow<'_, [u8]> {
-    if !input
-        .iter()
-        .any(|&b| b == b'%' || (plus_as_space && b == b'+'))
-    {
-        return Cow::Borrowed(input);
-    }
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        if b == b'%' {
-            if let (Some(h), Some(l)) = (
-                input.get(i + 1).copied().and_then(hex_val),
-                input.get(i + 2).copied().and_then(hex_val),
-            ) {
-                out.push((h << 4) | l);
-                i += 3;
-                continue;
-            }
-            out.push(b);
-        } else if plus_as_space && b == b'+' {
-            out.push(b' ');
-        } else {
-            out.push(b);
-        }
-        i += 1;
-    }
-    Cow::Owned(out)
 }
 
 /// botocore's `remove_dot_segments`: drops empty and `.` segments, resolves `..`,

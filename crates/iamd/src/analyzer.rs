@@ -1,7 +1,8 @@
-//! IAM Access Analyzer's `ValidatePolicy` (REST-JSON `POST /policy/validation`, signing
-//! service `access-analyzer`): SigV4-authenticated, authorized as
-//! `access-analyzer:ValidatePolicy` on `*`, answered by the engine's lint
-//! ([`iamd_policy::lint`]). Self-contained: `App::handle` routes here first.
+//! IAM Access Analyzer's `ValidatePolicy` over REST-JSON (`POST /policy/validation`,
+//! signing service `access-analyzer`): the transport only. Reads the body, authenticates
+//! through [`Iam::authenticate`], decodes the JSON and hands the operation to
+//! [`Iam::validate_policy`] (authorization, input rules, lint), then encodes its page of
+//! findings. `App::handle` routes here first.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -11,11 +12,10 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use iamd_api::json::string as js;
-use iamd_api::Timestamp;
-use iamd_iam::{Check, Iam};
+use iamd_iam::{Iam, IamError, ValidatePolicyInput};
 use iamd_policy::json::JsonKind;
-use iamd_policy::lint::{lint, offset_of, LintFinding, PathElement};
-use iamd_policy::{PolicyType, Pos};
+use iamd_policy::lint::{offset_of, LintFinding, PathElement};
+use iamd_policy::Pos;
 use iamd_sigv4::{Payload, RequestParts, SigningKeyCache};
 use iamd_store::AnyStore;
 
@@ -110,13 +110,6 @@ async fn handle_inner(
     if let Err(e) = parsed.verify(secret.as_bytes(), SystemTime::now(), Some(cache)) {
         return error(403, "InvalidSignatureException", &e.to_string());
     }
-    // Authorize.
-    let mut ctx = iamd_iam::request_context(&crate::app::origin(&parts.headers, peer), 16);
-    iam.add_principal_keys(&principal, &mut ctx);
-    let check = Check::wildcard("access-analyzer:ValidatePolicy");
-    if let Err(e) = iam.authorize(&principal, std::slice::from_ref(&check), &ctx) {
-        return error(403, "AccessDeniedException", &e.to_string());
-    }
     // Decode.
     let Ok(text) = std::str::from_utf8(&body) else {
         return validation("The request body is not UTF-8.");
@@ -133,53 +126,42 @@ async fn handle_inner(
             .find(|(k, _)| k == name)
             .and_then(|(_, v)| v.as_str())
     };
-    let Some(document) = field("policyDocument") else {
-        return validation("policyDocument is required.");
+    let mut input = ValidatePolicyInput {
+        policy_document: field("policyDocument"),
+        policy_type: field("policyType"),
+        validate_policy_resource_type: field("validatePolicyResourceType"),
+        ..Default::default()
     };
-    let resource_type = field("validatePolicyResourceType");
-    let ty = match (field("policyType"), resource_type) {
-        (Some("IDENTITY_POLICY"), _) => PolicyType::Inline,
-        (Some("SERVICE_CONTROL_POLICY"), _) => PolicyType::Managed,
-        (Some("RESOURCE_POLICY"), Some("AWS::IAM::AssumeRolePolicyDocument")) => PolicyType::Trust,
-        (Some("RESOURCE_POLICY"), _) => PolicyType::Resource,
-        _ => {
-            return validation(
-                "policyType must be IDENTITY_POLICY, RESOURCE_POLICY or SERVICE_CONTROL_POLICY.",
-            )
-        }
-    };
-    let mut max = 100usize;
-    let mut start = 0usize;
     for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
-            "maxResults" => match v.parse::<usize>() {
-                Ok(n) if n >= 1 => max = n,
-                _ => return validation("maxResults must be a positive integer."),
-            },
-            "nextToken" => match v.parse::<usize>() {
-                Ok(n) => start = n,
-                _ => return validation("Invalid nextToken."),
-            },
+            "maxResults" => input.max_results = Some(v),
+            "nextToken" => input.next_token = Some(v),
             _ => {}
         }
     }
-    let epoch = Timestamp::now().as_secs();
-    let findings = lint(document, ty, epoch);
-    if start > findings.len() {
-        return validation("Invalid nextToken.");
-    }
-    let end = findings.len().min(start.saturating_add(max));
+    // Authorize and run.
+    let mut ctx = iamd_iam::request_context(&crate::app::origin(&parts.headers, peer), 16);
+    iam.add_principal_keys(&principal, &mut ctx);
+    let page = match iam.validate_policy(&principal, &input, &ctx) {
+        Ok(page) => page,
+        Err(IamError::AccessDenied(m)) => return error(403, "AccessDeniedException", &m),
+        Err(IamError::Validation(m)) => return validation(&m),
+        Err(e) => return error(500, "InternalServerException", &e.to_string()),
+    };
+    // Encode.
+    let document = input.policy_document.unwrap_or_default();
     let mut out = String::from("{\"findings\":[");
-    for (i, f) in findings[start..end].iter().enumerate() {
+    for (i, f) in page.findings.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         write_finding(&mut out, document, f);
     }
     out.push(']');
-    if end < findings.len() {
-        let _ = write!(out, ",\"nextToken\":\"{end}\"");
+    if let Some(next) = &page.next_token {
+        out.push_str(",\"nextToken\":");
+        js(&mut out, next);
     }
     out.push('}');
     response(200, "application/json", out)

@@ -1,10 +1,15 @@
 //! `iamd policy …`: offline tools over the policy engine (no server, no data dir).
 
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use iamd_api::json;
 use iamd_policy::PolicyType;
+
+/// The caller `simulate` calls as without `--caller-arn`.
+const DEFAULT_CALLER: &str = "arn:aws:iam::123456789012:user/SimulatedCaller";
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PolicyCommand {
@@ -35,7 +40,8 @@ pub struct SimulateArgs {
     /// The calling IAM user's ARN (default arn:aws:iam::123456789012:user/SimulatedCaller).
     #[arg(long = "caller-arn")]
     caller_arn: Option<String>,
-    /// The account that owns the resource (default: the caller's).
+    /// The account that owns the resource: an account id or an ARN naming it (default:
+    /// the caller's).
     #[arg(long = "resource-owner")]
     resource_owner: Option<String>,
     /// The action, e.g. s3:GetObject.
@@ -136,7 +142,7 @@ fn lint_path(p: &[iamd_policy::lint::PathElement]) -> String {
     s
 }
 
-/// One policy given to `simulate`: where it came from, its text and compiled form.
+/// One policy given to `simulate`: the file it came from and its compiled form.
 struct Loaded {
     file: String,
     compiled: std::sync::Arc<iamd_policy::CompiledPolicy>,
@@ -195,8 +201,7 @@ fn simulate(a: &SimulateArgs) -> ExitCode {
 }
 
 fn simulate_inner(a: &SimulateArgs) -> Result<ExitCode, String> {
-    use iamd_api::json::string as js;
-    use iamd_policy::{explain, Caller, Context, PolicyKind, PolicySet, Request, Resource};
+    use iamd_policy::{Context, Explanation, PolicyKind};
 
     let mut identity = Vec::new();
     for (i, f) in a.policies.iter().enumerate() {
@@ -218,146 +223,165 @@ fn simulate_inner(a: &SimulateArgs) -> Result<ExitCode, String> {
         Some(f) => Some(load(f, PolicyType::Resource, "ResourcePolicy".into())?),
         None => None,
     };
-    let caller_arn = a
-        .caller_arn
-        .clone()
-        .unwrap_or_else(|| "arn:aws:iam::123456789012:user/SimulatedCaller".to_string());
-    let account = caller_arn.split(':').nth(4).unwrap_or_default().to_string();
-    if !caller_arn.starts_with("arn:aws:iam::") || !caller_arn.contains(":user/") {
-        return Err(format!(
-            "iamd: --caller-arn {caller_arn:?} must be the ARN of an IAM user"
-        ));
-    }
-    let owner = match &a.resource_owner {
-        Some(o) if o.starts_with("arn:") => o.split(':').nth(4).unwrap_or_default().to_string(),
-        Some(o) => o.clone(),
-        None => account.clone(),
-    };
+    let caller_arn = a.caller_arn.as_deref().unwrap_or(DEFAULT_CALLER);
+    // `--resource-owner` takes an account id as well as an ARN.
+    let owner = a.resource_owner.as_ref().map(|o| {
+        if o.starts_with("arn:") {
+            o.clone()
+        } else {
+            format!("arn:aws:iam::{o}:root")
+        }
+    });
     let mut ctx = Context::new();
     for c in &a.context {
         let (k, vs) = context_entry(c)?;
         ctx.insert_multi(&k, vs);
     }
-    let ids: Vec<_> = identity.iter().map(|l| l.compiled.clone()).collect();
-    let b = boundary.as_ref().map(|l| l.compiled.clone());
-    let r = resource_policy.as_ref().map(|l| l.compiled.clone());
-    let set = PolicySet {
-        identity: &ids,
-        boundary: b.as_ref(),
-        resource: r.as_ref(),
-        ..Default::default()
-    };
-    let req = Request {
-        action: &a.action,
-        resource: if a.resource == "*" {
-            Resource::Wildcard
-        } else {
-            Resource::Arn(&a.resource)
-        },
-        resource_account: Some(&owner),
-        caller: Caller::User {
-            arn: &caller_arn,
-            id: "",
-            account: &account,
-        },
-        context: &ctx,
-    };
-    let e = explain(&req, &set);
-    let source = |kind: PolicyKind, index: usize| -> Option<&Loaded> {
-        match kind {
+    let sim = iamd_iam::CustomSimulation::new(
+        identity.iter().map(|l| l.compiled.clone()).collect(),
+        boundary.as_ref().map(|l| l.compiled.clone()),
+        resource_policy.as_ref().map(|l| l.compiled.clone()),
+        caller_arn,
+        owner.as_deref(),
+        ctx,
+    )
+    .map_err(|e| format!("iamd: {e}"))?;
+    let file_of = |kind: PolicyKind, index: usize, id: &'_ str| -> String {
+        let loaded = match kind {
             PolicyKind::Identity => identity.get(index),
             PolicyKind::PermissionsBoundary => boundary.as_ref(),
             PolicyKind::Resource => resource_policy.as_ref(),
             _ => None,
-        }
+        };
+        loaded.map_or(id, |l| l.file.as_str()).to_string()
     };
-    let decision = iamd_iam::decision_name(e.decision.kind);
-    if a.json {
-        let mut o = String::new();
-        o.push_str("{\"EvaluationResults\":[{\"EvalActionName\":");
-        js(&mut o, &a.action);
-        o.push_str(",\"EvalResourceName\":");
-        js(&mut o, &a.resource);
-        o.push_str(",\"EvalDecision\":");
-        js(&mut o, decision);
-        o.push_str(",\"MatchedStatements\":[");
-        for (i, m) in e.matched.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            let ty = iamd_iam::source_policy_type(m.kind);
-            o.push_str("{\"SourcePolicyId\":");
-            js(&mut o, m.policy_id);
-            o.push_str(",\"SourcePolicyType\":");
-            js(&mut o, ty);
-            o.push_str(&format!(
-                ",\"StartPosition\":{{\"Line\":{},\"Column\":{}}},\"EndPosition\":{{\"Line\":{},\"Column\":{}}}}}",
-                m.span.start.line, m.span.start.column, m.span.end.line, m.span.end.column
-            ));
+    let (result, text) = sim.evaluate(&a.action, &a.resource, |e: &Explanation<'_>| {
+        (!a.json).then(|| explanation_text(e, &a.action, file_of))
+    });
+    let decision = result.eval_decision.as_str();
+    match text {
+        Some(text) => {
+            println!("{decision}: {} on {}", a.action, a.resource);
+            print!("{text}");
         }
-        o.push_str("],\"MissingContextValues\":[");
-        for (i, k) in e.missing_context_keys.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            js(&mut o, k);
-        }
-        o.push(']');
-        if let Some(b) = &b {
-            let only = PolicySet {
-                identity: std::slice::from_ref(b),
-                ..Default::default()
-            };
-            let allowed = iamd_policy::decide(&req, &only).kind.is_allowed();
-            o.push_str(&format!(
-                ",\"PermissionsBoundaryDecisionDetail\":{{\"AllowedByPermissionsBoundary\":{allowed}}}"
-            ));
-        }
-        o.push_str("}],\"IsTruncated\":false}");
-        println!("{o}");
-    } else {
-        println!("{decision}: {} on {}", a.action, a.resource);
-        match e.decision.statement {
-            Some(st) => {
-                let file = source(st.kind, st.policy_index)
-                    .map(|l| l.file.as_str())
-                    .unwrap_or(st.policy_id);
-                let sid = if st.sid.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (Sid {})", st.sid)
-                };
-                println!(
-                    "  decided by {file}:{}: statement {}{sid}, {:?}",
-                    st.span.start, st.statement_index, st.effect
-                );
-            }
-            None => {
-                let why = iamd_policy::reason_text(&a.action, &e.decision);
-                if !why.is_empty() {
-                    println!("  {why}");
-                }
-            }
-        }
-        for m in &e.matched {
-            let file = source(m.kind, m.policy_index)
-                .map(|l| l.file.as_str())
-                .unwrap_or(m.policy_id);
-            println!(
-                "  matched {file}:{}-{}: statement {} ({:?})",
-                m.span.start, m.span.end, m.statement_index, m.effect
-            );
-        }
-        if !e.missing_context_keys.is_empty() {
-            println!(
-                "  missing context keys: {}",
-                e.missing_context_keys.join(", ")
-            );
-        }
+        None => println!("{}", result_json(&result)),
     }
-    Ok(if e.decision.kind.is_allowed() {
+    Ok(if decision == "allowed" {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
     })
+}
+
+/// The lines after the decision: the deciding statement (or why nothing decided), every
+/// matched statement and the missing context keys; `file_of` names a statement's policy
+/// file from its kind, index and id.
+fn explanation_text(
+    e: &iamd_policy::Explanation<'_>,
+    action: &str,
+    file_of: impl Fn(iamd_policy::PolicyKind, usize, &str) -> String,
+) -> String {
+    let mut out = String::new();
+    match e.decision.statement {
+        Some(st) => {
+            let file = file_of(st.kind, st.policy_index, st.policy_id);
+            let sid = if st.sid.is_empty() {
+                String::new()
+            } else {
+                format!(" (Sid {})", st.sid)
+            };
+            let _ = writeln!(
+                out,
+                "  decided by {file}:{}: statement {}{sid}, {:?}",
+                st.span.start, st.statement_index, st.effect
+            );
+        }
+        None => {
+            let why = iamd_policy::reason_text(action, &e.decision);
+            if !why.is_empty() {
+                let _ = writeln!(out, "  {why}");
+            }
+        }
+    }
+    for m in &e.matched {
+        let file = file_of(m.kind, m.policy_index, m.policy_id);
+        let _ = writeln!(
+            out,
+            "  matched {file}:{}-{}: statement {} ({:?})",
+            m.span.start, m.span.end, m.statement_index, m.effect
+        );
+    }
+    if !e.missing_context_keys.is_empty() {
+        let _ = writeln!(
+            out,
+            "  missing context keys: {}",
+            e.missing_context_keys.join(", ")
+        );
+    }
+    out
+}
+
+/// SimulateCustomPolicy's result structure for one result, as JSON: the action, resource
+/// and decision, the matched statements with their positions, the missing context
+/// values (the resource's, for a resource ARN) and the boundary's decision.
+fn result_json(r: &iamd_api::iam::EvaluationResult) -> String {
+    let mut o = String::from("{\"EvaluationResults\":[{");
+    let mut first = true;
+    json::field(&mut o, &mut first, "EvalActionName");
+    json::string(&mut o, &r.eval_action_name);
+    json::field(&mut o, &mut first, "EvalResourceName");
+    json::string(&mut o, r.eval_resource_name.as_deref().unwrap_or("*"));
+    json::field(&mut o, &mut first, "EvalDecision");
+    json::string(&mut o, &r.eval_decision);
+    json::field(&mut o, &mut first, "MatchedStatements");
+    o.push('[');
+    for (i, m) in r.matched_statements.iter().flatten().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        let mut first = true;
+        o.push('{');
+        json::field(&mut o, &mut first, "SourcePolicyId");
+        json::string(&mut o, m.source_policy_id.as_deref().unwrap_or_default());
+        json::field(&mut o, &mut first, "SourcePolicyType");
+        json::string(&mut o, m.source_policy_type.as_deref().unwrap_or_default());
+        for (name, p) in [
+            ("StartPosition", &m.start_position),
+            ("EndPosition", &m.end_position),
+        ] {
+            json::field(&mut o, &mut first, name);
+            let (line, column) = p
+                .as_ref()
+                .map_or((0, 0), |p| (p.line.unwrap_or(0), p.column.unwrap_or(0)));
+            let _ = write!(o, "{{\"Line\":{line},\"Column\":{column}}}");
+        }
+        o.push('}');
+    }
+    o.push(']');
+    // A resource ARN's missing context values are on its resource-specific result.
+    let missing = r.missing_context_values.iter().flatten().chain(
+        r.resource_specific_results
+            .iter()
+            .flatten()
+            .flat_map(|s| s.missing_context_values.iter().flatten()),
+    );
+    json::field(&mut o, &mut first, "MissingContextValues");
+    o.push('[');
+    for (i, k) in missing.enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        json::string(&mut o, k);
+    }
+    o.push(']');
+    if let Some(allowed) = r
+        .permissions_boundary_decision_detail
+        .as_ref()
+        .and_then(|d| d.allowed_by_permissions_boundary)
+    {
+        json::field(&mut o, &mut first, "PermissionsBoundaryDecisionDetail");
+        let _ = write!(o, "{{\"AllowedByPermissionsBoundary\":{allowed}}}");
+    }
+    o.push_str("}],\"IsTruncated\":false}");
+    o
 }
