@@ -35,5 +35,5 @@ pub use error::IamError;
 pub use ops::Output;
 pub use principal::{request_context, Check, KeyProblem, Principal, RequestOrigin, Target};
 pub use simulate::CustomSimulation;
-pub use simulate::{context_key_type, context_value_valid, decision_name, source_policy_type};
+pub use simulate::{context_key_type, context_value_valid};
 pub use state::UsageCell;
