@@ -345,6 +345,33 @@ enum PolicySource {
     Group(String),
 }
 
+/// SimulateCustomPolicy and SimulatePrincipalPolicy from here on alike: build the
+/// simulation from the request's shared fields (boundaries, resource policy and owner,
+/// context entries) and run it over its actions and resources, one page.
+macro_rules! simulate {
+    ($iam:ident, $r:ident, $identity:expr, $inputs:expr, $caller:expr, $base:expr) => {{
+        let sim = $iam.build_sim(
+            $identity,
+            $inputs,
+            $r.permissions_boundary_policy_input_list
+                .as_deref()
+                .unwrap_or_default(),
+            $r.resource_policy.as_deref(),
+            $r.resource_owner.as_deref(),
+            $caller,
+            $base,
+            $r.context_entries.as_deref().unwrap_or_default(),
+        )?;
+        $iam.run_sim(
+            &sim,
+            &$r.action_names,
+            $r.resource_arns.as_deref(),
+            $r.max_items,
+            $r.marker.as_deref(),
+        )
+    }};
+}
+
 impl<S: Store> Iam<S> {
     fn source_principal(&self, arn: &str) -> Result<PolicySource, IamError> {
         let account = self.account_id();
@@ -601,25 +628,8 @@ impl<S: Store> Iam<S> {
                 user: false,
             },
         };
-        let sim = self.build_sim(
-            Vec::new(),
-            &r.policy_input_list,
-            r.permissions_boundary_policy_input_list
-                .as_deref()
-                .unwrap_or_default(),
-            r.resource_policy.as_deref(),
-            r.resource_owner.as_deref(),
-            caller,
-            Context::new(),
-            r.context_entries.as_deref().unwrap_or_default(),
-        )?;
-        self.run_sim(
-            &sim,
-            &r.action_names,
-            r.resource_arns.as_deref(),
-            r.max_items,
-            r.marker.as_deref(),
-        )
+        let inputs = &r.policy_input_list;
+        simulate!(self, r, Vec::new(), inputs, caller, Context::new())
     }
 
     pub(crate) fn simulate_principal_policy(
@@ -631,25 +641,8 @@ impl<S: Store> Iam<S> {
             Some(a) => self.sim_caller_user(a)?,
             None => caller,
         };
-        let sim = self.build_sim(
-            identity,
-            r.policy_input_list.as_deref().unwrap_or_default(),
-            r.permissions_boundary_policy_input_list
-                .as_deref()
-                .unwrap_or_default(),
-            r.resource_policy.as_deref(),
-            r.resource_owner.as_deref(),
-            caller,
-            base,
-            r.context_entries.as_deref().unwrap_or_default(),
-        )?;
-        self.run_sim(
-            &sim,
-            &r.action_names,
-            r.resource_arns.as_deref(),
-            r.max_items,
-            r.marker.as_deref(),
-        )
+        let inputs = r.policy_input_list.as_deref().unwrap_or_default();
+        simulate!(self, r, identity, inputs, caller, base)
     }
 
     /// Policies (exactly as enforcement gathers them), caller and principal context
