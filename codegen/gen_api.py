@@ -615,14 +615,16 @@ class Gen:
         sh = self.shapes[shape_name]
         t = sh["type"]
         e = rust_str(elem)
+        # The value of a Copy scalar: `&self.x` -> `self.x`, `x` -> `*x`.
+        val = v[1:] if v.startswith("&") else f"*{v}"
         if t == "string":
             return [f"xml::elem_str(out, {e}, {v});"]
         if t == "integer":
-            return [f"xml::elem_i32(out, {e}, *{v});"]
+            return [f"xml::elem_i32(out, {e}, {val});"]
         if t == "long":
-            return [f"xml::elem_i64(out, {e}, *{v});"]
+            return [f"xml::elem_i64(out, {e}, {val});"]
         if t == "boolean":
-            return [f"xml::elem_bool(out, {e}, *{v});"]
+            return [f"xml::elem_bool(out, {e}, {val});"]
         if t == "timestamp":
             return [f"xml::elem_ts(out, {e}, {v});"]
         if t == "blob":

@@ -16559,7 +16559,7 @@ impl WriteXml for ListWorkloadIdentityProviderOutboundSignersResult {
             xml::elem_struct(out, "member", x);
         }
         xml::end(out, "OutboundSigners");
-        xml::elem_bool(out, "IsTruncated", *&self.is_truncated);
+        xml::elem_bool(out, "IsTruncated", self.is_truncated);
         if let Some(x) = &self.marker {
             xml::elem_str(out, "Marker", x);
         }
@@ -17035,7 +17035,7 @@ impl WriteXml for ListWorkloadIdentityTemplatesResult {
             xml::elem_struct(out, "member", x);
         }
         xml::end(out, "WorkloadIdentityTemplates");
-        xml::elem_bool(out, "IsTruncated", *&self.is_truncated);
+        xml::elem_bool(out, "IsTruncated", self.is_truncated);
         if let Some(x) = &self.marker {
             xml::elem_str(out, "Marker", x);
         }
@@ -20581,7 +20581,7 @@ pub struct SourceRoleTemplate {
 impl WriteXml for SourceRoleTemplate {
     fn write_xml(&self, out: &mut String) {
         xml::elem_str(out, "TemplateArn", &self.template_arn);
-        xml::elem_i32(out, "TemplateMinorVersion", *&self.template_minor_version);
+        xml::elem_i32(out, "TemplateMinorVersion", self.template_minor_version);
     }
 }
 impl SourceRoleTemplate {
