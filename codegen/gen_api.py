@@ -146,6 +146,15 @@ def _java_units(pattern: str):
                 yield ("u", int(digits, 16))
                 i += 2 + len(digits)
                 continue
+            if e == "x":
+                # Java's `\xhh` and `\x{h...h}`.
+                m = re.compile(r"\{([0-9a-fA-F]+)\}|([0-9a-fA-F]{2})").match(pattern, i + 2)
+                if not m:
+                    raise ValueError(f"bad \\x escape in {pattern!r}")
+                digits, nxt = m.group(1) or m.group(2), m.end()
+                yield ("u", int(digits, 16))
+                i = nxt
+                continue
             if e == "p" and i + 2 < n and pattern[i + 2] == "{":
                 end = pattern.index("}", i)
                 yield ("prop", pattern[i + 3 : end])
@@ -158,22 +167,48 @@ def _java_units(pattern: str):
         i += 1
 
 
+# A path segment of `[A-Za-z0-9._-]+` that is not exactly `.` or `..`, without
+# look-ahead: it starts with a non-dot, or is a dot and a non-dot, or two dots and
+# at least one more character. Equal to Java's `(?!\.{1,2}(?:/|$))[A-Za-z0-9._-]+`
+# wherever that run is followed by `/` or the end, as in both patterns below.
+_SEGMENT = r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*|\.\.[A-Za-z0-9._-]+)"
+_PLACEHOLDER = r"\{[A-Za-z0-9:/._-]+\}"
+
+# Model patterns with look-arounds (which Rust's `regex` lacks), each mapped to an
+# equivalent pattern without them (Java syntax; translated like any other). The
+# round-trip test checks each against the original with Python's `re`.
+LOOKAROUND_FREE = {
+    # IAM WorkloadIdentityPathPrefixType: segments, none exactly `.` or `..`.
+    r"^(?!\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/(?!\.{1,2}(?:/|$))[A-Za-z0-9._-]+)*$": (
+        f"^{_SEGMENT}(?:/{_SEGMENT})*$"
+    ),
+    # IAM WorkloadIdentityTemplatePathPatternType: segments that are placeholders or
+    # literals (not `.`/`..`), and `(?=.*\{)`: a `{`, which only a placeholder can
+    # hold, so at least one placeholder. Written as: literals up to the first
+    # placeholder, then anything.
+    r"^(?=.*\{)(?:\{[A-Za-z0-9:/._-]+\}|(?!\.{1,2}(?:/|$))[A-Za-z0-9._-]+)"
+    r"(?:/(?:\{[A-Za-z0-9:/._-]+\}|(?!\.{1,2}(?:/|$))[A-Za-z0-9._-]+))*$": (
+        f"^(?:{_SEGMENT}/)*{_PLACEHOLDER}(?:/(?:{_PLACEHOLDER}|{_SEGMENT}))*$"
+    ),
+}
+
+
 def translate_pattern(pattern: str, flavor: str) -> tuple[str, str | None]:
     """Translate a model (Java) regex to an anchored Rust or Python regex.
 
     Java's `\\w`/`\\d` are ASCII-only; so are ours. `\\uXXXX` (also the model's
-    5-6 digit `\\u10000`) becomes a code point escape. The one look-ahead in the
-    models, `-(?!-)` ("no two hyphens in a row"), is removed from the Rust regex
-    and returned as a forbidden substring instead.
+    5-6 digit `\\u10000`) and `\\xhh` become code point escapes. For Rust, the
+    look-ahead `-(?!-)` ("no two hyphens in a row") is removed from the regex and
+    returned as a forbidden substring instead; the other look-arounds of the
+    models are replaced by their equivalents in `LOOKAROUND_FREE`.
     """
     forbid = None
-    src = pattern
-    if flavor == "rust" and "(?!" in src:
-        if src.count("(?!") == 1 and "-(?!-)" in src:
-            src = src.replace("-(?!-)", "-")
-            forbid = "--"
-        else:
-            raise ValueError(f"unsupported look-around in pattern {pattern!r}")
+    src = LOOKAROUND_FREE.get(pattern, pattern) if flavor == "rust" else pattern
+    if flavor == "rust" and src.count("(?!") == 1 and "-(?!-)" in src:
+        src = src.replace("-(?!-)", "-")
+        forbid = "--"
+    if flavor == "rust" and any(la in src for la in ("(?=", "(?!", "(?<")):
+        raise ValueError(f"unsupported look-around in pattern {pattern!r}")
     out = []
     depth = 0
     for kind, val in _java_units(src):
@@ -253,6 +288,8 @@ def example_string(shape: dict, hint: str, variant: int) -> str:
         tag.lower(),
         tag.upper(),
         "1234",
+        f"{{{tag}}}/{tag.lower()}",
+        f"arn:aws:iam::123456789012:workload-identity-template/{tag}",
     ]
     pat = python_pattern(shape["pattern"]) if "pattern" in shape else None
     for c in cands:
@@ -271,6 +308,16 @@ def example_int(shape: dict, hint: str, variant: int) -> int:
     lo = shape.get("min", 1)
     hi = shape.get("max", lo + 998)
     return lo + (_crc(hint) + variant) % (hi - lo + 1)
+
+
+def example_members(shape: dict, variant: int) -> dict:
+    """The members an example of structure `shape` sets: all of them, but only
+    one of a union (the `variant`-th, cycling), as botocore requires."""
+    members = shape["members"]
+    if not shape.get("union"):
+        return members
+    name = list(members)[variant % len(members)]
+    return {name: members[name]}
 
 
 def example_value(shapes: dict, shape_name: str, hint: str, variant: int, vary_structs: bool, depth: int = 0):
@@ -311,7 +358,7 @@ def example_value(shapes: dict, shape_name: str, hint: str, variant: int, vary_s
     if t == "structure":
         return {
             m: example_value(shapes, ms["shape"], m, variant if vary_structs else 0, vary_structs, depth + 1)
-            for m, ms in sh["members"].items()
+            for m, ms in example_members(sh, variant if vary_structs else 0).items()
         }
     raise ValueError(f"unsupported shape type {t} ({shape_name})")
 
@@ -568,14 +615,16 @@ class Gen:
         sh = self.shapes[shape_name]
         t = sh["type"]
         e = rust_str(elem)
+        # The value of a Copy scalar: `&self.x` -> `self.x`, `x` -> `*x`.
+        val = v[1:] if v.startswith("&") else f"*{v}"
         if t == "string":
             return [f"xml::elem_str(out, {e}, {v});"]
         if t == "integer":
-            return [f"xml::elem_i32(out, {e}, *{v});"]
+            return [f"xml::elem_i32(out, {e}, {val});"]
         if t == "long":
-            return [f"xml::elem_i64(out, {e}, *{v});"]
+            return [f"xml::elem_i64(out, {e}, {val});"]
         if t == "boolean":
-            return [f"xml::elem_bool(out, {e}, *{v});"]
+            return [f"xml::elem_bool(out, {e}, {val});"]
         if t == "timestamp":
             return [f"xml::elem_ts(out, {e}, {v});"]
         if t == "blob":
@@ -683,15 +732,21 @@ class Gen:
             return f"{rust_str(v.decode())}.as_bytes().to_vec()"
         raise ValueError(t)
 
-    def emit_struct_example(self, rname, members, required):
+    def emit_struct_example(self, rname, sname, members, required):
+        union = sname is not None and self.shapes[sname].get("union")
+        chosen = example_members(self.shapes[sname], 0) if union else members
         self.w(f"impl {rname} {{")
-        self.w("/// A deterministic value with every member set (tests, docs).")
+        what = "its first member set (a union)" if union else "every member set"
+        self.w(f"/// A deterministic value with {what} (tests, docs).")
         self.w("pub fn example() -> Self {")
         if not members:
             self.w("Self {}")
         else:
             self.w("Self {")
             for mname, m, field, req in self.fields(members, required):
+                if mname not in chosen:
+                    self.w(f"{field}: None,")
+                    continue
                 e = self.example_expr(m["shape"], mname, 0)
                 self.w(f"{field}: {e if req else f'Some({e})'},")
             self.w("}")
@@ -771,6 +826,10 @@ class Gen:
         for rname, sname, members, required in self.structs():
             origin = f"`{sname}`" if sname else "(operation without input in the model)"
             self.w(f"/// {meta['serviceId']} shape {origin}.")
+            if sname and self.shapes[sname].get("union"):
+                self.w("///")
+                self.w("/// A union in the model: exactly one member is meant to be set. The")
+                self.w("/// decoder accepts any combination; the operation checks it.")
             self.w("#[derive(Debug, Clone, PartialEq, Default)]")
             self.w(f"pub struct {rname} {{")
             for mname, m, field, req in self.fields(members, required):
@@ -786,7 +845,7 @@ class Gen:
                 self.emit_struct_json(rname, members, required)
             if is_enc:
                 self.emit_struct_encoder(rname, members, required)
-            self.emit_struct_example(rname, members, required)
+            self.emit_struct_example(rname, sname, members, required)
             self.w()
         self.emit_collection_decoders()
         # dispatch

@@ -351,8 +351,8 @@ fn encodes_errors() {
 
 #[test]
 fn operation_tables() {
-    assert_eq!(iam::OPERATIONS.len(), 176);
-    assert_eq!(sts::OPERATIONS.len(), 11);
+    assert_eq!(iam::OPERATIONS.len(), 210);
+    assert_eq!(sts::OPERATIONS.len(), 15);
     assert!(iam::OPERATIONS.windows(2).all(|w| w[0] < w[1]));
     assert!(iam::has_output("CreateUser") && !iam::has_output("DeleteUser"));
     for op in iam::OPERATIONS {

@@ -161,6 +161,15 @@ RESOURCE_KEYS = {
     "sts": {"role": "iam:ResourceTag/"},
 }
 
+# Operations of botocore 1.44.18's models without a row here (the SAR pages as transcribed above
+# predate them, and no SAR row for them could be found in the reference material searched when the
+# pin moved): their actions are known names, with unknown keys and resource types (u128::MAX /
+# None below) until rows are transcribed from the SAR. IAM: AcquireRole, GetAccountProperties,
+# PutAccountProperties, GetRoleTemplateVersion, Enable/DisableOrganizationLevelResources,
+# UpdateOpenIDConnectProvider and the 27 *WorkloadIdentity* operations (and UpdateDelegationRequest,
+# already without a row under 1.43).
+# STS: GetCertificate, GetScopedCredentials, GetTrustBundles, IssueWorkloadIdentityContext.
+
 # The "Actions defined by ..." tables, one row per action: its name, its resource types, "|", and
 # the keys of the row (an action supports these plus the keys of its resource types). A line that
 # starts with spaces continues the row above.
