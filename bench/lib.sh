@@ -16,13 +16,14 @@ bench_args() {
   done
 }
 
-# wrk, moto_server, the Python packages and release builds of iamd (BIN) and of the
-# ceiling server (CEILING_BIN); AK/SK: the root key.
+# wrk, moto_server, the Python packages and release builds of iamd (BIN, or the binary
+# named by IAMD_BENCH_BIN, e.g. an earlier build to compare with) and of the ceiling
+# server (CEILING_BIN); AK/SK: the root key.
 bench_setup() {
   command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
   python3 -m pip install -q -r requirements.txt 'moto[server]==5.2.1'
   cargo build --release -p iamd --bin iamd --example ceiling --quiet
-  BIN=${CARGO_TARGET_DIR:-target}/release/iamd
+  BIN=${IAMD_BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release/iamd}
   CEILING_BIN=${CARGO_TARGET_DIR:-target}/release/examples/ceiling
   AK=AKIAIOSFODNN7EXAMPLE; SK=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 }

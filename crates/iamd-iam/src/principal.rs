@@ -46,10 +46,7 @@ pub fn request_context(o: &RequestOrigin<'_>, capacity: usize) -> Context {
     ctx.insert_static("aws:principalisawsservice", "false");
     ctx.insert_static("aws:viaawsservice", "false");
     ctx.insert_static("aws:requestedregion", "us-east-1");
-    ctx.insert_static(
-        "aws:useragent",
-        o.user_agent.map(text).unwrap_or_default(),
-    );
+    ctx.insert_static("aws:useragent", o.user_agent.map(text).unwrap_or_default());
     if let Some(r) = o.referer {
         ctx.insert_static("aws:referer", text(r));
     }

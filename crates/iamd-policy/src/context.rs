@@ -218,7 +218,7 @@ pub struct Request<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[expect(clippy::unwrap_used, reason = "tests unwrap what they assert on")]
 mod tests {
     use super::*;
 
@@ -237,7 +237,12 @@ mod tests {
         let keys: Vec<&str> = c.iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
-            ["aws:username", "aws:principaltype", "aws:sourceip", "aws:tagkeys"]
+            [
+                "aws:username",
+                "aws:principaltype",
+                "aws:sourceip",
+                "aws:tagkeys"
+            ]
         );
     }
 

@@ -266,7 +266,6 @@ impl<'a> HeaderBuf<'a> {
     }
 }
 
-
 /// Before the body is read: STS if the query string or the signing scope says so.
 fn guess_service(parts: &http::request::Parts) -> Service {
     let q = parts.uri.query().unwrap_or("");

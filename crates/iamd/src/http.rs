@@ -252,11 +252,7 @@ pub async fn shutdown_signal() {
     }
 }
 
-pub fn response(
-    status: u16,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Body> {
+pub fn response(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(full(body));
     *r.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
