@@ -30,12 +30,12 @@ bench_setup() {
 
 bench_cleanup() { kill ${IAMD_PID:-} ${MOTO_PID:-} ${CEILING_PID:-} 2>/dev/null || true; }
 
-# bench_start NAME: a new /tmp/NAME.XXXXXX (OUT) for data, logs and results; iamd on
+# bench_start NAME: a new temporary folder NAME.XXXXXX (OUT) for data, logs and results; iamd on
 # IAMD_PORT (IAMD_PID), moto_server on MOTO_PORT (MOTO_PID) and, if CEILING_PORT is
 # set, the ceiling server (CEILING_PID), all stopped on exit; returns once all
 # accept connections.
 bench_start() {
-  OUT=$(mktemp -d "/tmp/$1.XXXXXX")
+  OUT=$(mktemp -d -t "$1.XXXXXX")
   trap bench_cleanup EXIT
   IAMD_ROOT_ACCESS_KEY_ID=$AK IAMD_ROOT_SECRET_ACCESS_KEY=$SK IAMD_LOG=warn \
     "$BIN" serve --listen 127.0.0.1:$IAMD_PORT --data-dir "$OUT/data" --account-id 123456789012 \
