@@ -1,30 +1,32 @@
 #!/usr/bin/env bash
-# Side-by-side wrk replay of iamd against moto_server, in the same run, with the
-# shared tools in ../shared/bench (or $SHARED_BENCH). Prints the ratio table and the
-# server's resident memory idle and under load.
-#   usage: bench/run.sh [--reps N] [--duration 10s]
+# Side-by-side wrk replay of iamd, moto_server and the ceiling server (a bare hyper
+# server answering a fixed body: crates/iamd/examples/ceiling.rs) in the same run,
+# with the tools in bench/tools. Prints req/s medians per operation, the ratios
+# iamd/ceiling and iamd/moto, and iamd's resident memory idle and under load.
+#   usage: bench/run.sh [--reps N] [--duration 10s] [--conns 16]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 bench_args "$@"
 bench_setup
-IAMD_PORT=19911; MOTO_PORT=19912
+IAMD_PORT=19911; MOTO_PORT=19912; CEILING_PORT=19913
 bench_start iamd-bench
 
-python3 bench/seed_iam.py "http://127.0.0.1:$IAMD_PORT" $AK $SK
-python3 bench/seed_iam.py "http://127.0.0.1:$MOTO_PORT" $AK $SK
-IDLE_RSS=$(rss $IAMD_PID)
+python3 bench/tools/seed.py "http://127.0.0.1:$IAMD_PORT" $AK $SK
+python3 bench/tools/seed.py "http://127.0.0.1:$MOTO_PORT" $AK $SK
+echo "iamd RSS idle: $(( $(rss $IAMD_PID) / 1024 )) MiB"
 
-bench_enter_out
 OPS="sts-get-caller-identity iam-get-user iam-list-users"
-for target in iamd:$IAMD_PORT moto:$MOTO_PORT; do
-  label=${target%%:*}; port=${target##*:}; ep=http://127.0.0.1:$port
-  replays=()
-  for op in $OPS; do
-    python3 tools/sign_request.py --endpoint "$ep" --access-key $AK --secret-key $SK \
-      --op $op --user-name melvins --out-prefix "replay/${label}_$op" >/dev/null
-    replays+=("replay/${label}_$op")
-  done
-  bench_wrk "$ep" "$label" "${replays[@]}"
+for op in $OPS; do
+  bench_sign iamd $IAMD_PORT $AK $SK $op
+  bench_sign moto $MOTO_PORT $AK $SK $op
 done
-bench_report $OPS
+# The ceiling server gets iamd's request bytes (it ignores them).
+bench_wrk --ops $OPS \
+  --server "iamd=http://127.0.0.1:$IAMD_PORT" \
+  --server "ceiling=http://127.0.0.1:$CEILING_PORT@iamd" \
+  --server "moto=http://127.0.0.1:$MOTO_PORT" \
+  --ratio iamd/ceiling --ratio iamd/moto \
+  --names "sts-get-caller-identity=STS GetCallerIdentity (root)" \
+          "iam-get-user=IAM GetUser melvins (root)" \
+          "iam-list-users=IAM ListUsers, 100 users (root)"

@@ -1,6 +1,7 @@
 //! Runtime support for the generated decoders and validators. Not meant to
 //! be called by hand, but public so the generated modules (and tests) can.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -217,15 +218,16 @@ pub fn check_len(errs: &mut Validation, len: usize, path: &str, rule: &LenRule) 
 }
 
 /// `prefix.name`, or `name` at the top level.
-pub fn key(prefix: &str, name: &str) -> String {
+pub fn key<'a>(prefix: &str, name: &'a str) -> Cow<'a, str> {
     if prefix.is_empty() {
-        name.to_owned()
+        // A top-level member (every member of a request): no copy.
+        Cow::Borrowed(name)
     } else {
         let mut s = String::with_capacity(prefix.len() + 1 + name.len());
         s.push_str(prefix);
         s.push('.');
         s.push_str(name);
-        s
+        Cow::Owned(s)
     }
 }
 

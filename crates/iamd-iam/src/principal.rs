@@ -29,26 +29,69 @@ pub struct RequestOrigin<'a> {
 /// requested region, user agent and referer. Principal keys come from
 /// [`Iam::add_principal_keys`]; service keys from the service.
 pub fn request_context(o: &RequestOrigin<'_>, capacity: usize) -> Context {
+    // Keys in lowercase (as the context stores them), so none is copied; this runs on
+    // every request.
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let mut ctx = Context::with_capacity(capacity);
-    let now = iamd_api::Timestamp::now();
-    ctx.insert("aws:CurrentTime", now.to_iso8601());
-    ctx.insert("aws:EpochTime", now.as_secs().to_string());
-    ctx.insert(
-        "aws:SecureTransport",
+    let (time, epoch) = now_strings();
+    ctx.insert_static("aws:currenttime", time);
+    ctx.insert_static("aws:epochtime", epoch);
+    ctx.insert_static(
+        "aws:securetransport",
         if o.secure { "true" } else { "false" },
     );
     if let Some(ip) = o.source_ip {
-        ctx.insert("aws:SourceIp", ip.to_string());
+        ctx.insert_static("aws:sourceip", ip_string(ip));
     }
-    ctx.insert("aws:PrincipalIsAWSService", "false");
-    ctx.insert("aws:ViaAWSService", "false");
-    ctx.insert("aws:RequestedRegion", "us-east-1");
-    ctx.insert("aws:UserAgent", o.user_agent.map(text).unwrap_or_default());
+    ctx.insert_static("aws:principalisawsservice", "false");
+    ctx.insert_static("aws:viaawsservice", "false");
+    ctx.insert_static("aws:requestedregion", "us-east-1");
+    ctx.insert_static("aws:useragent", o.user_agent.map(text).unwrap_or_default());
     if let Some(r) = o.referer {
-        ctx.insert("aws:Referer", text(r));
+        ctx.insert_static("aws:referer", text(r));
     }
     ctx
+}
+
+/// `aws:CurrentTime` and `aws:EpochTime` for now: formatted once a second per thread,
+/// cloned for the requests within it.
+fn now_strings() -> (String, String) {
+    use std::cell::RefCell;
+    thread_local! {
+        static NOW: RefCell<(i64, String, String)> = const { RefCell::new((i64::MIN, String::new(), String::new())) };
+    }
+    let now = iamd_api::Timestamp::now();
+    let secs = now.as_secs();
+    NOW.with(|cell| {
+        let mut c = cell.borrow_mut();
+        if c.0 != secs {
+            *c = (secs, now.to_iso8601(), secs.to_string());
+        }
+        (c.1.clone(), c.2.clone())
+    })
+}
+
+/// An address as `aws:SourceIp` shows it (IPv4 without the formatting machinery).
+fn ip_string(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut s = String::with_capacity(15);
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                if octet >= 100 {
+                    s.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    s.push(char::from(b'0' + octet / 10 % 10));
+                }
+                s.push(char::from(b'0' + octet % 10));
+            }
+            s
+        }
+        std::net::IpAddr::V6(_) => ip.to_string(),
+    }
 }
 
 /// An authenticated caller.
@@ -78,7 +121,13 @@ impl Principal {
 
     pub fn arn(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Principal::Root { account } => format!("arn:aws:iam::{account}:root").into(),
+            Principal::Root { account } => {
+                let mut arn = String::with_capacity(account.len() + 18);
+                arn.push_str("arn:aws:iam::");
+                arn.push_str(account);
+                arn.push_str(":root");
+                arn.into()
+            }
             Principal::User { arn, .. } => arn.as_str().into(),
         }
     }
@@ -205,16 +254,16 @@ impl<S: Store> Iam<S> {
 
     /// Adds the principal-dependent global condition keys (§5.1, §5.2).
     pub fn add_principal_keys(&self, p: &Principal, ctx: &mut Context) {
-        ctx.insert("aws:userid", p.user_id());
-        ctx.insert("aws:PrincipalArn", p.arn());
-        ctx.insert("aws:PrincipalAccount", p.account());
+        ctx.insert_static("aws:userid", p.user_id());
+        ctx.insert_static("aws:principalarn", p.arn());
+        ctx.insert_static("aws:principalaccount", p.account());
         match p {
             Principal::Root { .. } => {
-                ctx.insert("aws:PrincipalType", "Account");
+                ctx.insert_static("aws:principaltype", "Account");
             }
             Principal::User { id, name, .. } => {
-                ctx.insert("aws:PrincipalType", "User");
-                ctx.insert("aws:username", name.as_str());
+                ctx.insert_static("aws:principaltype", "User");
+                ctx.insert_static("aws:username", name.as_str());
                 let state = self.read();
                 if let Some(u) = state.users.get(id) {
                     for (k, v) in &u.tags {
@@ -295,9 +344,12 @@ impl<S: Store> Iam<S> {
             ..Default::default()
         };
         let d = decide(req, &set);
-        let arn = caller.map(Principal::arn);
         let st = d.statement;
-        tracing::debug!(
+        // The caller's ARN is built only when something shows it (a root ARN is
+        // formatted): the debug log, or a denial.
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let arn = caller.map(Principal::arn);
+            tracing::debug!(
             principal = arn.as_deref().unwrap_or("anonymous"),
             action = %req.action,
             resource,
@@ -310,11 +362,12 @@ impl<S: Store> Iam<S> {
             line = st.map(|s| s.span.start.line),
             column = st.map(|s| s.span.start.column),
             "authorization decision"
-        );
+            );
+        }
         if d.kind == DecisionKind::Allow {
             return Ok(());
         }
-        Err(match arn {
+        Err(match caller.map(Principal::arn) {
             Some(arn) => render_denial(&arn, req.action, resource, &d),
             None => "Access Denied".to_string(),
         })
@@ -329,12 +382,17 @@ impl<S: Store> Iam<S> {
         checks: &[Check],
         base: &Context,
     ) -> Result<(), IamError> {
-        let identity = self.identity_policies(p);
+        // The root is bound by no identity policy: no lookup, no empty `Arc` to build.
+        let policies = match p {
+            Principal::Root { .. } => None,
+            Principal::User { .. } => Some(self.identity_policies(p)),
+        };
+        let identity = policies.as_deref().unwrap_or(&[]);
         let account = self.account_id();
         for check in checks {
             let shown = check.display.as_deref().unwrap_or(check.target.display());
             Self::evaluate_check(p.caller(), account, check, base, |req| {
-                self.decide(Some(p), &identity, None, req, shown)
+                self.decide(Some(p), identity, None, req, shown)
             })
             .map_err(IamError::AccessDenied)?;
         }

@@ -275,13 +275,11 @@ pub(crate) fn hex_lower(bytes: &[u8]) -> String {
 /// Appends lowercase hex.
 pub(crate) fn push_hex(s: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = Vec::with_capacity(bytes.len() * 2);
+    s.reserve(bytes.len() * 2);
     for &b in bytes {
-        buf.push(hex_digit(HEX, b >> 4));
-        buf.push(hex_digit(HEX, b));
+        s.push(char::from(hex_digit(HEX, b >> 4)));
+        s.push(char::from(hex_digit(HEX, b)));
     }
-    // Only ASCII hex digits were written.
-    s.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 /// Decodes 64 hex digits (either case) into 32 bytes.

@@ -26,6 +26,10 @@ const MAX_BODY: usize = 256 * 1024;
 
 /// `POST /policy/validation` with a JSON body, signed for `access-analyzer`.
 pub fn is_analyzer(req: &Request<Incoming>) -> bool {
+    // Method and path first: every request asks this, and almost none is one.
+    if req.method() != http::Method::POST || req.uri().path() != PATH {
+        return false;
+    }
     let json = req
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -35,7 +39,7 @@ pub fn is_analyzer(req: &Request<Incoming>) -> bool {
         .headers()
         .get(http::header::AUTHORIZATION)
         .is_some_and(|v| v.as_bytes().windows(17).any(|w| w == b"/access-analyzer/"));
-    req.method() == http::Method::POST && req.uri().path() == PATH && json && scope
+    json && scope
 }
 
 fn error(status: u16, ty: &str, message: &str) -> Response<Body> {

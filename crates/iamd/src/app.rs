@@ -79,14 +79,16 @@ impl App {
         }
         let request_id = iamd_iam::ids::request_id();
         let (parts, body) = req.into_parts();
-        // Which service's namespace errors use, before we know better.
-        let mut service = guess_service(&parts);
+        // Which service's namespace errors use: set once the request names it.
+        let mut service = None;
         let result = self
             .query(&parts, body, peer, &request_id, &mut service)
             .await;
         let mut resp = match result {
             Ok(xml) => response(200, "text/xml", xml),
             Err(e) => {
+                // Before the request named its service, a guess from what we have.
+                let service = service.unwrap_or_else(|| guess_service(&parts));
                 let (status, xml) = e.to_xml(service.xmlns(), &request_id);
                 match &e {
                     RequestError::Iam(
@@ -122,16 +124,9 @@ impl App {
         body: Incoming,
         peer: SocketAddr,
         request_id: &str,
-        service: &mut Service,
+        service_out: &mut Option<Service>,
     ) -> Result<String, RequestError> {
-        let is_form = parts
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| {
-                ct.to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
+        let is_form = is_form_encoded(&parts.headers);
         let body = if parts.method == http::Method::POST || parts.method == http::Method::PUT {
             read_body(body).await?
         } else {
@@ -148,7 +143,7 @@ impl App {
         }
         // The API version names the service (AWS's Query protocol): an unknown one
         // names no operation at all.
-        *service = match params.version() {
+        let service = match params.version() {
             Some(sts::API_VERSION) => Service::Sts,
             Some(iam::API_VERSION) => Service::Iam,
             Some(other) => {
@@ -160,15 +155,13 @@ impl App {
             }
             None => return Err(iamd_api::ApiError::missing_parameter("Version").into()),
         };
+        *service_out = Some(service);
 
         // Authenticate.
-        let headers: Vec<(&str, &[u8])> = parts
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_bytes()))
-            .collect();
+        let mut header_buf = HeaderBuf::default();
+        let headers = header_buf.collect(&parts.headers);
         let path = parts.uri.path();
-        let req_parts = RequestParts::new(parts.method.as_str(), path, raw_query, &headers)
+        let req_parts = RequestParts::new(parts.method.as_str(), path, raw_query, headers)
             .with_payload(Payload::Bytes(&body));
         let parsed = iamd_sigv4::parse(&req_parts)?;
         // An unsigned x-amz-* header (a session token above all) must not ride along
@@ -180,13 +173,11 @@ impl App {
             .authenticate(parsed.access_key_id(), token)
             .map_err(|_| RequestError::Sig(SigError::InvalidClientTokenId))?;
         parsed.verify(secret.as_bytes(), SystemTime::now(), Some(&self.sig_cache))?;
-        let region = parsed.scope().region.to_string();
-        let key_id = parsed.access_key_id().to_string();
 
         let mut ctx = request_context(&origin(&parts.headers, peer), 16);
         self.iam.add_principal_keys(&principal, &mut ctx);
 
-        let (xmlns, op, out) = match *service {
+        let (xmlns, op, out) = match service {
             Service::Iam => {
                 let action = params.action().unwrap_or_default();
                 let req = iam::decode(action, &params)?;
@@ -211,8 +202,12 @@ impl App {
             request_id,
             &mut xml,
         );
-        self.iam
-            .record_key_use(&usage, &key_id, service.name(), &region);
+        self.iam.record_key_use(
+            &usage,
+            parsed.access_key_id(),
+            service.name(),
+            &parsed.scope().region,
+        );
         Ok(xml)
     }
 }
@@ -224,16 +219,51 @@ fn is_query_protocol(req: &Request<Incoming>) -> bool {
         q.split('&')
             .any(|p| p == "Action" || p.starts_with("Action="))
     });
-    let form_post = req.method() == http::Method::POST
-        && req
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| {
-                ct.to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
+    let form_post = req.method() == http::Method::POST && is_form_encoded(req.headers());
     action_param || form_post
+}
+
+/// Whether the body is a form (`Content-Type: application/x-www-form-urlencoded`, any
+/// case, parameters allowed).
+fn is_form_encoded(headers: &http::HeaderMap) -> bool {
+    const FORM: &[u8] = b"application/x-www-form-urlencoded";
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .filter(|v| v.to_str().is_ok())
+        .and_then(|v| v.as_bytes().get(..FORM.len()))
+        .is_some_and(|p| p.eq_ignore_ascii_case(FORM))
+}
+
+/// The request headers as SigV4 reads them, `(name, value)` in arrival order, without
+/// a heap allocation for the usual few dozen.
+struct HeaderBuf<'a> {
+    inline: [(&'a str, &'a [u8]); 32],
+    spilled: Vec<(&'a str, &'a [u8])>,
+}
+
+impl Default for HeaderBuf<'_> {
+    fn default() -> Self {
+        HeaderBuf {
+            inline: [("", b""); 32],
+            spilled: Vec::new(),
+        }
+    }
+}
+
+impl<'a> HeaderBuf<'a> {
+    fn collect(&mut self, headers: &'a http::HeaderMap) -> &[(&'a str, &'a [u8])] {
+        let all = headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()));
+        if headers.len() > self.inline.len() {
+            self.spilled = all.collect();
+            return &self.spilled;
+        }
+        let mut n = 0;
+        for (slot, h) in self.inline.iter_mut().zip(all) {
+            *slot = h;
+            n += 1;
+        }
+        self.inline.get(..n).unwrap_or_default()
+    }
 }
 
 /// Before the body is read: STS if the query string or the signing scope says so.

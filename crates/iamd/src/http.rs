@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -95,18 +96,42 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     }
 }
 
-/// When the first byte since hyper last armed its header timer arrived, per connection.
-#[derive(Clone, Default)]
-struct HeadClock(Arc<std::sync::Mutex<Option<Instant>>>);
+/// When the first byte since hyper last armed its header timer arrived, per connection:
+/// read on every socket read, so an atomic (nanoseconds after the connection's start,
+/// plus one; zero for none) rather than a lock.
+#[derive(Clone)]
+struct HeadClock(Arc<ClockState>);
+
+struct ClockState {
+    start: Instant,
+    first: AtomicU64,
+}
+
+impl Default for HeadClock {
+    fn default() -> Self {
+        HeadClock(Arc::new(ClockState {
+            start: Instant::now(),
+            first: AtomicU64::new(0),
+        }))
+    }
+}
 
 impl HeadClock {
+    fn is_set(&self) -> bool {
+        self.0.first.load(Ordering::Relaxed) != 0
+    }
     fn get(&self) -> Option<Instant> {
-        self.0.lock().map_or(None, |g| *g)
+        match self.0.first.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(self.0.start + Duration::from_nanos(n - 1)),
+        }
     }
     fn set(&self, v: Option<Instant>) {
-        if let Ok(mut g) = self.0.lock() {
-            *g = v;
-        }
+        let n = v.map_or(0, |t| {
+            let since = t.saturating_duration_since(self.0.start).as_nanos();
+            u64::try_from(since).unwrap_or(u64::MAX - 1) + 1
+        });
+        self.0.first.store(n, Ordering::Relaxed);
     }
 }
 
@@ -170,7 +195,7 @@ impl AsyncRead for FirstByte {
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before && self.clock.get().is_none() {
+        if buf.filled().len() > before && !self.clock.is_set() {
             self.clock.set(Some(Instant::now()));
         }
         polled
@@ -227,12 +252,13 @@ pub async fn shutdown_signal() {
     }
 }
 
-pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+pub fn response(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(full(body));
     *r.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    if let Ok(v) = http::HeaderValue::from_str(content_type) {
-        r.headers_mut().insert(http::header::CONTENT_TYPE, v);
-    }
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
     r
 }
