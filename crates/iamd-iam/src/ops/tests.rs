@@ -46,6 +46,33 @@ const TABLE: &[(&str, &str)] = &[
     ("UpdateAccessKey", "UserName=u&AccessKeyId=AKIAIOSFODNN7EXAMPLE&Status=Inactive"),
     ("DeleteAccessKey", "UserName=u&AccessKeyId=AKIAIOSFODNN7EXAMPLE"),
     ("GetAccessKeyLastUsed", "AccessKeyId=AKIAIOSFODNN7EXAMPLE"),
+    ("CreateRole", "RoleName=r&AssumeRolePolicyDocument=%7B%7D&PermissionsBoundary=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fb&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+    ("GetRole", "RoleName=r"),
+    ("ListRoles", ""),
+    ("UpdateRole", "RoleName=r&MaxSessionDuration=7200"),
+    ("UpdateRoleDescription", "RoleName=r&Description=d"),
+    ("UpdateAssumeRolePolicy", "RoleName=r&PolicyDocument=%7B%7D"),
+    ("DeleteRole", "RoleName=r"),
+    ("CreateServiceLinkedRole", "AWSServiceName=ecs.amazonaws.com"),
+    ("DeleteServiceLinkedRole", "RoleName=AWSServiceRoleForECS"),
+    ("GetServiceLinkedRoleDeletionStatus", "DeletionTaskId=task%2Faws-service-role%2Fecs.amazonaws.com%2FAWSServiceRoleForECS%2F1"),
+    ("PutRolePolicy", "RoleName=r&PolicyName=p&PolicyDocument=%7B%7D"),
+    ("GetRolePolicy", "RoleName=r&PolicyName=p"),
+    ("ListRolePolicies", "RoleName=r"),
+    ("DeleteRolePolicy", "RoleName=r&PolicyName=p"),
+    ("TagRole", "RoleName=r&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+    ("UntagRole", "RoleName=r&TagKeys.member.1=k"),
+    ("ListRoleTags", "RoleName=r"),
+    ("CreateInstanceProfile", "InstanceProfileName=ip&Path=/web/"),
+    ("GetInstanceProfile", "InstanceProfileName=ip"),
+    ("ListInstanceProfiles", ""),
+    ("DeleteInstanceProfile", "InstanceProfileName=ip"),
+    ("AddRoleToInstanceProfile", "InstanceProfileName=ip&RoleName=r"),
+    ("RemoveRoleFromInstanceProfile", "InstanceProfileName=ip&RoleName=r"),
+    ("ListInstanceProfilesForRole", "RoleName=r"),
+    ("TagInstanceProfile", "InstanceProfileName=ip&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+    ("UntagInstanceProfile", "InstanceProfileName=ip&TagKeys.member.1=k"),
+    ("ListInstanceProfileTags", "InstanceProfileName=ip"),
     ("GetAccountSummary", ""),
     ("SimulateCustomPolicy", "PolicyInputList.member.1=%7B%7D&ActionNames.member.1=s3%3AGetObject"),
     ("SimulatePrincipalPolicy", "PolicySourceArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Auser%2Fu&ActionNames.member.1=s3%3AGetObject"),
@@ -54,9 +81,14 @@ const TABLE: &[(&str, &str)] = &[
 ];
 
 /// Where iamd names a resource the reference does not list, and why.
-/// ListUsers/ListGroups: AWS's own denial names the listed path
-/// ("… iam:ListUsers on resource: arn:aws:iam::A:user/").
-const DEVIATIONS: &[(&str, &str)] = &[("ListUsers", "user"), ("ListGroups", "group")];
+/// ListUsers/ListGroups (and ListRoles/ListInstanceProfiles, alike): AWS's own denial
+/// names the listed path ("… iam:ListUsers on resource: arn:aws:iam::A:user/").
+const DEVIATIONS: &[(&str, &str)] = &[
+    ("ListUsers", "user"),
+    ("ListGroups", "group"),
+    ("ListRoles", "role"),
+    ("ListInstanceProfiles", "instance-profile"),
+];
 
 fn caller() -> Principal {
     Principal::User {
@@ -130,7 +162,7 @@ fn the_table_covers_every_implemented_operation() {
 async fn unmapped_operations_fail_closed() {
     let iam = open(MemStore::default()).await;
     for (op, form) in [
-        ("DeleteRole", "RoleName=admin"),
+        ("AttachRolePolicy", "RoleName=admin&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess"),
         ("CreateAccountAlias", "AccountAlias=example"),
     ] {
         let req = request(op, form);
