@@ -22,10 +22,10 @@ mod policies;
 mod principal;
 mod simulate;
 mod state;
-mod trust;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod testing;
+mod trust;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod write_bench;

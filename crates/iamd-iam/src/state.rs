@@ -342,9 +342,8 @@ impl State {
             .values()
             .filter(|r| !r.rec.trust_bindings.is_empty())
             .map(|r| {
-                let view = trust::rebound(&r.rec.trust_bindings, |id| {
-                    self.principal_arn(&account, id)
-                });
+                let view =
+                    trust::rebound(&r.rec.trust_bindings, |id| self.principal_arn(&account, id));
                 (r.rec.id.clone(), view)
             })
             .collect();
@@ -498,7 +497,10 @@ impl State {
                 Step::PutPolicy(Owner::Role(id), ..) | Step::DeletePolicy(Owner::Role(id), _) => {
                     touched_roles.insert(id.clone());
                 }
-                Step::PutUser(_) | Step::DeleteUser(_) | Step::PutRole(..) | Step::DeleteRole(_) => {
+                Step::PutUser(_)
+                | Step::DeleteUser(_)
+                | Step::PutRole(..)
+                | Step::DeleteRole(_) => {
                     principals_changed = true;
                 }
                 _ => {}

@@ -226,7 +226,8 @@ mod tests {
     const DOC: &str = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\n    \"Effect\": \"Allow\",\n    \"Principal\": {\"AWS\": [\"arn:aws:iam::123456789012:user/alice\", \"arn:aws:iam::123456789012:role/ops/r\"], \"Service\": \"ec2.amazonaws.com\"},\n    \"Action\": \"sts:AssumeRole\",\n    \"Condition\": {\"StringEquals\": {\"aws:PrincipalArn\": \"arn:aws:iam::123456789012:user/alice\"}}\n  }]\n}";
 
     fn allows(t: &Trust, arn: &str, id: &str) -> bool {
-        let ctx = Context::new();
+        let mut ctx = Context::new();
+        ctx.insert("aws:PrincipalArn", ALICE);
         let req = Request {
             action: "sts:AssumeRole",
             resource: Resource::Arn("arn:aws:iam::123456789012:role/target"),
@@ -303,23 +304,31 @@ mod tests {
         };
         assert!(rebound(&bindings, same).is_empty());
         // Alice deleted (and recreated with another id): the ARN becomes her old id.
-        let gone = |id: &str| (id == "AROAR").then(|| "arn:aws:iam::123456789012:role/ops/r".to_string());
+        let gone =
+            |id: &str| (id == "AROAR").then(|| "arn:aws:iam::123456789012:role/ops/r".to_string());
         t.rebind(DOC, rebound(&bindings, gone));
         assert!(!allows(&t, ALICE, "AIDANEWALICE"));
         assert!(
-            t.shown.contains("[\"AIDAALICE\", \"arn:aws:iam::123456789012:role/ops/r\"]"),
+            t.shown
+                .contains("[\"AIDAALICE\", \"arn:aws:iam::123456789012:role/ops/r\"]"),
             "{}",
             t.shown
         );
         // Only the principal is rewritten, not the condition value.
-        assert!(t.shown.contains("\"aws:PrincipalArn\": \"arn:aws:iam::123456789012:user/alice\""));
+        assert!(t
+            .shown
+            .contains("\"aws:PrincipalArn\": \"arn:aws:iam::123456789012:user/alice\""));
         // The role renamed: the trust names its new ARN.
         let renamed = |id: &str| match id {
             "AROAR" => Some("arn:aws:iam::123456789012:role/r2".to_string()),
             _ => None,
         };
         t.rebind(DOC, rebound(&bindings, renamed));
-        assert!(t.shown.contains("\"arn:aws:iam::123456789012:role/r2\""), "{}", t.shown);
+        assert!(
+            t.shown.contains("\"arn:aws:iam::123456789012:role/r2\""),
+            "{}",
+            t.shown
+        );
     }
 
     #[test]

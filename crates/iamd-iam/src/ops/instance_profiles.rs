@@ -110,8 +110,13 @@ impl Operation for api::ListInstanceProfilesRequest {
             .profiles
             .values()
             .filter(|p| p.rec.path.starts_with(prefix));
-        let (instance_profiles, is_truncated, marker) =
-            listed(iam, &state, profiles, self.marker.as_deref(), self.max_items);
+        let (instance_profiles, is_truncated, marker) = listed(
+            iam,
+            &state,
+            profiles,
+            self.marker.as_deref(),
+            self.max_items,
+        );
         out(api::ListInstanceProfilesResult {
             instance_profiles,
             is_truncated: Some(is_truncated),
@@ -132,8 +137,13 @@ impl Operation for api::ListInstanceProfilesForRoleRequest {
             .profiles
             .iter()
             .filter_map(|id| InstanceProfile::by_id(&state, id));
-        let (instance_profiles, is_truncated, marker) =
-            listed(iam, &state, profiles, self.marker.as_deref(), self.max_items);
+        let (instance_profiles, is_truncated, marker) = listed(
+            iam,
+            &state,
+            profiles,
+            self.marker.as_deref(),
+            self.max_items,
+        );
         out(api::ListInstanceProfilesForRoleResult {
             instance_profiles,
             is_truncated: Some(is_truncated),

@@ -7,7 +7,9 @@
 use iamd_api::iam as api;
 use iamd_store::{Change, DeletionTaskRecord, RoleRecord, Store, TrustBinding};
 
-use super::{delete_conflict_unless, out, quota, request_tag_keys, tags, ts, Cx, Operation, Output};
+use super::{
+    delete_conflict_unless, out, quota, request_tag_keys, tags, ts, Cx, Operation, Output,
+};
 use crate::core::{now_ms, Iam};
 use crate::entity::Entity;
 use crate::error::IamError;
@@ -198,10 +200,15 @@ impl Operation for api::UpdateRoleDescriptionRequest {
     /// AWS lets a service-linked role's description be edited.
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         let description = self.description;
-        let role = edit_role(iam, &self.role_name, |_| Ok(()), |_, rec| {
-            rec.description = Some(description);
-            Ok(())
-        })
+        let role = edit_role(
+            iam,
+            &self.role_name,
+            |_| Ok(()),
+            |_, rec| {
+                rec.description = Some(description);
+                Ok(())
+            },
+        )
         .await?;
         out(api::UpdateRoleDescriptionResult { role: Some(role) })
     }
@@ -216,11 +223,16 @@ impl Operation for api::UpdateAssumeRolePolicyRequest {
         check_trust_document(&self.policy_document)?;
         let account = iam.account_id().to_string();
         let doc = self.policy_document;
-        edit_role(iam, &self.role_name, Role::ensure_modifiable, |state, rec| {
-            rec.trust_bindings = bindings(state, &account, &doc)?;
-            rec.trust_policy = doc;
-            Ok(())
-        })
+        edit_role(
+            iam,
+            &self.role_name,
+            Role::ensure_modifiable,
+            |state, rec| {
+                rec.trust_bindings = bindings(state, &account, &doc)?;
+                rec.trust_policy = doc;
+                Ok(())
+            },
+        )
         .await?;
         Ok(None)
     }
@@ -229,10 +241,7 @@ impl Operation for api::UpdateAssumeRolePolicyRequest {
 /// The changes that delete role `r` (its tags first), once nothing holds it.
 fn deleting(r: &Role) -> Result<Vec<Change>, IamError> {
     delete_conflict_unless(r.policies.is_empty(), "delete policies")?;
-    delete_conflict_unless(
-        r.profiles.is_empty(),
-        "remove roles from instance profile",
-    )?;
+    delete_conflict_unless(r.profiles.is_empty(), "remove roles from instance profile")?;
     let mut changes = tags::untagging(r, |_| true);
     changes.push(Change::DeleteRole {
         id: r.rec.id.clone(),
@@ -273,20 +282,32 @@ const SERVICE_ROLE_NAMES: &[(&str, &str)] = &[
         "elasticloadbalancing.amazonaws.com",
         "AWSServiceRoleForElasticLoadBalancing",
     ),
-    ("es.amazonaws.com", "AWSServiceRoleForAmazonElasticsearchService"),
-    ("guardduty.amazonaws.com", "AWSServiceRoleForAmazonGuardDuty"),
+    (
+        "es.amazonaws.com",
+        "AWSServiceRoleForAmazonElasticsearchService",
+    ),
+    (
+        "guardduty.amazonaws.com",
+        "AWSServiceRoleForAmazonGuardDuty",
+    ),
     ("lexv2.amazonaws.com", "AWSServiceRoleForLexV2Bots"),
     (
         "opensearchservice.amazonaws.com",
         "AWSServiceRoleForAmazonOpenSearchService",
     ),
-    ("organizations.amazonaws.com", "AWSServiceRoleForOrganizations"),
+    (
+        "organizations.amazonaws.com",
+        "AWSServiceRoleForOrganizations",
+    ),
     ("rds.amazonaws.com", "AWSServiceRoleForRDS"),
     ("spot.amazonaws.com", "AWSServiceRoleForEC2Spot"),
     ("spotfleet.amazonaws.com", "AWSServiceRoleForEC2SpotFleet"),
     ("sso.amazonaws.com", "AWSServiceRoleForSSO"),
     ("support.amazonaws.com", "AWSServiceRoleForSupport"),
-    ("trustedadvisor.amazonaws.com", "AWSServiceRoleForTrustedAdvisor"),
+    (
+        "trustedadvisor.amazonaws.com",
+        "AWSServiceRoleForTrustedAdvisor",
+    ),
 ];
 
 /// The service-linked role's name for `service` (with `_suffix` when given).
@@ -410,7 +431,10 @@ fn task_role_arn(account: &str, task: &str) -> String {
 
 impl Operation for api::GetServiceLinkedRoleDeletionStatusRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        Ok(cx.on(task_role_arn(cx.account, &self.deletion_task_id), Vec::new()))
+        Ok(cx.on(
+            task_role_arn(cx.account, &self.deletion_task_id),
+            Vec::new(),
+        ))
     }
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
