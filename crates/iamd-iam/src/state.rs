@@ -269,13 +269,6 @@ impl State {
         changes.extend(snap.users.into_iter().map(Change::PutUser));
         changes.extend(snap.groups.into_iter().map(Change::PutGroup));
         changes.extend(snap.memberships.into_iter().map(Change::PutMembership));
-        changes.extend(
-            snap.inline_policies
-                .into_iter()
-                .map(Change::PutInlinePolicy),
-        );
-        changes.extend(snap.access_keys.into_iter().map(Change::PutAccessKey));
-        changes.extend(snap.key_usage.into_iter().map(Change::PutKeyUsage));
         changes.extend(snap.roles.into_iter().map(Change::PutRole));
         changes.extend(
             snap.instance_profiles
@@ -288,7 +281,14 @@ impl State {
                 .map(Change::PutInstanceProfileRole),
         );
         changes.extend(snap.deletion_tasks.into_iter().map(Change::PutDeletionTask));
-        // Tags last: their owners (of every kind) exist by then.
+        // Inline policies and tags after their owners, of every kind.
+        changes.extend(
+            snap.inline_policies
+                .into_iter()
+                .map(Change::PutInlinePolicy),
+        );
+        changes.extend(snap.access_keys.into_iter().map(Change::PutAccessKey));
+        changes.extend(snap.key_usage.into_iter().map(Change::PutKeyUsage));
         changes.extend(snap.tags.into_iter().map(Change::PutTag));
         let mut s = State::default();
         let prepared = s.prepare(&changes, master)?;

@@ -1490,3 +1490,35 @@ async fn role_checks_carry_their_condition_keys() {
         .await
         .unwrap();
 }
+
+/// Startup loads every kind the store holds (roles with their inline policies, tags
+/// and instance profiles; instance profiles' tags; deletion tasks).
+#[tokio::test]
+async fn startup_loads_roles_and_instance_profiles() {
+    let mut snap = iamd_store::testing::every_change_snapshot();
+    // The fixture's secrets are not sealed with this test's master key.
+    snap.access_keys.clear();
+    snap.key_usage.clear();
+    let iam = open(MemStore::with(snap)).await;
+    let xml = ok(&iam, "GetRole", "RoleName=houdini-writer").await;
+    assert!(
+        xml.contains("<Key>team</Key>") && xml.contains("<Region>eu-west-1</Region>"),
+        "{xml}"
+    );
+    assert!(ok(&iam, "ListRolePolicies", "RoleName=houdini-writer")
+        .await
+        .contains("<member>write</member>"));
+    let xml = ok(&iam, "GetInstanceProfile", "InstanceProfileName=web").await;
+    assert!(
+        xml.contains("<RoleName>houdini-writer</RoleName>") && xml.contains("<Key>tier</Key>"),
+        "{xml}"
+    );
+    let e = err(
+        &iam,
+        "DeleteRole",
+        "RoleName=AWSServiceRoleForElasticBeanstalk",
+    )
+    .await;
+    assert!(matches!(e, IamError::UnmodifiableEntity(_)), "{e:?}");
+    assert_eq!(iam.read().deletion_tasks.len(), 1);
+}
