@@ -217,7 +217,7 @@ pub(crate) fn rebound(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use iamd_policy::{decide, Caller, Context, DecisionKind, PolicySet, Request, Resource};
