@@ -5,9 +5,7 @@
 use iamd_api::iam as api;
 use iamd_store::{Change, InstanceProfileRecord, InstanceProfileRoleRecord, Store};
 
-use super::{
-    delete_conflict_unless, out, page, quota, request_tag_keys, tags, Cx, Operation, Output,
-};
+use super::{delete_conflict_unless, out, page, quota, tags, Cx, Operation, Output};
 use crate::core::{now_ms, Iam};
 use crate::entity::Entity;
 use crate::error::IamError;
@@ -29,6 +27,24 @@ fn shown<S: Store>(iam: &Iam<S>, state: &State, p: &InstanceProfile) -> api::Ins
     shown
 }
 
+/// `api::$result` holding one page of `$profiles` for the request `$req`.
+macro_rules! profile_page {
+    ($result:ident, $iam:expr, $state:expr, $profiles:expr, $req:expr) => {{
+        let (instance_profiles, is_truncated, marker) = listed(
+            $iam,
+            $state,
+            $profiles,
+            $req.marker.as_deref(),
+            $req.max_items,
+        );
+        out(api::$result {
+            instance_profiles,
+            is_truncated: Some(is_truncated),
+            marker,
+        })
+    }};
+}
+
 /// One page of `profiles`, in name order, as AWS shows them.
 fn listed<'a, S: Store>(
     iam: &Iam<S>,
@@ -46,15 +62,11 @@ fn listed<'a, S: Store>(
 
 impl Operation for api::CreateInstanceProfileRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        let keys = self
-            .tags
-            .as_deref()
-            .map(request_tag_keys)
-            .unwrap_or_default();
-        let path = self.path.as_deref().unwrap_or("/");
-        Ok(cx.on(
-            InstanceProfile::arn_of(cx.account, path, &self.instance_profile_name),
-            keys,
+        Ok(cx.creation::<InstanceProfile>(
+            self.path.as_deref(),
+            &self.instance_profile_name,
+            self.tags.as_deref(),
+            None,
         ))
     }
 
@@ -110,18 +122,7 @@ impl Operation for api::ListInstanceProfilesRequest {
             .profiles
             .values()
             .filter(|p| p.rec.path.starts_with(prefix));
-        let (instance_profiles, is_truncated, marker) = listed(
-            iam,
-            &state,
-            profiles,
-            self.marker.as_deref(),
-            self.max_items,
-        );
-        out(api::ListInstanceProfilesResult {
-            instance_profiles,
-            is_truncated: Some(is_truncated),
-            marker,
-        })
+        profile_page!(ListInstanceProfilesResult, iam, &state, profiles, self)
     }
 }
 
@@ -137,18 +138,13 @@ impl Operation for api::ListInstanceProfilesForRoleRequest {
             .profiles
             .iter()
             .filter_map(|id| InstanceProfile::by_id(&state, id));
-        let (instance_profiles, is_truncated, marker) = listed(
+        profile_page!(
+            ListInstanceProfilesForRoleResult,
             iam,
             &state,
             profiles,
-            self.marker.as_deref(),
-            self.max_items,
-        );
-        out(api::ListInstanceProfilesForRoleResult {
-            instance_profiles,
-            is_truncated: Some(is_truncated),
-            marker,
-        })
+            self
+        )
     }
 }
 
@@ -186,21 +182,35 @@ fn profile_role<'a>(
     Ok((p, m))
 }
 
+/// The one change AddRoleToInstanceProfile / RemoveRoleFromInstanceProfile make,
+/// which `decide` returns from the profile and the role's place in it.
+async fn profile_role_change<S: Store>(
+    iam: &Iam<S>,
+    profile: &str,
+    role: &str,
+    decide: impl FnOnce(&InstanceProfile, InstanceProfileRoleRecord) -> Result<Change, IamError> + Send,
+) -> Result<Output, IamError> {
+    iam.change(|state| {
+        let (p, m) = profile_role(state, profile, role)?;
+        Ok(vec![decide(p, m)?])
+    })
+    .await
+}
+
 impl Operation for api::AddRoleToInstanceProfileRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
         Ok(cx.entity::<InstanceProfile>(&self.instance_profile_name))
     }
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
-        iam.change(|state| {
-            let (p, m) = profile_role(state, &self.instance_profile_name, &self.role_name)?;
+        profile_role_change(iam, &self.instance_profile_name, &self.role_name, |p, m| {
             if p.roles.len() >= quota::ROLES_PER_INSTANCE_PROFILE {
                 return Err(IamError::LimitExceeded(format!(
                     "Cannot exceed quota for InstanceSessionsPerInstanceProfile: {}",
                     quota::ROLES_PER_INSTANCE_PROFILE
                 )));
             }
-            Ok(vec![Change::PutInstanceProfileRole(m)])
+            Ok(Change::PutInstanceProfileRole(m))
         })
         .await
     }
@@ -212,12 +222,12 @@ impl Operation for api::RemoveRoleFromInstanceProfileRequest {
     }
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
-        iam.change(|state| {
-            let (p, m) = profile_role(state, &self.instance_profile_name, &self.role_name)?;
+        let role = &self.role_name;
+        profile_role_change(iam, &self.instance_profile_name, role, |p, m| {
             if !p.roles.contains(&m.role_id) {
-                return Err(Role::not_found(&self.role_name));
+                return Err(Role::not_found(role));
             }
-            Ok(vec![Change::DeleteInstanceProfileRole(m)])
+            Ok(Change::DeleteInstanceProfileRole(m))
         })
         .await
     }

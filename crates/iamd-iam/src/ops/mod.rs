@@ -167,6 +167,23 @@ impl Cx<'_> {
         }
     }
 
+    /// CreateX: the new entity's ARN (default path `/`), with the request's tags
+    /// (`aws:RequestTag/*`, `aws:TagKeys`) and permissions boundary
+    /// (`iam:PermissionsBoundary`) as condition keys.
+    pub(crate) fn creation<E: Entity>(
+        &self,
+        path: Option<&str>,
+        name: &str,
+        tags: Option<&[api::Tag]>,
+        boundary: Option<&str>,
+    ) -> Vec<Check> {
+        let mut keys = tags.map(request_tag_keys).unwrap_or_default();
+        if let Some(b) = boundary {
+            keys.push(("iam:PermissionsBoundary".to_string(), vec![b.to_string()]));
+        }
+        self.on(E::arn_of(self.account, path.unwrap_or("/"), name), keys)
+    }
+
     /// UpdateUser, UpdateGroup: the entity, and the ARN it gets when renamed or moved.
     pub(crate) fn update<E: Entity>(
         &self,

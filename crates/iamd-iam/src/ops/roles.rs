@@ -7,9 +7,7 @@
 use iamd_api::iam as api;
 use iamd_store::{Change, DeletionTaskRecord, RoleRecord, Store, TrustBinding};
 
-use super::{
-    delete_conflict_unless, out, quota, request_tag_keys, tags, ts, Cx, Operation, Output,
-};
+use super::{delete_conflict_unless, out, quota, tags, ts, Cx, Operation, Output};
 use crate::core::{now_ms, Iam};
 use crate::entity::Entity;
 use crate::error::IamError;
@@ -80,16 +78,12 @@ fn full_api<S: Store>(iam: &Iam<S>, r: &Role) -> api::Role {
 
 impl Operation for api::CreateRoleRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        let mut keys = self
-            .tags
-            .as_deref()
-            .map(request_tag_keys)
-            .unwrap_or_default();
-        if let Some(b) = &self.permissions_boundary {
-            keys.push(("iam:PermissionsBoundary".to_string(), vec![b.clone()]));
-        }
-        let path = self.path.as_deref().unwrap_or("/");
-        Ok(cx.on(Role::arn_of(cx.account, path, &self.role_name), keys))
+        Ok(cx.creation::<Role>(
+            self.path.as_deref(),
+            &self.role_name,
+            self.tags.as_deref(),
+            self.permissions_boundary.as_deref(),
+        ))
     }
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
