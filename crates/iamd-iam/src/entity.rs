@@ -1,5 +1,5 @@
-//! What IAM's named entities have in common (users and groups today; roles will
-//! implement [`Entity`] too): a name unique case-insensitively, a path, an ARN, the
+//! What IAM's named entities have in common (users, groups, roles, instance
+//! profiles): a name unique case-insensitively, a path, an ARN, the
 //! wire shape AWS returns, AWS's messages about them, and what every kind carries —
 //! tags (insertion order, keys unique case-insensitively) and inline policies by name,
 //! with the kind's quota on their size. The operations that treat every kind alike
@@ -10,12 +10,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use iamd_api::iam as api;
 use iamd_api::Timestamp;
-use iamd_store::{Change, GroupRecord, OwnerKind, UserRecord};
+use iamd_store::{Change, GroupRecord, InstanceProfileRecord, OwnerKind, RoleRecord, UserRecord};
 
 use crate::error::IamError;
 use crate::ops::quota;
 use crate::policies::StoredPolicy;
-use crate::state::{Group, State, User};
+use crate::state::{Group, InstanceProfile, Role, State, User};
+use crate::trust::Trust;
 
 /// Condition keys with their values (`aws:ResourceTag/k` → [v], …).
 pub(crate) type Keys = Vec<(String, Vec<String>)>;
@@ -108,6 +109,11 @@ pub(crate) trait Entity: Sized + Send + Sync + 'static {
     /// AWS's EntityAlreadyExists for the name `name`.
     fn already_exists(name: &str) -> IamError {
         IamError::EntityAlreadyExists(format!("{} with name {name} already exists.", Self::KIND))
+    }
+
+    /// UnmodifiableEntity when only AWS may change this entity (a service-linked role).
+    fn ensure_modifiable(&self) -> Result<(), IamError> {
+        Ok(())
     }
 
     /// The entity named `name` (case-insensitively), or NoSuchEntity.
@@ -252,5 +258,120 @@ impl Entity for Group {
             arn: self.arn(account),
             create_date: Timestamp::from_millis(self.rec.created),
         }
+    }
+}
+
+impl Entity for Role {
+    const KIND: &'static str = "Role";
+    const ARN_TYPE: &'static str = "role";
+    const OWNER: OwnerKind = OwnerKind::Role;
+    const INLINE_POLICY_SIZE: usize = quota::ROLE_POLICY_SIZE;
+    type Rec = RoleRecord;
+    type Api = api::Role;
+
+    fn table(state: &State) -> (&HashMap<String, Self>, &BTreeMap<String, String>) {
+        (&state.roles, &state.role_names)
+    }
+    fn table_mut(state: &mut State) -> (&mut HashMap<String, Self>, &mut BTreeMap<String, String>) {
+        (&mut state.roles, &mut state.role_names)
+    }
+
+    /// A role whose trust policy trusts nobody until its prepared trust is set
+    /// (`State::apply`); it shows the document as stored.
+    fn from_rec(rec: RoleRecord) -> Self {
+        let trust = Trust::nobody(&rec.trust_policy);
+        Role {
+            rec,
+            policies: BTreeMap::new(),
+            tags: Vec::new(),
+            profiles: Default::default(),
+            trust,
+            effective: std::sync::Arc::from(Vec::new()),
+        }
+    }
+
+    common_methods!(Change::PutRole);
+
+    /// The role as ListRoles shows it (GetRole adds tags, boundary and last use).
+    fn to_api(&self, account: &str) -> api::Role {
+        api::Role {
+            path: self.rec.path.clone(),
+            role_name: self.rec.name.clone(),
+            role_id: self.rec.id.clone(),
+            arn: self.arn(account),
+            create_date: Timestamp::from_millis(self.rec.created),
+            assume_role_policy_document: Some(crate::ops::url_encode(&self.trust.shown)),
+            description: self.rec.description.clone(),
+            max_session_duration: Some(
+                i32::try_from(self.rec.max_session_duration).unwrap_or(i32::MAX),
+            ),
+            max_signin_session_duration: None,
+            permissions_boundary: None,
+            tags: None,
+            role_last_used: None,
+            source_role_template: None,
+        }
+    }
+
+    fn ensure_modifiable(&self) -> Result<(), IamError> {
+        if self.rec.service_linked {
+            Err(IamError::UnmodifiableEntity(format!(
+                "Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS",
+                self.rec.name
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Entity for InstanceProfile {
+    const KIND: &'static str = "Instance Profile";
+    const ARN_TYPE: &'static str = "instance-profile";
+    const OWNER: OwnerKind = OwnerKind::InstanceProfile;
+    /// Instance profiles have no inline policies.
+    const INLINE_POLICY_SIZE: usize = 0;
+    type Rec = InstanceProfileRecord;
+    type Api = api::InstanceProfile;
+
+    fn table(state: &State) -> (&HashMap<String, Self>, &BTreeMap<String, String>) {
+        (&state.profiles, &state.profile_names)
+    }
+    fn table_mut(state: &mut State) -> (&mut HashMap<String, Self>, &mut BTreeMap<String, String>) {
+        (&mut state.profiles, &mut state.profile_names)
+    }
+
+    fn from_rec(rec: InstanceProfileRecord) -> Self {
+        InstanceProfile {
+            rec,
+            roles: Default::default(),
+            tags: Vec::new(),
+            policies: BTreeMap::new(),
+        }
+    }
+
+    common_methods!(Change::PutInstanceProfile);
+
+    /// The profile without its roles (the caller adds them from the state).
+    fn to_api(&self, account: &str) -> api::InstanceProfile {
+        api::InstanceProfile {
+            path: self.rec.path.clone(),
+            instance_profile_name: self.rec.name.clone(),
+            instance_profile_id: self.rec.id.clone(),
+            arn: self.arn(account),
+            create_date: Timestamp::from_millis(self.rec.created),
+            roles: Vec::new(),
+            tags: None,
+        }
+    }
+
+    /// AWS: "Instance Profile NAME cannot be found."
+    fn not_found(name: &str) -> IamError {
+        IamError::NoSuchEntity(format!("Instance Profile {name} cannot be found."))
+    }
+
+    /// AWS: "Instance Profile NAME already exists."
+    fn already_exists(name: &str) -> IamError {
+        IamError::EntityAlreadyExists(format!("Instance Profile {name} already exists."))
     }
 }

@@ -27,6 +27,9 @@ pub enum IamError {
     /// 403 `AccessDenied`.
     #[error("{0}")]
     AccessDenied(String),
+    /// 400 `UnmodifiableEntity`: a service-linked role only AWS may change.
+    #[error("{0}")]
+    UnmodifiableEntity(String),
     /// 409 `ConcurrentModification`: another node or writer changed the entity first.
     #[error("{0}")]
     ConcurrentModification(String),

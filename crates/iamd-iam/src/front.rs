@@ -151,6 +151,16 @@ front_door! {
         // access keys (ops/access_keys.rs)
         CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey,
         GetAccessKeyLastUsed,
+        // roles and service-linked roles (ops/roles.rs)
+        CreateRole, GetRole, ListRoles, UpdateRole, UpdateRoleDescription,
+        UpdateAssumeRolePolicy, DeleteRole,
+        CreateServiceLinkedRole, DeleteServiceLinkedRole, GetServiceLinkedRoleDeletionStatus,
+        PutRolePolicy, GetRolePolicy, ListRolePolicies, DeleteRolePolicy,
+        TagRole, UntagRole, ListRoleTags,
+        // instance profiles (ops/instance_profiles.rs; tags: ops/tags.rs)
+        CreateInstanceProfile, GetInstanceProfile, ListInstanceProfiles, DeleteInstanceProfile,
+        AddRoleToInstanceProfile, RemoveRoleFromInstanceProfile, ListInstanceProfilesForRole,
+        TagInstanceProfile, UntagInstanceProfile, ListInstanceProfileTags,
         // the account (ops/account.rs)
         GetAccountSummary,
         // the policy simulator (ops/simulator.rs)

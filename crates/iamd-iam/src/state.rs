@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use iamd_store::{
-    AccessKeyRecord, AccountRecord, Change, GroupRecord, KeyUsageRecord, MembershipRecord,
-    OwnerKind, Snapshot, UserRecord,
+    AccessKeyRecord, AccountRecord, Change, GroupRecord, InstanceProfileRecord,
+    InstanceProfileRoleRecord, KeyUsageRecord, MembershipRecord, OwnerKind, RoleRecord, Snapshot,
+    UserRecord,
 };
 
 use iamd_policy::CompiledPolicy;
@@ -21,6 +22,7 @@ use iamd_policy::CompiledPolicy;
 use crate::crypto::MasterKey;
 use crate::entity::{Entity, Keys, Tags};
 use crate::policies::StoredPolicy;
+use crate::trust::{self, Trust};
 
 /// A user with everything attached to it.
 #[derive(Debug, Clone)]
@@ -47,6 +49,32 @@ pub(crate) struct Group {
     pub(crate) members: BTreeSet<String>,
     /// Kept as stored (AWS has no API that tags a group).
     pub(crate) tags: Tags,
+}
+
+/// A role with everything attached to it.
+#[derive(Debug, Clone)]
+pub(crate) struct Role {
+    pub(crate) rec: RoleRecord,
+    pub(crate) policies: BTreeMap<String, StoredPolicy>,
+    pub(crate) tags: Tags,
+    /// Ids of the instance profiles it is in.
+    pub(crate) profiles: BTreeSet<String>,
+    /// Its trust policy, with the principals it names rebound to what they are now.
+    pub(crate) trust: Trust,
+    /// The role's identity policies, compiled (its inline policies): what its sessions
+    /// are evaluated with. Rebuilt whenever one of them changes.
+    pub(crate) effective: Arc<[Arc<CompiledPolicy>]>,
+}
+
+/// An instance profile: a container for one role.
+#[derive(Debug, Clone)]
+pub(crate) struct InstanceProfile {
+    pub(crate) rec: InstanceProfileRecord,
+    /// Role ids (AWS allows one).
+    pub(crate) roles: BTreeSet<String>,
+    pub(crate) tags: Tags,
+    /// Always empty: instance profiles have no inline policies.
+    pub(crate) policies: BTreeMap<String, StoredPolicy>,
 }
 
 /// An access key with its decrypted secret (memory only; never logged).
@@ -94,7 +122,13 @@ pub(crate) struct State {
     pub(crate) user_names: BTreeMap<String, String>,
     pub(crate) groups: HashMap<String, Group>,
     pub(crate) group_names: BTreeMap<String, String>,
+    pub(crate) roles: HashMap<String, Role>,
+    pub(crate) role_names: BTreeMap<String, String>,
+    pub(crate) profiles: HashMap<String, InstanceProfile>,
+    pub(crate) profile_names: BTreeMap<String, String>,
     pub(crate) keys: HashMap<String, Key>,
+    /// Deletion task ids of service-linked roles (all succeeded).
+    pub(crate) deletion_tasks: BTreeSet<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,12 +140,14 @@ pub(crate) enum StateError {
 }
 
 /// The owner of tags or inline policies, among the kinds memory keeps a table of. A
-/// kind without one (roles, managed policies: no table yet) is refused by
+/// kind without one (managed policies: no table yet) is refused by
 /// [`State::prepare`], never taken for another kind.
 #[derive(Debug, Clone)]
 enum Owner {
     User(String),
     Group(String),
+    Role(String),
+    InstanceProfile(String),
 }
 
 impl Owner {
@@ -119,7 +155,9 @@ impl Owner {
         match kind {
             OwnerKind::User => Ok(Owner::User(id.to_string())),
             OwnerKind::Group => Ok(Owner::Group(id.to_string())),
-            OwnerKind::Role | OwnerKind::Policy => Err(StateError::Corrupt(format!(
+            OwnerKind::Role => Ok(Owner::Role(id.to_string())),
+            OwnerKind::InstanceProfile => Ok(Owner::InstanceProfile(id.to_string())),
+            OwnerKind::Policy => Err(StateError::Corrupt(format!(
                 "{} {id} owns tags or policies, but this server keeps no {}s",
                 kind.as_str(),
                 kind.as_str()
@@ -134,6 +172,8 @@ macro_rules! on_owner {
         match $owner {
             Owner::User(id) => $state.users.get_mut(id).map($f),
             Owner::Group(id) => $state.groups.get_mut(id).map($f),
+            Owner::Role(id) => $state.roles.get_mut(id).map($f),
+            Owner::InstanceProfile(id) => $state.profiles.get_mut(id).map($f),
         }
     };
 }
@@ -155,21 +195,44 @@ enum Step {
     Usage(KeyUsageRecord),
     PutTag(Owner, String, String),
     DeleteTag(Owner, String),
+    PutRole(RoleRecord, Trust),
+    DeleteRole(String),
+    PutProfile(InstanceProfileRecord),
+    DeleteProfile(String),
+    AddRole(InstanceProfileRoleRecord),
+    RemoveRole(InstanceProfileRoleRecord),
+    DeletionTask(String),
 }
 
 /// A batch of changes [`State::prepare`] accepted, for [`State::apply`].
 #[derive(Debug, Default)]
 pub(crate) struct Prepared(Vec<Step>);
 
-/// Which users and groups exist part-way through a batch: the state, overlaid with
-/// what the batch's earlier changes create and delete.
+/// Which users, groups, roles and instance profiles exist part-way through a batch:
+/// the state, overlaid with what the batch's earlier changes create and delete.
 struct Pending<'a> {
     state: &'a State,
     users: HashMap<&'a str, bool>,
     groups: HashMap<&'a str, bool>,
+    roles: HashMap<&'a str, bool>,
+    profiles: HashMap<&'a str, bool>,
 }
 
 impl Pending<'_> {
+    fn role(&self, id: &str) -> bool {
+        self.roles
+            .get(id)
+            .copied()
+            .unwrap_or_else(|| self.state.roles.contains_key(id))
+    }
+
+    fn profile(&self, id: &str) -> bool {
+        self.profiles
+            .get(id)
+            .copied()
+            .unwrap_or_else(|| self.state.profiles.contains_key(id))
+    }
+
     fn user(&self, id: &str) -> bool {
         self.users
             .get(id)
@@ -188,6 +251,8 @@ impl Pending<'_> {
         match o {
             Owner::User(id) => self.user(id),
             Owner::Group(id) => self.group(id),
+            Owner::Role(id) => self.role(id),
+            Owner::InstanceProfile(id) => self.profile(id),
         }
     }
 }
@@ -204,6 +269,19 @@ impl State {
         changes.extend(snap.users.into_iter().map(Change::PutUser));
         changes.extend(snap.groups.into_iter().map(Change::PutGroup));
         changes.extend(snap.memberships.into_iter().map(Change::PutMembership));
+        changes.extend(snap.roles.into_iter().map(Change::PutRole));
+        changes.extend(
+            snap.instance_profiles
+                .into_iter()
+                .map(Change::PutInstanceProfile),
+        );
+        changes.extend(
+            snap.instance_profile_roles
+                .into_iter()
+                .map(Change::PutInstanceProfileRole),
+        );
+        changes.extend(snap.deletion_tasks.into_iter().map(Change::PutDeletionTask));
+        // Inline policies and tags after their owners, of every kind.
         changes.extend(
             snap.inline_policies
                 .into_iter()
@@ -233,7 +311,47 @@ impl State {
         fn shown<E: Entity>(s: &State, account: &str, arn: &str) -> Option<String> {
             E::by_arn(s, account, arn).map(|e| format!("{} {}", E::ARN_TYPE, e.name()))
         }
-        shown::<User>(self, account, arn).or_else(|| shown::<Group>(self, account, arn))
+        shown::<User>(self, account, arn)
+            .or_else(|| shown::<Group>(self, account, arn))
+            .or_else(|| shown::<Role>(self, account, arn))
+    }
+
+    /// The unique id of the existing user or role whose ARN is exactly `arn`.
+    pub(crate) fn principal_id(&self, account: &str, arn: &str) -> Option<String> {
+        User::by_arn(self, account, arn)
+            .map(|u| u.rec.id.clone())
+            .or_else(|| Role::by_arn(self, account, arn).map(|r| r.rec.id.clone()))
+    }
+
+    /// The current ARN of the user or role with unique id `id`, in `account`.
+    fn principal_arn(&self, account: &str, id: &str) -> Option<String> {
+        self.users
+            .get(id)
+            .map(|u| u.arn(account))
+            .or_else(|| self.roles.get(id).map(|r| r.arn(account)))
+    }
+
+    /// Rebinds every role's trust policy to what the principals it names are now
+    /// (`trust.rs`): after users or roles were created, deleted, renamed or moved.
+    fn rebind_trusts(&mut self) {
+        let Some(account) = self.account.as_ref().map(|a| a.id.clone()) else {
+            return;
+        };
+        let views: Vec<(String, trust::Rebound)> = self
+            .roles
+            .values()
+            .filter(|r| !r.rec.trust_bindings.is_empty())
+            .map(|r| {
+                let view =
+                    trust::rebound(&r.rec.trust_bindings, |id| self.principal_arn(&account, id));
+                (r.rec.id.clone(), view)
+            })
+            .collect();
+        for (id, view) in views {
+            if let Some(r) = self.roles.get_mut(&id) {
+                r.trust.rebind(&r.rec.trust_policy, view);
+            }
+        }
     }
 
     /// Checks `changes` against this state and does everything about them that can
@@ -250,6 +368,8 @@ impl State {
             state: self,
             users: HashMap::new(),
             groups: HashMap::new(),
+            roles: HashMap::new(),
+            profiles: HashMap::new(),
         };
         let mut steps = Vec::with_capacity(changes.len());
         for change in changes {
@@ -280,6 +400,9 @@ impl State {
                 Change::DeleteMembership(m) => Step::Leave(m.clone()),
                 Change::PutInlinePolicy(r) => {
                     let owner = Owner::new(r.owner_kind, &r.owner_id)?;
+                    if let Owner::InstanceProfile(id) = &owner {
+                        return Err(corrupt(format!("inline policy of instance profile {id}")));
+                    }
                     if !p.owner(&owner) {
                         return Err(corrupt(format!(
                             "inline policy of unknown {} {}",
@@ -327,6 +450,35 @@ impl State {
                     owner_id,
                     key,
                 } => Step::DeleteTag(Owner::new(*owner_kind, owner_id)?, key.clone()),
+                Change::PutRole(r) => {
+                    let trust = Trust::parse(&r.trust_policy).map_err(|e| {
+                        corrupt(format!("trust policy of role {} does not parse: {e}", r.id))
+                    })?;
+                    p.roles.insert(&r.id, true);
+                    Step::PutRole(r.clone(), trust)
+                }
+                Change::DeleteRole { id } => {
+                    p.roles.insert(id, false);
+                    Step::DeleteRole(id.clone())
+                }
+                Change::PutInstanceProfile(ip) => {
+                    p.profiles.insert(&ip.id, true);
+                    Step::PutProfile(ip.clone())
+                }
+                Change::DeleteInstanceProfile { id } => {
+                    p.profiles.insert(id, false);
+                    Step::DeleteProfile(id.clone())
+                }
+                Change::PutInstanceProfileRole(m) => {
+                    if !p.profile(&m.profile_id) || !p.role(&m.role_id) {
+                        return Err(corrupt(format!(
+                            "instance profile role of unknown profile/role {m:?}"
+                        )));
+                    }
+                    Step::AddRole(m.clone())
+                }
+                Change::DeleteInstanceProfileRole(m) => Step::RemoveRole(m.clone()),
+                Change::PutDeletionTask(t) => Step::DeletionTask(t.id.clone()),
             };
             steps.push(step);
         }
@@ -337,12 +489,34 @@ impl State {
     /// effective policy sets it touched. Cannot fail.
     pub(crate) fn apply(&mut self, prepared: Prepared) {
         let mut touched = BTreeSet::new();
+        let mut touched_roles = BTreeSet::new();
+        let mut principals_changed = false;
         for step in prepared.0 {
             self.touched_by(&step, &mut touched);
+            match &step {
+                Step::PutPolicy(Owner::Role(id), ..) | Step::DeletePolicy(Owner::Role(id), _) => {
+                    touched_roles.insert(id.clone());
+                }
+                Step::PutUser(_)
+                | Step::DeleteUser(_)
+                | Step::PutRole(..)
+                | Step::DeleteRole(_) => {
+                    principals_changed = true;
+                }
+                _ => {}
+            }
             self.apply_step(step);
         }
         for uid in touched {
             self.refresh_effective(&uid);
+        }
+        for rid in touched_roles {
+            if let Some(r) = self.roles.get_mut(&rid) {
+                r.effective = r.policies.values().map(|p| p.compiled.clone()).collect();
+            }
+        }
+        if principals_changed {
+            self.rebind_trusts();
         }
     }
 
@@ -367,7 +541,16 @@ impl State {
             | Step::DeleteKey(_)
             | Step::Usage(_)
             | Step::PutTag(..)
-            | Step::DeleteTag(..) => {}
+            | Step::DeleteTag(..)
+            | Step::PutPolicy(..)
+            | Step::DeletePolicy(..)
+            | Step::PutRole(..)
+            | Step::DeleteRole(_)
+            | Step::PutProfile(_)
+            | Step::DeleteProfile(_)
+            | Step::AddRole(_)
+            | Step::RemoveRole(_)
+            | Step::DeletionTask(_) => {}
         }
     }
 
@@ -499,6 +682,52 @@ impl State {
                 on_owner!(self, &owner, |e| e
                     .tags_mut()
                     .retain(|(k, _)| !k.eq_ignore_ascii_case(&key)));
+            }
+            Step::PutRole(rec, trust) => {
+                let id = rec.id.clone();
+                self.put_entity::<Role>(rec);
+                if let Some(r) = self.roles.get_mut(&id) {
+                    r.trust = trust;
+                }
+            }
+            Step::DeleteRole(id) => {
+                if let Some(r) = self.remove_entity::<Role>(&id) {
+                    for p in &r.profiles {
+                        if let Some(p) = self.profiles.get_mut(p) {
+                            p.roles.remove(&id);
+                        }
+                    }
+                }
+            }
+            Step::PutProfile(rec) => self.put_entity::<InstanceProfile>(rec),
+            Step::DeleteProfile(id) => {
+                if let Some(p) = self.remove_entity::<InstanceProfile>(&id) {
+                    for r in &p.roles {
+                        if let Some(r) = self.roles.get_mut(r) {
+                            r.profiles.remove(&id);
+                        }
+                    }
+                }
+            }
+            Step::AddRole(m) => {
+                if let (Some(p), Some(r)) = (
+                    self.profiles.get_mut(&m.profile_id),
+                    self.roles.get_mut(&m.role_id),
+                ) {
+                    p.roles.insert(m.role_id);
+                    r.profiles.insert(m.profile_id);
+                }
+            }
+            Step::RemoveRole(m) => {
+                if let Some(p) = self.profiles.get_mut(&m.profile_id) {
+                    p.roles.remove(&m.role_id);
+                }
+                if let Some(r) = self.roles.get_mut(&m.role_id) {
+                    r.profiles.remove(&m.profile_id);
+                }
+            }
+            Step::DeletionTask(id) => {
+                self.deletion_tasks.insert(id);
             }
         }
     }

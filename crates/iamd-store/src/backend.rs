@@ -53,7 +53,9 @@ macro_rules! run_changes {
                     q = match arg {
                         $crate::sql::Arg::Text(v) => q.bind(v),
                         $crate::sql::Arg::OptText(v) => q.bind(v),
+                        $crate::sql::Arg::Owned(v) => q.bind(v),
                         $crate::sql::Arg::Int(v) => q.bind(v),
+                        $crate::sql::Arg::OptInt(v) => q.bind(v),
                         $crate::sql::Arg::Bytes(v) => q.bind(v),
                     };
                 }
@@ -103,6 +105,13 @@ macro_rules! fetch_tables {
             access_keys: $crate::backend::fetch!($tx, $crate::sql::LOAD_ACCESS_KEYS),
             key_usage: $crate::backend::fetch!($tx, $crate::sql::LOAD_KEY_USAGE),
             tags: $crate::backend::fetch!($tx, $crate::sql::LOAD_TAGS),
+            roles: $crate::backend::fetch!($tx, $crate::sql::LOAD_ROLES),
+            instance_profiles: $crate::backend::fetch!($tx, $crate::sql::LOAD_INSTANCE_PROFILES),
+            instance_profile_roles: $crate::backend::fetch!(
+                $tx,
+                $crate::sql::LOAD_INSTANCE_PROFILE_ROLES
+            ),
+            deletion_tasks: $crate::backend::fetch!($tx, $crate::sql::LOAD_DELETION_TASKS),
         }
     };
 }
@@ -118,6 +127,10 @@ pub(crate) struct Tables<R> {
     pub access_keys: Vec<R>,
     pub key_usage: Vec<R>,
     pub tags: Vec<R>,
+    pub roles: Vec<R>,
+    pub instance_profiles: Vec<R>,
+    pub instance_profile_roles: Vec<R>,
+    pub deletion_tasks: Vec<R>,
 }
 
 /// Decodes the rows and sorts every list by primary key (byte order).
@@ -138,6 +151,13 @@ pub(crate) fn snapshot<R: Cells>(t: Tables<R>) -> Result<Snapshot, StoreError> {
         access_keys: decode::all(&t.access_keys, decode::access_key)?,
         key_usage: decode::all(&t.key_usage, decode::key_usage)?,
         tags: decode::all(&t.tags, decode::tag)?,
+        roles: decode::all(&t.roles, decode::role)?,
+        instance_profiles: decode::all(&t.instance_profiles, decode::instance_profile)?,
+        instance_profile_roles: decode::all(
+            &t.instance_profile_roles,
+            decode::instance_profile_role,
+        )?,
+        deletion_tasks: decode::all(&t.deletion_tasks, decode::deletion_task)?,
     };
     s.sort();
     Ok(s)

@@ -7,6 +7,7 @@ pub(crate) trait Cells {
     fn text(&self, i: usize) -> Result<String, StoreError>;
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
     fn int(&self, i: usize) -> Result<i64, StoreError>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError>;
     fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError>;
 }
 
@@ -20,6 +21,9 @@ macro_rules! impl_cells {
                 sqlx::Row::try_get(self, i).map_err(|e| StoreError::Corrupt(e.to_string()))
             }
             fn int(&self, i: usize) -> Result<i64, StoreError> {
+                sqlx::Row::try_get(self, i).map_err(|e| StoreError::Corrupt(e.to_string()))
+            }
+            fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
                 sqlx::Row::try_get(self, i).map_err(|e| StoreError::Corrupt(e.to_string()))
             }
             fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
@@ -106,6 +110,61 @@ pub(crate) fn tag(r: &impl Cells) -> Result<TagRecord, StoreError> {
         owner_id: r.text(1)?,
         key: r.text(2)?,
         value: r.text(3)?,
+    })
+}
+
+pub(crate) fn role(r: &impl Cells) -> Result<RoleRecord, StoreError> {
+    let id = r.text(0)?;
+    let bindings = r.text(5)?;
+    let trust_bindings = decode_bindings(&bindings)
+        .ok_or_else(|| StoreError::Corrupt(format!("roles: bad trust_bindings of {id}")))?;
+    let service_linked = match r.int(9)? {
+        0 => false,
+        1 => true,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "roles: service_linked {other} of {id}"
+            )))
+        }
+    };
+    Ok(RoleRecord {
+        name: r.text(1)?,
+        path: r.text(2)?,
+        created: r.int(3)?,
+        trust_policy: r.text(4)?,
+        trust_bindings,
+        description: r.opt_text(6)?,
+        max_session_duration: r.int(7)?,
+        boundary_arn: r.opt_text(8)?,
+        service_linked,
+        last_used: r.opt_int(10)?,
+        last_used_region: r.opt_text(11)?,
+        id,
+    })
+}
+
+pub(crate) fn instance_profile(r: &impl Cells) -> Result<InstanceProfileRecord, StoreError> {
+    Ok(InstanceProfileRecord {
+        id: r.text(0)?,
+        name: r.text(1)?,
+        path: r.text(2)?,
+        created: r.int(3)?,
+    })
+}
+
+pub(crate) fn instance_profile_role(
+    r: &impl Cells,
+) -> Result<InstanceProfileRoleRecord, StoreError> {
+    Ok(InstanceProfileRoleRecord {
+        profile_id: r.text(0)?,
+        role_id: r.text(1)?,
+    })
+}
+
+pub(crate) fn deletion_task(r: &impl Cells) -> Result<DeletionTaskRecord, StoreError> {
+    Ok(DeletionTaskRecord {
+        id: r.text(0)?,
+        created: r.int(1)?,
     })
 }
 

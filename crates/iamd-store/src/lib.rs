@@ -15,8 +15,9 @@
 //!   inline policy name is unique per owner (case-sensitive, as AWS), a membership is
 //!   unique per (group, user) (its primary key, so putting it again is a no-op). A
 //!   violation returns [`StoreError::Conflict`] and nothing of the batch is written.
-//!   (Roles and managed policies have no tables yet: schema version 1 covers users
-//!   and groups.)
+//!   Roles and instance profiles (schema version 3) follow the same rules; a role
+//!   in an instance profile is unique per (profile, role). (Managed policies have no
+//!   table yet.)
 //! - `Put*` replaces the row with the same primary key, or inserts it.
 //! - `Delete*` of a missing row is not an error (the service checked existence in
 //!   memory under its write lock).
@@ -29,8 +30,10 @@
 //!   delete children before their parent (`DeleteMembership`s and `DeleteAccessKey`s
 //!   before `DeleteUser`). A change that would leave a dangling reference fails with
 //!   [`StoreError::Reference`] and nothing of the batch is written. The checked
-//!   references: membership → group and user, access key → user.
-//! - `DeleteUser` / `DeleteGroup` also delete that owner's tags and inline policies
+//!   references: membership → group and user, access key → user, instance-profile
+//!   role → instance profile and role.
+//! - `DeleteUser` / `DeleteGroup` / `DeleteRole` / `DeleteInstanceProfile` also delete
+//!   that owner's tags and inline policies
 //!   (their owner reference is polymorphic, so no foreign key guards it); the service
 //!   may still delete them explicitly first. `DeleteAccessKey` deletes its key usage.
 //! - `PutMembership` of an existing membership is a no-op (AddUserToGroup is
@@ -104,6 +107,7 @@ pub enum OwnerKind {
     Group,
     Role,
     Policy,
+    InstanceProfile,
 }
 
 impl OwnerKind {
@@ -114,6 +118,7 @@ impl OwnerKind {
             "group" => Some(OwnerKind::Group),
             "role" => Some(OwnerKind::Role),
             "policy" => Some(OwnerKind::Policy),
+            "instance-profile" => Some(OwnerKind::InstanceProfile),
             _ => None,
         }
     }
@@ -124,6 +129,7 @@ impl OwnerKind {
             OwnerKind::Group => "group",
             OwnerKind::Role => "role",
             OwnerKind::Policy => "policy",
+            OwnerKind::InstanceProfile => "instance-profile",
         }
     }
 }
@@ -154,6 +160,64 @@ pub struct GroupRecord {
     pub id: String,
     pub name: String,
     pub path: String,
+    pub created: Millis,
+}
+
+/// A principal ARN named in a role's trust policy, bound to the unique id the principal
+/// had when the policy was saved (AWS's trust binding: a principal deleted and
+/// recreated under the same ARN has another id, and the trust no longer names it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TrustBinding {
+    pub arn: String,
+    /// `AIDA…` or `AROA…`.
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRecord {
+    /// Unique id, `AROA` + 17 characters.
+    pub id: String,
+    pub name: String,
+    pub path: String,
+    pub created: Millis,
+    /// The trust policy exactly as the client sent it (decoded JSON text).
+    pub trust_policy: String,
+    /// The user and role ARNs the trust policy names, with their ids at save time.
+    pub trust_bindings: Vec<TrustBinding>,
+    pub description: Option<String>,
+    /// Seconds, 3,600–43,200.
+    pub max_session_duration: i64,
+    /// ARN of the permissions boundary policy, if any.
+    pub boundary_arn: Option<String>,
+    /// Created by CreateServiceLinkedRole: only AWS (here: the service-linked role
+    /// operations) may modify it.
+    pub service_linked: bool,
+    /// When the role was last assumed, and in which region (`RoleLastUsed`).
+    pub last_used: Option<Millis>,
+    pub last_used_region: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceProfileRecord {
+    /// Unique id, `AIPA` + 17 characters.
+    pub id: String,
+    pub name: String,
+    pub path: String,
+    pub created: Millis,
+}
+
+/// A role in an instance profile.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InstanceProfileRoleRecord {
+    pub profile_id: String,
+    pub role_id: String,
+}
+
+/// The deletion task of a service-linked role (GetServiceLinkedRoleDeletionStatus).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletionTaskRecord {
+    /// `task/aws-service-role/<service>/<role name>/<uuid>`.
+    pub id: String,
     pub created: Millis,
 }
 
@@ -258,6 +322,17 @@ pub enum Change {
         owner_id: String,
         key: String,
     },
+    PutRole(RoleRecord),
+    DeleteRole {
+        id: String,
+    },
+    PutInstanceProfile(InstanceProfileRecord),
+    DeleteInstanceProfile {
+        id: String,
+    },
+    PutInstanceProfileRole(InstanceProfileRoleRecord),
+    DeleteInstanceProfileRole(InstanceProfileRoleRecord),
+    PutDeletionTask(DeletionTaskRecord),
 }
 
 /// Everything the store holds, as loaded at startup.
@@ -271,6 +346,10 @@ pub struct Snapshot {
     pub access_keys: Vec<AccessKeyRecord>,
     pub key_usage: Vec<KeyUsageRecord>,
     pub tags: Vec<TagRecord>,
+    pub roles: Vec<RoleRecord>,
+    pub instance_profiles: Vec<InstanceProfileRecord>,
+    pub instance_profile_roles: Vec<InstanceProfileRoleRecord>,
+    pub deletion_tasks: Vec<DeletionTaskRecord>,
 }
 
 impl Snapshot {
@@ -297,5 +376,32 @@ impl Snapshot {
                 &b.key,
             ))
         });
+        self.roles.sort_by(|a, b| a.id.cmp(&b.id));
+        self.instance_profiles.sort_by(|a, b| a.id.cmp(&b.id));
+        self.instance_profile_roles
+            .sort_by(|a, b| (&a.profile_id, &a.role_id).cmp(&(&b.profile_id, &b.role_id)));
+        self.deletion_tasks.sort_by(|a, b| a.id.cmp(&b.id));
     }
+}
+
+/// A role's trust bindings as stored: one `arn<TAB>id` per line (IAM ARNs and ids
+/// contain neither tabs nor newlines).
+pub(crate) fn encode_bindings(b: &[TrustBinding]) -> String {
+    b.iter()
+        .map(|b| format!("{}\t{}", b.arn, b.id))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The inverse of [`encode_bindings`]; `None` if a line is not `arn<TAB>id`.
+pub(crate) fn decode_bindings(s: &str) -> Option<Vec<TrustBinding>> {
+    s.split('\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            l.split_once('\t').map(|(arn, id)| TrustBinding {
+                arn: arn.to_string(),
+                id: id.to_string(),
+            })
+        })
+        .collect()
 }

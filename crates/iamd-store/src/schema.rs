@@ -11,13 +11,15 @@
 //!   deletes dependents explicitly, before their parent, in the same batch. A change
 //!   that would leave a dangling reference fails with [`crate::StoreError::Reference`].
 //!   Checked this way: `group_members.group_id → groups`, `group_members.user_id →
-//!   users`, `access_keys.user_id → users`.
+//!   users`, `access_keys.user_id → users`, `instance_profile_roles.profile_id →
+//!   instance_profiles`, `instance_profile_roles.role_id → roles`.
 //! - `key_usage → access_keys` is `ON DELETE CASCADE`: usage is bookkeeping of the key,
 //!   and there is no change that deletes it.
 //! - Tags and inline policies have polymorphic owners (`owner_kind`, `owner_id`), which
-//!   SQL cannot reference. `DeleteUser` / `DeleteGroup` delete the owner's tags and
-//!   inline policies in the same transaction, so they never outlive their owner.
-//! - Names of users and groups are unique on `lower(name)` (ASCII case folding in
+//!   SQL cannot reference. `DeleteUser` / `DeleteGroup` / `DeleteRole` /
+//!   `DeleteInstanceProfile` delete the owner's tags and inline policies in the same
+//!   transaction, so they never outlive their owner.
+//! - Names of users, groups, roles and instance profiles are unique on `lower(name)` (ASCII case folding in
 //!   SQLite; the database collation's in PostgreSQL: IAM names are ASCII).
 
 /// `(token, SQLite, PostgreSQL)`: every spelling that differs between the engines.
@@ -52,7 +54,7 @@ pub(crate) struct Migration {
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -127,6 +129,10 @@ CREATE TABLE tags (
         version: 2,
         sql: MIGRATION_2_S3,
     },
+    Migration {
+        version: 3,
+        sql: MIGRATION_3_ROLES,
+    },
 ];
 
 /// S3 metadata (object bytes live in files named by `blob_id`, never by key).
@@ -184,6 +190,60 @@ CREATE TABLE s3_parts (
     last_modified BIGINT NOT NULL,
     PRIMARY KEY (upload_id, part_number)
 );
+"#;
+
+/// Roles, instance profiles (with their one role), service-linked role deletion
+/// tasks; tags may be owned by instance profiles (a CHECK constraint cannot be
+/// altered in SQLite, so `tags` is rebuilt with its rows).
+const MIGRATION_3_ROLES: &str = r#"
+CREATE TABLE roles (
+    id                   TEXT NOT NULL PRIMARY KEY,
+    name                 TEXT NOT NULL,
+    path                 TEXT NOT NULL,
+    created              BIGINT NOT NULL,
+    trust_policy         TEXT NOT NULL,
+    trust_bindings       TEXT NOT NULL,
+    description          TEXT,
+    max_session_duration BIGINT NOT NULL,
+    boundary_arn         TEXT,
+    service_linked       BIGINT NOT NULL CHECK (service_linked IN (0, 1)),
+    last_used            BIGINT,
+    last_used_region     TEXT
+);
+CREATE UNIQUE INDEX roles_name_ci ON roles (lower(name));
+
+CREATE TABLE instance_profiles (
+    id      TEXT NOT NULL PRIMARY KEY,
+    name    TEXT NOT NULL,
+    path    TEXT NOT NULL,
+    created BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX instance_profiles_name_ci ON instance_profiles (lower(name));
+
+CREATE TABLE instance_profile_roles (
+    profile_id TEXT NOT NULL REFERENCES instance_profiles (id),
+    role_id    TEXT NOT NULL REFERENCES roles (id),
+    PRIMARY KEY (profile_id, role_id)
+);
+CREATE INDEX instance_profile_roles_role ON instance_profile_roles (role_id);
+
+CREATE TABLE role_deletion_tasks (
+    id      TEXT NOT NULL PRIMARY KEY,
+    created BIGINT NOT NULL
+);
+
+CREATE TABLE tags_v3 (
+    owner_kind TEXT NOT NULL
+        CHECK (owner_kind IN ('user', 'group', 'role', 'policy', 'instance-profile')),
+    owner_id   TEXT NOT NULL,
+    tag_key    TEXT NOT NULL,
+    tag_value  TEXT NOT NULL,
+    PRIMARY KEY (owner_kind, owner_id, tag_key)
+);
+INSERT INTO tags_v3 (owner_kind, owner_id, tag_key, tag_value)
+    SELECT owner_kind, owner_id, tag_key, tag_value FROM tags;
+DROP TABLE tags;
+ALTER TABLE tags_v3 RENAME TO tags;
 "#;
 
 /// The table that records applied migrations (created outside the migrations).

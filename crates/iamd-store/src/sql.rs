@@ -4,11 +4,14 @@
 use crate::{Change, OwnerKind};
 
 /// A bind parameter, borrowed from the change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Arg<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),
+    /// Text encoded from the change (a role's trust bindings).
+    Owned(String),
     Int(i64),
+    OptInt(Option<i64>),
     Bytes(&'a [u8]),
 }
 
@@ -64,6 +67,28 @@ const PUT_TAG: &str = "INSERT INTO tags (owner_kind, owner_id, tag_key, tag_valu
 const DELETE_TAG: &str =
     "DELETE FROM tags WHERE owner_kind = $1 AND owner_id = $2 AND tag_key = $3";
 const DELETE_TAGS_OF: &str = "DELETE FROM tags WHERE owner_kind = $1 AND owner_id = $2";
+const PUT_ROLE: &str = "INSERT INTO roles (id, name, path, created, trust_policy, \
+     trust_bindings, description, max_session_duration, boundary_arn, service_linked, \
+     last_used, last_used_region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
+     created = excluded.created, trust_policy = excluded.trust_policy, \
+     trust_bindings = excluded.trust_bindings, description = excluded.description, \
+     max_session_duration = excluded.max_session_duration, \
+     boundary_arn = excluded.boundary_arn, service_linked = excluded.service_linked, \
+     last_used = excluded.last_used, last_used_region = excluded.last_used_region";
+const DELETE_ROLE: &str = "DELETE FROM roles WHERE id = $1";
+const PUT_INSTANCE_PROFILE: &str = "INSERT INTO instance_profiles (id, name, path, created) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
+     created = excluded.created";
+const DELETE_INSTANCE_PROFILE: &str = "DELETE FROM instance_profiles WHERE id = $1";
+const PUT_INSTANCE_PROFILE_ROLE: &str =
+    "INSERT INTO instance_profile_roles (profile_id, role_id) VALUES ($1, $2) \
+     ON CONFLICT (profile_id, role_id) DO NOTHING";
+const DELETE_INSTANCE_PROFILE_ROLE: &str =
+    "DELETE FROM instance_profile_roles WHERE profile_id = $1 AND role_id = $2";
+const PUT_DELETION_TASK: &str = "INSERT INTO role_deletion_tasks (id, created) VALUES ($1, $2) \
+     ON CONFLICT (id) DO UPDATE SET created = excluded.created";
 
 /// The statements that carry out `change`, in order.
 pub(crate) fn statements(change: &Change) -> Vec<Stmt<'_>> {
@@ -148,6 +173,42 @@ pub(crate) fn statements(change: &Change) -> Vec<Stmt<'_>> {
             DELETE_TAG,
             vec![Text(owner_kind.as_str()), Text(owner_id), Text(key)],
         )],
+        Change::PutRole(r) => vec![stmt(
+            PUT_ROLE,
+            vec![
+                Text(&r.id),
+                Text(&r.name),
+                Text(&r.path),
+                Int(r.created),
+                Text(&r.trust_policy),
+                Owned(crate::encode_bindings(&r.trust_bindings)),
+                OptText(r.description.as_deref()),
+                Int(r.max_session_duration),
+                OptText(r.boundary_arn.as_deref()),
+                Int(i64::from(r.service_linked)),
+                OptInt(r.last_used),
+                OptText(r.last_used_region.as_deref()),
+            ],
+        )],
+        Change::DeleteRole { id } => owner_delete(OwnerKind::Role, id, DELETE_ROLE),
+        Change::PutInstanceProfile(p) => vec![stmt(
+            PUT_INSTANCE_PROFILE,
+            vec![Text(&p.id), Text(&p.name), Text(&p.path), Int(p.created)],
+        )],
+        Change::DeleteInstanceProfile { id } => {
+            owner_delete(OwnerKind::InstanceProfile, id, DELETE_INSTANCE_PROFILE)
+        }
+        Change::PutInstanceProfileRole(m) => vec![stmt(
+            PUT_INSTANCE_PROFILE_ROLE,
+            vec![Text(&m.profile_id), Text(&m.role_id)],
+        )],
+        Change::DeleteInstanceProfileRole(m) => vec![stmt(
+            DELETE_INSTANCE_PROFILE_ROLE,
+            vec![Text(&m.profile_id), Text(&m.role_id)],
+        )],
+        Change::PutDeletionTask(t) => {
+            vec![stmt(PUT_DELETION_TASK, vec![Text(&t.id), Int(t.created)])]
+        }
     }
 }
 
@@ -208,6 +269,22 @@ pub(crate) fn describe(change: &Change) -> String {
             owner_id,
             key,
         } => format!("DeleteTag {key:?} of {} {owner_id}", owner_kind.as_str()),
+        Change::PutRole(r) => format!("PutRole {} (name {:?})", r.id, r.name),
+        Change::DeleteRole { id } => format!("DeleteRole {id}"),
+        Change::PutInstanceProfile(p) => {
+            format!("PutInstanceProfile {} (name {:?})", p.id, p.name)
+        }
+        Change::DeleteInstanceProfile { id } => format!("DeleteInstanceProfile {id}"),
+        Change::PutInstanceProfileRole(m) => {
+            format!("PutInstanceProfileRole {} in {}", m.role_id, m.profile_id)
+        }
+        Change::DeleteInstanceProfileRole(m) => {
+            format!(
+                "DeleteInstanceProfileRole {} in {}",
+                m.role_id, m.profile_id
+            )
+        }
+        Change::PutDeletionTask(t) => format!("PutDeletionTask {}", t.id),
     }
 }
 
@@ -224,6 +301,14 @@ pub(crate) const LOAD_ACCESS_KEYS: &str =
 pub(crate) const LOAD_KEY_USAGE: &str =
     "SELECT access_key_id, last_used, service, region FROM key_usage";
 pub(crate) const LOAD_TAGS: &str = "SELECT owner_kind, owner_id, tag_key, tag_value FROM tags";
+pub(crate) const LOAD_ROLES: &str = "SELECT id, name, path, created, trust_policy, \
+     trust_bindings, description, max_session_duration, boundary_arn, service_linked, \
+     last_used, last_used_region FROM roles";
+pub(crate) const LOAD_INSTANCE_PROFILES: &str =
+    "SELECT id, name, path, created FROM instance_profiles";
+pub(crate) const LOAD_INSTANCE_PROFILE_ROLES: &str =
+    "SELECT profile_id, role_id FROM instance_profile_roles";
+pub(crate) const LOAD_DELETION_TASKS: &str = "SELECT id, created FROM role_deletion_tasks";
 
 #[cfg(test)]
 mod tests {
@@ -262,6 +347,34 @@ mod tests {
         let stmts = statements(&del_group);
         assert_eq!(stmts[1].args, vec![Arg::Text("group"), Arg::Text("AGPA1")]);
         assert_eq!(stmts[2].sql, DELETE_GROUP);
+        let del_role = Change::DeleteRole { id: "AROA1".into() };
+        let stmts = statements(&del_role);
+        assert_eq!(stmts[0].args, vec![Arg::Text("role"), Arg::Text("AROA1")]);
+        assert_eq!(stmts[2].sql, DELETE_ROLE);
+        let del_profile = Change::DeleteInstanceProfile { id: "AIPA1".into() };
+        let stmts = statements(&del_profile);
+        assert_eq!(
+            stmts[0].args,
+            vec![Arg::Text("instance-profile"), Arg::Text("AIPA1")]
+        );
+        assert_eq!(stmts[2].sql, DELETE_INSTANCE_PROFILE);
+    }
+
+    #[test]
+    fn trust_bindings_round_trip() {
+        let b = vec![
+            TrustBinding {
+                arn: "arn:aws:iam::123456789012:user/a".into(),
+                id: "AIDA1".into(),
+            },
+            TrustBinding {
+                arn: "arn:aws:iam::123456789012:role/x/b".into(),
+                id: "AROA2".into(),
+            },
+        ];
+        assert_eq!(decode_bindings(&encode_bindings(&b)), Some(b));
+        assert_eq!(decode_bindings(""), Some(Vec::new()));
+        assert_eq!(decode_bindings("no tab"), None);
     }
 
     #[test]
@@ -280,6 +393,7 @@ mod tests {
             OwnerKind::Group,
             OwnerKind::Role,
             OwnerKind::Policy,
+            OwnerKind::InstanceProfile,
         ] {
             assert_eq!(OwnerKind::parse(k.as_str()), Some(k));
         }

@@ -226,6 +226,34 @@ pub fn group(id: &str, name: &str) -> GroupRecord {
     }
 }
 
+/// A role record with the given id and name (trust policy allowing EC2).
+pub fn role(id: &str, name: &str) -> RoleRecord {
+    RoleRecord {
+        id: id.into(),
+        name: name.into(),
+        path: "/".into(),
+        created: 1_700_000_000_002,
+        trust_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.into(),
+        trust_bindings: Vec::new(),
+        description: None,
+        max_session_duration: 3600,
+        boundary_arn: None,
+        service_linked: false,
+        last_used: None,
+        last_used_region: None,
+    }
+}
+
+/// An instance profile record with the given id and name.
+pub fn instance_profile(id: &str, name: &str) -> InstanceProfileRecord {
+    InstanceProfileRecord {
+        id: id.into(),
+        name: name.into(),
+        path: "/".into(),
+        created: 1_700_000_000_003,
+    }
+}
+
 /// One change of every variant, in an order that applies cleanly to an empty store,
 /// and leaves something of every table behind (the deletes remove extra rows).
 pub fn every_change() -> Vec<Change> {
@@ -355,6 +383,82 @@ pub fn every_change() -> Vec<Change> {
         }),
         Change::DeleteUser { id: lorax.id },
         Change::DeleteGroup { id: temp.id },
+        Change::PutRole(RoleRecord {
+            id: "AROAHOUDINI000000001".into(),
+            name: "houdini-writer".into(),
+            path: "/partners/".into(),
+            created: 1_700_000_006_000,
+            trust_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/partners/melvins"},"Action":"sts:AssumeRole"}]}"#.into(),
+            trust_bindings: vec![TrustBinding {
+                arn: "arn:aws:iam::123456789012:user/partners/melvins".into(),
+                id: melvins.id.clone(),
+            }],
+            description: Some("writes to houdini".into()),
+            max_session_duration: 43200,
+            boundary_arn: Some("arn:aws:iam::123456789012:policy/boundary".into()),
+            service_linked: false,
+            last_used: Some(1_700_000_007_000),
+            last_used_region: Some("eu-west-1".into()),
+        }),
+        Change::PutRole(RoleRecord {
+            service_linked: true,
+            path: "/aws-service-role/elasticbeanstalk.amazonaws.com/".into(),
+            ..role("AROASLR0000000000001", "AWSServiceRoleForElasticBeanstalk")
+        }),
+        Change::PutRole(role("AROAGONE000000000001", "gone-role")),
+        Change::PutInstanceProfile(InstanceProfileRecord {
+            id: "AIPAWEB0000000000001".into(),
+            name: "web".into(),
+            path: "/web/".into(),
+            created: 1_700_000_008_000,
+        }),
+        Change::PutInstanceProfile(instance_profile("AIPAGONE000000000001", "gone-profile")),
+        Change::PutInstanceProfileRole(InstanceProfileRoleRecord {
+            profile_id: "AIPAWEB0000000000001".into(),
+            role_id: "AROAHOUDINI000000001".into(),
+        }),
+        Change::PutInstanceProfileRole(InstanceProfileRoleRecord {
+            profile_id: "AIPAGONE000000000001".into(),
+            role_id: "AROAGONE000000000001".into(),
+        }),
+        Change::PutInlinePolicy(InlinePolicyRecord {
+            owner_kind: OwnerKind::Role,
+            owner_id: "AROAHOUDINI000000001".into(),
+            name: "write".into(),
+            document: r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::houdini/*"}}"#.into(),
+        }),
+        Change::PutTag(TagRecord {
+            owner_kind: OwnerKind::Role,
+            owner_id: "AROAHOUDINI000000001".into(),
+            key: "team".into(),
+            value: "partners".into(),
+        }),
+        Change::PutTag(TagRecord {
+            owner_kind: OwnerKind::InstanceProfile,
+            owner_id: "AIPAWEB0000000000001".into(),
+            key: "tier".into(),
+            value: "web".into(),
+        }),
+        Change::PutTag(TagRecord {
+            owner_kind: OwnerKind::InstanceProfile,
+            owner_id: "AIPAGONE000000000001".into(),
+            key: "leaving".into(),
+            value: "yes".into(),
+        }),
+        Change::DeleteInstanceProfileRole(InstanceProfileRoleRecord {
+            profile_id: "AIPAGONE000000000001".into(),
+            role_id: "AROAGONE000000000001".into(),
+        }),
+        Change::DeleteInstanceProfile {
+            id: "AIPAGONE000000000001".into(),
+        },
+        Change::DeleteRole {
+            id: "AROAGONE000000000001".into(),
+        },
+        Change::PutDeletionTask(DeletionTaskRecord {
+            id: "task/aws-service-role/elasticbeanstalk.amazonaws.com/AWSServiceRoleForElasticBeanstalk_old/0f2a4b6c-0000-4000-8000-000000000001".into(),
+            created: 1_700_000_009_000,
+        }),
     ]
 }
 
@@ -373,16 +477,28 @@ pub fn every_change_snapshot() -> Snapshot {
             Change::PutMembership(m) if m.user_id.starts_with("AIDAMELVINS") => {
                 s.memberships.push(m.clone())
             }
-            Change::PutInlinePolicy(p) if p.owner_kind != OwnerKind::Role => {
-                s.inline_policies.push(p.clone())
-            }
+            Change::PutInlinePolicy(p) if p.name != "gone" => s.inline_policies.push(p.clone()),
             Change::PutAccessKey(k) if !k.id.starts_with("AKIALORAX") => {
                 s.access_keys.push(k.clone())
             }
             Change::PutKeyUsage(u) if u.access_key_id.starts_with("AKIAMELVINS") => {
                 s.key_usage.push(u.clone())
             }
-            Change::PutTag(t) if t.owner_id.starts_with("AIDAMELVINS") => s.tags.push(t.clone()),
+            Change::PutTag(t)
+                if !t.owner_id.contains("GONE")
+                    && !t.owner_id.starts_with("AIDALORAX")
+                    && t.key != "scratch" =>
+            {
+                s.tags.push(t.clone())
+            }
+            Change::PutRole(r) if !r.id.contains("GONE") => s.roles.push(r.clone()),
+            Change::PutInstanceProfile(p) if !p.id.contains("GONE") => {
+                s.instance_profiles.push(p.clone())
+            }
+            Change::PutInstanceProfileRole(m) if !m.profile_id.contains("GONE") => {
+                s.instance_profile_roles.push(m.clone())
+            }
+            Change::PutDeletionTask(t) => s.deletion_tasks.push(t.clone()),
             _ => {}
         }
     }

@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use common::{postgres_store, sqlite_store};
-use iamd_store::testing::{every_change, every_change_snapshot, group, user, PgCluster};
+use iamd_store::testing::{
+    every_change, every_change_snapshot, group, instance_profile, role, user, PgCluster,
+};
 use iamd_store::*;
 
 fn ok<T>(r: Result<T, StoreError>, what: &str) -> T {
@@ -56,6 +58,13 @@ async fn round_trip_one_batch(store: AnyStore) {
         ("access_keys", loaded.access_keys.len()),
         ("key_usage", loaded.key_usage.len()),
         ("tags", loaded.tags.len()),
+        ("roles", loaded.roles.len()),
+        ("instance_profiles", loaded.instance_profiles.len()),
+        (
+            "instance_profile_roles",
+            loaded.instance_profile_roles.len(),
+        ),
+        ("deletion_tasks", loaded.deletion_tasks.len()),
     ] {
         assert!(n > 0, "{table} is empty");
     }
@@ -608,8 +617,119 @@ async fn apply_latency(store: AnyStore, backend: &str) {
 // Instantiation on both backends
 // ---------------------------------------------------------------------------------
 
+/// Roles and instance profiles: names unique case-insensitively (a role may share a
+/// user's name), a profile's role must exist and cannot be deleted while in it,
+/// deleting either deletes its tags (and the role's inline policies).
+async fn roles_and_instance_profiles(store: AnyStore) {
+    let in_profile = |p: &str, r: &str| InstanceProfileRoleRecord {
+        profile_id: p.into(),
+        role_id: r.into(),
+    };
+    ok(
+        store
+            .apply(&[
+                Change::PutUser(user("AIDA0001", "ops")),
+                Change::PutRole(role("AROA0001", "ops")),
+                Change::PutInstanceProfile(instance_profile("AIPA0001", "ops")),
+            ])
+            .await,
+        "setup",
+    );
+    let msg = expect_conflict(&store, &[Change::PutRole(role("AROA0002", "OPS"))]).await;
+    assert!(msg.contains("roles_name_ci"), "{msg}");
+    expect_conflict(
+        &store,
+        &[Change::PutInstanceProfile(instance_profile(
+            "AIPA0002", "Ops",
+        ))],
+    )
+    .await;
+    expect_reference(
+        &store,
+        &[Change::PutInstanceProfileRole(in_profile(
+            "AIPA0001",
+            "AROAMISSING",
+        ))],
+    )
+    .await;
+    ok(
+        store
+            .apply(&[
+                Change::PutInstanceProfileRole(in_profile("AIPA0001", "AROA0001")),
+                // Again: a no-op.
+                Change::PutInstanceProfileRole(in_profile("AIPA0001", "AROA0001")),
+                Change::PutTag(TagRecord {
+                    owner_kind: OwnerKind::Role,
+                    owner_id: "AROA0001".into(),
+                    key: "k".into(),
+                    value: "v".into(),
+                }),
+                Change::PutTag(TagRecord {
+                    owner_kind: OwnerKind::InstanceProfile,
+                    owner_id: "AIPA0001".into(),
+                    key: "k".into(),
+                    value: "v".into(),
+                }),
+                Change::PutInlinePolicy(InlinePolicyRecord {
+                    owner_kind: OwnerKind::Role,
+                    owner_id: "AROA0001".into(),
+                    name: "p".into(),
+                    document: "{}".into(),
+                }),
+            ])
+            .await,
+        "attach",
+    );
+    let s = ok(store.load().await, "load");
+    assert_eq!(s.instance_profile_roles.len(), 1);
+    assert_eq!(s.tags.len(), 2);
+    expect_reference(
+        &store,
+        &[Change::DeleteRole {
+            id: "AROA0001".into(),
+        }],
+    )
+    .await;
+    expect_reference(
+        &store,
+        &[Change::DeleteInstanceProfile {
+            id: "AIPA0001".into(),
+        }],
+    )
+    .await;
+    // The role's record changes (a new trust policy and last use) in place.
+    let mut r = role("AROA0001", "ops");
+    r.trust_bindings = vec![TrustBinding {
+        arn: "arn:aws:iam::123456789012:user/ops".into(),
+        id: "AIDA0001".into(),
+    }];
+    r.last_used = Some(5);
+    r.last_used_region = Some("us-east-1".into());
+    ok(store.apply(&[Change::PutRole(r.clone())]).await, "update");
+    assert_eq!(ok(store.load().await, "load").roles, vec![r]);
+    ok(
+        store
+            .apply(&[
+                Change::DeleteInstanceProfileRole(in_profile("AIPA0001", "AROA0001")),
+                Change::DeleteRole {
+                    id: "AROA0001".into(),
+                },
+                Change::DeleteInstanceProfile {
+                    id: "AIPA0001".into(),
+                },
+            ])
+            .await,
+        "delete",
+    );
+    let s = ok(store.load().await, "load");
+    assert!(s.roles.is_empty() && s.instance_profiles.is_empty());
+    assert!(s.tags.is_empty() && s.inline_policies.is_empty());
+    assert_eq!(s.users.len(), 1);
+}
+
 common::on_both!(
     threads = 4;
+    roles_and_instance_profiles,
     round_trip_one_batch,
     round_trip_one_change_per_batch,
     upserts_replace_and_deletes_are_idempotent,
@@ -668,7 +788,7 @@ async fn sqlite_data_survives_reopen() {
             Ok(v) => v,
             Err(e) => panic!("{e}"),
         };
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
     // The pragmas the durability contract depends on.
     let mode: String = scalar(&pool, "PRAGMA journal_mode").await;
     assert_eq!(mode, "wal");

@@ -1,5 +1,6 @@
-//! Inline policies, alike for every entity kind (Put/Get/List/Delete of User and
-//! Group policies; the role's will be one more `inline_policy_operations!` line):
+//! Inline policies, alike for every entity kind (Put/Get/List/Delete of User, Group
+//! and Role policies, one `inline_policy_operations!` line each; a service-linked
+//! role's are only AWS's to change):
 //! validated as AWS does (`MalformedPolicyDocument`), the kind's size quota over all
 //! its inline policies together (whitespace not counted), names case-sensitive.
 
@@ -11,7 +12,7 @@ use crate::core::Iam;
 use crate::entity::Entity;
 use crate::error::IamError;
 use crate::principal::{Check, Principal};
-use crate::state::{Group, User};
+use crate::state::{Group, Role, User};
 
 fn no_such_policy<E: Entity>(policy: &str) -> IamError {
     IamError::NoSuchEntity(format!(
@@ -34,6 +35,7 @@ async fn put<E: Entity, S: Store>(
     }
     iam.change(|state| {
         let e = E::named(state, owner)?;
+        e.ensure_modifiable()?;
         let others: usize = e
             .policies()
             .iter()
@@ -92,6 +94,7 @@ async fn delete<E: Entity, S: Store>(
 ) -> Result<Output, IamError> {
     iam.change(|state| {
         let e = E::named(state, owner)?;
+        e.ensure_modifiable()?;
         if !e.policies().contains_key(policy) {
             return Err(no_such_policy::<E>(policy));
         }
@@ -164,3 +167,6 @@ inline_policy_operations!(User, user_name, PutUserPolicyRequest,
 inline_policy_operations!(Group, group_name, PutGroupPolicyRequest,
     GetGroupPolicyRequest => GetGroupPolicyResult,
     ListGroupPoliciesRequest => ListGroupPoliciesResult, DeleteGroupPolicyRequest);
+inline_policy_operations!(Role, role_name, PutRolePolicyRequest,
+    GetRolePolicyRequest => GetRolePolicyResult,
+    ListRolePoliciesRequest => ListRolePoliciesResult, DeleteRolePolicyRequest);

@@ -6,11 +6,10 @@
 //! checks → authorize → run. Writes go through [`Iam::write`]; what every entity kind
 //! has (names, paths, tags, inline policies) is written once over [`Entity`].
 
-/// ListX (by path prefix, in name order) and UpdateX (rename, move) of the kind `$E`:
-/// `$items` is the list result's field, `$name` / `$new_name` the update's.
-macro_rules! list_and_update_operations {
-    ($E:ty, $list:ident => $listed:ident { $items:ident },
-     $update:ident { $name:ident, $new_name:ident }) => {
+/// ListX (by path prefix, in name order) of the kind `$E`: `$items` is the list
+/// result's field.
+macro_rules! list_operation {
+    ($E:ty, $list:ident => $listed:ident { $items:ident }) => {
         impl Operation for api::$list {
             fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
                 Ok(cx.listing::<$E>(self.path_prefix.as_deref()))
@@ -28,6 +27,15 @@ macro_rules! list_and_update_operations {
                 })
             }
         }
+    };
+}
+
+/// ListX (by path prefix, in name order) and UpdateX (rename, move) of the kind `$E`:
+/// `$items` is the list result's field, `$name` / `$new_name` the update's.
+macro_rules! list_and_update_operations {
+    ($E:ty, $list:ident => $listed:ident { $items:ident },
+     $update:ident { $name:ident, $new_name:ident }) => {
+        list_operation!($E, $list => $listed { $items });
 
         impl Operation for api::$update {
             fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
@@ -49,6 +57,8 @@ pub(crate) mod access_keys;
 pub(crate) mod account;
 pub(crate) mod groups;
 pub(crate) mod inline_policies;
+pub(crate) mod instance_profiles;
+pub(crate) mod roles;
 pub(crate) mod simulator;
 pub(crate) mod sts;
 pub(crate) mod tags;
@@ -77,6 +87,12 @@ pub(crate) mod quota {
     pub(crate) const TAGS_PER_ENTITY: usize = 50;
     pub(crate) const USERS: i32 = 5000;
     pub(crate) const GROUPS: i32 = 300;
+    pub(crate) const ROLES: usize = 1000;
+    pub(crate) const INSTANCE_PROFILES: usize = 1000;
+    /// Characters (whitespace not counted) of a role's trust policy (ACLSizePerRole).
+    pub(crate) const TRUST_POLICY_SIZE: usize = 2048;
+    /// Roles in one instance profile (InstanceSessionsPerInstanceProfile; AWS: fixed).
+    pub(crate) const ROLES_PER_INSTANCE_PROFILE: usize = 1;
 }
 
 /// The result of an operation, ready to encode (`None`: the operation has no output).
@@ -149,6 +165,23 @@ impl Cx<'_> {
                 self.on(self.principal.arn().into_owned(), Vec::new())
             }
         }
+    }
+
+    /// CreateX: the new entity's ARN (default path `/`), with the request's tags
+    /// (`aws:RequestTag/*`, `aws:TagKeys`) and permissions boundary
+    /// (`iam:PermissionsBoundary`) as condition keys.
+    pub(crate) fn creation<E: Entity>(
+        &self,
+        path: Option<&str>,
+        name: &str,
+        tags: Option<&[api::Tag]>,
+        boundary: Option<&str>,
+    ) -> Vec<Check> {
+        let mut keys = tags.map(request_tag_keys).unwrap_or_default();
+        if let Some(b) = boundary {
+            keys.push(("iam:PermissionsBoundary".to_string(), vec![b.to_string()]));
+        }
+        self.on(E::arn_of(self.account, path.unwrap_or("/"), name), keys)
     }
 
     /// UpdateUser, UpdateGroup: the entity, and the ARN it gets when renamed or moved.
@@ -271,19 +304,32 @@ impl<S: Store> Iam<S> {
         rec: E::Rec,
         attached: Vec<Change>,
     ) -> Result<E::Api, IamError> {
+        self.create_with::<E>(rec, |_, _| Ok(attached)).await
+    }
+
+    /// [`Iam::create`] whose record is completed, and whose attached changes are
+    /// planned, against the state under the write lock (quotas, references).
+    async fn create_with<E: Entity>(
+        &self,
+        rec: E::Rec,
+        plan: impl FnOnce(&State, &mut E::Rec) -> Result<Vec<Change>, IamError> + Send,
+    ) -> Result<E::Api, IamError> {
         let name = E::rec_name(&rec).to_string();
-        let shown = self.api(&E::from_rec(rec.clone()));
-        self.write(|state| {
-            E::ensure_name_free(state, &name, None)?;
-            let mut changes = vec![E::stored(rec)];
-            changes.extend(attached);
-            Ok((changes, ()))
-        })
-        .await
-        .map_err(|e| match e {
-            IamError::ConcurrentModification(_) => E::already_exists(&name),
-            other => other,
-        })?;
+        let shown = self
+            .write(|state| {
+                E::ensure_name_free(state, &name, None)?;
+                let mut rec = rec;
+                let attached = plan(state, &mut rec)?;
+                let shown = self.api(&E::from_rec(rec.clone()));
+                let mut changes = vec![E::stored(rec)];
+                changes.extend(attached);
+                Ok((changes, shown))
+            })
+            .await
+            .map_err(|e| match e {
+                IamError::ConcurrentModification(_) => E::already_exists(&name),
+                other => other,
+            })?;
         Ok(shown)
     }
 

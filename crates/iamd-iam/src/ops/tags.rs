@@ -1,5 +1,5 @@
-//! Tags, alike for every entity kind (TagUser, UntagUser, ListUserTags; TagRole & co.
-//! will be one more `tag_operations!` line): AWS's rules — at most 50 per entity, keys
+//! Tags, alike for every entity kind (TagUser, UntagUser, ListUserTags; the role's
+//! and the instance profile's: one more `tag_operations!` line each): AWS's rules — at most 50 per entity, keys
 //! unique case-insensitively, a key set again in another case replaces the old one.
 
 use iamd_api::iam as api;
@@ -10,7 +10,7 @@ use crate::core::Iam;
 use crate::entity::{Entity, Tags};
 use crate::error::IamError;
 use crate::principal::{Check, Principal};
-use crate::state::User;
+use crate::state::{InstanceProfile, Role, User};
 
 /// The changes that set `new` on the entity `id` whose tags are `existing`, after
 /// AWS's checks: no key twice (case-insensitively), at most 50 tags in all.
@@ -167,3 +167,6 @@ macro_rules! tag_operations {
 }
 
 tag_operations!(User, user_name, TagUserRequest, UntagUserRequest, ListUserTagsRequest => ListUserTagsResult);
+tag_operations!(Role, role_name, TagRoleRequest, UntagRoleRequest, ListRoleTagsRequest => ListRoleTagsResult);
+tag_operations!(InstanceProfile, instance_profile_name, TagInstanceProfileRequest,
+    UntagInstanceProfileRequest, ListInstanceProfileTagsRequest => ListInstanceProfileTagsResult);

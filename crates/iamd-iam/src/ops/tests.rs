@@ -46,6 +46,33 @@ const TABLE: &[(&str, &str)] = &[
     ("UpdateAccessKey", "UserName=u&AccessKeyId=AKIAIOSFODNN7EXAMPLE&Status=Inactive"),
     ("DeleteAccessKey", "UserName=u&AccessKeyId=AKIAIOSFODNN7EXAMPLE"),
     ("GetAccessKeyLastUsed", "AccessKeyId=AKIAIOSFODNN7EXAMPLE"),
+    ("CreateRole", "RoleName=r&AssumeRolePolicyDocument=%7B%7D&PermissionsBoundary=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fb&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+    ("GetRole", "RoleName=r"),
+    ("ListRoles", ""),
+    ("UpdateRole", "RoleName=r&MaxSessionDuration=7200"),
+    ("UpdateRoleDescription", "RoleName=r&Description=d"),
+    ("UpdateAssumeRolePolicy", "RoleName=r&PolicyDocument=%7B%7D"),
+    ("DeleteRole", "RoleName=r"),
+    ("CreateServiceLinkedRole", "AWSServiceName=ecs.amazonaws.com"),
+    ("DeleteServiceLinkedRole", "RoleName=AWSServiceRoleForECS"),
+    ("GetServiceLinkedRoleDeletionStatus", "DeletionTaskId=task%2Faws-service-role%2Fecs.amazonaws.com%2FAWSServiceRoleForECS%2F1"),
+    ("PutRolePolicy", "RoleName=r&PolicyName=p&PolicyDocument=%7B%7D"),
+    ("GetRolePolicy", "RoleName=r&PolicyName=p"),
+    ("ListRolePolicies", "RoleName=r"),
+    ("DeleteRolePolicy", "RoleName=r&PolicyName=p"),
+    ("TagRole", "RoleName=r&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+    ("UntagRole", "RoleName=r&TagKeys.member.1=k"),
+    ("ListRoleTags", "RoleName=r"),
+    ("CreateInstanceProfile", "InstanceProfileName=ip&Path=/web/"),
+    ("GetInstanceProfile", "InstanceProfileName=ip"),
+    ("ListInstanceProfiles", ""),
+    ("DeleteInstanceProfile", "InstanceProfileName=ip"),
+    ("AddRoleToInstanceProfile", "InstanceProfileName=ip&RoleName=r"),
+    ("RemoveRoleFromInstanceProfile", "InstanceProfileName=ip&RoleName=r"),
+    ("ListInstanceProfilesForRole", "RoleName=r"),
+    ("TagInstanceProfile", "InstanceProfileName=ip&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+    ("UntagInstanceProfile", "InstanceProfileName=ip&TagKeys.member.1=k"),
+    ("ListInstanceProfileTags", "InstanceProfileName=ip"),
     ("GetAccountSummary", ""),
     ("SimulateCustomPolicy", "PolicyInputList.member.1=%7B%7D&ActionNames.member.1=s3%3AGetObject"),
     ("SimulatePrincipalPolicy", "PolicySourceArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Auser%2Fu&ActionNames.member.1=s3%3AGetObject"),
@@ -54,9 +81,14 @@ const TABLE: &[(&str, &str)] = &[
 ];
 
 /// Where iamd names a resource the reference does not list, and why.
-/// ListUsers/ListGroups: AWS's own denial names the listed path
-/// ("… iam:ListUsers on resource: arn:aws:iam::A:user/").
-const DEVIATIONS: &[(&str, &str)] = &[("ListUsers", "user"), ("ListGroups", "group")];
+/// ListUsers/ListGroups (and ListRoles/ListInstanceProfiles, alike): AWS's own denial
+/// names the listed path ("… iam:ListUsers on resource: arn:aws:iam::A:user/").
+const DEVIATIONS: &[(&str, &str)] = &[
+    ("ListUsers", "user"),
+    ("ListGroups", "group"),
+    ("ListRoles", "role"),
+    ("ListInstanceProfiles", "instance-profile"),
+];
 
 fn caller() -> Principal {
     Principal::User {
@@ -130,7 +162,10 @@ fn the_table_covers_every_implemented_operation() {
 async fn unmapped_operations_fail_closed() {
     let iam = open(MemStore::default()).await;
     for (op, form) in [
-        ("DeleteRole", "RoleName=admin"),
+        (
+            "AttachRolePolicy",
+            "RoleName=admin&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess",
+        ),
         ("CreateAccountAlias", "AccountAlias=example"),
     ] {
         let req = request(op, form);
@@ -776,4 +811,714 @@ async fn sts_get_caller_identity() {
         iam.handle_sts(&root(), req, &ctx),
         Err(IamError::NotImplemented(_))
     ));
+}
+
+// ----- roles -----------------------------------------------------------------------
+
+/// A trust policy letting `principal` (an `"AWS"` value) assume the role, as a form value.
+fn trust(principal: &str) -> String {
+    super::url_encode(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"sts:AssumeRole"}}]}}"#
+    ))
+}
+
+const EC2_TRUST: &str = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22ec2.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
+
+/// The text between `<tag>` and `</tag>` (the first one).
+fn field<'a>(xml: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let start = xml
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {tag} in {xml}"))
+        + open.len();
+    let end = xml[start..].find(&format!("</{tag}>")).unwrap() + start;
+    &xml[start..end]
+}
+
+#[tokio::test]
+async fn roles() {
+    let iam = open(MemStore::default()).await;
+    let xml = ok(
+        &iam,
+        "CreateRole",
+        &format!("RoleName=web&Path=/app/&Description=serves&AssumeRolePolicyDocument={EC2_TRUST}&Tags.member.1.Key=team&Tags.member.1.Value=web"),
+    )
+    .await;
+    assert!(
+        xml.contains("<Arn>arn:aws:iam::123456789012:role/app/web</Arn>")
+            && xml.contains("<RoleId>AROA")
+            && xml.contains("<Key>team</Key>")
+            && xml.contains(&format!(
+                "<AssumeRolePolicyDocument>{EC2_TRUST}</AssumeRolePolicyDocument>"
+            )),
+        "{xml}"
+    );
+    let e = err(
+        &iam,
+        "CreateRole",
+        &format!("RoleName=WEB&AssumeRolePolicyDocument={EC2_TRUST}"),
+    )
+    .await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::EntityAlreadyExists(_))),
+        "Role with name WEB already exists."
+    );
+    let e = err(&iam, "GetRole", "RoleName=nobody").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::NoSuchEntity(_))),
+        "The role with name nobody cannot be found."
+    );
+    // GetRole: MaxSessionDuration defaults to an hour; RoleLastUsed is there, empty.
+    let xml = ok(&iam, "GetRole", "RoleName=Web").await;
+    assert!(
+        xml.contains("<MaxSessionDuration>3600</MaxSessionDuration>")
+            && xml.contains("<Description>serves</Description>")
+            && xml.contains("<RoleLastUsed></RoleLastUsed>")
+            && xml.contains("<Key>team</Key>"),
+        "{xml}"
+    );
+    // A trust policy is validated as one, and its size is AWS's ACLSizePerRole.
+    let identity = doc("Allow", "s3:*", "*");
+    let e = err(
+        &iam,
+        "CreateRole",
+        &format!("RoleName=x&AssumeRolePolicyDocument={identity}"),
+    )
+    .await;
+    assert!(matches!(e, IamError::MalformedPolicyDocument(_)), "{e:?}");
+    let big = super::url_encode(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"ec2.amazonaws.com"}},"Action":"sts:AssumeRole","Condition":{{"StringEquals":{{"sts:ExternalId":"{}"}}}}}}]}}"#,
+        "x".repeat(2000)
+    ));
+    let e = err(
+        &iam,
+        "CreateRole",
+        &format!("RoleName=x&AssumeRolePolicyDocument={big}"),
+    )
+    .await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::LimitExceeded(_))),
+        "Cannot exceed quota for ACLSizePerRole: 2048"
+    );
+    let e = err(
+        &iam,
+        "UpdateAssumeRolePolicy",
+        &format!("RoleName=web&PolicyDocument={big}"),
+    )
+    .await;
+    assert!(matches!(e, IamError::LimitExceeded(_)), "{e:?}");
+    // A boundary policy that does not exist.
+    let e = err(
+        &iam,
+        "CreateRole",
+        &format!("RoleName=x&AssumeRolePolicyDocument={EC2_TRUST}&PermissionsBoundary=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fnone"),
+    )
+    .await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::NoSuchEntity(_))),
+        "Policy arn:aws:iam::123456789012:policy/none does not exist or is not attachable."
+    );
+    // UpdateRole, UpdateRoleDescription.
+    ok(&iam, "UpdateRole", "RoleName=web&MaxSessionDuration=43200").await;
+    let xml = ok(
+        &iam,
+        "UpdateRoleDescription",
+        "RoleName=web&Description=new",
+    )
+    .await;
+    assert!(
+        xml.contains("<Description>new</Description>")
+            && xml.contains("<MaxSessionDuration>43200</MaxSessionDuration>"),
+        "{xml}"
+    );
+    // ListRoles: path prefix, name order, paging.
+    for n in ["b", "a", "C"] {
+        ok(
+            &iam,
+            "CreateRole",
+            &format!("RoleName={n}&AssumeRolePolicyDocument={EC2_TRUST}"),
+        )
+        .await;
+    }
+    let xml = ok(&iam, "ListRoles", "PathPrefix=/app/").await;
+    assert!(xml.contains("<RoleName>web</RoleName>") && !xml.contains("<RoleName>a<"));
+    let xml = ok(&iam, "ListRoles", "MaxItems=2").await;
+    assert!(
+        xml.contains("<RoleName>a</RoleName><RoleId>")
+            || xml.find("<RoleName>a<") < xml.find("<RoleName>b<"),
+        "{xml}"
+    );
+    assert!(xml.contains("<IsTruncated>true</IsTruncated>"), "{xml}");
+    let marker = field(&xml, "Marker").to_string();
+    let xml = ok(&iam, "ListRoles", &format!("MaxItems=2&Marker={marker}")).await;
+    assert!(
+        xml.contains("<RoleName>C</RoleName>") && xml.contains("<RoleName>web</RoleName>"),
+        "{xml}"
+    );
+    // Inline policies: a role holds 10,240 bytes; what it holds must go before it.
+    let p = sized_doc(4000);
+    for name in ["p1", "p2"] {
+        ok(
+            &iam,
+            "PutRolePolicy",
+            &format!("RoleName=web&PolicyName={name}&PolicyDocument={p}"),
+        )
+        .await;
+    }
+    let e = err(
+        &iam,
+        "PutRolePolicy",
+        &format!("RoleName=web&PolicyName=p3&PolicyDocument={p}"),
+    )
+    .await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::LimitExceeded(_))),
+        "Maximum policy size of 10240 bytes exceeded for role web"
+    );
+    assert_eq!(iam.read().role_names.len(), 4);
+    assert_eq!(
+        <crate::state::Role as crate::entity::Entity>::by_name(&iam.read(), "web")
+            .unwrap()
+            .effective
+            .len(),
+        2
+    );
+    let xml = ok(&iam, "GetRolePolicy", "RoleName=web&PolicyName=p1").await;
+    assert!(xml.contains("<RoleName>web</RoleName>"), "{xml}");
+    assert!(ok(&iam, "ListRolePolicies", "RoleName=web")
+        .await
+        .contains("<member>p1</member><member>p2</member>"));
+    let e = err(&iam, "DeleteRole", "RoleName=web").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::DeleteConflict(_))),
+        "Cannot delete entity, must delete policies first."
+    );
+    for name in ["p1", "p2"] {
+        ok(
+            &iam,
+            "DeleteRolePolicy",
+            &format!("RoleName=web&PolicyName={name}"),
+        )
+        .await;
+    }
+    let e = err(&iam, "GetRolePolicy", "RoleName=web&PolicyName=p1").await;
+    assert_eq!(
+        e.to_string(),
+        "The role policy with name p1 cannot be found."
+    );
+    // Tags.
+    ok(
+        &iam,
+        "TagRole",
+        "RoleName=web&Tags.member.1.Key=TEAM&Tags.member.1.Value=ops",
+    )
+    .await;
+    let xml = ok(&iam, "ListRoleTags", "RoleName=web").await;
+    assert!(xml.contains("<Key>TEAM</Key><Value>ops</Value>") && !xml.contains(">team<"));
+    ok(&iam, "UntagRole", "RoleName=web&TagKeys.member.1=team").await;
+    assert!(!ok(&iam, "ListRoleTags", "RoleName=web")
+        .await
+        .contains("<Key>"));
+    // In an instance profile: it must be removed first.
+    ok(&iam, "CreateInstanceProfile", "InstanceProfileName=web").await;
+    ok(
+        &iam,
+        "AddRoleToInstanceProfile",
+        "InstanceProfileName=web&RoleName=web",
+    )
+    .await;
+    let e = err(&iam, "DeleteRole", "RoleName=web").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::DeleteConflict(_))),
+        "Cannot delete entity, must remove roles from instance profile first."
+    );
+    ok(
+        &iam,
+        "RemoveRoleFromInstanceProfile",
+        "InstanceProfileName=web&RoleName=web",
+    )
+    .await;
+    ok(&iam, "DeleteRole", "RoleName=web").await;
+    assert!(matches!(
+        err(&iam, "GetRole", "RoleName=web").await,
+        IamError::NoSuchEntity(_)
+    ));
+    let xml = ok(&iam, "GetAccountSummary", "").await;
+    assert!(
+        xml.contains("<entry><key>Roles</key><value>3</value></entry>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<entry><key>InstanceProfiles</key><value>1</value></entry>"),
+        "{xml}"
+    );
+}
+
+#[tokio::test]
+async fn roles_per_account_quota() {
+    let iam = open(MemStore::default()).await;
+    for i in 0..super::quota::ROLES {
+        ok(
+            &iam,
+            "CreateRole",
+            &format!("RoleName=r{i}&AssumeRolePolicyDocument={EC2_TRUST}"),
+        )
+        .await;
+    }
+    let e = err(
+        &iam,
+        "CreateRole",
+        &format!("RoleName=one-more&AssumeRolePolicyDocument={EC2_TRUST}"),
+    )
+    .await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::LimitExceeded(_))),
+        "Cannot exceed quota for RolesPerAccount: 1000"
+    );
+}
+
+/// AWS binds a user or role ARN in a trust policy to the principal's unique id: a
+/// principal that does not exist is refused; deleted and recreated, it is no longer
+/// trusted, and GetRole shows the old unique id in place of the ARN.
+#[tokio::test]
+async fn trust_policies_are_bound_to_principal_ids() {
+    let store = MemStore::default();
+    let iam = open(store.clone()).await;
+    let alice = "arn:aws:iam::123456789012:user/alice";
+    let e = err(
+        &iam,
+        "CreateRole",
+        &format!("RoleName=r&AssumeRolePolicyDocument={}", trust(alice)),
+    )
+    .await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::MalformedPolicyDocument(_))),
+        "Invalid principal in policy: \"AWS\":\"arn:aws:iam::123456789012:user/alice\""
+    );
+    let xml = ok(&iam, "CreateUser", "UserName=alice").await;
+    let old_id = field(&xml, "UserId").to_string();
+    ok(
+        &iam,
+        "CreateRole",
+        &format!("RoleName=r&AssumeRolePolicyDocument={}", trust(alice)),
+    )
+    .await;
+    // Another account's principals and the account itself are not looked up.
+    ok(
+        &iam,
+        "CreateRole",
+        &format!(
+            "RoleName=other&AssumeRolePolicyDocument={}",
+            trust("arn:aws:iam::111122223333:user/x")
+        ),
+    )
+    .await;
+    let trusts = |iam: &crate::core::Iam<MemStore>, arn: &str, id: &str| {
+        use crate::entity::Entity;
+        let state = iam.read();
+        let r = crate::state::Role::by_name(&state, "r").unwrap();
+        let mut ctx = iamd_policy::Context::new();
+        ctx.insert("aws:PrincipalArn", arn);
+        let req = iamd_policy::Request {
+            action: "sts:AssumeRole",
+            resource: iamd_policy::Resource::Arn("arn:aws:iam::123456789012:role/r"),
+            resource_account: Some(ACCOUNT),
+            caller: iamd_policy::Caller::User {
+                arn,
+                id,
+                account: ACCOUNT,
+            },
+            context: &ctx,
+        };
+        let set = iamd_policy::PolicySet {
+            trust: Some(&r.trust.compiled),
+            ..Default::default()
+        };
+        iamd_policy::decide(&req, &set).kind == iamd_policy::DecisionKind::Allow
+    };
+    assert!(trusts(&iam, alice, &old_id));
+    let shown = ok(&iam, "GetRole", "RoleName=r").await;
+    assert!(shown.contains(&super::url_encode(alice)), "{shown}");
+    // Recreated: another id, no longer trusted; GetRole and ListRoles show the old id.
+    ok(&iam, "DeleteUser", "UserName=alice").await;
+    let xml = ok(&iam, "CreateUser", "UserName=alice").await;
+    let new_id = field(&xml, "UserId").to_string();
+    assert_ne!(old_id, new_id);
+    assert!(!trusts(&iam, alice, &new_id));
+    for (op, form) in [("GetRole", "RoleName=r"), ("ListRoles", "")] {
+        let xml = ok(&iam, op, form).await;
+        assert!(
+            xml.contains(&format!("%22AWS%22%3A%22{old_id}%22"))
+                && !xml.contains(&super::url_encode(alice)),
+            "{op}: {xml}"
+        );
+    }
+    // Saving the trust policy again binds the new alice.
+    ok(
+        &iam,
+        "UpdateAssumeRolePolicy",
+        &format!("RoleName=r&PolicyDocument={}", trust(alice)),
+    )
+    .await;
+    assert!(trusts(&iam, alice, &new_id));
+    // A restart keeps the binding: the snapshot is what the store committed.
+    let mut snap = iamd_store::Snapshot::default();
+    for batch in store.committed.lock().unwrap().iter() {
+        for c in batch {
+            replay(&mut snap, c.clone());
+        }
+    }
+    // Alice deleted and recreated behind the role's back (as another node would).
+    snap.users.retain(|u| u.name != "alice");
+    snap.users.push(iamd_store::UserRecord {
+        id: "AIDAANOTHERALICE00001".into(),
+        name: "alice".into(),
+        path: "/".into(),
+        created: 1,
+        boundary_arn: None,
+    });
+    let again = open(MemStore::with(snap)).await;
+    assert!(!trusts(&again, alice, "AIDAANOTHERALICE00001"));
+    assert!(ok(&again, "GetRole", "RoleName=r").await.contains(&new_id));
+}
+
+/// Applies a committed change to a snapshot (enough of the store's semantics for the
+/// changes these tests make).
+fn replay(s: &mut iamd_store::Snapshot, c: iamd_store::Change) {
+    use iamd_store::Change::*;
+    match c {
+        PutAccount(a) => s.account = Some(a),
+        PutUser(u) => {
+            s.users.retain(|x| x.id != u.id);
+            s.users.push(u);
+        }
+        DeleteUser { id } => s.users.retain(|x| x.id != id),
+        PutRole(r) => {
+            s.roles.retain(|x| x.id != r.id);
+            s.roles.push(r);
+        }
+        DeleteRole { id } => s.roles.retain(|x| x.id != id),
+        PutAccessKey(k) => s.access_keys.push(k),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn instance_profiles() {
+    let iam = open(MemStore::default()).await;
+    let xml = ok(
+        &iam,
+        "CreateInstanceProfile",
+        "InstanceProfileName=web&Path=/app/&Tags.member.1.Key=tier&Tags.member.1.Value=web",
+    )
+    .await;
+    assert!(
+        xml.contains("<Arn>arn:aws:iam::123456789012:instance-profile/app/web</Arn>")
+            && xml.contains("<InstanceProfileId>AIPA")
+            && xml.contains("<Roles></Roles>"),
+        "{xml}"
+    );
+    let e = err(&iam, "CreateInstanceProfile", "InstanceProfileName=WEB").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::EntityAlreadyExists(_))),
+        "Instance Profile WEB already exists."
+    );
+    let e = err(&iam, "GetInstanceProfile", "InstanceProfileName=nope").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::NoSuchEntity(_))),
+        "Instance Profile nope cannot be found."
+    );
+    for r in ["a", "b"] {
+        ok(
+            &iam,
+            "CreateRole",
+            &format!("RoleName={r}&AssumeRolePolicyDocument={EC2_TRUST}"),
+        )
+        .await;
+    }
+    ok(
+        &iam,
+        "AddRoleToInstanceProfile",
+        "InstanceProfileName=web&RoleName=a",
+    )
+    .await;
+    let e = err(
+        &iam,
+        "AddRoleToInstanceProfile",
+        "InstanceProfileName=web&RoleName=b",
+    )
+    .await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::LimitExceeded(_))),
+        "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"
+    );
+    let xml = ok(&iam, "GetInstanceProfile", "InstanceProfileName=web").await;
+    assert!(
+        xml.contains("<Roles><member><Path>/</Path><RoleName>a</RoleName>")
+            && xml.contains("<Key>tier</Key>"),
+        "{xml}"
+    );
+    ok(&iam, "CreateInstanceProfile", "InstanceProfileName=api").await;
+    let xml = ok(&iam, "ListInstanceProfilesForRole", "RoleName=a").await;
+    assert!(
+        xml.contains("<InstanceProfileName>web<") && !xml.contains(">api<"),
+        "{xml}"
+    );
+    let xml = ok(&iam, "ListInstanceProfiles", "").await;
+    assert!(xml.find(">api<") < xml.find(">web<"), "name order: {xml}");
+    assert!(!ok(&iam, "ListInstanceProfiles", "PathPrefix=/app/")
+        .await
+        .contains(">api<"));
+    let e = err(&iam, "DeleteInstanceProfile", "InstanceProfileName=web").await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::DeleteConflict(_))),
+        "Cannot delete entity, must remove roles from instance profile first."
+    );
+    let e = err(
+        &iam,
+        "RemoveRoleFromInstanceProfile",
+        "InstanceProfileName=web&RoleName=b",
+    )
+    .await;
+    assert!(matches!(e, IamError::NoSuchEntity(_)), "{e:?}");
+    ok(
+        &iam,
+        "RemoveRoleFromInstanceProfile",
+        "InstanceProfileName=web&RoleName=a",
+    )
+    .await;
+    ok(
+        &iam,
+        "UntagInstanceProfile",
+        "InstanceProfileName=web&TagKeys.member.1=TIER",
+    )
+    .await;
+    assert!(
+        !ok(&iam, "ListInstanceProfileTags", "InstanceProfileName=web")
+            .await
+            .contains("<Key>")
+    );
+    ok(
+        &iam,
+        "TagInstanceProfile",
+        "InstanceProfileName=web&Tags.member.1.Key=k&Tags.member.1.Value=v",
+    )
+    .await;
+    ok(&iam, "DeleteInstanceProfile", "InstanceProfileName=web").await;
+    assert!(matches!(
+        err(&iam, "ListInstanceProfileTags", "InstanceProfileName=web").await,
+        IamError::NoSuchEntity(_)
+    ));
+}
+
+#[tokio::test]
+async fn service_linked_roles() {
+    let iam = open(MemStore::default()).await;
+    let xml = ok(
+        &iam,
+        "CreateServiceLinkedRole",
+        "AWSServiceName=elasticbeanstalk.amazonaws.com&Description=eb",
+    )
+    .await;
+    assert!(
+        xml.contains("<Path>/aws-service-role/elasticbeanstalk.amazonaws.com/</Path>")
+            && xml.contains("<RoleName>AWSServiceRoleForElasticBeanstalk</RoleName>"),
+        "{xml}"
+    );
+    let e = err(
+        &iam,
+        "CreateServiceLinkedRole",
+        "AWSServiceName=elasticbeanstalk.amazonaws.com",
+    )
+    .await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::InvalidInput(_))),
+        "Service role name AWSServiceRoleForElasticBeanstalk has been taken in this account, please try a different suffix."
+    );
+    let xml = ok(
+        &iam,
+        "CreateServiceLinkedRole",
+        "AWSServiceName=elasticbeanstalk.amazonaws.com&CustomSuffix=two",
+    )
+    .await;
+    assert!(
+        xml.contains("<RoleName>AWSServiceRoleForElasticBeanstalk_two</RoleName>"),
+        "{xml}"
+    );
+    let name = "AWSServiceRoleForElasticBeanstalk";
+    let protected = format!(
+        "Cannot perform the operation on the protected role '{name}' - this role is only modifiable by AWS"
+    );
+    for (op, form) in [
+        (
+            "UpdateRole",
+            format!("RoleName={name}&MaxSessionDuration=7200"),
+        ),
+        ("DeleteRole", format!("RoleName={name}")),
+        (
+            "PutRolePolicy",
+            format!(
+                "RoleName={name}&PolicyName=p&PolicyDocument={}",
+                doc("Allow", "s3:*", "*")
+            ),
+        ),
+        ("DeleteRolePolicy", format!("RoleName={name}&PolicyName=p")),
+        (
+            "UpdateAssumeRolePolicy",
+            format!("RoleName={name}&PolicyDocument={EC2_TRUST}"),
+        ),
+    ] {
+        let e = err(&iam, op, &form).await;
+        assert_eq!(
+            message(e, |e| matches!(e, IamError::UnmodifiableEntity(_))),
+            protected,
+            "{op}"
+        );
+    }
+    // Its description may be edited.
+    ok(
+        &iam,
+        "UpdateRoleDescription",
+        &format!("RoleName={name}&Description=d"),
+    )
+    .await;
+    // An ordinary role is not deleted as a service-linked one.
+    ok(
+        &iam,
+        "CreateRole",
+        &format!("RoleName=plain&AssumeRolePolicyDocument={EC2_TRUST}"),
+    )
+    .await;
+    assert!(matches!(
+        err(&iam, "DeleteServiceLinkedRole", "RoleName=plain").await,
+        IamError::NoSuchEntity(_)
+    ));
+    let xml = ok(&iam, "DeleteServiceLinkedRole", &format!("RoleName={name}")).await;
+    let task = field(&xml, "DeletionTaskId").to_string();
+    assert!(
+        task.starts_with(&format!(
+            "task/aws-service-role/elasticbeanstalk.amazonaws.com/{name}/"
+        )),
+        "{task}"
+    );
+    assert!(matches!(
+        err(&iam, "GetRole", &format!("RoleName={name}")).await,
+        IamError::NoSuchEntity(_)
+    ));
+    let xml = ok(
+        &iam,
+        "GetServiceLinkedRoleDeletionStatus",
+        &format!("DeletionTaskId={}", super::url_encode(&task)),
+    )
+    .await;
+    assert!(xml.contains("<Status>SUCCEEDED</Status>"), "{xml}");
+    let e = err(
+        &iam,
+        "GetServiceLinkedRoleDeletionStatus",
+        "DeletionTaskId=task%2Fnone%2Fx%2F1",
+    )
+    .await;
+    assert!(matches!(e, IamError::NoSuchEntity(_)), "{e:?}");
+}
+
+/// The role operations' condition keys: request tags and the boundary on CreateRole,
+/// the role's resource tags on the others; a Deny on one tag wins.
+#[tokio::test]
+async fn role_checks_carry_their_condition_keys() {
+    let iam = open(MemStore::default()).await;
+    ok(
+        &iam,
+        "CreateRole",
+        &format!("RoleName=prod&AssumeRolePolicyDocument={EC2_TRUST}&Tags.member.1.Key=env&Tags.member.1.Value=prod"),
+    )
+    .await;
+    let checks = iam
+        .checks(
+            &caller(),
+            &request(
+                "CreateRole",
+                TABLE.iter().find(|(op, _)| *op == "CreateRole").unwrap().1,
+            ),
+        )
+        .unwrap();
+    let keys: Vec<&str> = checks[0].keys.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(
+        keys.contains(&"aws:RequestTag/k")
+            && keys.contains(&"aws:TagKeys")
+            && keys.contains(&"iam:PermissionsBoundary"),
+        "{keys:?}"
+    );
+    let checks = iam
+        .checks(&caller(), &request("GetRole", "RoleName=prod"))
+        .unwrap();
+    let keys: Vec<&str> = checks[0].keys.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["aws:ResourceTag/env", "iam:ResourceTag/env"]);
+    ok(&iam, "CreateUser", "UserName=dev").await;
+    let allow = doc("Allow", "iam:*", "*");
+    let deny = super::url_encode(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/env":"prod"}}}]}"#,
+    );
+    ok(
+        &iam,
+        "PutUserPolicy",
+        &format!("UserName=dev&PolicyName=all&PolicyDocument={allow}"),
+    )
+    .await;
+    ok(
+        &iam,
+        "PutUserPolicy",
+        &format!("UserName=dev&PolicyName=not-prod&PolicyDocument={deny}"),
+    )
+    .await;
+    let dev = user(&iam, "dev");
+    let e = call(&iam, &dev, "DeleteRole", "RoleName=prod")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::AccessDenied(_))),
+        "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: iam:DeleteRole on resource: role prod with an explicit deny in an identity-based policy"
+    );
+    call(
+        &iam,
+        &dev,
+        "CreateRole",
+        &format!("RoleName=test&AssumeRolePolicyDocument={EC2_TRUST}"),
+    )
+    .await
+    .unwrap();
+    call(&iam, &dev, "DeleteRole", "RoleName=test")
+        .await
+        .unwrap();
+}
+
+/// Startup loads every kind the store holds (roles with their inline policies, tags
+/// and instance profiles; instance profiles' tags; deletion tasks).
+#[tokio::test]
+async fn startup_loads_roles_and_instance_profiles() {
+    let mut snap = iamd_store::testing::every_change_snapshot();
+    // The fixture's secrets are not sealed with this test's master key.
+    snap.access_keys.clear();
+    snap.key_usage.clear();
+    let iam = open(MemStore::with(snap)).await;
+    let xml = ok(&iam, "GetRole", "RoleName=houdini-writer").await;
+    assert!(
+        xml.contains("<Key>team</Key>") && xml.contains("<Region>eu-west-1</Region>"),
+        "{xml}"
+    );
+    assert!(ok(&iam, "ListRolePolicies", "RoleName=houdini-writer")
+        .await
+        .contains("<member>write</member>"));
+    let xml = ok(&iam, "GetInstanceProfile", "InstanceProfileName=web").await;
+    assert!(
+        xml.contains("<RoleName>houdini-writer</RoleName>") && xml.contains("<Key>tier</Key>"),
+        "{xml}"
+    );
+    let e = err(
+        &iam,
+        "DeleteRole",
+        "RoleName=AWSServiceRoleForElasticBeanstalk",
+    )
+    .await;
+    assert!(matches!(e, IamError::UnmodifiableEntity(_)), "{e:?}");
+    assert_eq!(iam.read().deletion_tasks.len(), 1);
 }

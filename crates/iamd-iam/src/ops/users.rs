@@ -4,9 +4,7 @@ use iamd_api::iam as api;
 use iamd_api::{Timestamp, WriteXml};
 use iamd_store::{Change, Store, UserRecord};
 
-use super::{
-    delete_conflict_unless, out, request_tag_keys, tags, target_user, ts, Cx, Operation, Output,
-};
+use super::{delete_conflict_unless, out, tags, target_user, ts, Cx, Operation, Output};
 use crate::core::{now_ms, Iam};
 use crate::entity::Entity;
 use crate::error::IamError;
@@ -15,16 +13,12 @@ use crate::state::User;
 
 impl Operation for api::CreateUserRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        let mut keys = self
-            .tags
-            .as_deref()
-            .map(request_tag_keys)
-            .unwrap_or_default();
-        if let Some(b) = &self.permissions_boundary {
-            keys.push(("iam:PermissionsBoundary".to_string(), vec![b.clone()]));
-        }
-        let path = self.path.as_deref().unwrap_or("/");
-        Ok(cx.on(User::arn_of(cx.account, path, &self.user_name), keys))
+        Ok(cx.creation::<User>(
+            self.path.as_deref(),
+            &self.user_name,
+            self.tags.as_deref(),
+            self.permissions_boundary.as_deref(),
+        ))
     }
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
