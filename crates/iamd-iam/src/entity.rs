@@ -315,10 +315,13 @@ impl Entity for Role {
 
     fn ensure_modifiable(&self) -> Result<(), IamError> {
         if self.rec.service_linked {
-            Err(IamError::UnmodifiableEntity(format!(
-                "Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS",
-                self.rec.name
-            )))
+            Err(IamError::Modeled(
+                iamd_api::iam::errors::UNMODIFIABLE_ENTITY,
+                format!(
+                    "Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS",
+                    self.rec.name
+                ),
+            ))
         } else {
             Ok(())
         }

@@ -27,9 +27,11 @@ pub enum IamError {
     /// 403 `AccessDenied`.
     #[error("{0}")]
     AccessDenied(String),
-    /// 400 `UnmodifiableEntity`: a service-linked role only AWS may change.
-    #[error("{0}")]
-    UnmodifiableEntity(String),
+    /// Any other error of IAM's model, with the code, status and fault the generated
+    /// table gives it (`iamd_api::iam::errors`), e.g. `UnmodifiableEntity`: a new AWS
+    /// error code needs no new variant and no new mapping in the server.
+    #[error("{1}")]
+    Modeled(iamd_api::ModeledError, String),
     /// 409 `ConcurrentModification`: another node or writer changed the entity first.
     #[error("{0}")]
     ConcurrentModification(String),

@@ -58,7 +58,7 @@ impl RequestError {
                     IamError::MalformedPolicyDocument(_) => modeled::MALFORMED_POLICY_DOCUMENT,
                     IamError::InvalidInput(_) => modeled::INVALID_INPUT,
                     IamError::ConcurrentModification(_) => modeled::CONCURRENT_MODIFICATION,
-                    IamError::UnmodifiableEntity(_) => modeled::UNMODIFIABLE_ENTITY,
+                    IamError::Modeled(m, _) => *m,
                     IamError::Store(_) | IamError::Internal(_) => modeled::SERVICE_FAILURE,
                     IamError::Validation(m) => {
                         return ("ValidationError".into(), 400, true, m.clone())

@@ -1370,7 +1370,10 @@ async fn service_linked_roles() {
     ] {
         let e = err(&iam, op, &form).await;
         assert_eq!(
-            message(e, |e| matches!(e, IamError::UnmodifiableEntity(_))),
+            message(
+                e,
+                |e| matches!(e, IamError::Modeled(m, _) if m.code == "UnmodifiableEntity")
+            ),
             protected,
             "{op}"
         );
@@ -1519,6 +1522,9 @@ async fn startup_loads_roles_and_instance_profiles() {
         "RoleName=AWSServiceRoleForElasticBeanstalk",
     )
     .await;
-    assert!(matches!(e, IamError::UnmodifiableEntity(_)), "{e:?}");
+    assert!(
+        matches!(e, IamError::Modeled(m, _) if m.code == "UnmodifiableEntity"),
+        "{e:?}"
+    );
     assert_eq!(iam.read().deletion_tasks.len(), 1);
 }
