@@ -13,7 +13,7 @@ use iamd_store::Store;
 
 use crate::core::Iam;
 use crate::error::IamError;
-use crate::ops::{Cx, Operation, Output, StsOperation};
+use crate::ops::{Cx, Operation, Output};
 use crate::principal::{Check, Principal, Target};
 
 fn not_implemented(op: &str) -> IamError {
@@ -47,7 +47,7 @@ impl<S: Store> Iam<S> {
         Ok(checks)
     }
 
-    /// Checks, authorization, execution of one IAM operation.
+    /// Checks, authorization, execution of one IAM or STS operation.
     async fn checked<O: Operation>(
         &self,
         p: &Principal,
@@ -58,19 +58,6 @@ impl<S: Store> Iam<S> {
         let checks = self.checks_of(p, action, |cx| op.checks(cx))?;
         self.authorize(p, &checks, ctx)?;
         op.run(self, p).await
-    }
-
-    /// Checks, authorization, execution of one STS operation.
-    fn checked_sts<O: StsOperation>(
-        &self,
-        p: &Principal,
-        op: O,
-        action: &'static str,
-        ctx: &Context,
-    ) -> Result<Output, IamError> {
-        let checks = self.checks_of(p, action, |cx| op.checks(cx))?;
-        self.authorize(p, &checks, ctx)?;
-        op.run(self, p)
     }
 }
 
@@ -104,7 +91,7 @@ macro_rules! front_door {
             }
 
             /// Runs one STS operation for `p`, the same way.
-            pub fn handle_sts(
+            pub async fn handle_sts(
                 &self,
                 p: &Principal,
                 req: StsRequest,
@@ -112,7 +99,7 @@ macro_rules! front_door {
             ) -> Result<Output, IamError> {
                 match req {
                     $(StsRequest::$sts(r) => {
-                        self.checked_sts(p, r, concat!("sts:", stringify!($sts)), ctx)
+                        self.checked(p, r, concat!("sts:", stringify!($sts)), ctx).await
                     })*
                     other => Err(not_implemented(other.operation_name())),
                 }

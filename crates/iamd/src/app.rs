@@ -191,7 +191,11 @@ impl App {
             Service::Sts => {
                 let req = sts::decode_request(&params)?;
                 let op = req.operation_name();
-                (sts::XMLNS, op, self.iam.handle_sts(&principal, req, &ctx)?)
+                (
+                    sts::XMLNS,
+                    op,
+                    self.iam.handle_sts(&principal, req, &ctx).await?,
+                )
             }
         };
         let mut xml = String::with_capacity(512);

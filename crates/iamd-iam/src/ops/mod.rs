@@ -107,7 +107,7 @@ pub(crate) struct Cx<'a> {
     pub(crate) action: &'static str,
 }
 
-/// One implemented IAM operation: its request type.
+/// One implemented IAM or STS operation: its request type.
 pub(crate) trait Operation: Sized + Send {
     /// The checks the request must pass: its action on the resources it touches, with
     /// the condition keys the action supports. An action the Service Authorization
@@ -121,12 +121,6 @@ pub(crate) trait Operation: Sized + Send {
         iam: &Iam<S>,
         p: &Principal,
     ) -> impl Future<Output = Result<Output, IamError>> + Send;
-}
-
-/// One implemented STS operation (answered from memory, without waiting).
-pub(crate) trait StsOperation: Sized {
-    fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError>;
-    fn run<S: Store>(self, iam: &Iam<S>, p: &Principal) -> Result<Output, IamError>;
 }
 
 impl Cx<'_> {

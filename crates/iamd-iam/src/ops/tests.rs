@@ -792,7 +792,7 @@ async fn sts_get_caller_identity() {
     let p = iamd_api::Params::from_form(b"").unwrap();
     let req = iamd_api::sts::decode("GetCallerIdentity", &p).unwrap();
     let ctx = crate::testing::context(&iam, &root());
-    let out = iam.handle_sts(&root(), req, &ctx).unwrap().unwrap();
+    let out = iam.handle_sts(&root(), req, &ctx).await.unwrap().unwrap();
     let mut xml = String::new();
     out.write_xml(&mut xml);
     assert!(
@@ -808,7 +808,7 @@ async fn sts_get_caller_identity() {
     )
     .unwrap();
     assert!(matches!(
-        iam.handle_sts(&root(), req, &ctx),
+        iam.handle_sts(&root(), req, &ctx).await,
         Err(IamError::NotImplemented(_))
     ));
 }
