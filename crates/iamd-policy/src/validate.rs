@@ -51,6 +51,23 @@ const IAM_PATH_STARTS: &[&str] = &[
     "access-report/",
 ];
 
+/// IAM resource types newer than the message above (which keeps AWS's recorded wording):
+/// accepted all the same. `role-template/` is in AWS-managed policies (e.g.
+/// AWSCloudWatchOmniServiceRolePolicy).
+const IAM_PATH_STARTS_UNLISTED: &[&str] = &["role-template/"];
+
+/// S3 resource types that are regional (Service Authorization Reference, Amazon S3's
+/// resource ARN formats): access points, batch jobs, Storage Lens, Access Grants and
+/// multi-region access point requests. Buckets and objects carry no region.
+const S3_REGIONAL_STARTS: &[&str] = &[
+    "accesspoint/",
+    "job/",
+    "storage-lens/",
+    "storage-lens-group/",
+    "access-grants/",
+    "async-request/",
+];
+
 /// Resource-format message for one entry, if malformed (§1.4 Resource rules).
 pub(crate) fn resource_format_error(r: &str) -> Option<String> {
     if r == "*" {
@@ -100,13 +117,21 @@ pub(crate) fn resource_format_error(r: &str) -> Option<String> {
             "IAM resource {r} cannot contain region information."
         ));
     }
-    if service == "s3" && !region.is_empty() && !resource_id.starts_with("accesspoint/") {
+    if service == "s3"
+        && !region.is_empty()
+        && !S3_REGIONAL_STARTS
+            .iter()
+            .any(|p| resource_id.starts_with(p))
+    {
         return Some(format!("Resource {r} can not contain region information."));
     }
     if service == "iam"
         && !(resource_id.starts_with('*')
             || resource_id == "root"
-            || IAM_PATH_STARTS.iter().any(|p| resource_id.starts_with(p)))
+            || IAM_PATH_STARTS
+                .iter()
+                .chain(IAM_PATH_STARTS_UNLISTED)
+                .any(|p| resource_id.starts_with(p)))
     {
         return Some(format!(
             "IAM resource path must either be \"*\" or start with {}.",
