@@ -3,20 +3,23 @@
 # server (user space only; stable on a busy machine, unlike req/s). The server runs
 # under valgrind with instrumentation off; after a warm-up, it is switched on for a
 # wrk run of DURATION, and the total is divided by the requests wrk completed.
-#   usage: bench/callgrind.sh [--op iam-get-user] [--duration 10s] [--conns 4] [--ceiling]
-# --ceiling measures the ceiling server (replaying iamd's bytes) instead of iamd.
+#   usage: bench/callgrind.sh [--op iam-get-user] [--duration 10s] [--conns 4] [--ceiling|--floor]
+# --ceiling measures the ceiling server (replaying iamd's bytes) instead of iamd,
+# --floor the floor server (the ceiling server verifying the bytes' SigV4 signature).
 # Ops: those of bench/tools/sign.py (s3-get-object seeds the S3 bucket and object).
 # Prints the figure and leaves OUT/callgrind.out for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-OP=iam-get-user; CG_DURATION=10s; CG_CONNS=4; CEILING=
+AK=AKIAIOSFODNN7EXAMPLE; SK=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+OP=iam-get-user; CG_DURATION=10s; CG_CONNS=4; CEILING=; CEILING_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --op) OP=$2; shift 2;;
     --duration) CG_DURATION=$2; shift 2;;
     --conns) CG_CONNS=$2; shift 2;;
-    --ceiling) CEILING=1; shift;;
+    --ceiling) CEILING=ceiling; shift;;
+    --floor) CEILING=floor; CEILING_ARGS=(--verify "$SK"); shift;;
     *) echo "unknown argument $1" >&2; exit 2;;
   esac
 done
@@ -25,7 +28,6 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk;
 cargo build --release -p iamd --bin iamd --example ceiling --quiet
 BIN=${IAMD_BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release/iamd}
 CEILING_BIN=${CARGO_TARGET_DIR:-target}/release/examples/ceiling
-AK=AKIAIOSFODNN7EXAMPLE; SK=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 PORT=19921; CEILING_PORT=19922
 OUT=$(mktemp -d -t iamd-callgrind.XXXXXX)
 PIDS=()
@@ -45,7 +47,7 @@ python3 bench/tools/seed.py "$URL" $AK $SK $([ "$OP" = s3-get-object ] && echo -
 python3 bench/tools/sign.py --endpoint "$URL" --access-key $AK --secret-key $SK --op "$OP" \
   --out "$OUT/req"
 if [ -n "$CEILING" ]; then
-  "${VG[@]}" "$CEILING_BIN" 127.0.0.1:$CEILING_PORT >"$OUT/ceiling.log" 2>&1 &
+  "${VG[@]}" "$CEILING_BIN" 127.0.0.1:$CEILING_PORT "${CEILING_ARGS[@]}" >"$OUT/ceiling.log" 2>&1 &
   PIDS+=($!); TARGET_PID=$!
   wait_port $CEILING_PORT
   URL=http://127.0.0.1:$CEILING_PORT
@@ -59,6 +61,6 @@ sleep 1
 REQS=$(awk '/requests in/ {print $1}' "$OUT/wrk.txt")
 FILE=$(ls -t "$OUT"/callgrind.out* | head -1)
 IR=$(awk '/^(summary|totals):/ {print $2; exit}' "$FILE")
-echo "$OP$([ -n "$CEILING" ] && echo ' (ceiling server)'): $REQS requests, $IR instructions," \
+echo "$OP${CEILING:+ ($CEILING server)}: $REQS requests, $IR instructions," \
   "$(( IR / REQS )) per request"
 echo "profile: $FILE (callgrind_annotate --inclusive=yes $FILE)"
