@@ -28,12 +28,13 @@ bench_setup() {
   AK=AKIAIOSFODNN7EXAMPLE; SK=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 }
 
-bench_cleanup() { kill ${IAMD_PID:-} ${MOTO_PID:-} ${CEILING_PID:-} 2>/dev/null || true; }
+bench_cleanup() { kill ${IAMD_PID:-} ${MOTO_PID:-} ${CEILING_PID:-} ${FLOOR_PID:-} 2>/dev/null || true; }
 
 # bench_start NAME: a new temporary folder NAME.XXXXXX (OUT) for data, logs and results; iamd on
-# IAMD_PORT (IAMD_PID), moto_server on MOTO_PORT (MOTO_PID) and, if CEILING_PORT is
-# set, the ceiling server (CEILING_PID), all stopped on exit; returns once all
-# accept connections.
+# IAMD_PORT (IAMD_PID), moto_server on MOTO_PORT (MOTO_PID), if CEILING_PORT is
+# set, the ceiling server (CEILING_PID) and, if FLOOR_PORT is set, the floor server
+# (the ceiling server verifying SigV4 with the root secret; FLOOR_PID), all stopped on
+# exit; returns once all accept connections.
 bench_start() {
   OUT=$(mktemp -d -t "$1.XXXXXX")
   trap bench_cleanup EXIT
@@ -48,6 +49,11 @@ bench_start() {
     "$CEILING_BIN" 127.0.0.1:$CEILING_PORT >"$OUT/ceiling.log" 2>&1 &
     CEILING_PID=$!
     ports="$ports $CEILING_PORT"
+  fi
+  if [ -n "${FLOOR_PORT:-}" ]; then
+    "$CEILING_BIN" 127.0.0.1:$FLOOR_PORT --verify "$SK" >"$OUT/floor.log" 2>&1 &
+    FLOOR_PID=$!
+    ports="$ports $FLOOR_PORT"
   fi
   for port in $ports; do
     for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done

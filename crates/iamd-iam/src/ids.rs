@@ -39,22 +39,57 @@ pub fn secret_access_key() -> Result<String, CryptoError> {
     random_from(SECRET_CHARS, 40)
 }
 
-/// A request id in AWS's UUID form.
+/// A request id in AWS's UUID form (8-4-4-4-12 lowercase hex digits). Request ids need
+/// to be unique, not secret: each thread seeds a generator from the system's random
+/// source once, and every id is a counter under that 128-bit key, mixed by
+/// SplitMix64's finalizer (a bijection, so a thread repeats no id within 2^64; two
+/// threads collide only if their random keys nearly do). No system call, one
+/// allocation.
 pub fn request_id() -> String {
-    let mut b = [0u8; 16];
-    if fill_random(&mut b).is_err() {
-        // The request id is not a secret; a fixed fallback is harmless.
-        b = [0x5a; 16];
+    use std::cell::Cell;
+    thread_local! {
+        static GEN: Cell<Option<(u64, u64, u64)>> = const { Cell::new(None) };
     }
-    let h = crate::crypto::encode_hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    let (k0, k1, n) = GEN.with(|g| {
+        let (k0, k1, n) = g.get().unwrap_or_else(|| {
+            let mut seed = [0u8; 16];
+            if fill_random(&mut seed).is_err() {
+                // Not a secret: the clock still tells threads and restarts apart.
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                seed = nanos.to_le_bytes();
+            }
+            let (a, b) = seed.split_at(8);
+            let word = |x: &[u8]| u64::from_le_bytes(x.try_into().unwrap_or([0x5a; 8]));
+            (word(a), word(b), 0)
+        });
+        g.set(Some((k0, k1, n.wrapping_add(1))));
+        (k0, k1, n)
+    });
+    let hi = mix64(k0.wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+    let lo = mix64(k1 ^ hi.rotate_left(17) ^ n);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'-'; 36];
+    let digits = (u128::from(hi) << 64) | u128::from(lo);
+    let mut d = 0;
+    for (i, slot) in out.iter_mut().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        *slot = HEX[((digits >> (124 - 4 * d)) & 15) as usize];
+        d += 1;
+    }
+    std::str::from_utf8(&out)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
+/// SplitMix64's finalizer: a bijection of `u64` with good avalanche.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A random 12-digit account id (not starting with 0).
@@ -93,6 +128,24 @@ mod tests {
         assert_eq!(a.len(), 12);
         assert!(a.bytes().all(|c| c.is_ascii_digit()) && !a.starts_with('0'));
         assert_ne!(unique_id("AIDA").unwrap(), u);
-        assert_eq!(request_id().len(), 36);
+    }
+
+    #[test]
+    fn request_ids_are_uuid_shaped_and_distinct() {
+        let ids: Vec<String> = (0..1000).map(|_| request_id()).collect();
+        for id in &ids {
+            let groups: Vec<usize> = id.split('-').map(str::len).collect();
+            assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
+            assert!(id
+                .bytes()
+                .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        }
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        // Another thread has its own key: its ids are not this thread's.
+        let other = std::thread::spawn(|| (0..1000).map(|_| request_id()).collect::<Vec<_>>())
+            .join()
+            .unwrap();
+        assert!(other.iter().all(|id| !distinct.contains(id)));
     }
 }

@@ -1,6 +1,7 @@
 //! Who is calling: the principal behind an access key, its condition-key values
 //! (docs/policy-semantics.md §5.1–5.2), and the authorization decision for it.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use iamd_policy::{
@@ -176,7 +177,8 @@ impl Target {
 /// One check: an action on a resource, with the condition keys specific to it.
 #[derive(Debug, Clone)]
 pub struct Check {
-    pub action: String,
+    /// Usually a `&'static str` (the front door's action names): no copy per request.
+    pub action: Cow<'static, str>,
     pub target: Target,
     pub keys: Vec<(String, Vec<String>)>,
     /// How a denial names the resource when AWS does not print the ARN (IAM says
@@ -186,7 +188,11 @@ pub struct Check {
 
 impl Check {
     /// A check on a specific ARN.
-    pub fn on(action: impl Into<String>, arn: String, keys: Vec<(String, Vec<String>)>) -> Check {
+    pub fn on(
+        action: impl Into<Cow<'static, str>>,
+        arn: String,
+        keys: Vec<(String, Vec<String>)>,
+    ) -> Check {
         Check {
             action: action.into(),
             target: Target::Arn(arn),
@@ -196,7 +202,7 @@ impl Check {
     }
 
     /// A check of a wildcard-only action (resource `*`).
-    pub fn wildcard(action: impl Into<String>) -> Check {
+    pub fn wildcard(action: impl Into<Cow<'static, str>>) -> Check {
         Check {
             action: action.into(),
             target: Target::Wildcard,

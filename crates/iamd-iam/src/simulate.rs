@@ -474,9 +474,9 @@ impl<S: Store> Iam<S> {
     ) -> (api::EvaluationResult, R) {
         let specific = resource != "*";
         let mut check = if specific {
-            Check::on(action, resource.to_string(), keys)
+            Check::on(action.to_string(), resource.to_string(), keys)
         } else {
-            Check::wildcard(action)
+            Check::wildcard(action.to_string())
         };
         // Keys the caller supplied win over the ones derived from the resource.
         check.keys.retain(|(k, _)| sim.base.get(k).is_none());

@@ -957,7 +957,7 @@ impl<'a> ParsedAuth<'a> {
         let hashes = self.payload_hashes()?;
         let provided = decode_hex32(&self.signature_hex);
         let cached = cache.and_then(|c| {
-            c.get(
+            c.get_keyed(
                 &self.access_key_id,
                 secret,
                 &self.scope.date,
@@ -965,17 +965,22 @@ impl<'a> ParsedAuth<'a> {
                 &self.scope.service,
             )
         });
-        let signing_key = match cached {
+        let was_cached = cached.is_some();
+        let (signing_key, mac) = match cached {
             Some(k) => k,
-            None => derive_signing_key(
-                secret,
-                &self.scope.date,
-                &self.scope.region,
-                &self.scope.service,
-            ),
+            None => {
+                let k = derive_signing_key(
+                    secret,
+                    &self.scope.date,
+                    &self.scope.region,
+                    &self.scope.service,
+                );
+                (k, canonical::keyed(&k))
+            }
         };
+
         let remember = |v: Verified| -> Verified {
-            if let (Some(c), None) = (cache, cached) {
+            if let (Some(c), false) = (cache, was_cached) {
                 c.insert(
                     &self.access_key_id,
                     secret,
@@ -1000,7 +1005,7 @@ impl<'a> ParsedAuth<'a> {
                 for &plus in plus_variants {
                     let cr = canonical_request(&input, style, plus, hash);
                     let sts = string_to_sign(&self.timestamp_string, &self.scope_string, &cr);
-                    let sig = canonical::hmac(&signing_key, sts.as_bytes());
+                    let sig = canonical::hmac_keyed(&mac, sts.as_bytes());
                     if provided.is_some_and(|p| bool::from(sig.ct_eq(&p))) {
                         return Some(Verified {
                             kind: self.kind,

@@ -12,13 +12,15 @@ use std::sync::{Mutex, MutexGuard};
 
 use subtle::ConstantTimeEq;
 
-use crate::canonical::{derive_signing_key, sha256};
+use crate::canonical::{derive_signing_key, keyed, sha256, KeyedMac};
 
 const SHARDS: usize = 16;
 
 struct Entry {
     secret_fingerprint: [u8; 32],
     key: [u8; 32],
+    /// HMAC keyed with `key` (its pads hashed once, not per request).
+    mac: KeyedMac,
 }
 
 /// Bounded cache of derived SigV4 signing keys, owned by the server and shared by all
@@ -118,11 +120,24 @@ impl SigningKeyCache {
         region: &str,
         service: &str,
     ) -> Option<[u8; 32]> {
+        self.get_keyed(access_key_id, secret, date, region, service)
+            .map(|(k, _)| k)
+    }
+
+    /// [`SigningKeyCache::get`] with the HMAC state keyed by the signing key.
+    pub(crate) fn get_keyed(
+        &self,
+        access_key_id: &str,
+        secret: &[u8],
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> Option<([u8; 32], KeyedMac)> {
         let (key, shard) = self.key_and_shard(access_key_id, date, region, service);
         let fp = sha256(secret);
         let map = lock(shard?);
         let e = map.get(&key)?;
-        bool::from(e.secret_fingerprint.ct_eq(&fp)).then_some(e.key)
+        bool::from(e.secret_fingerprint.ct_eq(&fp)).then(|| (e.key, e.mac.clone()))
     }
 
     /// Stores a signing key derived from `secret` for the scope. The verifier calls
@@ -151,6 +166,7 @@ impl SigningKeyCache {
             Entry {
                 secret_fingerprint: fp,
                 key: signing_key,
+                mac: keyed(&signing_key),
             },
         );
     }

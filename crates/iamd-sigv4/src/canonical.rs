@@ -302,14 +302,25 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 pub(crate) fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this never fails in practice.
-    match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
-        Ok(mut m) => {
-            m.update(data);
-            m.finalize().into_bytes().into()
-        }
-        Err(_) => [0u8; 32],
-    }
+    hmac_keyed(&keyed(key), data)
+}
+
+/// HMAC-SHA256 keyed with `key`: the inner and outer pads already hashed (two SHA-256
+/// blocks), so that a signing key used for many requests pays for them once.
+pub(crate) type KeyedMac = Hmac<Sha256>;
+
+pub(crate) fn keyed(key: &[u8]) -> KeyedMac {
+    // HMAC accepts keys of any length, so this never fails in practice; a failure
+    // yields the MAC of an empty key, which matches no signature made with the key.
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default()))
+}
+
+/// The HMAC of `data` under a [`keyed`] state.
+pub(crate) fn hmac_keyed(mac: &KeyedMac, data: &[u8]) -> [u8; 32] {
+    let mut m = mac.clone();
+    m.update(data);
+    m.finalize().into_bytes().into()
 }
 
 /// The SigV4 signing key: `HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")`.

@@ -4,18 +4,28 @@
 //! `bench/run.sh` can state iamd's throughput as a share of what this machine's HTTP
 //! stack does at all.
 //!
-//! usage: cargo run --release -p iamd --example ceiling -- 127.0.0.1:19913
+//! With `--verify SECRET` it is the floor instead: the same server, plus what every
+//! IAM/STS request needs at least, reading the body and verifying its SigV4 signature
+//! (iamd-sigv4's parse and verify, with the signing-key cache, as `iamd serve` calls
+//! them) with the given secret, then the same fixed body (403 if the signature does not
+//! verify). What iamd spends above the floor is the service itself: routing, form
+//! decoding, authorization, the operation, XML encoding.
+//!
+//! usage: cargo run --release -p iamd --example ceiling -- 127.0.0.1:19913 [--verify SECRET]
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use iamd_sigv4::{Payload, RequestParts, SigningKeyCache};
 use tokio::net::TcpListener;
 
 /// About the size of a GetUser answer.
@@ -29,12 +39,15 @@ const BODY: &str = concat!(
 );
 
 fn main() -> ExitCode {
-    let addr: SocketAddr = match std::env::args().nth(1).map(|a| a.parse()) {
-        Some(Ok(a)) => a,
-        _ => {
-            eprintln!("usage: ceiling ADDRESS:PORT");
-            return ExitCode::from(2);
-        }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (addr, secret) = match args.as_slice() {
+        [a] => (a.parse::<SocketAddr>().ok(), None),
+        [a, flag, secret] if flag == "--verify" => (a.parse().ok(), Some(secret.clone())),
+        _ => (None, None),
+    };
+    let Some(addr) = addr else {
+        eprintln!("usage: ceiling ADDRESS:PORT [--verify SECRET]");
+        return ExitCode::from(2);
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -46,7 +59,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(addr)) {
+    let verifier = secret.map(|s| {
+        Arc::new(Verifier {
+            secret: s,
+            cache: SigningKeyCache::default(),
+        })
+    });
+    match runtime.block_on(serve(addr, verifier)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ceiling: {addr}: {e}");
@@ -55,26 +74,67 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(addr: SocketAddr) -> std::io::Result<()> {
+/// The floor's work: body, signature.
+struct Verifier {
+    secret: String,
+    cache: SigningKeyCache,
+}
+
+impl Verifier {
+    async fn check(&self, req: Request<hyper::body::Incoming>) -> bool {
+        let (parts, body) = req.into_parts();
+        let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
+            return false;
+        };
+        let headers: Vec<(&str, &[u8])> = parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_bytes()))
+            .collect();
+        let query = parts.uri.query().unwrap_or("");
+        let req = RequestParts::new(parts.method.as_str(), parts.uri.path(), query, &headers)
+            .with_payload(Payload::Bytes(&body));
+        iamd_sigv4::parse(&req)
+            .and_then(|p| p.verify(self.secret.as_bytes(), SystemTime::now(), Some(&self.cache)))
+            .is_ok()
+    }
+}
+
+async fn serve(addr: SocketAddr, verifier: Option<Arc<Verifier>>) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).keep_alive(true);
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
+        let verifier = verifier.clone();
         let conn = builder.serve_connection(
             TokioIo::new(stream),
-            service_fn(|_req: Request<hyper::body::Incoming>| async {
-                let mut r = Response::new(Full::new(Bytes::from_static(BODY.as_bytes())));
-                r.headers_mut().insert(
-                    hyper::header::CONTENT_TYPE,
-                    hyper::header::HeaderValue::from_static("text/xml"),
-                );
-                Ok::<_, Infallible>(r)
+            service_fn(move |req: Request<hyper::body::Incoming>| {
+                let verifier = verifier.clone();
+                async move {
+                    let ok = match &verifier {
+                        Some(v) => v.check(req).await,
+                        None => true,
+                    };
+                    Ok::<_, Infallible>(answer(ok))
+                }
             }),
         );
         tokio::spawn(async move {
             let _ = conn.await;
         });
     }
+}
+
+fn answer(ok: bool) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(BODY.as_bytes())));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/xml"),
+    );
+    if !ok {
+        *r.status_mut() = hyper::StatusCode::FORBIDDEN;
+    }
+    r
 }

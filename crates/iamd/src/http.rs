@@ -34,13 +34,19 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection may wait for the first byte of a request: a new connection,
 /// or a keep-alive one between requests (nginx's keepalive_timeout default).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
-/// Header lines a request may have (hyper's default is 100). A header line takes at
-/// least 4 bytes, so anything within S3's 8 KiB header section fits, and a request
-/// over it reaches the S3 side, which answers with S3's XML error instead of
-/// hyper's empty 431. Memory stays bounded: hyper's read buffer (~400 KiB) and this
-/// count are the hard limits, past which (and for request targets over 64 KiB)
-/// hyper still answers 431/414 itself.
-const MAX_HEADERS: usize = 2048;
+/// Header lines a request may have (hyper's default is 100). S3 limits the header
+/// section to 8 KiB and answers an oversized one with its XML error
+/// (`RequestHeaderSectionTooLarge`, `s3_checks.rs`); that check can only run on a
+/// request hyper has parsed, and hyper answers a request over this count with an empty
+/// 431 itself. The count is a cost on every request, though: hyper allocates and fills
+/// two arrays of this many entries per request head (at 2,048 — every header section
+/// within 8 KiB — that was about 20,000 instructions a request, more than any other
+/// step but SHA-256). 256 lines is far beyond what clients send (the SDKs send a dozen
+/// or so; 150 and 200 line requests are tested) and costs about an eighth of that; the
+/// trade-off: a request with more than 256 header lines, all within 8 KiB, gets hyper's
+/// empty 431 instead of S3's XML 400. Memory stays bounded by hyper's read buffer
+/// (~400 KiB) and this count; request targets over 64 KiB get hyper's 414.
+const MAX_HEADERS: usize = 256;
 /// How long we wait for shutdown before dropping connections that are still busy.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
