@@ -411,7 +411,11 @@ impl State {
                 .into_iter()
                 .map(Change::PutManagedPolicy),
         );
-        changes.extend(snap.policy_versions.into_iter().map(Change::PutPolicyVersion));
+        changes.extend(
+            snap.policy_versions
+                .into_iter()
+                .map(Change::PutPolicyVersion),
+        );
         // Inline policies and tags after their owners, of every kind.
         changes.extend(
             snap.inline_policies
@@ -686,14 +690,16 @@ impl State {
                     })?;
                     let n = version_number(&v.version_id)
                         .ok_or_else(|| corrupt(format!("policy version id {}", v.version_id)))?;
-                    let compiled = CompiledPolicy::from_json(&v.document, PolicyType::Managed, name)
-                        .map_err(|f| {
-                            corrupt(format!(
-                                "stored policy {name:?} {} does not parse: {}",
-                                v.version_id,
-                                f.first().map(|f| f.message.as_str()).unwrap_or_default()
-                            ))
-                        })?;
+                    let compiled =
+                        CompiledPolicy::from_json(&v.document, PolicyType::Managed, name).map_err(
+                            |f| {
+                                corrupt(format!(
+                                    "stored policy {name:?} {} does not parse: {}",
+                                    v.version_id,
+                                    f.first().map(|f| f.message.as_str()).unwrap_or_default()
+                                ))
+                            },
+                        )?;
                     Step::PutVersion(n, v.clone(), Arc::new(compiled))
                 }
                 Change::DeletePolicyVersion {

@@ -235,6 +235,7 @@ impl Operation for api::UpdateAssumeRolePolicyRequest {
 /// The changes that delete role `r` (its tags first), once nothing holds it.
 fn deleting(r: &Role) -> Result<Vec<Change>, IamError> {
     delete_conflict_unless(r.policies.is_empty(), "delete policies")?;
+    delete_conflict_unless(r.attached.is_empty(), "detach all policies")?;
     delete_conflict_unless(r.profiles.is_empty(), "remove roles from instance profile")?;
     let mut changes = tags::untagging(r, |_| true);
     changes.push(Change::DeleteRole {
