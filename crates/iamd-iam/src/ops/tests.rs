@@ -9,6 +9,8 @@ use crate::front::{IMPLEMENTED, STS_IMPLEMENTED};
 use crate::principal::{Principal, Target};
 use crate::testing::{call, err, ok, open, request, root, MemStore, ACCOUNT};
 
+mod managed;
+
 const SOURCE: &str = "arn:aws:iam::123456789012:user/u";
 
 /// One request per implemented operation (several where the mapping branches).
