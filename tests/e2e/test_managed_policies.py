@@ -120,8 +120,14 @@ def test_attachments_decide_the_next_request(iam, server, user_with_key):
     assert attached == [{"PolicyName": "ReadOnlyAccess", "PolicyArn": READ_ONLY}]
     ents = iam.list_entities_for_policy(PolicyArn=READ_ONLY)
     assert name in [x["UserName"] for x in ents["PolicyUsers"]]
+    keyless = u.uniq("keyless")
+    iam.create_user(UserName=keyless)
+    iam.attach_user_policy(UserName=keyless, PolicyArn=READ_ONLY)
+    assert iam.get_policy(PolicyArn=READ_ONLY)["Policy"]["AttachmentCount"] >= 2
     with u.aws_error("DeleteConflict", 409, "Cannot delete entity, must detach all policies first."):
-        iam.delete_user(UserName=name)
+        iam.delete_user(UserName=keyless)
+    iam.detach_user_policy(UserName=keyless, PolicyArn=READ_ONLY)
+    iam.delete_user(UserName=keyless)
     iam.detach_user_policy(UserName=name, PolicyArn=READ_ONLY)
     with u.aws_error("AccessDenied", 403):
         me.list_users()
@@ -178,8 +184,15 @@ def test_managed_policy_story_with_the_aws_cli(server, tmp_path, user_with_key):
     assert p.returncode != 0 and "AccessDenied" in p.stderr
     attached = j(run_aws(server, "iam", "list-attached-user-policies", "--user-name", name))["AttachedPolicies"]
     assert attached == [{"PolicyName": "ReadOnlyAccess", "PolicyArn": READ_ONLY}]
-    p = run_aws(server, "iam", "delete-user", "--user-name", name, check=False)
+    keyless = u.uniq("cli-keyless")
+    run_aws(server, "iam", "create-user", "--user-name", keyless)
+    run_aws(server, "iam", "attach-user-policy", "--user-name", keyless, "--policy-arn", arn)
+    p = run_aws(server, "iam", "delete-user", "--user-name", keyless, check=False)
     assert p.returncode != 0 and "must detach all policies first" in p.stderr
+    p = run_aws(server, "iam", "delete-policy", "--policy-arn", arn, check=False)
+    assert p.returncode != 0 and "Cannot delete a policy attached to entities." in p.stderr
+    run_aws(server, "iam", "detach-user-policy", "--user-name", keyless, "--policy-arn", arn)
+    run_aws(server, "iam", "delete-user", "--user-name", keyless)
     run_aws(server, "iam", "detach-user-policy", "--user-name", name, "--policy-arn", READ_ONLY)
     p = run_aws(server, "iam", "list-users", ak=ak, sk=sk, check=False)
     assert p.returncode != 0 and "AccessDenied" in p.stderr

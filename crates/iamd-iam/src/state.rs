@@ -887,6 +887,15 @@ impl State {
         }
     }
 
+    /// The attached policy ARNs of the user, group or role `holder` names.
+    fn attached_mut(&mut self, holder: &Holder) -> Option<&mut BTreeSet<String>> {
+        match holder {
+            Holder::User(id) => self.users.get_mut(id).map(|u| &mut u.attached),
+            Holder::Group(id) => self.groups.get_mut(id).map(|g| &mut g.attached),
+            Holder::Role(id) => self.roles.get_mut(id).map(|r| &mut r.attached),
+        }
+    }
+
     /// Forgets that `holder` holds the managed policy `arn` (and the compiled AWS-managed
     /// document once no one holds it).
     fn unhold(&mut self, arn: &str, holder: &Holder) {
@@ -1082,12 +1091,7 @@ impl State {
                 }
             }
             Step::Attach(a, holder, compiled) => {
-                let set = match &holder {
-                    Holder::User(id) => self.users.get_mut(id).map(|u| &mut u.attached),
-                    Holder::Group(id) => self.groups.get_mut(id).map(|g| &mut g.attached),
-                    Holder::Role(id) => self.roles.get_mut(id).map(|r| &mut r.attached),
-                };
-                if let Some(set) = set {
+                if let Some(set) = self.attached_mut(&holder) {
                     set.insert(a.policy_arn.clone());
                     if let Some(c) = compiled {
                         self.aws_compiled.entry(a.policy_arn.clone()).or_insert(c);
@@ -1099,12 +1103,7 @@ impl State {
                 }
             }
             Step::Detach(a, holder) => {
-                let set = match &holder {
-                    Holder::User(id) => self.users.get_mut(id).map(|u| &mut u.attached),
-                    Holder::Group(id) => self.groups.get_mut(id).map(|g| &mut g.attached),
-                    Holder::Role(id) => self.roles.get_mut(id).map(|r| &mut r.attached),
-                };
-                if let Some(set) = set {
+                if let Some(set) = self.attached_mut(&holder) {
                     set.remove(&a.policy_arn);
                 }
                 self.unhold(&a.policy_arn, &holder);

@@ -104,21 +104,14 @@ fn writable<'a>(
 }
 
 /// A document as CreatePolicy and CreatePolicyVersion check it: the managed policy
-/// grammar (MalformedPolicyDocument), then its size (PolicySize, whitespace not counted).
+/// grammar, then its size (PolicySize, whitespace not counted).
 fn check_document(doc: &str) -> Result<(), IamError> {
-    if let Some(f) = iamd_policy::validate(doc, PolicyType::Managed)
-        .into_iter()
-        .next()
-    {
-        return Err(IamError::MalformedPolicyDocument(f.message));
-    }
-    if iamd_policy::size_without_whitespace(doc) > quota::MANAGED_POLICY_SIZE {
-        return Err(IamError::LimitExceeded(format!(
-            "Cannot exceed quota for PolicySize: {}",
-            quota::MANAGED_POLICY_SIZE
-        )));
-    }
-    Ok(())
+    super::check_document(
+        doc,
+        PolicyType::Managed,
+        "PolicySize",
+        quota::MANAGED_POLICY_SIZE,
+    )
 }
 
 /// A catalogue date (`YYYY-MM-DDTHH:MM:SSZ`) as a timestamp.
@@ -615,12 +608,17 @@ pub(crate) trait Attachable: Entity {
     const QUOTA: &'static str;
     /// ARNs of the attached managed policies.
     fn attached(&self) -> &BTreeSet<String>;
+    /// The ARN of its permissions boundary (groups have none).
+    fn boundary(&self) -> Option<&str>;
 }
 
 impl Attachable for User {
     const QUOTA: &'static str = "PoliciesPerUser";
     fn attached(&self) -> &BTreeSet<String> {
         &self.attached
+    }
+    fn boundary(&self) -> Option<&str> {
+        self.rec.boundary_arn.as_deref()
     }
 }
 
@@ -629,12 +627,18 @@ impl Attachable for Group {
     fn attached(&self) -> &BTreeSet<String> {
         &self.attached
     }
+    fn boundary(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl Attachable for Role {
     const QUOTA: &'static str = "PoliciesPerRole";
     fn attached(&self) -> &BTreeSet<String> {
         &self.attached
+    }
+    fn boundary(&self) -> Option<&str> {
+        self.rec.boundary_arn.as_deref()
     }
 }
 
@@ -785,6 +789,38 @@ attachment_operations!(Group, group_name, AttachGroupPolicyRequest, DetachGroupP
 attachment_operations!(Role, role_name, AttachRolePolicyRequest, DetachRolePolicyRequest,
     ListAttachedRolePoliciesRequest => ListAttachedRolePoliciesResult);
 
+/// Which entities ListEntitiesForPolicy selects: those under `prefix` that have the
+/// policy `arn` attached (when `policies`) or as permissions boundary (when
+/// `boundaries`).
+struct Holding<'a> {
+    arn: &'a str,
+    prefix: &'a str,
+    policies: bool,
+    boundaries: bool,
+}
+
+impl Holding<'_> {
+    /// The selected entities of kind `E`, keyed by `order` and lower(name), as `make`
+    /// shows them.
+    fn of<E: Attachable>(
+        &self,
+        state: &State,
+        order: char,
+        make: fn(&E) -> Listed,
+    ) -> Vec<(String, Listed)> {
+        E::table(state)
+            .0
+            .values()
+            .filter(|e| {
+                ((self.policies && e.attached().contains(self.arn))
+                    || (self.boundaries && e.boundary() == Some(self.arn)))
+                    && e.path().starts_with(self.prefix)
+            })
+            .map(|e| (format!("{order} {}", e.name().to_lowercase()), make(e)))
+            .collect()
+    }
+}
+
 /// One entity ListEntitiesForPolicy returns.
 enum Listed {
     Group(api::PolicyGroup),
@@ -813,54 +849,36 @@ impl Operation for api::ListEntitiesForPolicyRequest {
             Some("PermissionsBoundary") => (false, true),
             _ => (true, true),
         };
-        let attached = |set: &BTreeSet<String>| policies && set.contains(arn);
-        let bounded = |b: &Option<String>| boundaries && b.as_deref() == Some(arn);
         let mut items: Vec<(String, Listed)> = Vec::new();
+        let who = Holding {
+            arn,
+            prefix,
+            policies,
+            boundaries,
+        };
         if wants("Group") {
-            for g in state.groups.values() {
-                if attached(&g.attached) && g.rec.path.starts_with(prefix) {
-                    let key = format!("g {}", g.rec.name.to_lowercase());
-                    items.push((
-                        key,
-                        Listed::Group(api::PolicyGroup {
-                            group_name: Some(g.rec.name.clone()),
-                            group_id: Some(g.rec.id.clone()),
-                        }),
-                    ));
-                }
-            }
+            items.extend(who.of::<Group>(&state, 'g', |g| {
+                Listed::Group(api::PolicyGroup {
+                    group_name: Some(g.rec.name.clone()),
+                    group_id: Some(g.rec.id.clone()),
+                })
+            }));
         }
         if wants("Role") {
-            for r in state.roles.values() {
-                if (attached(&r.attached) || bounded(&r.rec.boundary_arn))
-                    && r.rec.path.starts_with(prefix)
-                {
-                    let key = format!("r {}", r.rec.name.to_lowercase());
-                    items.push((
-                        key,
-                        Listed::Role(api::PolicyRole {
-                            role_name: Some(r.rec.name.clone()),
-                            role_id: Some(r.rec.id.clone()),
-                        }),
-                    ));
-                }
-            }
+            items.extend(who.of::<Role>(&state, 'r', |r| {
+                Listed::Role(api::PolicyRole {
+                    role_name: Some(r.rec.name.clone()),
+                    role_id: Some(r.rec.id.clone()),
+                })
+            }));
         }
         if wants("User") {
-            for u in state.users.values() {
-                if (attached(&u.attached) || bounded(&u.rec.boundary_arn))
-                    && u.rec.path.starts_with(prefix)
-                {
-                    let key = format!("u {}", u.rec.name.to_lowercase());
-                    items.push((
-                        key,
-                        Listed::User(api::PolicyUser {
-                            user_name: Some(u.rec.name.clone()),
-                            user_id: Some(u.rec.id.clone()),
-                        }),
-                    ));
-                }
-            }
+            items.extend(who.of::<User>(&state, 'u', |u| {
+                Listed::User(api::PolicyUser {
+                    user_name: Some(u.rec.name.clone()),
+                    user_id: Some(u.rec.id.clone()),
+                })
+            }));
         }
         items.sort_by(|a, b| a.0.cmp(&b.0));
         let (listed, is_truncated, marker) = page(items, self.marker.as_deref(), self.max_items);

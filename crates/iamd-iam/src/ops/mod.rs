@@ -275,6 +275,26 @@ fn page<T, K: AsRef<str>>(
     }
 }
 
+/// A policy document as AWS checks it before anything else: the grammar of its type
+/// (MalformedPolicyDocument), then its size, whitespace not counted (LimitExceeded
+/// naming the quota `quota_name`).
+fn check_document(
+    doc: &str,
+    ty: iamd_policy::PolicyType,
+    quota_name: &str,
+    limit: usize,
+) -> Result<(), IamError> {
+    if let Some(f) = iamd_policy::validate(doc, ty).into_iter().next() {
+        return Err(IamError::MalformedPolicyDocument(f.message));
+    }
+    if iamd_policy::size_without_whitespace(doc) > limit {
+        return Err(IamError::LimitExceeded(format!(
+            "Cannot exceed quota for {quota_name}: {limit}"
+        )));
+    }
+    Ok(())
+}
+
 /// AWS's DeleteConflict unless `empty`: what the entity still has must go first.
 fn delete_conflict_unless(empty: bool, undo_first: &str) -> Result<(), IamError> {
     if empty {

@@ -23,19 +23,12 @@ const SERVICE_ROLE_PATH: &str = "/aws-service-role/";
 /// A trust policy as AWS checks it before anything else: the trust policy grammar
 /// (MalformedPolicyDocument), then its size (ACLSizePerRole).
 fn check_trust_document(doc: &str) -> Result<(), IamError> {
-    if let Some(f) = iamd_policy::validate(doc, iamd_policy::PolicyType::Trust)
-        .into_iter()
-        .next()
-    {
-        return Err(IamError::MalformedPolicyDocument(f.message));
-    }
-    if iamd_policy::size_without_whitespace(doc) > quota::TRUST_POLICY_SIZE {
-        return Err(IamError::LimitExceeded(format!(
-            "Cannot exceed quota for ACLSizePerRole: {}",
-            quota::TRUST_POLICY_SIZE
-        )));
-    }
-    Ok(())
+    super::check_document(
+        doc,
+        iamd_policy::PolicyType::Trust,
+        "ACLSizePerRole",
+        quota::TRUST_POLICY_SIZE,
+    )
 }
 
 /// The users and roles a trust policy names, bound to their unique ids now.
