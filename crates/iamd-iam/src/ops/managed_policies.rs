@@ -902,6 +902,7 @@ impl Operation for api::ListEntitiesForPolicyRequest {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic, reason = "tests")]
 mod tests {
     use super::*;
 
