@@ -470,19 +470,16 @@ impl State {
         self.attached_to.get(arn).map_or(0, BTreeSet::len)
     }
 
-    /// How many users and roles have the managed policy `arn` as permissions boundary.
-    pub(crate) fn boundary_count(&self, arn: &str) -> usize {
-        let users = self
-            .users
-            .values()
-            .filter(|u| u.rec.boundary_arn.as_deref() == Some(arn))
-            .count();
-        let roles = self
-            .roles
-            .values()
-            .filter(|r| r.rec.boundary_arn.as_deref() == Some(arn))
-            .count();
-        users + roles
+    /// How many users and roles have each managed policy as permissions boundary, by
+    /// ARN (one pass over users and roles, for a whole listing).
+    pub(crate) fn boundary_counts(&self) -> HashMap<&str, usize> {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        let users = self.users.values().map(|u| u.rec.boundary_arn.as_deref());
+        let roles = self.roles.values().map(|r| r.rec.boundary_arn.as_deref());
+        for arn in users.chain(roles).flatten() {
+            *counts.entry(arn).or_default() += 1;
+        }
+        counts
     }
 
     /// The existing user whose ARN (with its path) is exactly `arn`.

@@ -123,14 +123,21 @@ fn count(n: usize) -> Option<i32> {
     Some(i32::try_from(n).unwrap_or(i32::MAX))
 }
 
+/// Permissions-boundary use by policy ARN (`State::boundary_counts`).
+type Bounds<'a> = std::collections::HashMap<&'a str, usize>;
+
+fn bound(bounds: &Bounds<'_>, arn: &str) -> usize {
+    bounds.get(arn).copied().unwrap_or(0)
+}
+
 /// The policy as ListPolicies shows it (GetPolicy adds the description and tags).
-fn api_policy(state: &State, account: &str, f: &Found<'_>) -> api::Policy {
+fn api_policy(state: &State, bounds: &Bounds<'_>, account: &str, f: &Found<'_>) -> api::Policy {
     match f {
         Found::Local(m) => {
             let arn = m.arn(account);
             let mut p = m.to_api(account);
             p.attachment_count = count(state.attachment_count(&arn));
-            p.permissions_boundary_usage_count = count(state.boundary_count(&arn));
+            p.permissions_boundary_usage_count = count(bound(bounds, &arn));
             // AWS: the creation of the newest version.
             let updated = m.versions.values().map(|v| v.rec.created).max();
             p.update_date = Some(ts(updated.unwrap_or(m.rec.created)));
@@ -144,7 +151,7 @@ fn api_policy(state: &State, account: &str, f: &Found<'_>) -> api::Policy {
                 path: Some(c.path().to_string()),
                 default_version_id: Some(c.default_version().id().to_string()),
                 attachment_count: count(state.attachment_count(&arn)),
-                permissions_boundary_usage_count: count(state.boundary_count(&arn)),
+                permissions_boundary_usage_count: count(bound(bounds, &arn)),
                 is_attachable: Some(true),
                 description: None,
                 create_date: catalog_date(c.create_date()),
@@ -227,7 +234,8 @@ impl Operation for api::GetPolicyRequest {
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         let state = iam.read();
         let found = existing(&state, &self.policy_arn)?;
-        let mut policy = api_policy(&state, iam.account_id(), &found);
+        let bounds = state.boundary_counts();
+        let mut policy = api_policy(&state, &bounds, iam.account_id(), &found);
         if let Found::Local(m) = found {
             policy.description = m.rec.description.clone();
             if !m.tags.is_empty() {
@@ -249,7 +257,7 @@ impl Operation for api::DeletePolicyRequest {
         let arn = self.policy_arn;
         iam.change(|state| {
             let m = writable(state, p, "iam:DeletePolicy", &arn)?;
-            if state.attachment_count(&arn) > 0 || state.boundary_count(&arn) > 0 {
+            if state.attachment_count(&arn) > 0 || bound(&state.boundary_counts(), &arn) > 0 {
                 return Err(IamError::DeleteConflict(
                     "Cannot delete a policy attached to entities.".to_string(),
                 ));
@@ -301,13 +309,14 @@ impl Operation for api::ListPoliciesRequest {
         let filter = self.policy_usage_filter.as_deref();
         let account = iam.account_id();
         let state = iam.read();
+        let bounds = state.boundary_counts();
         let passes = |path: &str, arn: &str| {
             path.starts_with(prefix)
                 && usage_passes(
                     only_attached,
                     filter,
                     state.attachment_count(arn),
-                    state.boundary_count(arn),
+                    bound(&bounds, arn),
                 )
         };
         let mut items: Vec<(String, Found<'_>)> = Vec::new();
@@ -331,7 +340,7 @@ impl Operation for api::ListPoliciesRequest {
         let (found, is_truncated, marker) = page(items, self.marker.as_deref(), self.max_items);
         let policies = found
             .iter()
-            .map(|f| api_policy(&state, account, f))
+            .map(|f| api_policy(&state, &bounds, account, f))
             .collect();
         out(api::ListPoliciesResult {
             policies: Some(policies),
