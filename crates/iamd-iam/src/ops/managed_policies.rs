@@ -401,6 +401,43 @@ impl Operation for api::CreatePolicyVersionRequest {
     }
 }
 
+/// A version of a customer-managed policy as AWS shows it (`document`: GetPolicyVersion's).
+fn local_version(
+    m: &ManagedPolicy,
+    v: &crate::state::PolicyVersion,
+    document: Option<String>,
+) -> api::PolicyVersion {
+    api::PolicyVersion {
+        document,
+        version_id: Some(v.rec.version_id.clone()),
+        is_default_version: Some(v.rec.version_id == m.rec.default_version),
+        create_date: Some(ts(v.rec.created)),
+    }
+}
+
+/// A version of an AWS-managed policy as AWS shows it.
+fn aws_version(
+    c: &iamd_catalog::ManagedPolicy,
+    v: &iamd_catalog::PolicyVersion,
+    document: Option<String>,
+) -> api::PolicyVersion {
+    api::PolicyVersion {
+        document,
+        version_id: Some(v.id().to_string()),
+        is_default_version: Some(v.id() == c.default_version().id()),
+        create_date: catalog_date(v.create_date()),
+    }
+}
+
+/// Items in their own order, keyed for [`page`] by position.
+fn indexed<T>(items: Vec<T>) -> Vec<(String, T)> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (format!("{i:06}"), t))
+        .collect()
+}
+
 impl Operation for api::GetPolicyVersionRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
         Ok(on_policy(cx, &self.policy_arn))
@@ -415,24 +452,14 @@ impl Operation for api::GetPolicyVersionRequest {
                 let v = version_number(id)
                     .and_then(|n| m.versions.get(&n))
                     .ok_or_else(|| no_such_version(arn, id))?;
-                api::PolicyVersion {
-                    document: Some(url_encode(&v.rec.document)),
-                    version_id: Some(v.rec.version_id.clone()),
-                    is_default_version: Some(*id == m.rec.default_version),
-                    create_date: Some(ts(v.rec.created)),
-                }
+                local_version(m, v, Some(url_encode(&v.rec.document)))
             }
             Found::Aws(c) => {
                 let v = c.version(id).ok_or_else(|| no_such_version(arn, id))?;
                 let doc = v
                     .document()
                     .map_err(|e| IamError::Internal(e.to_string()))?;
-                api::PolicyVersion {
-                    document: Some(url_encode(&doc)),
-                    version_id: Some(v.id().to_string()),
-                    is_default_version: Some(v.id() == c.default_version().id()),
-                    create_date: catalog_date(v.create_date()),
-                }
+                aws_version(c, v, Some(url_encode(&doc)))
             }
         };
         out(api::GetPolicyVersionResult {
@@ -454,29 +481,12 @@ impl Operation for api::ListPolicyVersionsRequest {
                 .versions
                 .values()
                 .rev()
-                .map(|v| api::PolicyVersion {
-                    document: None,
-                    version_id: Some(v.rec.version_id.clone()),
-                    is_default_version: Some(v.rec.version_id == m.rec.default_version),
-                    create_date: Some(ts(v.rec.created)),
-                })
+                .map(|v| local_version(m, v, None))
                 .collect(),
-            Found::Aws(c) => c
-                .versions()
-                .map(|v| api::PolicyVersion {
-                    document: None,
-                    version_id: Some(v.id().to_string()),
-                    is_default_version: Some(v.id() == c.default_version().id()),
-                    create_date: catalog_date(v.create_date()),
-                })
-                .collect(),
+            Found::Aws(c) => c.versions().map(|v| aws_version(c, v, None)).collect(),
         };
-        let items: Vec<(String, api::PolicyVersion)> = versions
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| (format!("{i:06}"), v))
-            .collect();
-        let (versions, is_truncated, marker) = page(items, self.marker.as_deref(), self.max_items);
+        let (versions, is_truncated, marker) =
+            page(indexed(versions), self.marker.as_deref(), self.max_items);
         out(api::ListPolicyVersionsResult {
             versions: Some(versions),
             is_truncated: Some(is_truncated),
@@ -595,12 +605,8 @@ impl Operation for api::ListPolicyTagsRequest {
             Found::Local(m) => tags::api_tags(&m.tags),
             Found::Aws(_) => Vec::new(),
         };
-        let items: Vec<(String, api::Tag)> = all
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| (format!("{i:06}"), t))
-            .collect();
-        let (tags, is_truncated, marker) = page(items, self.marker.as_deref(), self.max_items);
+        let (tags, is_truncated, marker) =
+            page(indexed(all), self.marker.as_deref(), self.max_items);
         out(api::ListPolicyTagsResult {
             tags,
             is_truncated: Some(is_truncated),
