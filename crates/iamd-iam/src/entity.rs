@@ -1,5 +1,5 @@
 //! What IAM's named entities have in common (users, groups, roles, instance
-//! profiles): a name unique case-insensitively, a path, an ARN, the
+//! profiles, customer-managed policies): a name unique case-insensitively, a path, an ARN, the
 //! wire shape AWS returns, AWS's messages about them, and what every kind carries —
 //! tags (insertion order, keys unique case-insensitively) and inline policies by name,
 //! with the kind's quota on their size. The operations that treat every kind alike
@@ -10,12 +10,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use iamd_api::iam as api;
 use iamd_api::Timestamp;
-use iamd_store::{Change, GroupRecord, InstanceProfileRecord, OwnerKind, RoleRecord, UserRecord};
+use iamd_store::{
+    Change, GroupRecord, InstanceProfileRecord, ManagedPolicyRecord, OwnerKind, RoleRecord,
+    UserRecord,
+};
 
 use crate::error::IamError;
 use crate::ops::quota;
 use crate::policies::StoredPolicy;
-use crate::state::{Group, InstanceProfile, Role, State, User};
+use crate::state::{Group, InstanceProfile, ManagedPolicy, Role, State, User};
 use crate::trust::Trust;
 
 /// Condition keys with their values (`aws:ResourceTag/k` → [v], …).
@@ -204,6 +207,7 @@ impl Entity for User {
             groups: Default::default(),
             tags: Vec::new(),
             keys: Default::default(),
+            attached: Default::default(),
             effective: std::sync::Arc::from(Vec::new()),
         }
     }
@@ -245,6 +249,7 @@ impl Entity for Group {
             policies: BTreeMap::new(),
             members: Default::default(),
             tags: Vec::new(),
+            attached: Default::default(),
         }
     }
 
@@ -286,6 +291,7 @@ impl Entity for Role {
             tags: Vec::new(),
             profiles: Default::default(),
             trust,
+            attached: Default::default(),
             effective: std::sync::Arc::from(Vec::new()),
         }
     }
@@ -376,5 +382,60 @@ impl Entity for InstanceProfile {
     /// AWS: "Instance Profile NAME already exists."
     fn already_exists(name: &str) -> IamError {
         IamError::EntityAlreadyExists(format!("Instance Profile {name} already exists."))
+    }
+}
+
+impl Entity for ManagedPolicy {
+    const KIND: &'static str = "Policy";
+    const ARN_TYPE: &'static str = "policy";
+    const OWNER: OwnerKind = OwnerKind::Policy;
+    /// Managed policies have no inline policies.
+    const INLINE_POLICY_SIZE: usize = 0;
+    type Rec = ManagedPolicyRecord;
+    type Api = api::Policy;
+
+    fn table(state: &State) -> (&HashMap<String, Self>, &BTreeMap<String, String>) {
+        (&state.policies, &state.policy_names)
+    }
+    fn table_mut(state: &mut State) -> (&mut HashMap<String, Self>, &mut BTreeMap<String, String>) {
+        (&mut state.policies, &mut state.policy_names)
+    }
+
+    fn from_rec(rec: ManagedPolicyRecord) -> Self {
+        ManagedPolicy {
+            rec,
+            versions: BTreeMap::new(),
+            tags: Vec::new(),
+            policies: BTreeMap::new(),
+        }
+    }
+
+    common_methods!(Change::PutManagedPolicy);
+
+    /// The policy as CreatePolicy shows it: attached nowhere, updated when created
+    /// (GetPolicy and ListPolicies fill in the counts and the update date).
+    fn to_api(&self, account: &str) -> api::Policy {
+        let created = Timestamp::from_millis(self.rec.created);
+        api::Policy {
+            policy_name: Some(self.rec.name.clone()),
+            policy_id: Some(self.rec.id.clone()),
+            arn: Some(self.arn(account)),
+            path: Some(self.rec.path.clone()),
+            default_version_id: Some(self.rec.default_version.clone()),
+            attachment_count: Some(0),
+            permissions_boundary_usage_count: Some(0),
+            is_attachable: Some(true),
+            description: None,
+            create_date: Some(created),
+            update_date: Some(created),
+            tags: None,
+        }
+    }
+
+    /// AWS: "A policy called NAME already exists. Duplicate names are not allowed."
+    fn already_exists(name: &str) -> IamError {
+        IamError::EntityAlreadyExists(format!(
+            "A policy called {name} already exists. Duplicate names are not allowed."
+        ))
     }
 }

@@ -70,6 +70,9 @@ impl From<crate::crypto::CryptoError> for IamError {
 
 impl From<crate::state::StateError> for IamError {
     fn from(e: crate::state::StateError) -> Self {
-        IamError::Internal(e.to_string())
+        match e {
+            crate::state::StateError::Unsupported(m) => IamError::NotImplemented(m),
+            other => IamError::Internal(other.to_string()),
+        }
     }
 }

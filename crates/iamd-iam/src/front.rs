@@ -148,6 +148,15 @@ front_door! {
         CreateInstanceProfile, GetInstanceProfile, ListInstanceProfiles, DeleteInstanceProfile,
         AddRoleToInstanceProfile, RemoveRoleFromInstanceProfile, ListInstanceProfilesForRole,
         TagInstanceProfile, UntagInstanceProfile, ListInstanceProfileTags,
+        // managed policies, versions, tags, attachments (ops/managed_policies.rs)
+        CreatePolicy, GetPolicy, DeletePolicy, ListPolicies,
+        CreatePolicyVersion, GetPolicyVersion, ListPolicyVersions, DeletePolicyVersion,
+        SetDefaultPolicyVersion,
+        TagPolicy, UntagPolicy, ListPolicyTags,
+        AttachUserPolicy, DetachUserPolicy, ListAttachedUserPolicies,
+        AttachGroupPolicy, DetachGroupPolicy, ListAttachedGroupPolicies,
+        AttachRolePolicy, DetachRolePolicy, ListAttachedRolePolicies,
+        ListEntitiesForPolicy,
         // the account (ops/account.rs)
         GetAccountSummary,
         // the policy simulator (ops/simulator.rs)

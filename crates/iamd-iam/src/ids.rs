@@ -26,6 +26,29 @@ pub fn unique_id(prefix: &str) -> Result<String, CryptoError> {
     ))
 }
 
+/// `prefix` + characters derived from `seed`, 21 characters in all: the same seed
+/// always gives the same id. For AWS-managed policies, whose ids (`ANPA…`) no source
+/// publishes: this server derives each from the policy's ARN (FNV-1a, twice, 128 bits
+/// → base32), so an id is stable across restarts, versions and nodes — it is not AWS's.
+pub fn derived_id(prefix: &str, seed: &str) -> String {
+    fn fnv1a(seed: &str, basis: u64) -> u64 {
+        seed.bytes().fold(basis, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    }
+    let hi = fnv1a(seed, 0xcbf2_9ce4_8422_2325);
+    let lo = fnv1a(seed, hi ^ 0x9e37_79b9_7f4a_7c15);
+    let bits = (u128::from(hi) << 64) | u128::from(lo);
+    let n = 21usize.saturating_sub(prefix.len());
+    let chars: String = (0..n)
+        .map(|i| {
+            let idx = ((bits >> ((i * 5) % 125)) & 31) as usize;
+            UPPER_ALNUM.get(idx).map_or('A', |c| *c as char)
+        })
+        .collect();
+    format!("{prefix}{chars}")
+}
+
 /// A 20-character access key id starting `AKIA` (long-term) or `ASIA` (temporary).
 pub fn access_key_id(prefix: &str) -> Result<String, CryptoError> {
     Ok(format!(
@@ -128,6 +151,17 @@ mod tests {
         assert_eq!(a.len(), 12);
         assert!(a.bytes().all(|c| c.is_ascii_digit()) && !a.starts_with('0'));
         assert_ne!(unique_id("AIDA").unwrap(), u);
+        let d = derived_id("ANPA", "arn:aws:iam::aws:policy/ReadOnlyAccess");
+        assert_eq!(d.len(), 21);
+        assert!(d.starts_with("ANPA"));
+        assert_eq!(
+            d,
+            derived_id("ANPA", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+        );
+        assert_ne!(
+            d,
+            derived_id("ANPA", "arn:aws:iam::aws:policy/AdministratorAccess")
+        );
     }
 
     #[test]

@@ -12,12 +12,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use iamd_store::{
-    AccessKeyRecord, AccountRecord, Change, GroupRecord, InstanceProfileRecord,
-    InstanceProfileRoleRecord, KeyUsageRecord, MembershipRecord, OwnerKind, RoleRecord, Snapshot,
-    UserRecord,
+    AccessKeyRecord, AccountRecord, AttachmentRecord, Change, GroupRecord, InstanceProfileRecord,
+    InstanceProfileRoleRecord, KeyUsageRecord, ManagedPolicyRecord, MembershipRecord, OwnerKind,
+    PolicyVersionRecord, RoleRecord, Snapshot, UserRecord,
 };
 
-use iamd_policy::CompiledPolicy;
+use iamd_policy::{CompiledPolicy, PolicyType};
 
 use crate::crypto::MasterKey;
 use crate::entity::{Entity, Keys, Tags};
@@ -36,8 +36,11 @@ pub(crate) struct User {
     pub(crate) tags: Tags,
     /// Access key ids.
     pub(crate) keys: BTreeSet<String>,
-    /// The user's identity policies, compiled: its own inline policies and those of
-    /// its groups. Rebuilt whenever one of them changes, so a request never gathers.
+    /// ARNs of the managed policies attached to it.
+    pub(crate) attached: BTreeSet<String>,
+    /// The user's identity policies, compiled: its own inline and attached managed
+    /// policies and those of its groups. Rebuilt whenever one of them changes (a
+    /// managed policy's default version included), so a request never gathers.
     pub(crate) effective: Arc<[Arc<CompiledPolicy>]>,
 }
 
@@ -49,6 +52,8 @@ pub(crate) struct Group {
     pub(crate) members: BTreeSet<String>,
     /// Kept as stored (AWS has no API that tags a group).
     pub(crate) tags: Tags,
+    /// ARNs of the managed policies attached to it.
+    pub(crate) attached: BTreeSet<String>,
 }
 
 /// A role with everything attached to it.
@@ -61,9 +66,92 @@ pub(crate) struct Role {
     pub(crate) profiles: BTreeSet<String>,
     /// Its trust policy, with the principals it names rebound to what they are now.
     pub(crate) trust: Trust,
-    /// The role's identity policies, compiled (its inline policies): what its sessions
-    /// are evaluated with. Rebuilt whenever one of them changes.
+    /// ARNs of the managed policies attached to it.
+    pub(crate) attached: BTreeSet<String>,
+    /// The role's identity policies, compiled (its inline and attached managed
+    /// policies): what its sessions are evaluated with. Rebuilt whenever one of them
+    /// changes.
     pub(crate) effective: Arc<[Arc<CompiledPolicy>]>,
+}
+
+/// A customer-managed policy with its versions.
+#[derive(Debug, Clone)]
+pub(crate) struct ManagedPolicy {
+    pub(crate) rec: ManagedPolicyRecord,
+    /// Versions by number (`v3` → 3), each compiled when written or loaded.
+    pub(crate) versions: BTreeMap<u64, PolicyVersion>,
+    pub(crate) tags: Tags,
+    /// Always empty: managed policies have no inline policies.
+    pub(crate) policies: BTreeMap<String, StoredPolicy>,
+}
+
+/// One version of a customer-managed policy.
+#[derive(Debug, Clone)]
+pub(crate) struct PolicyVersion {
+    pub(crate) rec: PolicyVersionRecord,
+    pub(crate) compiled: Arc<CompiledPolicy>,
+}
+
+impl ManagedPolicy {
+    /// The default version (always present for a policy written by this service).
+    pub(crate) fn default_version(&self) -> Option<&PolicyVersion> {
+        version_number(&self.rec.default_version).and_then(|n| self.versions.get(&n))
+    }
+}
+
+/// `v3` → 3 (`None` for any other shape).
+pub(crate) fn version_number(id: &str) -> Option<u64> {
+    id.strip_prefix('v').and_then(|n| n.parse().ok())
+}
+
+/// Who holds an attached managed policy.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Holder {
+    Group(String),
+    Role(String),
+    User(String),
+}
+
+impl Holder {
+    fn of(a: &AttachmentRecord) -> Result<Holder, StateError> {
+        match a.owner_kind {
+            OwnerKind::User => Ok(Holder::User(a.owner_id.clone())),
+            OwnerKind::Group => Ok(Holder::Group(a.owner_id.clone())),
+            OwnerKind::Role => Ok(Holder::Role(a.owner_id.clone())),
+            OwnerKind::Policy | OwnerKind::InstanceProfile => Err(corrupt(format!(
+                "managed policy {} attached to a {}",
+                a.policy_arn,
+                a.owner_kind.as_str()
+            ))),
+        }
+    }
+}
+
+/// The ARN prefix of AWS-managed policies (`arn:aws:iam::aws:policy/…`).
+pub(crate) fn is_aws_managed(arn: &str) -> bool {
+    arn.starts_with("arn:aws:iam::aws:policy/")
+}
+
+/// An AWS-managed policy's default document, compiled (on attachment only: the
+/// catalogue's documents stay compressed until then). A document the engine cannot
+/// evaluate is [`StateError::Unsupported`], never a panic or a silently empty policy.
+fn compile_aws_managed(arn: &str) -> Result<Arc<CompiledPolicy>, StateError> {
+    let catalog = iamd_catalog::catalog().map_err(|e| corrupt(e.to_string()))?;
+    let p = catalog
+        .by_arn(arn)
+        .ok_or_else(|| corrupt(format!("attachment of unknown AWS-managed policy {arn}")))?;
+    let doc = p
+        .default_version()
+        .document()
+        .map_err(|e| corrupt(e.to_string()))?;
+    CompiledPolicy::from_json(&doc, PolicyType::Managed, p.name())
+        .map(Arc::new)
+        .map_err(|findings| {
+            StateError::Unsupported(format!(
+                "The AWS-managed policy {arn} cannot be attached on this server: its policy engine rejects the document ({}).",
+                findings.first().map(|f| f.message.as_str()).unwrap_or("invalid")
+            ))
+        })
 }
 
 /// An instance profile: a container for one role.
@@ -126,6 +214,14 @@ pub(crate) struct State {
     pub(crate) role_names: BTreeMap<String, String>,
     pub(crate) profiles: HashMap<String, InstanceProfile>,
     pub(crate) profile_names: BTreeMap<String, String>,
+    /// Customer-managed policies.
+    pub(crate) policies: HashMap<String, ManagedPolicy>,
+    pub(crate) policy_names: BTreeMap<String, String>,
+    /// Managed policy ARN (customer- or AWS-managed) → who has it attached.
+    pub(crate) attached_to: HashMap<String, BTreeSet<Holder>>,
+    /// The compiled default documents of the AWS-managed policies attached to someone
+    /// (compiled on first attachment, dropped with the last one).
+    pub(crate) aws_compiled: HashMap<String, Arc<CompiledPolicy>>,
     pub(crate) keys: HashMap<String, Key>,
     /// Deletion task ids of service-linked roles (all succeeded).
     pub(crate) deletion_tasks: BTreeSet<String>,
@@ -137,17 +233,20 @@ pub(crate) enum StateError {
     Corrupt(String),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+    /// Something this server cannot do (an AWS-managed document its engine rejects).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// The owner of tags or inline policies, among the kinds memory keeps a table of. A
-/// kind without one (managed policies: no table yet) is refused by
-/// [`State::prepare`], never taken for another kind.
+/// kind without one is refused by [`State::prepare`], never taken for another kind.
 #[derive(Debug, Clone)]
 enum Owner {
     User(String),
     Group(String),
     Role(String),
     InstanceProfile(String),
+    Policy(String),
 }
 
 impl Owner {
@@ -157,11 +256,7 @@ impl Owner {
             OwnerKind::Group => Ok(Owner::Group(id.to_string())),
             OwnerKind::Role => Ok(Owner::Role(id.to_string())),
             OwnerKind::InstanceProfile => Ok(Owner::InstanceProfile(id.to_string())),
-            OwnerKind::Policy => Err(StateError::Corrupt(format!(
-                "{} {id} owns tags or policies, but this server keeps no {}s",
-                kind.as_str(),
-                kind.as_str()
-            ))),
+            OwnerKind::Policy => Ok(Owner::Policy(id.to_string())),
         }
     }
 }
@@ -174,6 +269,7 @@ macro_rules! on_owner {
             Owner::Group(id) => $state.groups.get_mut(id).map($f),
             Owner::Role(id) => $state.roles.get_mut(id).map($f),
             Owner::InstanceProfile(id) => $state.profiles.get_mut(id).map($f),
+            Owner::Policy(id) => $state.policies.get_mut(id).map($f),
         }
     };
 }
@@ -202,6 +298,14 @@ enum Step {
     AddRole(InstanceProfileRoleRecord),
     RemoveRole(InstanceProfileRoleRecord),
     DeletionTask(String),
+    PutManaged(ManagedPolicyRecord),
+    DeleteManaged(String),
+    PutVersion(u64, PolicyVersionRecord, Arc<CompiledPolicy>),
+    DeleteVersion(String, u64),
+    /// The attachment, who holds it, and the AWS-managed document compiled now (when
+    /// no one held that policy before).
+    Attach(AttachmentRecord, Holder, Option<Arc<CompiledPolicy>>),
+    Detach(AttachmentRecord, Holder),
 }
 
 /// A batch of changes [`State::prepare`] accepted, for [`State::apply`].
@@ -216,6 +320,10 @@ struct Pending<'a> {
     groups: HashMap<&'a str, bool>,
     roles: HashMap<&'a str, bool>,
     profiles: HashMap<&'a str, bool>,
+    /// Managed policy id → its name (`None`: deleted by the batch).
+    policies: HashMap<&'a str, Option<&'a str>>,
+    /// AWS-managed documents compiled by this batch, by ARN.
+    compiled: HashMap<&'a str, Arc<CompiledPolicy>>,
 }
 
 impl Pending<'_> {
@@ -247,12 +355,29 @@ impl Pending<'_> {
             .unwrap_or_else(|| self.state.groups.contains_key(id))
     }
 
+    /// The name of the managed policy `id`, if it exists part-way through the batch.
+    fn policy(&self, id: &str) -> Option<&str> {
+        match self.policies.get(id) {
+            Some(name) => *name,
+            None => self.state.policies.get(id).map(|p| p.rec.name.as_str()),
+        }
+    }
+
     fn owner(&self, o: &Owner) -> bool {
         match o {
             Owner::User(id) => self.user(id),
             Owner::Group(id) => self.group(id),
             Owner::Role(id) => self.role(id),
             Owner::InstanceProfile(id) => self.profile(id),
+            Owner::Policy(id) => self.policy(id).is_some(),
+        }
+    }
+
+    fn holder(&self, h: &Holder) -> bool {
+        match h {
+            Holder::User(id) => self.user(id),
+            Holder::Group(id) => self.group(id),
+            Holder::Role(id) => self.role(id),
         }
     }
 }
@@ -281,6 +406,16 @@ impl State {
                 .map(Change::PutInstanceProfileRole),
         );
         changes.extend(snap.deletion_tasks.into_iter().map(Change::PutDeletionTask));
+        changes.extend(
+            snap.managed_policies
+                .into_iter()
+                .map(Change::PutManagedPolicy),
+        );
+        changes.extend(
+            snap.policy_versions
+                .into_iter()
+                .map(Change::PutPolicyVersion),
+        );
         // Inline policies and tags after their owners, of every kind.
         changes.extend(
             snap.inline_policies
@@ -293,7 +428,58 @@ impl State {
         let mut s = State::default();
         let prepared = s.prepare(&changes, master)?;
         s.apply(prepared);
+        // Attachments once every policy (found by ARN, with the account) is in place.
+        let attachments: Vec<Change> = snap
+            .attachments
+            .into_iter()
+            .map(Change::PutAttachment)
+            .collect();
+        let prepared = s.prepare(&attachments, master)?;
+        s.apply(prepared);
         Ok(s)
+    }
+
+    /// The customer-managed policy whose ARN is exactly `arn` (in this account).
+    pub(crate) fn policy_by_arn(&self, arn: &str) -> Option<&ManagedPolicy> {
+        let account = self.account.as_ref()?;
+        ManagedPolicy::by_arn(self, &account.id, arn)
+    }
+
+    /// The compiled default document of the managed policy `arn` (customer-managed, or
+    /// AWS-managed and attached to someone).
+    fn managed_compiled(&self, arn: &str) -> Option<Arc<CompiledPolicy>> {
+        if is_aws_managed(arn) {
+            self.aws_compiled.get(arn).cloned()
+        } else {
+            self.policy_by_arn(arn)
+                .and_then(|p| p.default_version())
+                .map(|v| v.compiled.clone())
+        }
+    }
+
+    /// The compiled documents of the managed policies `attached` names.
+    fn attached_compiled<'a>(
+        &'a self,
+        attached: &'a BTreeSet<String>,
+    ) -> impl Iterator<Item = Arc<CompiledPolicy>> + 'a {
+        attached.iter().filter_map(|arn| self.managed_compiled(arn))
+    }
+
+    /// How many users, groups and roles have the managed policy `arn` attached.
+    pub(crate) fn attachment_count(&self, arn: &str) -> usize {
+        self.attached_to.get(arn).map_or(0, BTreeSet::len)
+    }
+
+    /// How many users and roles have each managed policy as permissions boundary, by
+    /// ARN (one pass over users and roles, for a whole listing).
+    pub(crate) fn boundary_counts(&self) -> HashMap<&str, usize> {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        let users = self.users.values().map(|u| u.rec.boundary_arn.as_deref());
+        let roles = self.roles.values().map(|r| r.rec.boundary_arn.as_deref());
+        for arn in users.chain(roles).flatten() {
+            *counts.entry(arn).or_default() += 1;
+        }
+        counts
     }
 
     /// The existing user whose ARN (with its path) is exactly `arn`.
@@ -311,9 +497,15 @@ impl State {
         fn shown<E: Entity>(s: &State, account: &str, arn: &str) -> Option<String> {
             E::by_arn(s, account, arn).map(|e| format!("{} {}", E::ARN_TYPE, e.name()))
         }
+        // AWS names a policy by its ARN: "on resource: policy arn:aws:iam::…".
+        let policy = (ManagedPolicy::by_arn(self, account, arn).is_some()
+            || (is_aws_managed(arn)
+                && iamd_catalog::catalog().is_ok_and(|c| c.by_arn(arn).is_some())))
+        .then(|| format!("policy {arn}"));
         shown::<User>(self, account, arn)
             .or_else(|| shown::<Group>(self, account, arn))
             .or_else(|| shown::<Role>(self, account, arn))
+            .or(policy)
     }
 
     /// The unique id of the existing user or role whose ARN is exactly `arn`.
@@ -370,6 +562,8 @@ impl State {
             groups: HashMap::new(),
             roles: HashMap::new(),
             profiles: HashMap::new(),
+            policies: HashMap::new(),
+            compiled: HashMap::new(),
         };
         let mut steps = Vec::with_capacity(changes.len());
         for change in changes {
@@ -479,6 +673,72 @@ impl State {
                 }
                 Change::DeleteInstanceProfileRole(m) => Step::RemoveRole(m.clone()),
                 Change::PutDeletionTask(t) => Step::DeletionTask(t.id.clone()),
+                Change::PutManagedPolicy(r) => {
+                    p.policies.insert(&r.id, Some(&r.name));
+                    Step::PutManaged(r.clone())
+                }
+                Change::DeleteManagedPolicy { id } => {
+                    p.policies.insert(id, None);
+                    Step::DeleteManaged(id.clone())
+                }
+                Change::PutPolicyVersion(v) => {
+                    let name = p.policy(&v.policy_id).ok_or_else(|| {
+                        corrupt(format!("version of unknown policy {}", v.policy_id))
+                    })?;
+                    let n = version_number(&v.version_id)
+                        .ok_or_else(|| corrupt(format!("policy version id {}", v.version_id)))?;
+                    let compiled =
+                        CompiledPolicy::from_json(&v.document, PolicyType::Managed, name).map_err(
+                            |f| {
+                                corrupt(format!(
+                                    "stored policy {name:?} {} does not parse: {}",
+                                    v.version_id,
+                                    f.first().map(|f| f.message.as_str()).unwrap_or_default()
+                                ))
+                            },
+                        )?;
+                    Step::PutVersion(n, v.clone(), Arc::new(compiled))
+                }
+                Change::DeletePolicyVersion {
+                    policy_id,
+                    version_id,
+                } => {
+                    let n = version_number(version_id)
+                        .ok_or_else(|| corrupt(format!("policy version id {version_id}")))?;
+                    Step::DeleteVersion(policy_id.clone(), n)
+                }
+                Change::PutAttachment(a) => {
+                    let holder = Holder::of(a)?;
+                    if !p.holder(&holder) {
+                        return Err(corrupt(format!(
+                            "attachment to unknown {} {}",
+                            a.owner_kind.as_str(),
+                            a.owner_id
+                        )));
+                    }
+                    let arn = a.policy_arn.as_str();
+                    let compiled = if is_aws_managed(arn) {
+                        if self.aws_compiled.contains_key(arn) {
+                            None
+                        } else if let Some(c) = p.compiled.get(arn) {
+                            Some(c.clone())
+                        } else {
+                            let c = compile_aws_managed(arn)?;
+                            p.compiled.insert(arn, c.clone());
+                            Some(c)
+                        }
+                    } else {
+                        let exists = self
+                            .policy_by_arn(arn)
+                            .is_some_and(|m| p.policy(&m.rec.id).is_some());
+                        if !exists {
+                            return Err(corrupt(format!("attachment of unknown policy {arn}")));
+                        }
+                        None
+                    };
+                    Step::Attach(a.clone(), holder, compiled)
+                }
+                Change::DeleteAttachment(a) => Step::Detach(a.clone(), Holder::of(a)?),
             };
             steps.push(step);
         }
@@ -491,11 +751,23 @@ impl State {
         let mut touched = BTreeSet::new();
         let mut touched_roles = BTreeSet::new();
         let mut principals_changed = false;
+        // Holders of managed policies whose compiled default may have changed.
+        let mut holders: BTreeSet<Holder> = BTreeSet::new();
+        let mut changed_policies: BTreeSet<String> = BTreeSet::new();
         for step in prepared.0 {
             self.touched_by(&step, &mut touched);
             match &step {
                 Step::PutPolicy(Owner::Role(id), ..) | Step::DeletePolicy(Owner::Role(id), _) => {
                     touched_roles.insert(id.clone());
+                }
+                Step::Attach(_, h, _) | Step::Detach(_, h) => {
+                    holders.insert(h.clone());
+                }
+                Step::PutManaged(r) => {
+                    changed_policies.insert(r.id.clone());
+                }
+                Step::PutVersion(_, v, _) => {
+                    changed_policies.insert(v.policy_id.clone());
                 }
                 Step::PutUser(_)
                 | Step::DeleteUser(_)
@@ -507,13 +779,35 @@ impl State {
             }
             self.apply_step(step);
         }
+        if let Some(account) = self.account.as_ref().map(|a| a.id.clone()) {
+            for id in &changed_policies {
+                if let Some(p) = self.policies.get(id) {
+                    if let Some(h) = self.attached_to.get(&p.arn(&account)) {
+                        holders.extend(h.iter().cloned());
+                    }
+                }
+            }
+        }
+        for h in holders {
+            match h {
+                Holder::User(id) => {
+                    touched.insert(id);
+                }
+                Holder::Group(id) => {
+                    if let Some(g) = self.groups.get(&id) {
+                        touched.extend(g.members.iter().cloned());
+                    }
+                }
+                Holder::Role(id) => {
+                    touched_roles.insert(id);
+                }
+            }
+        }
         for uid in touched {
             self.refresh_effective(&uid);
         }
         for rid in touched_roles {
-            if let Some(r) = self.roles.get_mut(&rid) {
-                r.effective = r.policies.values().map(|p| p.compiled.clone()).collect();
-            }
+            self.refresh_role(&rid);
         }
         if principals_changed {
             self.rebind_trusts();
@@ -550,7 +844,13 @@ impl State {
             | Step::DeleteProfile(_)
             | Step::AddRole(_)
             | Step::RemoveRole(_)
-            | Step::DeletionTask(_) => {}
+            | Step::DeletionTask(_)
+            | Step::PutManaged(_)
+            | Step::DeleteManaged(_)
+            | Step::PutVersion(..)
+            | Step::DeleteVersion(..)
+            | Step::Attach(..)
+            | Step::Detach(..) => {}
         }
     }
 
@@ -560,13 +860,48 @@ impl State {
         };
         let mut set: Vec<Arc<CompiledPolicy>> =
             u.policies.values().map(|p| p.compiled.clone()).collect();
+        set.extend(self.attached_compiled(&u.attached));
         for gid in &u.groups {
             if let Some(g) = self.groups.get(gid) {
                 set.extend(g.policies.values().map(|p| p.compiled.clone()));
+                set.extend(self.attached_compiled(&g.attached));
             }
         }
         if let Some(u) = self.users.get_mut(user_id) {
             u.effective = Arc::from(set);
+        }
+    }
+
+    fn refresh_role(&mut self, role_id: &str) {
+        let Some(r) = self.roles.get(role_id) else {
+            return;
+        };
+        let mut set: Vec<Arc<CompiledPolicy>> =
+            r.policies.values().map(|p| p.compiled.clone()).collect();
+        set.extend(self.attached_compiled(&r.attached));
+        if let Some(r) = self.roles.get_mut(role_id) {
+            r.effective = Arc::from(set);
+        }
+    }
+
+    /// The attached policy ARNs of the user, group or role `holder` names.
+    fn attached_mut(&mut self, holder: &Holder) -> Option<&mut BTreeSet<String>> {
+        match holder {
+            Holder::User(id) => self.users.get_mut(id).map(|u| &mut u.attached),
+            Holder::Group(id) => self.groups.get_mut(id).map(|g| &mut g.attached),
+            Holder::Role(id) => self.roles.get_mut(id).map(|r| &mut r.attached),
+        }
+    }
+
+    /// Forgets that `holder` holds the managed policy `arn` (and the compiled AWS-managed
+    /// document once no one holds it).
+    fn unhold(&mut self, arn: &str, holder: &Holder) {
+        if let Some(set) = self.attached_to.get_mut(arn) {
+            set.remove(holder);
+            if set.is_empty() {
+                self.attached_to.remove(arn);
+                self.aws_compiled.remove(arn);
+            }
         }
     }
 
@@ -601,6 +936,9 @@ impl State {
             Step::PutUser(u) => self.put_entity::<User>(u),
             Step::DeleteUser(id) => {
                 if let Some(u) = self.remove_entity::<User>(&id) {
+                    for arn in &u.attached {
+                        self.unhold(arn, &Holder::User(id.clone()));
+                    }
                     for g in &u.groups {
                         if let Some(g) = self.groups.get_mut(g) {
                             g.members.remove(&id);
@@ -614,6 +952,9 @@ impl State {
             Step::PutGroup(g) => self.put_entity::<Group>(g),
             Step::DeleteGroup(id) => {
                 if let Some(g) = self.remove_entity::<Group>(&id) {
+                    for arn in &g.attached {
+                        self.unhold(arn, &Holder::Group(id.clone()));
+                    }
                     for u in &g.members {
                         if let Some(u) = self.users.get_mut(u) {
                             u.groups.remove(&id);
@@ -692,6 +1033,9 @@ impl State {
             }
             Step::DeleteRole(id) => {
                 if let Some(r) = self.remove_entity::<Role>(&id) {
+                    for arn in &r.attached {
+                        self.unhold(arn, &Holder::Role(id.clone()));
+                    }
                     for p in &r.profiles {
                         if let Some(p) = self.profiles.get_mut(p) {
                             p.roles.remove(&id);
@@ -728,6 +1072,38 @@ impl State {
             }
             Step::DeletionTask(id) => {
                 self.deletion_tasks.insert(id);
+            }
+            Step::PutManaged(rec) => self.put_entity::<ManagedPolicy>(rec),
+            Step::DeleteManaged(id) => {
+                self.remove_entity::<ManagedPolicy>(&id);
+            }
+            Step::PutVersion(n, rec, compiled) => {
+                if let Some(p) = self.policies.get_mut(&rec.policy_id) {
+                    p.versions.insert(n, PolicyVersion { rec, compiled });
+                }
+            }
+            Step::DeleteVersion(policy_id, n) => {
+                if let Some(p) = self.policies.get_mut(&policy_id) {
+                    p.versions.remove(&n);
+                }
+            }
+            Step::Attach(a, holder, compiled) => {
+                if let Some(set) = self.attached_mut(&holder) {
+                    set.insert(a.policy_arn.clone());
+                    if let Some(c) = compiled {
+                        self.aws_compiled.entry(a.policy_arn.clone()).or_insert(c);
+                    }
+                    self.attached_to
+                        .entry(a.policy_arn)
+                        .or_default()
+                        .insert(holder);
+                }
+            }
+            Step::Detach(a, holder) => {
+                if let Some(set) = self.attached_mut(&holder) {
+                    set.remove(&a.policy_arn);
+                }
+                self.unhold(&a.policy_arn, &holder);
             }
         }
     }

@@ -112,6 +112,9 @@ macro_rules! fetch_tables {
                 $crate::sql::LOAD_INSTANCE_PROFILE_ROLES
             ),
             deletion_tasks: $crate::backend::fetch!($tx, $crate::sql::LOAD_DELETION_TASKS),
+            managed_policies: $crate::backend::fetch!($tx, $crate::sql::LOAD_MANAGED_POLICIES),
+            policy_versions: $crate::backend::fetch!($tx, $crate::sql::LOAD_POLICY_VERSIONS),
+            attachments: $crate::backend::fetch!($tx, $crate::sql::LOAD_ATTACHMENTS),
         }
     };
 }
@@ -131,6 +134,9 @@ pub(crate) struct Tables<R> {
     pub instance_profiles: Vec<R>,
     pub instance_profile_roles: Vec<R>,
     pub deletion_tasks: Vec<R>,
+    pub managed_policies: Vec<R>,
+    pub policy_versions: Vec<R>,
+    pub attachments: Vec<R>,
 }
 
 /// Decodes the rows and sorts every list by primary key (byte order).
@@ -158,6 +164,9 @@ pub(crate) fn snapshot<R: Cells>(t: Tables<R>) -> Result<Snapshot, StoreError> {
             decode::instance_profile_role,
         )?,
         deletion_tasks: decode::all(&t.deletion_tasks, decode::deletion_task)?,
+        managed_policies: decode::all(&t.managed_policies, decode::managed_policy)?,
+        policy_versions: decode::all(&t.policy_versions, decode::policy_version)?,
+        attachments: decode::all(&t.attachments, decode::attachment)?,
     };
     s.sort();
     Ok(s)

@@ -168,6 +168,35 @@ pub(crate) fn deletion_task(r: &impl Cells) -> Result<DeletionTaskRecord, StoreE
     })
 }
 
+pub(crate) fn managed_policy(r: &impl Cells) -> Result<ManagedPolicyRecord, StoreError> {
+    Ok(ManagedPolicyRecord {
+        id: r.text(0)?,
+        name: r.text(1)?,
+        path: r.text(2)?,
+        created: r.int(3)?,
+        description: r.opt_text(4)?,
+        default_version: r.text(5)?,
+        next_version: r.int(6)?,
+    })
+}
+
+pub(crate) fn policy_version(r: &impl Cells) -> Result<PolicyVersionRecord, StoreError> {
+    Ok(PolicyVersionRecord {
+        policy_id: r.text(0)?,
+        version_id: r.text(1)?,
+        document: r.text(2)?,
+        created: r.int(3)?,
+    })
+}
+
+pub(crate) fn attachment(r: &impl Cells) -> Result<AttachmentRecord, StoreError> {
+    Ok(AttachmentRecord {
+        owner_kind: owner_kind(&r.text(0)?, "policy_attachments")?,
+        owner_id: r.text(1)?,
+        policy_arn: r.text(2)?,
+    })
+}
+
 pub(crate) fn all<R: Cells, T>(
     rows: &[R],
     f: impl Fn(&R) -> Result<T, StoreError>,

@@ -16,8 +16,9 @@
 //!   unique per (group, user) (its primary key, so putting it again is a no-op). A
 //!   violation returns [`StoreError::Conflict`] and nothing of the batch is written.
 //!   Roles and instance profiles (schema version 3) follow the same rules; a role
-//!   in an instance profile is unique per (profile, role). (Managed policies have no
-//!   table yet.)
+//!   in an instance profile is unique per (profile, role). Customer-managed policies
+//!   (schema version 4) too; a policy version is unique per (policy, version id), an
+//!   attachment per (owner, policy ARN).
 //! - `Put*` replaces the row with the same primary key, or inserts it.
 //! - `Delete*` of a missing row is not an error (the service checked existence in
 //!   memory under its write lock).
@@ -31,11 +32,16 @@
 //!   before `DeleteUser`). A change that would leave a dangling reference fails with
 //!   [`StoreError::Reference`] and nothing of the batch is written. The checked
 //!   references: membership → group and user, access key → user, instance-profile
-//!   role → instance profile and role.
+//!   role → instance profile and role, policy version → managed policy.
 //! - `DeleteUser` / `DeleteGroup` / `DeleteRole` / `DeleteInstanceProfile` also delete
-//!   that owner's tags and inline policies
+//!   that owner's tags, inline policies and managed-policy attachments
 //!   (their owner reference is polymorphic, so no foreign key guards it); the service
-//!   may still delete them explicitly first. `DeleteAccessKey` deletes its key usage.
+//!   may still delete them explicitly first. `DeleteManagedPolicy` deletes the policy's
+//!   tags and versions. `DeleteAccessKey` deletes its key usage.
+//! - An attachment names its policy by ARN (customer-managed `arn:aws:iam::ACCOUNT:policy/…`
+//!   or AWS-managed `arn:aws:iam::aws:policy/…`, which has no row): the store does not
+//!   check that the policy exists; the service does. `PutAttachment` of an existing
+//!   attachment is a no-op.
 //! - `PutMembership` of an existing membership is a no-op (AddUserToGroup is
 //!   idempotent). `PutKeyUsage` of a key that no longer exists writes nothing, and an
 //!   older `last_used` never replaces a newer one (usage is written off the request
@@ -291,6 +297,41 @@ pub struct TagRecord {
     pub value: String,
 }
 
+/// A customer-managed policy (its documents are its versions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedPolicyRecord {
+    /// Unique id, `ANPA` + 17 characters.
+    pub id: String,
+    pub name: String,
+    pub path: String,
+    pub created: Millis,
+    pub description: Option<String>,
+    /// The default version's id (`v3`).
+    pub default_version: String,
+    /// The number the next version gets (`v<n>`): version ids are never reused.
+    pub next_version: i64,
+}
+
+/// One version of a customer-managed policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersionRecord {
+    pub policy_id: String,
+    /// `v1`, `v2`, …
+    pub version_id: String,
+    /// The policy document exactly as the client sent it (decoded JSON text).
+    pub document: String,
+    pub created: Millis,
+}
+
+/// A managed policy attached to a user, group or role.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AttachmentRecord {
+    pub owner_kind: OwnerKind,
+    pub owner_id: String,
+    /// The policy's ARN (customer-managed or AWS-managed).
+    pub policy_arn: String,
+}
+
 /// One typed write. A batch of these is one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -333,6 +374,17 @@ pub enum Change {
     PutInstanceProfileRole(InstanceProfileRoleRecord),
     DeleteInstanceProfileRole(InstanceProfileRoleRecord),
     PutDeletionTask(DeletionTaskRecord),
+    PutManagedPolicy(ManagedPolicyRecord),
+    DeleteManagedPolicy {
+        id: String,
+    },
+    PutPolicyVersion(PolicyVersionRecord),
+    DeletePolicyVersion {
+        policy_id: String,
+        version_id: String,
+    },
+    PutAttachment(AttachmentRecord),
+    DeleteAttachment(AttachmentRecord),
 }
 
 /// Everything the store holds, as loaded at startup.
@@ -350,6 +402,9 @@ pub struct Snapshot {
     pub instance_profiles: Vec<InstanceProfileRecord>,
     pub instance_profile_roles: Vec<InstanceProfileRoleRecord>,
     pub deletion_tasks: Vec<DeletionTaskRecord>,
+    pub managed_policies: Vec<ManagedPolicyRecord>,
+    pub policy_versions: Vec<PolicyVersionRecord>,
+    pub attachments: Vec<AttachmentRecord>,
 }
 
 impl Snapshot {
@@ -381,6 +436,16 @@ impl Snapshot {
         self.instance_profile_roles
             .sort_by(|a, b| (&a.profile_id, &a.role_id).cmp(&(&b.profile_id, &b.role_id)));
         self.deletion_tasks.sort_by(|a, b| a.id.cmp(&b.id));
+        self.managed_policies.sort_by(|a, b| a.id.cmp(&b.id));
+        self.policy_versions
+            .sort_by(|a, b| (&a.policy_id, &a.version_id).cmp(&(&b.policy_id, &b.version_id)));
+        self.attachments.sort_by(|a, b| {
+            (a.owner_kind.as_str(), &a.owner_id, &a.policy_arn).cmp(&(
+                b.owner_kind.as_str(),
+                &b.owner_id,
+                &b.policy_arn,
+            ))
+        });
     }
 }
 

@@ -17,8 +17,10 @@
 //!   and there is no change that deletes it.
 //! - Tags and inline policies have polymorphic owners (`owner_kind`, `owner_id`), which
 //!   SQL cannot reference. `DeleteUser` / `DeleteGroup` / `DeleteRole` /
-//!   `DeleteInstanceProfile` delete the owner's tags and inline policies in the same
-//!   transaction, so they never outlive their owner.
+//!   `DeleteInstanceProfile` delete the owner's tags, inline policies and policy
+//!   attachments in the same transaction, so they never outlive their owner.
+//!   `policy_versions.policy_id → managed_policies` is checked; `DeleteManagedPolicy`
+//!   deletes the policy's tags and versions first.
 //! - Names of users, groups, roles and instance profiles are unique on `lower(name)` (ASCII case folding in
 //!   SQLite; the database collation's in PostgreSQL: IAM names are ASCII).
 
@@ -54,7 +56,7 @@ pub(crate) struct Migration {
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 3;
+pub(crate) const LATEST: i64 = 4;
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -132,6 +134,10 @@ CREATE TABLE tags (
     Migration {
         version: 3,
         sql: MIGRATION_3_ROLES,
+    },
+    Migration {
+        version: 4,
+        sql: MIGRATION_4_MANAGED_POLICIES,
     },
 ];
 
@@ -244,6 +250,37 @@ INSERT INTO tags_v3 (owner_kind, owner_id, tag_key, tag_value)
     SELECT owner_kind, owner_id, tag_key, tag_value FROM tags;
 DROP TABLE tags;
 ALTER TABLE tags_v3 RENAME TO tags;
+"#;
+
+/// Customer-managed policies with their versions, and the managed policies (customer-
+/// or AWS-managed, by ARN: AWS's have no row) attached to users, groups and roles.
+const MIGRATION_4_MANAGED_POLICIES: &str = r#"
+CREATE TABLE managed_policies (
+    id              TEXT NOT NULL PRIMARY KEY,
+    name            TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    created         BIGINT NOT NULL,
+    description     TEXT,
+    default_version TEXT NOT NULL,
+    next_version    BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX managed_policies_name_ci ON managed_policies (lower(name));
+
+CREATE TABLE policy_versions (
+    policy_id  TEXT NOT NULL REFERENCES managed_policies (id),
+    version_id TEXT NOT NULL,
+    document   TEXT NOT NULL,
+    created    BIGINT NOT NULL,
+    PRIMARY KEY (policy_id, version_id)
+);
+
+CREATE TABLE policy_attachments (
+    owner_kind TEXT NOT NULL CHECK (owner_kind IN ('user', 'group', 'role')),
+    owner_id   TEXT NOT NULL,
+    policy_arn TEXT NOT NULL,
+    PRIMARY KEY (owner_kind, owner_id, policy_arn)
+);
+CREATE INDEX policy_attachments_policy ON policy_attachments (policy_arn);
 "#;
 
 /// The table that records applied migrations (created outside the migrations).

@@ -90,6 +90,28 @@ const DELETE_INSTANCE_PROFILE_ROLE: &str =
 const PUT_DELETION_TASK: &str = "INSERT INTO role_deletion_tasks (id, created) VALUES ($1, $2) \
      ON CONFLICT (id) DO UPDATE SET created = excluded.created";
 
+const PUT_MANAGED_POLICY: &str = "INSERT INTO managed_policies (id, name, path, created, \
+     description, default_version, next_version) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
+     created = excluded.created, description = excluded.description, \
+     default_version = excluded.default_version, next_version = excluded.next_version";
+const DELETE_MANAGED_POLICY: &str = "DELETE FROM managed_policies WHERE id = $1";
+const PUT_POLICY_VERSION: &str =
+    "INSERT INTO policy_versions (policy_id, version_id, document, created) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (policy_id, version_id) DO UPDATE SET document = excluded.document, \
+     created = excluded.created";
+const DELETE_POLICY_VERSION: &str =
+    "DELETE FROM policy_versions WHERE policy_id = $1 AND version_id = $2";
+const DELETE_POLICY_VERSIONS_OF: &str = "DELETE FROM policy_versions WHERE policy_id = $1";
+const PUT_ATTACHMENT: &str =
+    "INSERT INTO policy_attachments (owner_kind, owner_id, policy_arn) VALUES ($1, $2, $3) \
+     ON CONFLICT (owner_kind, owner_id, policy_arn) DO NOTHING";
+const DELETE_ATTACHMENT: &str = "DELETE FROM policy_attachments \
+     WHERE owner_kind = $1 AND owner_id = $2 AND policy_arn = $3";
+const DELETE_ATTACHMENTS_OF: &str =
+    "DELETE FROM policy_attachments WHERE owner_kind = $1 AND owner_id = $2";
+
 /// The statements that carry out `change`, in order.
 pub(crate) fn statements(change: &Change) -> Vec<Stmt<'_>> {
     use Arg::*;
@@ -209,21 +231,69 @@ pub(crate) fn statements(change: &Change) -> Vec<Stmt<'_>> {
         Change::PutDeletionTask(t) => {
             vec![stmt(PUT_DELETION_TASK, vec![Text(&t.id), Int(t.created)])]
         }
+        Change::PutManagedPolicy(p) => vec![stmt(
+            PUT_MANAGED_POLICY,
+            vec![
+                Text(&p.id),
+                Text(&p.name),
+                Text(&p.path),
+                Int(p.created),
+                OptText(p.description.as_deref()),
+                Text(&p.default_version),
+                Int(p.next_version),
+            ],
+        )],
+        Change::DeleteManagedPolicy { id } => vec![
+            stmt(
+                DELETE_TAGS_OF,
+                vec![Text(OwnerKind::Policy.as_str()), Text(id)],
+            ),
+            stmt(DELETE_POLICY_VERSIONS_OF, vec![Text(id)]),
+            stmt(DELETE_MANAGED_POLICY, vec![Text(id)]),
+        ],
+        Change::PutPolicyVersion(v) => vec![stmt(
+            PUT_POLICY_VERSION,
+            vec![
+                Text(&v.policy_id),
+                Text(&v.version_id),
+                Text(&v.document),
+                Int(v.created),
+            ],
+        )],
+        Change::DeletePolicyVersion {
+            policy_id,
+            version_id,
+        } => vec![stmt(
+            DELETE_POLICY_VERSION,
+            vec![Text(policy_id), Text(version_id)],
+        )],
+        Change::PutAttachment(a) => vec![stmt(
+            PUT_ATTACHMENT,
+            vec![
+                Text(a.owner_kind.as_str()),
+                Text(&a.owner_id),
+                Text(&a.policy_arn),
+            ],
+        )],
+        Change::DeleteAttachment(a) => vec![stmt(
+            DELETE_ATTACHMENT,
+            vec![
+                Text(a.owner_kind.as_str()),
+                Text(&a.owner_id),
+                Text(&a.policy_arn),
+            ],
+        )],
     }
 }
 
-/// Deleting an owner deletes its tags and inline policies (polymorphic references that
-/// no foreign key can express), then the row itself.
+/// Deleting an owner deletes its tags, inline policies and policy attachments
+/// (polymorphic references that no foreign key can express), then the row itself.
 fn owner_delete<'a>(kind: OwnerKind, id: &'a str, delete: &'static str) -> Vec<Stmt<'a>> {
+    let of = || vec![Arg::Text(kind.as_str()), Arg::Text(id)];
     vec![
-        stmt(
-            DELETE_TAGS_OF,
-            vec![Arg::Text(kind.as_str()), Arg::Text(id)],
-        ),
-        stmt(
-            DELETE_INLINE_POLICIES_OF,
-            vec![Arg::Text(kind.as_str()), Arg::Text(id)],
-        ),
+        stmt(DELETE_TAGS_OF, of()),
+        stmt(DELETE_INLINE_POLICIES_OF, of()),
+        stmt(DELETE_ATTACHMENTS_OF, of()),
         stmt(delete, vec![Arg::Text(id)]),
     ]
 }
@@ -285,6 +355,29 @@ pub(crate) fn describe(change: &Change) -> String {
             )
         }
         Change::PutDeletionTask(t) => format!("PutDeletionTask {}", t.id),
+        Change::PutManagedPolicy(p) => {
+            format!("PutManagedPolicy {} (name {:?})", p.id, p.name)
+        }
+        Change::DeleteManagedPolicy { id } => format!("DeleteManagedPolicy {id}"),
+        Change::PutPolicyVersion(v) => {
+            format!("PutPolicyVersion {} of {}", v.version_id, v.policy_id)
+        }
+        Change::DeletePolicyVersion {
+            policy_id,
+            version_id,
+        } => format!("DeletePolicyVersion {version_id} of {policy_id}"),
+        Change::PutAttachment(a) => format!(
+            "PutAttachment {} to {} {}",
+            a.policy_arn,
+            a.owner_kind.as_str(),
+            a.owner_id
+        ),
+        Change::DeleteAttachment(a) => format!(
+            "DeleteAttachment {} from {} {}",
+            a.policy_arn,
+            a.owner_kind.as_str(),
+            a.owner_id
+        ),
     }
 }
 
@@ -309,6 +402,12 @@ pub(crate) const LOAD_INSTANCE_PROFILES: &str =
 pub(crate) const LOAD_INSTANCE_PROFILE_ROLES: &str =
     "SELECT profile_id, role_id FROM instance_profile_roles";
 pub(crate) const LOAD_DELETION_TASKS: &str = "SELECT id, created FROM role_deletion_tasks";
+pub(crate) const LOAD_MANAGED_POLICIES: &str = "SELECT id, name, path, created, description, \
+     default_version, next_version FROM managed_policies";
+pub(crate) const LOAD_POLICY_VERSIONS: &str =
+    "SELECT policy_id, version_id, document, created FROM policy_versions";
+pub(crate) const LOAD_ATTACHMENTS: &str =
+    "SELECT owner_kind, owner_id, policy_arn FROM policy_attachments";
 
 #[cfg(test)]
 mod tests {
@@ -338,26 +437,32 @@ mod tests {
     fn deleting_an_owner_deletes_its_tags_and_policies_first() {
         let del_user = Change::DeleteUser { id: "AIDA1".into() };
         let stmts = statements(&del_user);
-        assert_eq!(stmts.len(), 3);
+        assert_eq!(stmts.len(), 4);
         assert_eq!(stmts[0].sql, DELETE_TAGS_OF);
         assert_eq!(stmts[1].sql, DELETE_INLINE_POLICIES_OF);
-        assert_eq!(stmts[2].sql, DELETE_USER);
+        assert_eq!(stmts[2].sql, DELETE_ATTACHMENTS_OF);
+        assert_eq!(stmts[3].sql, DELETE_USER);
         assert_eq!(stmts[0].args, vec![Arg::Text("user"), Arg::Text("AIDA1")]);
         let del_group = Change::DeleteGroup { id: "AGPA1".into() };
         let stmts = statements(&del_group);
         assert_eq!(stmts[1].args, vec![Arg::Text("group"), Arg::Text("AGPA1")]);
-        assert_eq!(stmts[2].sql, DELETE_GROUP);
+        assert_eq!(stmts[3].sql, DELETE_GROUP);
         let del_role = Change::DeleteRole { id: "AROA1".into() };
         let stmts = statements(&del_role);
         assert_eq!(stmts[0].args, vec![Arg::Text("role"), Arg::Text("AROA1")]);
-        assert_eq!(stmts[2].sql, DELETE_ROLE);
+        assert_eq!(stmts[3].sql, DELETE_ROLE);
         let del_profile = Change::DeleteInstanceProfile { id: "AIPA1".into() };
         let stmts = statements(&del_profile);
         assert_eq!(
             stmts[0].args,
             vec![Arg::Text("instance-profile"), Arg::Text("AIPA1")]
         );
-        assert_eq!(stmts[2].sql, DELETE_INSTANCE_PROFILE);
+        assert_eq!(stmts[3].sql, DELETE_INSTANCE_PROFILE);
+        let del_policy = Change::DeleteManagedPolicy { id: "ANPA1".into() };
+        let stmts = statements(&del_policy);
+        assert_eq!(stmts[0].args, vec![Arg::Text("policy"), Arg::Text("ANPA1")]);
+        assert_eq!(stmts[1].sql, DELETE_POLICY_VERSIONS_OF);
+        assert_eq!(stmts[2].sql, DELETE_MANAGED_POLICY);
     }
 
     #[test]

@@ -459,6 +459,92 @@ pub fn every_change() -> Vec<Change> {
             id: "task/aws-service-role/elasticbeanstalk.amazonaws.com/AWSServiceRoleForElasticBeanstalk_old/0f2a4b6c-0000-4000-8000-000000000001".into(),
             created: 1_700_000_009_000,
         }),
+        Change::PutManagedPolicy(ManagedPolicyRecord {
+            id: "ANPADEPLOY0000000001".into(),
+            name: "ci-deploy".into(),
+            path: "/ci/".into(),
+            created: 1_700_000_010_000,
+            description: Some("deploys".into()),
+            default_version: "v2".into(),
+            next_version: 4,
+        }),
+        Change::PutPolicyVersion(PolicyVersionRecord {
+            policy_id: "ANPADEPLOY0000000001".into(),
+            version_id: "v1".into(),
+            document: r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#.into(),
+            created: 1_700_000_010_000,
+        }),
+        Change::PutPolicyVersion(PolicyVersionRecord {
+            policy_id: "ANPADEPLOY0000000001".into(),
+            version_id: "v2".into(),
+            document: r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#.into(),
+            created: 1_700_000_011_000,
+        }),
+        Change::PutPolicyVersion(PolicyVersionRecord {
+            policy_id: "ANPADEPLOY0000000001".into(),
+            version_id: "v3".into(),
+            document: "{}".into(),
+            created: 1_700_000_012_000,
+        }),
+        Change::DeletePolicyVersion {
+            policy_id: "ANPADEPLOY0000000001".into(),
+            version_id: "v3".into(),
+        },
+        Change::PutManagedPolicy(ManagedPolicyRecord {
+            id: "ANPAGONE000000000001".into(),
+            name: "gone-policy".into(),
+            path: "/".into(),
+            created: 1_700_000_013_000,
+            description: None,
+            default_version: "v1".into(),
+            next_version: 2,
+        }),
+        Change::PutPolicyVersion(PolicyVersionRecord {
+            policy_id: "ANPAGONE000000000001".into(),
+            version_id: "v1".into(),
+            document: "{}".into(),
+            created: 1_700_000_013_000,
+        }),
+        Change::PutTag(TagRecord {
+            owner_kind: OwnerKind::Policy,
+            owner_id: "ANPADEPLOY0000000001".into(),
+            key: "team".into(),
+            value: "ci".into(),
+        }),
+        Change::PutTag(TagRecord {
+            owner_kind: OwnerKind::Policy,
+            owner_id: "ANPAGONE000000000001".into(),
+            key: "leaving".into(),
+            value: "yes".into(),
+        }),
+        Change::DeleteManagedPolicy {
+            id: "ANPAGONE000000000001".into(),
+        },
+        Change::PutAttachment(AttachmentRecord {
+            owner_kind: OwnerKind::User,
+            owner_id: melvins.id.clone(),
+            policy_arn: "arn:aws:iam::123456789012:policy/ci/ci-deploy".into(),
+        }),
+        Change::PutAttachment(AttachmentRecord {
+            owner_kind: OwnerKind::Group,
+            owner_id: admins.id.clone(),
+            policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+        }),
+        Change::PutAttachment(AttachmentRecord {
+            owner_kind: OwnerKind::Role,
+            owner_id: "AROAHOUDINI000000001".into(),
+            policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+        }),
+        Change::PutAttachment(AttachmentRecord {
+            owner_kind: OwnerKind::Role,
+            owner_id: "AROAHOUDINI000000001".into(),
+            policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+        }),
+        Change::DeleteAttachment(AttachmentRecord {
+            owner_kind: OwnerKind::Role,
+            owner_id: "AROAHOUDINI000000001".into(),
+            policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+        }),
     ]
 }
 
@@ -499,6 +585,17 @@ pub fn every_change_snapshot() -> Snapshot {
                 s.instance_profile_roles.push(m.clone())
             }
             Change::PutDeletionTask(t) => s.deletion_tasks.push(t.clone()),
+            Change::PutManagedPolicy(p) if !p.id.contains("GONE") => {
+                s.managed_policies.push(p.clone())
+            }
+            Change::PutPolicyVersion(v)
+                if !v.policy_id.contains("GONE") && v.version_id != "v3" =>
+            {
+                s.policy_versions.push(v.clone())
+            }
+            Change::PutAttachment(a) if !a.policy_arn.ends_with("AdministratorAccess") => {
+                s.attachments.push(a.clone())
+            }
             _ => {}
         }
     }

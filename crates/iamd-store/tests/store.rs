@@ -389,6 +389,41 @@ async fn references_are_enforced(store: AnyStore) {
         "delete in order",
     );
     assert_eq!(ok(store.load().await, "load"), Snapshot::default());
+    // A policy version needs its policy; deleting the policy deletes its versions.
+    let version = PolicyVersionRecord {
+        policy_id: "ANPA0001".into(),
+        version_id: "v1".into(),
+        document: "{}".into(),
+        created: 1,
+    };
+    expect_reference(&store, &[Change::PutPolicyVersion(version.clone())]).await;
+    let policy = ManagedPolicyRecord {
+        id: "ANPA0001".into(),
+        name: "p".into(),
+        path: "/".into(),
+        created: 1,
+        description: None,
+        default_version: "v1".into(),
+        next_version: 2,
+    };
+    ok(
+        store
+            .apply(&[
+                Change::PutManagedPolicy(policy),
+                Change::PutPolicyVersion(version),
+            ])
+            .await,
+        "policy",
+    );
+    ok(
+        store
+            .apply(&[Change::DeleteManagedPolicy {
+                id: "ANPA0001".into(),
+            }])
+            .await,
+        "delete policy",
+    );
+    assert_eq!(ok(store.load().await, "load"), Snapshot::default());
 }
 
 /// Deleting a user or group deletes its tags and inline policies, and only its own.
@@ -788,7 +823,7 @@ async fn sqlite_data_survives_reopen() {
             Ok(v) => v,
             Err(e) => panic!("{e}"),
         };
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     // The pragmas the durability contract depends on.
     let mode: String = scalar(&pool, "PRAGMA journal_mode").await;
     assert_eq!(mode, "wal");

@@ -19,6 +19,14 @@ impl Operation for api::GetAccountSummaryRequest {
         let state = iam.read();
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         let root_keys = state.keys.values().any(|k| k.rec.user_id.is_none());
+        // Versions in use: every version of every customer-managed policy, and the
+        // default version of each AWS-managed policy attached in this account.
+        let local_versions: usize = state.policies.values().map(|p| p.versions.len()).sum();
+        let aws_in_use = state
+            .attached_to
+            .keys()
+            .filter(|arn| crate::state::is_aws_managed(arn))
+            .count();
         let m: BTreeMap<String, i32> = [
             ("Users", count(state.users.len())),
             ("UsersQuota", quota::USERS),
@@ -33,15 +41,27 @@ impl Operation for api::GetAccountSummaryRequest {
             ("AccountSigningCertificatesPresent", 0),
             ("MFADevices", 0),
             ("MFADevicesInUse", 0),
-            ("Policies", 0),
-            ("PoliciesQuota", 1500),
-            ("PolicySizeQuota", 6144),
-            ("PolicyVersionsInUse", 0),
-            ("PolicyVersionsInUseQuota", 10000),
-            ("VersionsPerPolicyQuota", 5),
-            ("AttachedPoliciesPerGroupQuota", 10),
-            ("AttachedPoliciesPerRoleQuota", 10),
-            ("AttachedPoliciesPerUserQuota", 10),
+            ("Policies", count(state.policies.len())),
+            ("PoliciesQuota", count(quota::MANAGED_POLICIES)),
+            ("PolicySizeQuota", count(quota::MANAGED_POLICY_SIZE)),
+            ("PolicyVersionsInUse", count(local_versions + aws_in_use)),
+            (
+                "PolicyVersionsInUseQuota",
+                count(quota::POLICY_VERSIONS_IN_USE),
+            ),
+            ("VersionsPerPolicyQuota", count(quota::VERSIONS_PER_POLICY)),
+            (
+                "AttachedPoliciesPerGroupQuota",
+                count(quota::ATTACHED_POLICIES),
+            ),
+            (
+                "AttachedPoliciesPerRoleQuota",
+                count(quota::ATTACHED_POLICIES),
+            ),
+            (
+                "AttachedPoliciesPerUserQuota",
+                count(quota::ATTACHED_POLICIES),
+            ),
             ("Roles", count(state.roles.len())),
             ("RolesQuota", count(quota::ROLES)),
             ("RolePolicySizeQuota", count(quota::ROLE_POLICY_SIZE)),

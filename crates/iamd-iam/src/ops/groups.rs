@@ -64,6 +64,7 @@ impl Operation for api::DeleteGroupRequest {
             let g = Group::named(state, &self.group_name)?;
             delete_conflict_unless(g.members.is_empty(), "remove users from group")?;
             delete_conflict_unless(g.policies.is_empty(), "delete policies")?;
+            delete_conflict_unless(g.attached.is_empty(), "detach all policies")?;
             let mut changes = tags::untagging(g, |_| true);
             changes.push(Change::DeleteGroup {
                 id: g.rec.id.clone(),

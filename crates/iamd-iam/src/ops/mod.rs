@@ -58,6 +58,7 @@ pub(crate) mod account;
 pub(crate) mod groups;
 pub(crate) mod inline_policies;
 pub(crate) mod instance_profiles;
+pub(crate) mod managed_policies;
 pub(crate) mod roles;
 pub(crate) mod simulator;
 pub(crate) mod sts;
@@ -93,6 +94,16 @@ pub(crate) mod quota {
     pub(crate) const TRUST_POLICY_SIZE: usize = 2048;
     /// Roles in one instance profile (InstanceSessionsPerInstanceProfile; AWS: fixed).
     pub(crate) const ROLES_PER_INSTANCE_PROFILE: usize = 1;
+    /// Characters (whitespace not counted) of a managed policy version (PolicySize).
+    pub(crate) const MANAGED_POLICY_SIZE: usize = 6144;
+    /// Versions one managed policy keeps (AWS: fixed).
+    pub(crate) const VERSIONS_PER_POLICY: usize = 5;
+    /// Managed policies attached to one user, group or role (PoliciesPerUser, …).
+    pub(crate) const ATTACHED_POLICIES: usize = 10;
+    /// Customer-managed policies per account (PoliciesPerAccount).
+    pub(crate) const MANAGED_POLICIES: usize = 1500;
+    /// Policy versions in use per account (PolicyVersionsInUse).
+    pub(crate) const POLICY_VERSIONS_IN_USE: usize = 10000;
 }
 
 /// The result of an operation, ready to encode (`None`: the operation has no output).
@@ -262,6 +273,26 @@ fn page<T, K: AsRef<str>>(
         Some((k, _)) => (taken, true, Some(k.as_ref().to_string())),
         None => (taken, false, None),
     }
+}
+
+/// A policy document as AWS checks it before anything else: the grammar of its type
+/// (MalformedPolicyDocument), then its size, whitespace not counted (LimitExceeded
+/// naming the quota `quota_name`).
+fn check_document(
+    doc: &str,
+    ty: iamd_policy::PolicyType,
+    quota_name: &str,
+    limit: usize,
+) -> Result<(), IamError> {
+    if let Some(f) = iamd_policy::validate(doc, ty).into_iter().next() {
+        return Err(IamError::MalformedPolicyDocument(f.message));
+    }
+    if iamd_policy::size_without_whitespace(doc) > limit {
+        return Err(IamError::LimitExceeded(format!(
+            "Cannot exceed quota for {quota_name}: {limit}"
+        )));
+    }
+    Ok(())
 }
 
 /// AWS's DeleteConflict unless `empty`: what the entity still has must go first.

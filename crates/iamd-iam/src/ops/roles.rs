@@ -23,19 +23,12 @@ const SERVICE_ROLE_PATH: &str = "/aws-service-role/";
 /// A trust policy as AWS checks it before anything else: the trust policy grammar
 /// (MalformedPolicyDocument), then its size (ACLSizePerRole).
 fn check_trust_document(doc: &str) -> Result<(), IamError> {
-    if let Some(f) = iamd_policy::validate(doc, iamd_policy::PolicyType::Trust)
-        .into_iter()
-        .next()
-    {
-        return Err(IamError::MalformedPolicyDocument(f.message));
-    }
-    if iamd_policy::size_without_whitespace(doc) > quota::TRUST_POLICY_SIZE {
-        return Err(IamError::LimitExceeded(format!(
-            "Cannot exceed quota for ACLSizePerRole: {}",
-            quota::TRUST_POLICY_SIZE
-        )));
-    }
-    Ok(())
+    super::check_document(
+        doc,
+        iamd_policy::PolicyType::Trust,
+        "ACLSizePerRole",
+        quota::TRUST_POLICY_SIZE,
+    )
 }
 
 /// The users and roles a trust policy names, bound to their unique ids now.
@@ -235,6 +228,7 @@ impl Operation for api::UpdateAssumeRolePolicyRequest {
 /// The changes that delete role `r` (its tags first), once nothing holds it.
 fn deleting(r: &Role) -> Result<Vec<Change>, IamError> {
     delete_conflict_unless(r.policies.is_empty(), "delete policies")?;
+    delete_conflict_unless(r.attached.is_empty(), "detach all policies")?;
     delete_conflict_unless(r.profiles.is_empty(), "remove roles from instance profile")?;
     let mut changes = tags::untagging(r, |_| true);
     changes.push(Change::DeleteRole {

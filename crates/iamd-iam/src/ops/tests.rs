@@ -9,6 +9,8 @@ use crate::front::{IMPLEMENTED, STS_IMPLEMENTED};
 use crate::principal::{Principal, Target};
 use crate::testing::{call, err, ok, open, request, root, MemStore, ACCOUNT};
 
+mod managed;
+
 const SOURCE: &str = "arn:aws:iam::123456789012:user/u";
 
 /// One request per implemented operation (several where the mapping branches).
@@ -73,6 +75,29 @@ const TABLE: &[(&str, &str)] = &[
     ("TagInstanceProfile", "InstanceProfileName=ip&Tags.member.1.Key=k&Tags.member.1.Value=v"),
     ("UntagInstanceProfile", "InstanceProfileName=ip&TagKeys.member.1=k"),
     ("ListInstanceProfileTags", "InstanceProfileName=ip"),
+    ("CreatePolicy", "PolicyName=p&PolicyDocument=%7B%7D&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+    ("GetPolicy", "PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp"),
+    ("GetPolicy", "PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess"),
+    ("DeletePolicy", "PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp"),
+    ("ListPolicies", "Scope=AWS"),
+    ("CreatePolicyVersion", "PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp&PolicyDocument=%7B%7D&SetAsDefault=true"),
+    ("GetPolicyVersion", "PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp&VersionId=v1"),
+    ("ListPolicyVersions", "PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess"),
+    ("DeletePolicyVersion", "PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp&VersionId=v2"),
+    ("SetDefaultPolicyVersion", "PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp&VersionId=v2"),
+    ("TagPolicy", "PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+    ("UntagPolicy", "PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp&TagKeys.member.1=k"),
+    ("ListPolicyTags", "PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp"),
+    ("AttachUserPolicy", "UserName=u&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess"),
+    ("DetachUserPolicy", "UserName=u&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess"),
+    ("ListAttachedUserPolicies", "UserName=u"),
+    ("AttachGroupPolicy", "GroupName=g&PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp"),
+    ("DetachGroupPolicy", "GroupName=g&PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp"),
+    ("ListAttachedGroupPolicies", "GroupName=g&PathPrefix=/x/"),
+    ("AttachRolePolicy", "RoleName=r&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess"),
+    ("DetachRolePolicy", "RoleName=r&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess"),
+    ("ListAttachedRolePolicies", "RoleName=r"),
+    ("ListEntitiesForPolicy", "PolicyArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fp&EntityFilter=User"),
     ("GetAccountSummary", ""),
     ("SimulateCustomPolicy", "PolicyInputList.member.1=%7B%7D&ActionNames.member.1=s3%3AGetObject"),
     ("SimulatePrincipalPolicy", "PolicySourceArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Auser%2Fu&ActionNames.member.1=s3%3AGetObject"),
@@ -163,8 +188,8 @@ async fn unmapped_operations_fail_closed() {
     let iam = open(MemStore::default()).await;
     for (op, form) in [
         (
-            "AttachRolePolicy",
-            "RoleName=admin&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess",
+            "PutRolePermissionsBoundary",
+            "RoleName=admin&PermissionsBoundary=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess",
         ),
         ("CreateAccountAlias", "AccountAlias=example"),
     ] {

@@ -79,6 +79,7 @@ impl Operation for api::DeleteUserRequest {
             let u = User::named(state, &self.user_name)?;
             delete_conflict_unless(u.keys.is_empty(), "delete access keys")?;
             delete_conflict_unless(u.policies.is_empty(), "delete policies")?;
+            delete_conflict_unless(u.attached.is_empty(), "detach all policies")?;
             delete_conflict_unless(u.groups.is_empty(), "remove users from group")?;
             let mut changes = tags::untagging(u, |_| true);
             changes.push(Change::DeleteUser {
