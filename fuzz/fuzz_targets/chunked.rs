@@ -1,7 +1,8 @@
 //! aws-chunked bodies: s3s 0.14.1's decoder (the one iamd's S3 uploads go through;
 //! its module is private, so it is driven through `S3Service` with a validly signed
-//! PutObject and an in-memory `S3` whose `put_object` reads the whole body) and iamd's
-//! own `iamd_sigv4::ChunkedDecoder`, on the same bytes in the same splits.
+//! PutObject and an in-memory `S3` whose `put_object` reads the whole body) and the
+//! fuzz crate's own `iamd_fuzz::chunked::ChunkedDecoder` (called "iamd's" below), on
+//! the same bytes in the same splits.
 //!
 //! Input: flags, split, then body material.
 //! * flags & 7 — 0 `STREAMING-UNSIGNED-PAYLOAD-TRAILER`, 1 `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`,
@@ -28,11 +29,11 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body::Frame;
+use iamd_fuzz::chunked::{ChunkSigningContext, ChunkedDecoder};
 use iamd_fuzz::{hex, pieces, verbose, ACCESS_KEY, SECRET};
 use iamd_sigv4::{
-    sign_headers, signing_key, AmzDate, ChunkSigningContext, ChunkedDecoder, RequestParts,
-    SigningParams, STREAMING_PAYLOAD, STREAMING_PAYLOAD_TRAILER,
-    STREAMING_UNSIGNED_PAYLOAD_TRAILER,
+    sign_headers, signing_key, AmzDate, RequestParts, SigningParams, STREAMING_PAYLOAD,
+    STREAMING_PAYLOAD_TRAILER, STREAMING_UNSIGNED_PAYLOAD_TRAILER,
 };
 use libfuzzer_sys::fuzz_target;
 use s3s::dto::{PutObjectInput, PutObjectOutput};
@@ -196,7 +197,7 @@ fn iamd_decode(
         "split changed the result: {r:?} vs {r2:?}"
     );
     if let Err(e) = &r {
-        let _ = (e.s3_code(), e.s3_message(), e.s3_http_status());
+        let _ = (e.code(), e.to_string());
     }
     r.ok().map(|()| {
         assert_eq!(out, out2);

@@ -5,7 +5,8 @@
 //! request with the fixed secret (scope service `s3`, or `iam` with 0x40; header
 //! auth, or presigned with 0x80) and require that it verifies. Every parsed request is verified with the fixed secret at its own
 //! timestamp, so a corpus entry signed with that secret runs the success paths too
-//! (including the aws-chunked decoder on its body).
+//! (including the fuzz crate's aws-chunked decoder, `iamd_fuzz::chunked`, on its body,
+//! built from the verified request's signature, time and scope).
 //!
 //! Invariants: parse and canonicalization are deterministic; a verified signature is
 //! the one sent; a request never verifies eight days after its timestamp; what
@@ -16,6 +17,7 @@
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use iamd_fuzz::chunked::ChunkedDecoder;
 use iamd_fuzz::{hex, parse_http, verbose, ACCESS_KEY, SECRET};
 use iamd_sigv4::*;
 use libfuzzer_sys::fuzz_target;
@@ -52,8 +54,9 @@ fn exercise_error(e: &SigError) {
 }
 
 /// Feeds `body` through the decoder whole and in small pieces; both runs agree.
-fn decode_chunked(v: &Verified, body: &[u8]) {
-    let Some(mut whole) = v.chunked_decoder() else {
+fn decode_chunked(parsed: &ParsedAuth<'_>, v: &Verified, body: &[u8]) {
+    let decoder = || ChunkedDecoder::for_request(parsed, v, SECRET.as_bytes());
+    let Some(mut whole) = decoder() else {
         return;
     };
     let mut out = Vec::new();
@@ -63,7 +66,7 @@ fn decode_chunked(v: &Verified, body: &[u8]) {
     }
     assert!(out.len() <= body.len());
     assert_eq!(whole.decoded_len(), out.len() as u64);
-    let Some(mut split) = v.chunked_decoder() else {
+    let Some(mut split) = decoder() else {
         unreachable!("decoder availability depends only on the payload kind")
     };
     let mut out2 = Vec::new();
@@ -123,7 +126,7 @@ fn check(req: &RequestParts<'_>, body: &[u8]) {
                 .signature_hex()
                 .eq_ignore_ascii_case(parsed.signature_hex()));
             let _ = (v.payload_kind(), v.signature_age_ms(), v.kind());
-            decode_chunked(&v, body);
+            decode_chunked(&parsed, &v, body);
         }
         Err(e) => exercise_error(&e),
     }

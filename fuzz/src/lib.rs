@@ -1,6 +1,9 @@
 //! Shared helpers of the fuzz targets: a lenient reader for HTTP-like request text
 //! (so real requests captured from clients are valid corpus entries) and the fixed
-//! credentials the targets sign and verify with.
+//! credentials the targets sign and verify with; [`chunked`], the aws-chunked decoder
+//! the targets check iamd's SigV4 verification and s3s's decoder against.
+
+pub mod chunked;
 
 /// Access key id the targets sign with (and `SimpleAuth` knows).
 pub const ACCESS_KEY: &str = "AKIDFUZZEXAMPLE";

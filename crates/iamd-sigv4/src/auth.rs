@@ -13,7 +13,6 @@ use crate::canonical::{
     STREAMING_PAYLOAD, STREAMING_PAYLOAD_TRAILER, STREAMING_UNSIGNED_PAYLOAD_TRAILER,
     UNSIGNED_PAYLOAD,
 };
-use crate::chunked::{ChunkSigningContext, ChunkedDecoder};
 use crate::error::{MismatchDiagnostics, SigError, SIGNATURE_DOES_NOT_MATCH_MESSAGE};
 use crate::time::AmzDate;
 
@@ -235,8 +234,6 @@ pub struct Verified {
     signature_age_ms: u64,
     payload_hash: String,
     timestamp: AmzDate,
-    scope_string: String,
-    signing_key: [u8; 32],
 }
 
 impl fmt::Debug for Verified {
@@ -247,8 +244,6 @@ impl fmt::Debug for Verified {
             .field("signature_age_ms", &self.signature_age_ms)
             .field("payload_hash", &self.payload_hash)
             .field("timestamp", &self.timestamp)
-            .field("scope", &self.scope_string)
-            .field("signing_key", &"<redacted>")
             .finish()
     }
 }
@@ -314,30 +309,6 @@ impl Verified {
             h if decode_hex32(h).is_some() => PayloadKind::Sha256(h),
             other => PayloadKind::Other(other),
         }
-    }
-
-    /// A decoder for the aws-chunked body, if the payload hash announces one
-    /// (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]` or
-    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`).
-    pub fn chunked_decoder(&self) -> Option<ChunkedDecoder> {
-        match self.payload_kind() {
-            PayloadKind::StreamingSigned => Some(ChunkedDecoder::signed(self.chunk_context())),
-            PayloadKind::StreamingSignedTrailer => {
-                Some(ChunkedDecoder::signed_with_trailer(self.chunk_context()))
-            }
-            PayloadKind::StreamingUnsignedTrailer => Some(ChunkedDecoder::unsigned_trailer()),
-            _ => None,
-        }
-    }
-
-    /// The context for verifying chunk signatures (seed = this request's signature).
-    pub fn chunk_context(&self) -> ChunkSigningContext {
-        ChunkSigningContext::new(
-            self.signing_key,
-            self.timestamp,
-            self.scope_string.clone(),
-            self.signature,
-        )
     }
 }
 
@@ -1013,8 +984,6 @@ impl<'a> ParsedAuth<'a> {
                             signature_age_ms,
                             payload_hash: hash.to_string(),
                             timestamp: self.timestamp,
-                            scope_string: self.scope_string.clone(),
-                            signing_key,
                         });
                     }
                     if diagnostics.is_none() {
@@ -1350,29 +1319,5 @@ mod tests {
         parse(&req).unwrap().verify(b"secret", at(0), None).unwrap();
         let req = RequestParts::new("GET", "/b/a%7Ec", "", &h2);
         assert!(parse(&req).unwrap().verify(b"secret", at(0), None).is_err());
-    }
-
-    #[test]
-    fn chunked_decoder_from_verified() {
-        let headers: Vec<(&str, &[u8])> = vec![
-            ("host", b"localhost"),
-            ("x-amz-date", T.as_bytes()),
-            ("x-amz-content-sha256", STREAMING_PAYLOAD.as_bytes()),
-        ];
-        let out = sign_headers(
-            &RequestParts::new("PUT", "/b/k", "", &headers),
-            &params("us-east-1", "s3"),
-        );
-        let mut h2 = headers.clone();
-        h2.push(("authorization", out.value.as_bytes()));
-        let req = RequestParts::new("PUT", "/b/k", "", &h2);
-        let v = parse(&req).unwrap().verify(b"secret", at(0), None).unwrap();
-        assert!(!format!("{v:?}").contains("secret"));
-        let body = v.chunk_context().encode(&[b"abc", b"def"]);
-        let mut d = v.chunked_decoder().unwrap();
-        let mut payload = Vec::new();
-        d.feed(&body, &mut payload).unwrap();
-        d.finish().unwrap();
-        assert_eq!(payload, b"abcdef");
     }
 }

@@ -57,13 +57,13 @@ pub enum SigError {
     #[error("The security token included in the request is invalid.")]
     InvalidClientTokenId,
 
-    /// The signature (or a chunk signature) is wrong, or the credential scope is
+    /// The signature is wrong, or the credential scope is
     /// inconsistent with the request date (403).
     #[error("{message}")]
     SignatureDoesNotMatch {
         /// AWS-style message ([`SIGNATURE_DOES_NOT_MATCH_MESSAGE`] in the common case).
         message: Cow<'static, str>,
-        /// What was computed (boxed to keep the error small); `None` for chunk failures.
+        /// What was computed (boxed to keep the error small); `None` when `host` is not signed.
         diagnostics: Option<Box<MismatchDiagnostics>>,
     },
 
@@ -102,13 +102,6 @@ pub enum SigError {
         /// The unsigned header names (S3's `HeadersNotSigned` element, comma-joined).
         headers: Vec<String>,
     },
-
-    /// An aws-chunked body is malformed or truncated (400).
-    #[error("{message}")]
-    IncompleteBody {
-        /// Description of the framing problem.
-        message: String,
-    },
 }
 
 impl SigError {
@@ -125,7 +118,6 @@ impl SigError {
             SigError::ExpiredToken => "ExpiredToken",
             SigError::InvalidRequest { .. } => "InvalidRequest",
             SigError::ContentSha256Mismatch => "XAmzContentSHA256Mismatch",
-            SigError::IncompleteBody { .. } => "IncompleteBody",
             SigError::HeadersNotSigned { .. } => "AccessDenied",
         }
     }
@@ -143,8 +135,7 @@ impl SigError {
             | SigError::UnsupportedAlgorithm { .. }
             | SigError::ConflictingAuthentication
             | SigError::InvalidRequest { .. }
-            | SigError::ContentSha256Mismatch
-            | SigError::IncompleteBody { .. } => 400,
+            | SigError::ContentSha256Mismatch => 400,
         }
     }
 
@@ -171,7 +162,6 @@ impl SigError {
             SigError::ExpiredToken => "ExpiredToken",
             SigError::InvalidRequest { .. } => "InvalidRequest",
             SigError::ContentSha256Mismatch => "XAmzContentSHA256Mismatch",
-            SigError::IncompleteBody { .. } => "IncompleteBody",
             SigError::HeadersNotSigned { .. } => "AccessDenied",
         }
     }
@@ -189,8 +179,7 @@ impl SigError {
             | SigError::UnsupportedAlgorithm { .. }
             | SigError::ConflictingAuthentication
             | SigError::InvalidRequest { .. }
-            | SigError::ContentSha256Mismatch
-            | SigError::IncompleteBody { .. } => 400,
+            | SigError::ContentSha256Mismatch => 400,
         }
     }
 
@@ -235,23 +224,10 @@ impl SigError {
         }
     }
 
-    pub(crate) fn mismatch() -> Self {
-        SigError::SignatureDoesNotMatch {
-            message: Cow::Borrowed(SIGNATURE_DOES_NOT_MATCH_MESSAGE),
-            diagnostics: None,
-        }
-    }
-
     pub(crate) fn incomplete(message: impl Into<String>, presigned: bool) -> Self {
         SigError::IncompleteSignature {
             message: message.into(),
             presigned,
-        }
-    }
-
-    pub(crate) fn body(message: impl Into<String>) -> Self {
-        SigError::IncompleteBody {
-            message: message.into(),
         }
     }
 }
@@ -259,6 +235,15 @@ impl SigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl SigError {
+        fn mismatch() -> Self {
+            SigError::SignatureDoesNotMatch {
+                message: Cow::Borrowed(SIGNATURE_DOES_NOT_MATCH_MESSAGE),
+                diagnostics: None,
+            }
+        }
+    }
 
     #[test]
     fn codes_and_statuses() {

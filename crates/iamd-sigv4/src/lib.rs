@@ -6,8 +6,12 @@
 //! Supported: `Authorization` header auth, presigned query auth (`X-Amz-Expires`
 //! 1..=604800, enforced), session tokens (surfaced, not validated), signing scope taken
 //! exactly as sent (boto 2's `0`/`127` region/service verify), ±15 min clock skew,
-//! constant-time comparison, a signing-key cache, and aws-chunked bodies
-//! (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, `STREAMING-UNSIGNED-PAYLOAD-TRAILER`).
+//! constant-time comparison and a signing-key cache. aws-chunked payloads
+//! (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, `STREAMING-UNSIGNED-PAYLOAD-TRAILER`)
+//! are recognized ([`Verified::payload_kind`]) but not decoded here: the S3 server leaves
+//! the body and its chunk signatures to s3s. The seed signature, request time, scope
+//! ([`ParsedAuth::scope`]) and [`signing_key`] are public for tooling that checks chunk
+//! signatures itself (the fuzz crate's differential decoder).
 //!
 //! ## Canonicalization notes
 //! * Path (see [`UriMode`]): for scope service `s3` the raw path as sent, falling back to
@@ -85,41 +89,11 @@
 //! # Ok::<(), SigError>(())
 //! ```
 //!
-//! Chunked upload (`x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD`): verify
-//! the headers with [`Payload::Unknown`], then stream the body through the decoder:
-//!
-//! ```
-//! # use std::time::{Duration, UNIX_EPOCH};
-//! # use iamd_sigv4::{parse, AmzDate, RequestParts, SigError};
-//! # let t = AmzDate::parse_iso_basic("20261128T101010Z").unwrap();
-//! # let mut headers: Vec<(&str, &[u8])> = vec![
-//! #     ("host", b"127.0.0.1:8080"), ("x-amz-date", b"20261128T101010Z"),
-//! #     ("x-amz-content-sha256", b"STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
-//! #     ("content-encoding", b"aws-chunked"), ("x-amz-decoded-content-length", b"6")];
-//! # let p = iamd_sigv4::SigningParams::new("AKIDEXAMPLE", b"secret", "us-east-1", "s3", t);
-//! # let authz = iamd_sigv4::sign_headers(&RequestParts::new("PUT", "/b/k", "", &headers), &p).value;
-//! # headers.push(("authorization", authz.as_bytes()));
-//! # let now = UNIX_EPOCH + Duration::from_secs(t.unix() as u64);
-//! let req = RequestParts::new("PUT", "/b/k", "", &headers);
-//! let verified = parse(&req)?.verify(b"secret", now, None)?;
-//! # let body_stream = vec![verified.chunk_context().encode(&[b"abc", b"def"])];
-//! let mut decoder = verified.chunked_decoder().expect("aws-chunked payload");
-//! let mut payload = Vec::new();
-//! for piece in body_stream {                      // body bytes as they arrive
-//!     decoder.feed(&piece, &mut payload)?;        // appends verified payload bytes
-//! }
-//! decoder.finish()?;                              // IncompleteBody if truncated
-//! assert_eq!(payload, b"abcdef");
-//! assert_eq!(decoder.decoded_len(), 6);           // compare with x-amz-decoded-content-length
-//! # Ok::<(), SigError>(())
-//! ```
-
 #![forbid(unsafe_code)]
 
 mod auth;
 mod cache;
 mod canonical;
-mod chunked;
 mod error;
 mod sign;
 mod time;
@@ -134,7 +108,6 @@ pub use canonical::{
     PathStyle, UriMode, ALGORITHM, EMPTY_SHA256, STREAMING_PAYLOAD, STREAMING_PAYLOAD_TRAILER,
     STREAMING_UNSIGNED_PAYLOAD_TRAILER, UNSIGNED_PAYLOAD,
 };
-pub use chunked::{ChunkSigningContext, ChunkedDecoder, DEFAULT_MAX_CHUNK_SIZE};
 pub use error::{
     MismatchDiagnostics, SigError, S3_SIGNATURE_DOES_NOT_MATCH_MESSAGE,
     SIGNATURE_DOES_NOT_MATCH_MESSAGE,

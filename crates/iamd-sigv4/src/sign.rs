@@ -226,7 +226,8 @@ pub fn presign(req: &RequestParts<'_>, p: &SigningParams<'_>, expires_secs: u32)
     }
 }
 
-/// The SigV4 signing key for a scope (exposed for chunk-signing tooling and tests).
+/// The SigV4 signing key for a scope (exposed for tooling and tests that check
+/// chunk signatures, such as the fuzz crate's aws-chunked decoder).
 pub fn signing_key(secret: &[u8], date: &str, region: &str, service: &str) -> [u8; 32] {
     derive_signing_key(secret, date, region, service)
 }

@@ -3,8 +3,10 @@
 //!   crate, Apache-2.0, `tests/data/aws-signing-test-suite-v4/`);
 //! * requests signed by botocore and boto 2.49 (`tests/data/clients/`, generators beside);
 //! * property tests against an independent signer written below from AWS's spec,
-//!   sharing no code with the crate;
-//! * aws-chunked decoding with AWS's documented 64 KiB + 1 KiB example and random splits.
+//!   sharing no code with the crate.
+//!
+//! The aws-chunked decoder and its tests (AWS's documented 64 KiB + 1 KiB example,
+//! random splits) live in the fuzz crate (`fuzz/src/chunked.rs`).
 
 #![allow(
     clippy::unwrap_used,
@@ -21,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iamd_sigv4::{
-    parse, presign, sign_headers, AmzDate, AuthKind, ChunkSigningContext, PathStyle, Payload,
-    RequestParts, SigningKeyCache, SigningParams, UriMode,
+    parse, presign, sign_headers, AmzDate, AuthKind, PathStyle, Payload, RequestParts,
+    SigningKeyCache, SigningParams, UriMode,
 };
 
 fn data_dir() -> PathBuf {
@@ -504,94 +506,6 @@ fn client_vector_scopes() {
 }
 
 // ---------------------------------------------------------------------------------
-// aws-chunked: AWS's documented example (S3 API reference, "Signature Calculations for
-// the Authorization Header: Transferring Payload in Multiple Chunks"): 65536 + 1024
-// bytes of 'a', with the seed and chunk signatures printed in that document.
-// ---------------------------------------------------------------------------------
-
-const DOC_SECRET: &[u8] = b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-const DOC_SEED: &str = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
-const DOC_CHUNK_SIGS: [&str; 3] = [
-    "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
-    "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
-    "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9",
-];
-
-fn doc_body() -> Vec<u8> {
-    let mut body = Vec::new();
-    for (len, sig) in [
-        (65536usize, DOC_CHUNK_SIGS[0]),
-        (1024, DOC_CHUNK_SIGS[1]),
-        (0, DOC_CHUNK_SIGS[2]),
-    ] {
-        body.extend_from_slice(format!("{len:x};chunk-signature={sig}\r\n").as_bytes());
-        body.extend(std::iter::repeat_n(b'a', len));
-        body.extend_from_slice(b"\r\n");
-    }
-    body
-}
-
-fn doc_verified() -> iamd_sigv4::Verified {
-    let authz = format!(
-        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,Signature={DOC_SEED}"
-    );
-    let headers: Vec<(&str, &[u8])> = vec![
-        ("Host", b"s3.amazonaws.com"),
-        ("x-amz-date", b"20130524T000000Z"),
-        ("x-amz-storage-class", b"REDUCED_REDUNDANCY"),
-        ("Authorization", authz.as_bytes()),
-        (
-            "x-amz-content-sha256",
-            b"STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        ),
-        ("Content-Encoding", b"aws-chunked"),
-        ("x-amz-decoded-content-length", b"66560"),
-        ("Content-Length", b"66824"),
-    ];
-    let req = RequestParts::new("PUT", "/examplebucket/chunkObject.txt", "", &headers);
-    let parsed = parse(&req).unwrap();
-    let now = system_time(parsed.timestamp()) + Duration::from_secs(60);
-    parsed.verify(DOC_SECRET, now, None).unwrap()
-}
-
-#[test]
-fn aws_documented_chunked_example() {
-    let v = doc_verified();
-    assert_eq!(v.signature_hex(), DOC_SEED);
-    let body = doc_body();
-    assert_eq!(body.len(), 66824);
-    for step in [1usize, 7, 1000, 65536, body.len()] {
-        let mut d = v.chunked_decoder().unwrap();
-        let mut out = Vec::new();
-        for piece in body.chunks(step) {
-            d.feed(piece, &mut out).unwrap();
-        }
-        d.finish().unwrap();
-        assert_eq!(out.len(), 66560);
-        assert!(out.iter().all(|&b| b == b'a'));
-        assert_eq!(d.decoded_len(), 66560);
-    }
-    // Our encoder reproduces the documented body byte for byte.
-    let data = vec![b'a'; 66560];
-    assert_eq!(
-        v.chunk_context().encode(&[&data[..65536], &data[65536..]]),
-        body
-    );
-    // A flipped payload byte in the second chunk fails at that chunk.
-    let mut bad = body.clone();
-    bad[65626 + 86 + 10] = b'b';
-    let mut d = v.chunked_decoder().unwrap();
-    let mut out = Vec::new();
-    let e = d.feed(&bad, &mut out).unwrap_err();
-    assert_eq!(e.aws_code(), "SignatureDoesNotMatch");
-    assert_eq!(
-        out.len(),
-        65536,
-        "only the verified first chunk is released"
-    );
-}
-
-// ---------------------------------------------------------------------------------
 // Independent signer, written from AWS's SigV4 documentation. Shares no code with the
 // crate (only the hmac/sha2 primitives).
 // ---------------------------------------------------------------------------------
@@ -988,72 +902,6 @@ proptest! {
         };
         prop_assert!(check(&m2, &p2, &q2, now).is_err(), "mutated presigned accepted: {} {} {}", m2, p2, q2);
     }
-
-    #[test]
-    fn signed_chunked_random_splits(
-        data in prop::collection::vec(any::<u8>(), 0..4000),
-        cuts in prop::collection::vec(1usize..700, 1..12),
-        feed in 1usize..600,
-        flip_pos in any::<usize>(),
-        flip in 1u8..=255,
-    ) {
-        let key = iamd_sigv4::signing_key(SECRET.as_bytes(), "20261128", "us-east-1", "s3");
-        let ctx = ChunkSigningContext::new(key, AmzDate::parse_iso_basic(T0).unwrap(), "20261128/us-east-1/s3/aws4_request".into(), [9; 32]);
-        let mut chunks: Vec<&[u8]> = Vec::new();
-        let mut rest = &data[..];
-        for c in cuts.iter().cycle() {
-            if rest.is_empty() { break; }
-            let n = (*c).min(rest.len());
-            chunks.push(&rest[..n]);
-            rest = &rest[n..];
-        }
-        let body = ctx.encode(&chunks);
-        let run = |body: &[u8]| -> Result<Vec<u8>, iamd_sigv4::SigError> {
-            let mut d = iamd_sigv4::ChunkedDecoder::signed(ctx.clone());
-            let mut out = Vec::new();
-            for p in body.chunks(feed) { d.feed(p, &mut out)?; }
-            d.finish()?;
-            Ok(out)
-        };
-        prop_assert_eq!(run(&body).unwrap(), data.clone());
-        let mut bad = body.clone();
-        let i = flip_pos % bad.len();
-        // A case flip of a hex digit is an equivalent encoding; skip those.
-        if !(flip == 0x20 && bad[i].is_ascii_alphabetic()) {
-            bad[i] ^= flip;
-            prop_assert!(run(&bad).is_err(), "flip at {} accepted", i);
-        }
-    }
-
-    #[test]
-    fn unsigned_trailer_random_splits(
-        data in prop::collection::vec(any::<u8>(), 0..4000),
-        cuts in prop::collection::vec(1usize..700, 1..12),
-        feed in 1usize..600,
-    ) {
-        let mut body = Vec::new();
-        let mut rest = &data[..];
-        for c in cuts.iter().cycle() {
-            if rest.is_empty() { break; }
-            let n = (*c).min(rest.len());
-            body.extend_from_slice(format!("{n:x}\r\n").as_bytes());
-            body.extend_from_slice(&rest[..n]);
-            body.extend_from_slice(b"\r\n");
-            rest = &rest[n..];
-        }
-        body.extend_from_slice(b"0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n");
-        let mut d = iamd_sigv4::ChunkedDecoder::unsigned_trailer();
-        let mut out = Vec::new();
-        for p in body.chunks(feed) { d.feed(p, &mut out).unwrap(); }
-        d.finish().unwrap();
-        prop_assert_eq!(out, data);
-        prop_assert_eq!(d.trailers().len(), 1);
-        // Truncation is detected.
-        let mut d = iamd_sigv4::ChunkedDecoder::unsigned_trailer();
-        let mut out = Vec::new();
-        d.feed(&body[..body.len() - 1], &mut out).unwrap();
-        prop_assert!(d.finish().is_err());
-    }
 }
 
 #[test]
@@ -1087,25 +935,6 @@ fn crate_signer_matches_independent_signer() {
     assert_eq!(out.value, expected);
 }
 
-#[test]
-fn botocore_unsigned_trailer_body() {
-    let body = fs::read(data_dir().join("clients/botocore-unsigned-trailer.body")).unwrap();
-    let expected = b"hello world, this is boto3".repeat(10);
-    for step in [1usize, 3, 64, body.len()] {
-        let mut d = iamd_sigv4::ChunkedDecoder::unsigned_trailer();
-        let mut out = Vec::new();
-        for p in body.chunks(step) {
-            d.feed(p, &mut out).unwrap();
-        }
-        d.finish().unwrap();
-        assert_eq!(out, expected);
-        assert_eq!(
-            d.trailers(),
-            &[("x-amz-checksum-crc32".to_string(), "xiBTsA==".to_string())]
-        );
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -1129,17 +958,6 @@ proptest! {
                 let _ = p.canonical_request();
                 let _ = p.verify(b"s", t0(), None);
             }
-        }
-        let key = iamd_sigv4::signing_key(b"s", "20261128", "r", "s3");
-        let ctx = ChunkSigningContext::new(key, AmzDate::parse_iso_basic(T0).unwrap(), "x".into(), [0; 32]);
-        for mut d in [
-            iamd_sigv4::ChunkedDecoder::signed(ctx.clone()),
-            iamd_sigv4::ChunkedDecoder::signed_with_trailer(ctx),
-            iamd_sigv4::ChunkedDecoder::unsigned_trailer(),
-        ] {
-            let mut out = Vec::new();
-            let _ = d.feed(&body, &mut out);
-            let _ = d.finish();
         }
     }
 }
