@@ -44,6 +44,9 @@ cargo nextest run --workspace --no-fail-fast
 step "fuzz smoke (every fuzz target over its committed corpus, 20 s each)"
 ./scripts/fuzz-smoke.sh
 
+step "fuzz crate tests (the aws-chunked oracle's unit and property tests)"
+(cd fuzz && cargo test --lib --quiet)
+
 step "end-to-end tests"
 export IAMD_BIN="$PWD/target/debug/iamd"
 python3 -m pytest -q -p no:cacheprovider codegen/tests tests/e2e
