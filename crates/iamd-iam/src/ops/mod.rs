@@ -155,7 +155,7 @@ impl Cx<'_> {
         match (name, self.principal) {
             (Some(n), _) => self.entity::<User>(n),
             (None, Principal::User { name, .. }) => self.entity::<User>(name),
-            (None, Principal::Root { .. }) => {
+            (None, Principal::Root { .. } | Principal::AssumedRole(_)) => {
                 self.on(self.principal.arn().into_owned(), Vec::new())
             }
         }
@@ -393,7 +393,7 @@ fn target_user<'a>(
         (None, Principal::User { id, name, .. }) => {
             User::by_id(state, id).ok_or_else(|| User::not_found(name))
         }
-        (None, Principal::Root { .. }) => Err(IamError::Validation(
+        (None, Principal::Root { .. } | Principal::AssumedRole(_)) => Err(IamError::Validation(
             "Must specify userName when calling with non-User credentials".to_string(),
         )),
     }
