@@ -221,3 +221,13 @@ pub(crate) enum IssueError {
     },
     Internal,
 }
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#[path = "sessions_tests.rs"]
+mod tests;
