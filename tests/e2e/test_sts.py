@@ -203,7 +203,9 @@ def test_aws_cli_profile_with_role_arn(server, story, tmp_path):
     server.client("s3").put_object(Bucket="houdini", Key="cli.txt", Body=b"cli")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "IAMD_")) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    env.update({"AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(creds),
+    # HOME of its own: the CLI caches assumed-role credentials under ~/.aws/cli/cache,
+    # and a cached session of an earlier server must not be reused.
+    env.update({"HOME": str(tmp_path), "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(creds),
                 "AWS_MAX_ATTEMPTS": "1", "AWS_PAGER": "", "AWS_ENDPOINT_URL": server.endpoint})
     p = subprocess.run([u.AWS_CLI, "--profile", "assumer", "s3", "ls", "s3://houdini",
                         "--endpoint-url", server.endpoint],
