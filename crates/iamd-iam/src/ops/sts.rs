@@ -110,111 +110,108 @@ impl Operation for sts::AssumeRoleRequest {
 
 /// AssumeRole at `now` (unix seconds), once authorized.
 pub(crate) async fn assume_role<S: Store>(
-    req: sts::AssumeRoleRequest,
+    this: sts::AssumeRoleRequest,
     iam: &Iam<S>,
     p: &Principal,
     now: u64,
 ) -> Result<Output, IamError> {
-    let this = &req;
-    {
-        let account = iam.account_id().to_string();
-        if this.policy_arns.as_ref().is_some_and(|a| !a.is_empty()) {
-            return Err(IamError::NotImplemented(
-                "Managed session policies (PolicyArns) are not implemented by this server yet."
-                    .to_string(),
-            ));
-        }
-        if this.serial_number.is_some() || this.token_code.is_some() {
-            // No MFA device exists on this server: the code cannot be validated.
-            return Err(IamError::AccessDenied(
-                "MultiFactorAuthentication failed with invalid MFA one time pass code. "
-                    .to_string(),
-            ));
-        }
-        if let Some(policy) = &this.policy {
-            if policy.chars().count() > SESSION_POLICY_MAX {
-                return Err(IamError::Validation(format!(
+    let account = iam.account_id().to_string();
+    if this.policy_arns.as_ref().is_some_and(|a| !a.is_empty()) {
+        return Err(IamError::NotImplemented(
+            "Managed session policies (PolicyArns) are not implemented by this server yet."
+                .to_string(),
+        ));
+    }
+    if this.serial_number.is_some() || this.token_code.is_some() {
+        // No MFA device exists on this server: the code cannot be validated.
+        return Err(IamError::AccessDenied(
+            "MultiFactorAuthentication failed with invalid MFA one time pass code. ".to_string(),
+        ));
+    }
+    if let Some(policy) = &this.policy {
+        if policy.chars().count() > SESSION_POLICY_MAX {
+            return Err(IamError::Validation(format!(
                     "1 validation error detected: Value '{policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to {SESSION_POLICY_MAX}"
                 )));
-            }
         }
-        let (role_id, role_name, role_path, max) = {
-            let state = iam.read();
-            let r = role_by_arn(&state, &account, &this.role_arn)
-                .ok_or_else(|| denied(p, &this.role_arn))?;
-            (
-                r.rec.id.clone(),
-                r.rec.name.clone(),
-                r.rec.path.clone(),
-                r.rec.max_session_duration,
-            )
-        };
-        let chained = p.is_session();
-        let duration = this.duration_seconds.map_or(DEFAULT_DURATION, i64::from);
-        if chained && duration > CHAINED_MAX_SECONDS {
-            return Err(IamError::Validation(
+    }
+    let (role_id, role_name, role_path, max) = {
+        let state = iam.read();
+        let r = role_by_arn(&state, &account, &this.role_arn)
+            .ok_or_else(|| denied(p, &this.role_arn))?;
+        (
+            r.rec.id.clone(),
+            r.rec.name.clone(),
+            r.rec.path.clone(),
+            r.rec.max_session_duration,
+        )
+    };
+    let chained = p.is_session();
+    let duration = this.duration_seconds.map_or(DEFAULT_DURATION, i64::from);
+    if chained && duration > CHAINED_MAX_SECONDS {
+        return Err(IamError::Validation(
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".to_string(),
             ));
-        }
-        if duration > max {
-            return Err(IamError::Validation(
-                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-                    .to_string(),
-            ));
-        }
-        if let Some(policy) = &this.policy {
-            compile_session_policy(policy)
-                .map_err(|m| IamError::Modeled(sts::errors::MALFORMED_POLICY_DOCUMENT, m))?;
-        }
-        let source_identity = match p {
-            // Immutable along a chain.
-            Principal::AssumedRole(s) if s.source_identity.is_some() => {
-                if this
-                    .source_identity
-                    .as_ref()
-                    .is_some_and(|si| Some(si) != s.source_identity.as_ref())
-                {
-                    return Err(IamError::AccessDenied(format!(
-                        "User: {} is not authorized to perform: sts:SetSourceIdentity on resource: {}",
-                        p.arn(),
-                        this.role_arn
-                    )));
-                }
-                s.source_identity.clone()
+    }
+    if duration > max {
+        return Err(IamError::Validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .to_string(),
+        ));
+    }
+    if let Some(policy) = &this.policy {
+        compile_session_policy(policy)
+            .map_err(|m| IamError::Modeled(sts::errors::MALFORMED_POLICY_DOCUMENT, m))?;
+    }
+    let source_identity = match p {
+        // Immutable along a chain.
+        Principal::AssumedRole(s) if s.source_identity.is_some() => {
+            if this
+                .source_identity
+                .as_ref()
+                .is_some_and(|si| Some(si) != s.source_identity.as_ref())
+            {
+                return Err(IamError::AccessDenied(format!(
+                    "User: {} is not authorized to perform: sts:SetSourceIdentity on resource: {}",
+                    p.arn(),
+                    this.role_arn
+                )));
             }
-            _ => this.source_identity.clone(),
-        };
-        let secret = crate::ids::secret_access_key()?;
-        let duration = u64::try_from(duration).unwrap_or(3600);
-        let claims = SessionClaims {
-            account_id: account.clone(),
-            principal: SessionPrincipal::AssumedRole {
-                role_id: role_id.clone(),
-                role_name: role_name.clone(),
-                role_path,
-                session_name: this.role_session_name.clone(),
-            },
-            secret_access_key: SecretAccessKey::new(secret.clone()),
-            issued_at: now,
-            expires_at: now + duration,
-            mfa_authenticated_at: None,
-            source_identity: source_identity.clone(),
-            role_chained: chained,
-            from_session_credentials: false,
-            session_policy: this.policy.clone(),
-            session_policy_arns: Vec::new(),
-            tags: this
-                .tags
-                .iter()
-                .flatten()
-                .map(|t| SessionTag {
-                    key: t.key.clone(),
-                    value: t.value.clone(),
-                })
-                .collect(),
-            transitive_tag_keys: this.transitive_tag_keys.clone().unwrap_or_default(),
-        };
-        let (key_id, token) = iam.issue_token(&claims).map_err(|e| match e {
+            s.source_identity.clone()
+        }
+        _ => this.source_identity.clone(),
+    };
+    let secret = crate::ids::secret_access_key()?;
+    let duration = u64::try_from(duration).unwrap_or(3600);
+    let claims = SessionClaims {
+        account_id: account.clone(),
+        principal: SessionPrincipal::AssumedRole {
+            role_id: role_id.clone(),
+            role_name: role_name.clone(),
+            role_path,
+            session_name: this.role_session_name.clone(),
+        },
+        secret_access_key: SecretAccessKey::new(secret.clone()),
+        issued_at: now,
+        expires_at: now + duration,
+        mfa_authenticated_at: None,
+        source_identity: source_identity.clone(),
+        role_chained: chained,
+        from_session_credentials: false,
+        session_policy: this.policy.clone(),
+        session_policy_arns: Vec::new(),
+        tags: this
+            .tags
+            .iter()
+            .flatten()
+            .map(|t| SessionTag {
+                key: t.key.clone(),
+                value: t.value.clone(),
+            })
+            .collect(),
+        transitive_tag_keys: this.transitive_tag_keys.clone().unwrap_or_default(),
+    };
+    let (key_id, token) = iam.issue_token(&claims).map_err(|e| match e {
             IssueError::TooLarge { size, limit } => IamError::Modeled(
                 sts::errors::PACKED_POLICY_TOO_LARGE,
                 format!(
@@ -225,32 +222,31 @@ pub(crate) async fn assume_role<S: Store>(
                 IamError::Internal("a session token could not be sealed".to_string())
             }
         })?;
-        record_role_use(iam, &role_id).await;
-        let size = token.len();
-        let percent = iamd_session::packed_size_percent(size);
-        let packed = (this.policy.is_some() || !claims.tags.is_empty())
-            .then(|| i32::try_from(percent).unwrap_or(i32::MAX));
-        let expiration = i64::try_from(claims.expires_at).unwrap_or(i64::MAX);
-        return Ok(Some(Box::new(sts::AssumeRoleResult {
-            credentials: Some(sts::Credentials {
-                access_key_id: key_id,
-                secret_access_key: secret,
-                session_token: token,
-                expiration: iamd_api::Timestamp::from_secs(expiration),
-            }),
-            assumed_role_user: Some(sts::AssumedRoleUser {
-                assumed_role_id: format!("{role_id}:{}", this.role_session_name),
-                arn: format!(
-                    "arn:aws:sts::{account}:assumed-role/{role_name}/{}",
-                    this.role_session_name
-                ),
-            }),
-            packed_policy_size: packed,
-            source_identity,
-            session_token_utilization: Some(i32::try_from(percent).unwrap_or(i32::MAX)),
-            session_token_size: Some(i32::try_from(size).unwrap_or(i32::MAX)),
-        })));
-    }
+    record_role_use(iam, &role_id).await;
+    let size = token.len();
+    let percent = iamd_session::packed_size_percent(size);
+    let packed = (this.policy.is_some() || !claims.tags.is_empty())
+        .then(|| i32::try_from(percent).unwrap_or(i32::MAX));
+    let expiration = i64::try_from(claims.expires_at).unwrap_or(i64::MAX);
+    Ok(Some(Box::new(sts::AssumeRoleResult {
+        credentials: Some(sts::Credentials {
+            access_key_id: key_id,
+            secret_access_key: secret,
+            session_token: token,
+            expiration: iamd_api::Timestamp::from_secs(expiration),
+        }),
+        assumed_role_user: Some(sts::AssumedRoleUser {
+            assumed_role_id: format!("{role_id}:{}", this.role_session_name),
+            arn: format!(
+                "arn:aws:sts::{account}:assumed-role/{role_name}/{}",
+                this.role_session_name
+            ),
+        }),
+        packed_policy_size: packed,
+        source_identity,
+        session_token_utilization: Some(i32::try_from(percent).unwrap_or(i32::MAX)),
+        session_token_size: Some(i32::try_from(size).unwrap_or(i32::MAX)),
+    })))
 }
 
 /// Records that the role was assumed now (`RoleLastUsed`), at most once a minute per
