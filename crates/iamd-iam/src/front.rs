@@ -156,6 +156,6 @@ front_door! {
     ],
     sts: [
         // ops/sts.rs
-        GetCallerIdentity, AssumeRole,
+        GetCallerIdentity, AssumeRole, GetSessionToken,
     ],
 }

@@ -110,6 +110,23 @@ pub enum Principal {
     },
     /// A role session (AssumeRole): `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`.
     AssumedRole(Arc<RoleSession>),
+    /// A GetSessionToken session of a user or the root: the same identity as its
+    /// long-term credentials, with a token.
+    Session(Arc<UserSession>),
+}
+
+/// A GetSessionToken session.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UserSession {
+    /// The user or root it acts as.
+    pub base: Principal,
+    /// Unix seconds.
+    pub issued_at: u64,
+    /// `aws:TokenIssueTime`, ISO 8601.
+    pub issued_at_text: String,
+    pub expires_at: u64,
+    /// MFA was authenticated (never, until MFA devices exist).
+    pub mfa: bool,
 }
 
 /// A role session as its token describes it. The role's own policies are not here:
@@ -168,6 +185,7 @@ impl Principal {
                 role_id: &s.role_id,
                 account: &s.account,
             },
+            Principal::Session(s) => s.base.caller(),
         }
     }
 
@@ -182,6 +200,7 @@ impl Principal {
             }
             Principal::User { arn, .. } => arn.as_str().into(),
             Principal::AssumedRole(s) => s.arn.as_str().into(),
+            Principal::Session(s) => s.base.arn(),
         }
     }
 
@@ -191,6 +210,7 @@ impl Principal {
             Principal::Root { account } => account,
             Principal::User { id, .. } => id,
             Principal::AssumedRole(s) => &s.user_id,
+            Principal::Session(s) => s.base.user_id(),
         }
     }
 
@@ -198,6 +218,7 @@ impl Principal {
         match self {
             Principal::Root { account } | Principal::User { account, .. } => account,
             Principal::AssumedRole(s) => &s.account,
+            Principal::Session(s) => s.base.account(),
         }
     }
 
@@ -211,7 +232,15 @@ impl Principal {
 
     /// The caller is a session (temporary credentials).
     pub fn is_session(&self) -> bool {
-        matches!(self, Principal::AssumedRole(_))
+        matches!(self, Principal::AssumedRole(_) | Principal::Session(_))
+    }
+
+    /// The identity a GetSessionToken session acts as; any other principal itself.
+    pub fn long_term(&self) -> &Principal {
+        match self {
+            Principal::Session(s) => &s.base,
+            other => other,
+        }
     }
 }
 
@@ -368,10 +397,21 @@ impl<S: Store> Iam<S> {
 
     /// Adds the principal-dependent global condition keys (§5.1, §5.2).
     pub fn add_principal_keys(&self, p: &Principal, ctx: &mut Context) {
+        if let Principal::Session(s) = p {
+            self.add_principal_keys(&s.base, ctx);
+            ctx.insert_static("aws:tokenissuetime", s.issued_at_text.as_str());
+            ctx.insert_static(
+                "aws:multifactorauthpresent",
+                if s.mfa { "true" } else { "false" },
+            );
+            return;
+        }
         ctx.insert_static("aws:userid", p.user_id());
         ctx.insert_static("aws:principalarn", p.arn());
         ctx.insert_static("aws:principalaccount", p.account());
         match p {
+            // Handled above: its identity's keys and the token's.
+            Principal::Session(_) => {}
             Principal::Root { .. } => {
                 ctx.insert_static("aws:principaltype", "Account");
             }
@@ -415,8 +455,8 @@ impl<S: Store> Iam<S> {
     /// sessions at their next request; a session whose role is gone has none.
     pub fn identity_policies(&self, p: &Principal) -> Arc<[Arc<CompiledPolicy>]> {
         let state = self.read();
-        let found = match p {
-            Principal::Root { .. } => None,
+        let found = match p.long_term() {
+            Principal::Root { .. } | Principal::Session(_) => None,
             Principal::User { id, .. } => state.users.get(id).map(|u| u.effective.clone()),
             Principal::AssumedRole(s) => state.roles.get(&s.role_id).map(|r| r.effective.clone()),
         };
@@ -540,9 +580,9 @@ impl<S: Store> Iam<S> {
         base: &Context,
     ) -> Result<(), IamError> {
         // The root is bound by no identity policy: no lookup, no empty `Arc` to build.
-        let policies = match p {
+        let policies = match p.long_term() {
             Principal::Root { .. } => None,
-            Principal::User { .. } | Principal::AssumedRole(_) => Some(self.identity_policies(p)),
+            _ => Some(self.identity_policies(p)),
         };
         let identity = policies.as_deref().unwrap_or(&[]);
         let account = self.account_id();

@@ -17,7 +17,7 @@ use iamd_session::{SessionClaims, SessionPrincipal, TokenError};
 use iamd_store::Store;
 
 use crate::core::Iam;
-use crate::principal::{Authenticated, KeyProblem, Principal, RoleSession};
+use crate::principal::{Authenticated, KeyProblem, Principal, RoleSession, UserSession};
 
 /// Verified tokens kept at most (a full cache drops expired entries first, then all).
 const CACHE_LIMIT: usize = 10_000;
@@ -87,8 +87,38 @@ pub(crate) fn role_arn(account: &str, path: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role{path}{name}")
 }
 
+/// The principal a session's claims stand for.
+fn session_principal(c: &SessionClaims) -> Result<Principal, KeyProblem> {
+    let secs = i64::try_from(c.issued_at).map_err(|_| KeyProblem::InvalidToken)?;
+    let issued_at_text = iamd_api::Timestamp::from_secs(secs).to_iso8601();
+    let account = c.account_id.clone();
+    let base = match &c.principal {
+        SessionPrincipal::AssumedRole { .. } => return role_session(c, issued_at_text),
+        SessionPrincipal::UserSession {
+            user_id,
+            user_name,
+            user_path,
+        } => Principal::User {
+            id: user_id.clone(),
+            name: user_name.clone(),
+            arn: crate::ops::user_arn(&account, user_path, user_name),
+            account,
+        },
+        SessionPrincipal::RootSession => Principal::Root { account },
+        // Not issued by this server yet: fail closed.
+        SessionPrincipal::FederatedUser { .. } => return Err(KeyProblem::InvalidToken),
+    };
+    Ok(Principal::Session(Arc::new(UserSession {
+        base,
+        issued_at: c.issued_at,
+        issued_at_text,
+        expires_at: c.expires_at,
+        mfa: c.mfa_present(),
+    })))
+}
+
 /// The principal a role session's claims stand for.
-fn role_session(c: &SessionClaims) -> Result<Principal, KeyProblem> {
+fn role_session(c: &SessionClaims, issued_at_text: String) -> Result<Principal, KeyProblem> {
     let SessionPrincipal::AssumedRole {
         role_id,
         role_name,
@@ -96,7 +126,6 @@ fn role_session(c: &SessionClaims) -> Result<Principal, KeyProblem> {
         session_name,
     } = &c.principal
     else {
-        // No other kind of session is issued by this server yet: fail closed.
         return Err(KeyProblem::InvalidToken);
     };
     let mut session_policies = Vec::new();
@@ -108,7 +137,6 @@ fn role_session(c: &SessionClaims) -> Result<Principal, KeyProblem> {
         // Managed session policies are not issued yet (AssumeRole refuses PolicyArns).
         return Err(KeyProblem::InvalidToken);
     }
-    let secs = i64::try_from(c.issued_at).map_err(|_| KeyProblem::InvalidToken)?;
     Ok(Principal::AssumedRole(Arc::new(RoleSession {
         account: c.account_id.clone(),
         role_id: role_id.clone(),
@@ -121,7 +149,7 @@ fn role_session(c: &SessionClaims) -> Result<Principal, KeyProblem> {
         ),
         user_id: format!("{role_id}:{session_name}"),
         issued_at: c.issued_at,
-        issued_at_text: iamd_api::Timestamp::from_secs(secs).to_iso8601(),
+        issued_at_text,
         expires_at: c.expires_at,
         source_identity: c.source_identity.clone(),
         session_policies: session_policies.into(),
@@ -163,7 +191,7 @@ impl<S: Store> Iam<S> {
                 let v = Arc::new(Verified {
                     token: token.into(),
                     secret: claims.secret_access_key.expose().into(),
-                    principal: role_session(&claims)?,
+                    principal: session_principal(&claims)?,
                     expires_at: claims.expires_at,
                 });
                 cache.insert(access_key_id, v.clone(), now);

@@ -343,3 +343,77 @@ async fn durations() {
     let xml = sts_call(&iam, &p, "AssumeRole", &form).await.unwrap();
     assert!(xml.contains("assumed-role/next/chain"), "{xml}");
 }
+
+#[tokio::test]
+async fn get_session_token() {
+    let (iam, melvins) = setup().await;
+    let xml = sts_call(&iam, &melvins, "GetSessionToken", "DurationSeconds=1800")
+        .await
+        .unwrap();
+    let (key, token, p) = session(&iam, &xml);
+    let Principal::Session(s) = &p else {
+        panic!("{p:?}")
+    };
+    assert_eq!(
+        (s.base.clone(), s.expires_at - s.issued_at, s.mfa),
+        (melvins.clone(), 1800, false)
+    );
+    // The same identity as the user's long-term credentials.
+    let me = sts_call(&iam, &p, "GetCallerIdentity", "").await.unwrap();
+    assert_eq!(
+        field(&me, "Arn"),
+        format!("arn:aws:iam::{ACCOUNT}:user/melvins")
+    );
+    let ctx = crate::testing::context(&iam, &p);
+    assert_eq!(
+        ctx.get("aws:username").map(|v| v.to_vec()),
+        Some(vec!["melvins".to_string()])
+    );
+    assert_eq!(
+        ctx.get("aws:MultiFactorAuthPresent").map(|v| v.to_vec()),
+        Some(vec!["false".to_string()])
+    );
+    // Not with session credentials.
+    assert_eq!(
+        denied(sts_call(&iam, &p, "GetSessionToken", "").await),
+        "Cannot call GetSessionToken with session credentials"
+    );
+    let role_session = assume(&iam, &melvins, "&ExternalId=houdini").await.unwrap();
+    let (_, _, rp) = session(&iam, &role_session);
+    assert_eq!(
+        denied(sts_call(&iam, &rp, "GetSessionToken", "").await),
+        "Cannot call GetSessionToken with session credentials"
+    );
+    // Assuming a role from it is role chaining: an hour at most.
+    ok(
+        &iam,
+        "UpdateRole",
+        "RoleName=houdini-writer&MaxSessionDuration=43200",
+    )
+    .await;
+    match assume(&iam, &p, "&ExternalId=houdini&DurationSeconds=7200").await {
+        Err(IamError::Validation(m)) => assert!(m.contains("role chaining"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assume(&iam, &p, "&ExternalId=houdini").await.unwrap();
+    // The root's session is capped at an hour; an MFA code cannot be validated.
+    let xml = sts_call(&iam, &root(), "GetSessionToken", "DurationSeconds=7200")
+        .await
+        .unwrap();
+    let (_, _, rootp) = session(&iam, &xml);
+    let Principal::Session(rs) = &rootp else {
+        panic!()
+    };
+    assert_eq!(rs.expires_at - rs.issued_at, 3600);
+    assert!(denied(
+        sts_call(
+            &iam,
+            &melvins,
+            "GetSessionToken",
+            "SerialNumber=arn%3Aaws%3Aiam%3A%3A123456789012%3Amfa%2Fm&TokenCode=123456"
+        )
+        .await
+    )
+    .starts_with("MultiFactorAuthentication failed, unable to validate MFA code."));
+    assert!(iam.authenticate(&key, Some(&token)).is_ok());
+}

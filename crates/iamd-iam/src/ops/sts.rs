@@ -124,9 +124,7 @@ pub(crate) async fn assume_role<S: Store>(
     }
     if this.serial_number.is_some() || this.token_code.is_some() {
         // No MFA device exists on this server: the code cannot be validated.
-        return Err(IamError::AccessDenied(
-            "MultiFactorAuthentication failed with invalid MFA one time pass code. ".to_string(),
-        ));
+        return Err(mfa_failed());
     }
     if let Some(policy) = &this.policy {
         if policy.chars().count() > SESSION_POLICY_MAX {
@@ -196,8 +194,8 @@ pub(crate) async fn assume_role<S: Store>(
         expires_at: now + duration,
         mfa_authenticated_at: None,
         source_identity: source_identity.clone(),
-        role_chained: chained,
-        from_session_credentials: false,
+        role_chained: matches!(p, Principal::AssumedRole(_)),
+        from_session_credentials: matches!(p, Principal::Session(_)),
         session_policy: this.policy.clone(),
         session_policy_arns: Vec::new(),
         tags: this
@@ -211,30 +209,12 @@ pub(crate) async fn assume_role<S: Store>(
             .collect(),
         transitive_tag_keys: this.transitive_tag_keys.clone().unwrap_or_default(),
     };
-    let (key_id, token) = iam.issue_token(&claims).map_err(|e| match e {
-            IssueError::TooLarge { size, limit } => IamError::Modeled(
-                sts::errors::PACKED_POLICY_TOO_LARGE,
-                format!(
-                    "The session token is {size} bytes, larger than the {limit}-byte limit. Use a smaller session policy or fewer session tags."
-                ),
-            ),
-            IssueError::Internal => {
-                IamError::Internal("a session token could not be sealed".to_string())
-            }
-        })?;
+    let (key_id, token) = iam.issue_token(&claims).map_err(issue_error)?;
     record_role_use(iam, &role_id).await;
-    let size = token.len();
-    let percent = iamd_session::packed_size_percent(size);
-    let packed = (this.policy.is_some() || !claims.tags.is_empty())
-        .then(|| i32::try_from(percent).unwrap_or(i32::MAX));
-    let expiration = i64::try_from(claims.expires_at).unwrap_or(i64::MAX);
+    let (size, percent) = token_size(&token);
+    let packed = (this.policy.is_some() || !claims.tags.is_empty()).then_some(percent);
     Ok(Some(Box::new(sts::AssumeRoleResult {
-        credentials: Some(sts::Credentials {
-            access_key_id: key_id,
-            secret_access_key: secret,
-            session_token: token,
-            expiration: iamd_api::Timestamp::from_secs(expiration),
-        }),
+        credentials: Some(credentials(key_id, secret, token, &claims)),
         assumed_role_user: Some(sts::AssumedRoleUser {
             assumed_role_id: format!("{role_id}:{}", this.role_session_name),
             arn: format!(
@@ -244,8 +224,139 @@ pub(crate) async fn assume_role<S: Store>(
         }),
         packed_policy_size: packed,
         source_identity,
-        session_token_utilization: Some(i32::try_from(percent).unwrap_or(i32::MAX)),
-        session_token_size: Some(i32::try_from(size).unwrap_or(i32::MAX)),
+        session_token_utilization: Some(percent),
+        session_token_size: Some(size),
+    })))
+}
+
+/// AWS's answer to an MFA code it cannot validate (no MFA device exists here yet).
+fn mfa_failed() -> IamError {
+    IamError::AccessDenied(
+        "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."
+            .to_string(),
+    )
+}
+
+fn issue_error(e: IssueError) -> IamError {
+    match e {
+        IssueError::TooLarge { size, limit } => IamError::Modeled(
+            sts::errors::PACKED_POLICY_TOO_LARGE,
+            format!(
+                "The session token is {size} bytes, larger than the {limit}-byte limit. Use a smaller session policy or fewer session tags."
+            ),
+        ),
+        IssueError::Internal => {
+            IamError::Internal("a session token could not be sealed".to_string())
+        }
+    }
+}
+
+/// `SessionTokenSize` (bytes) and `SessionTokenUtilization` (percent of the limit).
+fn token_size(token: &str) -> (i32, i32) {
+    let percent = iamd_session::packed_size_percent(token.len());
+    (
+        i32::try_from(token.len()).unwrap_or(i32::MAX),
+        i32::try_from(percent).unwrap_or(i32::MAX),
+    )
+}
+
+fn credentials(
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    claims: &SessionClaims,
+) -> sts::Credentials {
+    let expiration = i64::try_from(claims.expires_at).unwrap_or(i64::MAX);
+    sts::Credentials {
+        access_key_id,
+        secret_access_key,
+        session_token,
+        expiration: iamd_api::Timestamp::from_secs(expiration),
+    }
+}
+
+/// GetSessionToken's default duration (seconds), and the root's longest.
+const SESSION_TOKEN_DEFAULT: u64 = 43_200;
+const ROOT_SESSION_MAX: u64 = 3600;
+
+fn session_credentials_refused() -> IamError {
+    IamError::AccessDenied("Cannot call GetSessionToken with session credentials".to_string())
+}
+
+impl Operation for sts::GetSessionTokenRequest {
+    /// No policy can deny GetSessionToken (AWS): nothing to authorize.
+    fn checks(&self, _: &Cx<'_>) -> Result<Vec<Check>, IamError> {
+        Ok(Vec::new())
+    }
+
+    async fn run<S: Store>(self, iam: &Iam<S>, p: &Principal) -> Result<Output, IamError> {
+        get_session_token(self, iam, p, now_secs())
+    }
+}
+
+/// GetSessionToken at `now` (unix seconds): long-term credentials of a user or the root.
+pub(crate) fn get_session_token<S: Store>(
+    this: sts::GetSessionTokenRequest,
+    iam: &Iam<S>,
+    p: &Principal,
+    now: u64,
+) -> Result<Output, IamError> {
+    if p.is_session() {
+        return Err(session_credentials_refused());
+    }
+    if this.serial_number.is_some() || this.token_code.is_some() {
+        return Err(mfa_failed());
+    }
+    let requested = this
+        .duration_seconds
+        .and_then(|d| u64::try_from(d).ok())
+        .unwrap_or(SESSION_TOKEN_DEFAULT);
+    let (principal, duration) = match p {
+        // The root's session is at most an hour: a longer request gets an hour (AWS).
+        Principal::Root { .. } => (
+            SessionPrincipal::RootSession,
+            requested.min(ROOT_SESSION_MAX),
+        ),
+        Principal::User { id, name, .. } => {
+            let path = iam
+                .read()
+                .users
+                .get(id)
+                .map(|u| u.rec.path.clone())
+                .unwrap_or_else(|| "/".to_string());
+            let user = SessionPrincipal::UserSession {
+                user_id: id.clone(),
+                user_name: name.clone(),
+                user_path: path,
+            };
+            (user, requested)
+        }
+        Principal::AssumedRole(_) | Principal::Session(_) => {
+            return Err(session_credentials_refused())
+        }
+    };
+    let secret = crate::ids::secret_access_key()?;
+    let claims = SessionClaims {
+        account_id: iam.account_id().to_string(),
+        principal,
+        secret_access_key: SecretAccessKey::new(secret.clone()),
+        issued_at: now,
+        expires_at: now + duration,
+        mfa_authenticated_at: None,
+        source_identity: None,
+        role_chained: false,
+        from_session_credentials: false,
+        session_policy: None,
+        session_policy_arns: Vec::new(),
+        tags: Vec::new(),
+        transitive_tag_keys: Vec::new(),
+    };
+    let (key_id, token) = iam.issue_token(&claims).map_err(issue_error)?;
+    let (size, percent) = token_size(&token);
+    Ok(Some(Box::new(sts::GetSessionTokenResult {
+        credentials: Some(credentials(key_id, secret, token, &claims)),
+        session_token_utilization: Some(percent),
+        session_token_size: Some(size),
     })))
 }
 
