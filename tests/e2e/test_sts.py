@@ -221,3 +221,27 @@ def test_aws_cli_profile_with_role_arn(server, story, tmp_path):
                         "--endpoint-url", server.endpoint],
                        env=env, capture_output=True, text=True, timeout=120)
     assert p.returncode != 0 and "AccessDenied" in p.stderr
+
+
+def test_get_session_token(server, story):
+    out = story["sts"].get_session_token(DurationSeconds=900)
+    creds = out["Credentials"]
+    assert creds["AccessKeyId"].startswith("ASIA") and out["SessionTokenSize"] > 0
+    me = client(server, "sts", creds).get_caller_identity()
+    assert me["Arn"] == f"arn:aws:iam::{story['account']}:user/melvins"
+    # Without MFA its credentials cannot call IAM.
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        client(server, "iam", creds).list_users()
+    assert error(ei)[:2] == ("InvalidClientTokenId", 403)
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        client(server, "sts", creds).get_session_token()
+    assert error(ei) == ("AccessDenied", 403, "Cannot call GetSessionToken with session credentials")
+    # It may assume the role (role chaining).
+    hop = client(server, "sts", creds).assume_role(RoleArn=story["role_arn"], RoleSessionName="via-gst",
+                                                   ExternalId=EXTERNAL_ID)
+    assert hop["AssumedRoleUser"]["Arn"].endswith(f"assumed-role/{ROLE}/via-gst")
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        story["sts"].get_session_token(SerialNumber="arn:aws:iam::123456789012:mfa/melvins", TokenCode="123456")
+    code, status, message = error(ei)
+    assert (code, status) == ("AccessDenied", 403)
+    assert message.startswith("MultiFactorAuthentication failed, unable to validate MFA code.")
