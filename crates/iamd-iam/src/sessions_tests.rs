@@ -417,3 +417,36 @@ async fn get_session_token() {
     .starts_with("MultiFactorAuthentication failed, unable to validate MFA code."));
     assert!(iam.authenticate(&key, Some(&token)).is_ok());
 }
+
+#[tokio::test]
+async fn session_tags_need_tag_session_in_the_trust() {
+    let (iam, melvins) = setup().await;
+    let tags = "&Tags.member.1.Key=team&Tags.member.1.Value=blue";
+    let m = denied(assume(&iam, &melvins, &format!("&ExternalId=houdini{tags}")).await);
+    assert_eq!(
+        m,
+        format!("User: arn:aws:iam::{ACCOUNT}:user/melvins is not authorized to perform: sts:TagSession on resource: {ROLE_ARN}")
+    );
+    let trust = url_encode(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:user/melvins"}},"Action":["sts:AssumeRole","sts:TagSession"]}}]}}"#
+    ));
+    ok(
+        &iam,
+        "UpdateAssumeRolePolicy",
+        &format!("RoleName=houdini-writer&PolicyDocument={trust}"),
+    )
+    .await;
+    ok(&iam, "TagRole", "RoleName=houdini-writer&Tags.member.1.Key=Team&Tags.member.1.Value=red&Tags.member.2.Key=cost&Tags.member.2.Value=7").await;
+    let xml = assume(&iam, &melvins, tags).await.unwrap();
+    let (_, _, p) = session(&iam, &xml);
+    // The session tag overrides the role tag of the same key, case-insensitively.
+    let ctx = crate::testing::context(&iam, &p);
+    assert_eq!(
+        ctx.get("aws:PrincipalTag/team").map(|v| v.to_vec()),
+        Some(vec!["blue".to_string()])
+    );
+    assert_eq!(
+        ctx.get("aws:PrincipalTag/cost").map(|v| v.to_vec()),
+        Some(vec!["7".to_string()])
+    );
+}

@@ -242,6 +242,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn session_token_errors_are_s3s() {
+        let e = key_problem(KeyProblem::ExpiredToken);
+        assert_eq!(e.code().as_str(), "ExpiredToken");
+        assert_eq!(e.status_code().map(|s| s.as_u16()), Some(400));
+        assert_eq!(e.message(), Some("The provided token has expired."));
+        let e = key_problem(KeyProblem::InvalidToken);
+        assert_eq!(e.code().as_str(), "InvalidToken");
+        assert_eq!(e.status_code().map(|s| s.as_u16()), Some(400));
+        assert_eq!(
+            e.message(),
+            Some("The provided token is malformed or otherwise invalid.")
+        );
+        // The presigned token is percent-decoded.
+        let h = http::HeaderMap::new();
+        assert_eq!(
+            session_token(&h, Some("a=1&X-Amz-Security-Token=ab%2Bc%2F%3D&b=2")).as_deref(),
+            Some("ab+c/=")
+        );
+    }
+
+    #[test]
     fn amz_dates() {
         // aws:CurrentTime is formatted by iamd_api::Timestamp (tested there).
         assert_eq!(authz::parse_amz_date("19700101T000000Z"), Some(0));
