@@ -34,6 +34,8 @@ pub(crate) struct Inner<S> {
     pub(crate) write: tokio::sync::Mutex<()>,
     pub(crate) account_id: String,
     pub(crate) usage_tx: tokio::sync::mpsc::UnboundedSender<UsageMsg>,
+    /// Verified session tokens (`sessions.rs`).
+    pub(crate) sessions: crate::sessions::SessionCache,
 }
 
 /// The IAM service. Cheap to clone.
@@ -137,6 +139,7 @@ impl<S: Store> Iam<S> {
                 write: tokio::sync::Mutex::new(()),
                 account_id,
                 usage_tx,
+                sessions: Default::default(),
             }),
         };
         tokio::spawn(usage_writer(Arc::downgrade(&iam.inner), usage_rx));

@@ -20,9 +20,15 @@ pub enum CryptoError {
     Encrypt,
 }
 
+/// The session-token key generation in use (rotation is not configurable yet).
+const SESSION_KEY_GENERATION: u32 = 1;
+
 /// The master key. `Debug` never shows the key.
 pub struct MasterKey {
     cipher: Aes256Gcm,
+    /// The session-token keyring derived from the master key (HMAC per generation,
+    /// `iamd_session`): the master key itself is never handed out.
+    sessions: iamd_session::Keyring,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -37,8 +43,12 @@ impl MasterKey {
             return Err(CryptoError::BadMasterKey);
         }
         let key = Key::<Aes256Gcm>::from_slice(bytes);
+        // Generation 1 seals every token for now (rotation: not yet configurable).
+        let sessions = iamd_session::Keyring::new(bytes, SESSION_KEY_GENERATION)
+            .map_err(|_| CryptoError::BadMasterKey)?;
         Ok(Self {
             cipher: Aes256Gcm::new(key),
+            sessions,
         })
     }
 
@@ -54,6 +64,11 @@ impl MasterKey {
         fill_random(&mut bytes)?;
         let hex = encode_hex(&bytes);
         Ok((Self::from_bytes(&bytes)?, hex))
+    }
+
+    /// The keyring that seals and opens session tokens (keys derived from this key).
+    pub fn session_keyring(&self) -> &iamd_session::Keyring {
+        &self.sessions
     }
 
     pub fn seal(&self, associated: &str, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {

@@ -165,6 +165,6 @@ front_door! {
     ],
     sts: [
         // ops/sts.rs
-        GetCallerIdentity,
+        GetCallerIdentity, AssumeRole, GetSessionToken,
     ],
 }

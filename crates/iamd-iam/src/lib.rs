@@ -20,6 +20,7 @@ pub mod ids;
 mod ops;
 mod policies;
 mod principal;
+mod sessions;
 mod simulate;
 mod state;
 #[cfg(test)]
@@ -34,7 +35,11 @@ pub use crate::core::{Iam, InitOptions, InitReport};
 pub use analyzer::{ValidatePolicyInput, ValidatePolicyOutput};
 pub use error::IamError;
 pub use ops::Output;
-pub use principal::{request_context, Check, KeyProblem, Principal, RequestOrigin, Target};
+pub use principal::{
+    request_context, Authenticated, Check, KeyProblem, Principal, RequestOrigin, RoleSession,
+    Target,
+};
+pub use sessions::is_session_key;
 pub use simulate::CustomSimulation;
 pub use simulate::{context_key_type, context_value_valid};
 pub use state::UsageCell;

@@ -95,7 +95,8 @@ fn ip_string(ip: std::net::IpAddr) -> String {
     }
 }
 
-/// An authenticated caller.
+/// An authenticated caller. Cheap to clone where it is built per request: a session's
+/// principal is one `Arc`, built once per token (`sessions.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     /// The account root (its own access keys).
@@ -107,7 +108,68 @@ pub enum Principal {
         arn: String,
         account: String,
     },
+    /// A role session (AssumeRole): `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`.
+    AssumedRole(Arc<RoleSession>),
+    /// A GetSessionToken session of a user or the root: the same identity as its
+    /// long-term credentials, with a token.
+    Session(Arc<UserSession>),
 }
+
+/// A GetSessionToken session.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UserSession {
+    /// The user or root it acts as.
+    pub base: Principal,
+    /// Unix seconds.
+    pub issued_at: u64,
+    /// `aws:TokenIssueTime`, ISO 8601.
+    pub issued_at_text: String,
+    pub expires_at: u64,
+    /// MFA was authenticated (never, until MFA devices exist).
+    pub mfa: bool,
+}
+
+/// A role session as its token describes it. The role's own policies are not here:
+/// they are read at request time ([`Iam::identity_policies`]).
+#[derive(Debug)]
+pub struct RoleSession {
+    pub account: String,
+    /// The role's unique id (`AROA…`).
+    pub role_id: String,
+    pub role_name: String,
+    /// `arn:aws:iam::ACCT:role/PATH/NAME` (`aws:PrincipalArn`).
+    pub role_arn: String,
+    pub session_name: String,
+    /// `arn:aws:sts::ACCT:assumed-role/NAME/SESSION`.
+    pub arn: String,
+    /// `AROA…:SESSION` (`aws:userid`).
+    pub user_id: String,
+    /// Unix seconds.
+    pub issued_at: u64,
+    /// `aws:TokenIssueTime`, ISO 8601.
+    pub issued_at_text: String,
+    /// Unix seconds; the session is expired from this instant on.
+    pub expires_at: u64,
+    pub source_identity: Option<String>,
+    /// The session policies, compiled once per token: effective permissions are the
+    /// intersection of these and the role's.
+    pub session_policies: Arc<[Arc<CompiledPolicy>]>,
+    /// Session tags (key, value).
+    pub tags: Vec<(String, String)>,
+    /// Made by role chaining or from GetSessionToken credentials.
+    pub chained: bool,
+}
+
+impl PartialEq for RoleSession {
+    fn eq(&self, other: &Self) -> bool {
+        self.arn == other.arn
+            && self.role_id == other.role_id
+            && self.issued_at == other.issued_at
+            && self.expires_at == other.expires_at
+    }
+}
+
+impl Eq for RoleSession {}
 
 impl Principal {
     /// The policy engine's view of this caller.
@@ -117,6 +179,13 @@ impl Principal {
             Principal::User {
                 arn, id, account, ..
             } => Caller::User { arn, id, account },
+            Principal::AssumedRole(s) => Caller::RoleSession {
+                session_arn: &s.arn,
+                role_arn: &s.role_arn,
+                role_id: &s.role_id,
+                account: &s.account,
+            },
+            Principal::Session(s) => s.base.caller(),
         }
     }
 
@@ -130,6 +199,8 @@ impl Principal {
                 arn.into()
             }
             Principal::User { arn, .. } => arn.as_str().into(),
+            Principal::AssumedRole(s) => s.arn.as_str().into(),
+            Principal::Session(s) => s.base.arn(),
         }
     }
 
@@ -138,12 +209,37 @@ impl Principal {
         match self {
             Principal::Root { account } => account,
             Principal::User { id, .. } => id,
+            Principal::AssumedRole(s) => &s.user_id,
+            Principal::Session(s) => s.base.user_id(),
         }
     }
 
     pub fn account(&self) -> &str {
         match self {
             Principal::Root { account } | Principal::User { account, .. } => account,
+            Principal::AssumedRole(s) => &s.account,
+            Principal::Session(s) => s.base.account(),
+        }
+    }
+
+    /// The session policies that bind this caller (none for long-term credentials).
+    pub fn session_policies(&self) -> &[Arc<CompiledPolicy>] {
+        match self {
+            Principal::AssumedRole(s) => &s.session_policies,
+            _ => &[],
+        }
+    }
+
+    /// The caller is a session (temporary credentials).
+    pub fn is_session(&self) -> bool {
+        matches!(self, Principal::AssumedRole(_) | Principal::Session(_))
+    }
+
+    /// The identity a GetSessionToken session acts as; any other principal itself.
+    pub fn long_term(&self) -> &Principal {
+        match self {
+            Principal::Session(s) => &s.base,
+            other => other,
         }
     }
 }
@@ -153,8 +249,21 @@ impl Principal {
 pub enum KeyProblem {
     Unknown,
     Inactive,
-    /// A session token came with the key: none has been issued by this server.
-    SessionToken,
+    /// A session token with a long-term key, or a session token that does not open
+    /// (damaged, forged, bound to another key id, unknown key generation): Query
+    /// `InvalidClientTokenId`, S3 `InvalidToken`.
+    InvalidToken,
+    /// An authentic session token past its expiry: `ExpiredToken`.
+    ExpiredToken,
+}
+
+/// What [`Iam::authenticate`] found: the caller, the secret its signature is checked
+/// with, and (long-term keys only) the cell recording the key's last use.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub secret: Arc<str>,
+    pub usage: Option<Arc<UsageCell>>,
 }
 
 /// A resource of an authorization check: a specific ARN, or `*` for the
@@ -184,6 +293,9 @@ pub struct Check {
     /// How a denial names the resource when AWS does not print the ARN (IAM says
     /// `on resource: user bob`).
     pub display: Option<String>,
+    /// The role trust policy the check is also decided against (`sts:AssumeRole`,
+    /// resource = the role ARN); its denial carries no reason, as AWS's.
+    pub trust: Option<Arc<CompiledPolicy>>,
 }
 
 impl Check {
@@ -198,6 +310,7 @@ impl Check {
             target: Target::Arn(arn),
             keys,
             display: None,
+            trust: None,
         }
     }
 
@@ -208,6 +321,7 @@ impl Check {
             target: Target::Wildcard,
             keys: Vec::new(),
             display: None,
+            trust: None,
         }
     }
 }
@@ -243,27 +357,61 @@ impl<S: Store> Iam<S> {
 
     /// The one authenticator, for every protocol (Query, the analyzer's REST-JSON, S3):
     /// the principal behind an access key id and the session token sent with it, with
-    /// the key's secret (for the caller's signature check) and its last-use cell.
-    /// Session tokens are refused here and only here (none is issued yet); each
+    /// the secret the caller checks the signature with and (long-term keys) the key's
+    /// last-use cell. Session tokens are judged here and only here: a long-term key
+    /// with a token is refused; an `ASIA…` key needs its token (`sessions.rs`). Each
     /// protocol maps the [`KeyProblem`] to its own error code.
-    #[allow(clippy::type_complexity)]
     pub fn authenticate(
         &self,
         access_key_id: &str,
         session_token: Option<&str>,
-    ) -> Result<(Principal, Arc<str>, Arc<UsageCell>), KeyProblem> {
-        if session_token.is_some() {
-            return Err(KeyProblem::SessionToken);
+    ) -> Result<Authenticated, KeyProblem> {
+        self.authenticate_at(access_key_id, session_token, crate::sessions::now_secs())
+    }
+
+    /// [`Iam::authenticate`] at `now` (unix seconds).
+    pub fn authenticate_at(
+        &self,
+        access_key_id: &str,
+        session_token: Option<&str>,
+        now: u64,
+    ) -> Result<Authenticated, KeyProblem> {
+        match session_token {
+            Some(token) if crate::sessions::is_session_key(access_key_id) => {
+                self.authenticate_session(access_key_id, token, now)
+            }
+            Some(_) => Err(KeyProblem::InvalidToken),
+            // Temporary credentials without their token: AWS answers as for a
+            // key it does not know.
+            None if crate::sessions::is_session_key(access_key_id) => Err(KeyProblem::Unknown),
+            None => {
+                let (principal, secret, usage) = self.credentials(access_key_id)?;
+                Ok(Authenticated {
+                    principal,
+                    secret,
+                    usage: Some(usage),
+                })
+            }
         }
-        self.credentials(access_key_id)
     }
 
     /// Adds the principal-dependent global condition keys (§5.1, §5.2).
     pub fn add_principal_keys(&self, p: &Principal, ctx: &mut Context) {
+        if let Principal::Session(s) = p {
+            self.add_principal_keys(&s.base, ctx);
+            ctx.insert_static("aws:tokenissuetime", s.issued_at_text.as_str());
+            ctx.insert_static(
+                "aws:multifactorauthpresent",
+                if s.mfa { "true" } else { "false" },
+            );
+            return;
+        }
         ctx.insert_static("aws:userid", p.user_id());
         ctx.insert_static("aws:principalarn", p.arn());
         ctx.insert_static("aws:principalaccount", p.account());
         match p {
+            // Handled above: its identity's keys and the token's.
+            Principal::Session(_) => {}
             Principal::Root { .. } => {
                 ctx.insert_static("aws:principaltype", "Account");
             }
@@ -277,20 +425,42 @@ impl<S: Store> Iam<S> {
                     }
                 }
             }
+            Principal::AssumedRole(s) => {
+                // `aws:PrincipalArn` is the role's ARN; no `aws:username` for roles.
+                ctx.insert_static("aws:principalarn", s.role_arn.as_str());
+                ctx.insert_static("aws:principaltype", "AssumedRole");
+                ctx.insert_static("aws:tokenissuetime", s.issued_at_text.as_str());
+                ctx.insert_static("aws:multifactorauthpresent", "false");
+                if let Some(si) = &s.source_identity {
+                    ctx.insert_static("aws:sourceidentity", si.as_str());
+                }
+                let state = self.read();
+                if let Some(r) = state.roles.get(&s.role_id) {
+                    for (k, v) in &r.tags {
+                        // Session tags override role tags of the same key.
+                        if !s.tags.iter().any(|(sk, _)| sk.eq_ignore_ascii_case(k)) {
+                            ctx.insert(&format!("aws:PrincipalTag/{k}"), v.as_str());
+                        }
+                    }
+                }
+                for (k, v) in &s.tags {
+                    ctx.insert(&format!("aws:PrincipalTag/{k}"), v.as_str());
+                }
+            }
         }
     }
 
     /// The caller's identity policies (empty for the root, which they do not bind).
+    /// A role session's are its role's policies now, so a change applies to live
+    /// sessions at their next request; a session whose role is gone has none.
     pub fn identity_policies(&self, p: &Principal) -> Arc<[Arc<CompiledPolicy>]> {
-        match p {
-            Principal::Root { .. } => Arc::from(Vec::new()),
-            Principal::User { id, .. } => self
-                .read()
-                .users
-                .get(id)
-                .map(|u| u.effective.clone())
-                .unwrap_or_else(|| Arc::from(Vec::new())),
-        }
+        let state = self.read();
+        let found = match p.long_term() {
+            Principal::Root { .. } | Principal::Session(_) => None,
+            Principal::User { id, .. } => state.users.get(id).map(|u| u.effective.clone()),
+            Principal::AssumedRole(s) => state.roles.get(&s.role_id).map(|r| r.effective.clone()),
+        };
+        found.unwrap_or_else(|| Arc::from(Vec::new()))
     }
 
     /// Builds the engine's request for one check (the check's condition keys over
@@ -344,9 +514,25 @@ impl<S: Store> Iam<S> {
         req: &Request<'_>,
         resource: &str,
     ) -> Result<(), String> {
+        self.decide_with_trust(caller, identity, resource_policy, None, req, resource)
+    }
+
+    /// [`Iam::decide`], also against a role's trust policy (`sts:AssumeRole`). The
+    /// caller's session policies (if it is a session) always take part.
+    fn decide_with_trust(
+        &self,
+        caller: Option<&Principal>,
+        identity: &[Arc<CompiledPolicy>],
+        resource_policy: Option<&Arc<CompiledPolicy>>,
+        trust: Option<&Arc<CompiledPolicy>>,
+        req: &Request<'_>,
+        resource: &str,
+    ) -> Result<(), String> {
         let set = PolicySet {
             identity,
             resource: resource_policy,
+            session: caller.map(Principal::session_policies).unwrap_or(&[]),
+            trust,
             ..Default::default()
         };
         let d = decide(req, &set);
@@ -374,6 +560,11 @@ impl<S: Store> Iam<S> {
             return Ok(());
         }
         Err(match caller.map(Principal::arn) {
+            // AWS words a refused AssumeRole without a reason.
+            Some(arn) if trust.is_some() => format!(
+                "User: {arn} is not authorized to perform: {} on resource: {resource}",
+                req.action
+            ),
             Some(arn) => render_denial(&arn, req.action, resource, &d),
             None => "Access Denied".to_string(),
         })
@@ -389,16 +580,19 @@ impl<S: Store> Iam<S> {
         base: &Context,
     ) -> Result<(), IamError> {
         // The root is bound by no identity policy: no lookup, no empty `Arc` to build.
-        let policies = match p {
+        let policies = match p.long_term() {
             Principal::Root { .. } => None,
-            Principal::User { .. } => Some(self.identity_policies(p)),
+            _ => Some(self.identity_policies(p)),
         };
         let identity = policies.as_deref().unwrap_or(&[]);
         let account = self.account_id();
         for check in checks {
-            let shown = check.display.as_deref().unwrap_or(check.target.display());
+            let shown = match &check.trust {
+                Some(_) => check.target.display(),
+                None => check.display.as_deref().unwrap_or(check.target.display()),
+            };
             Self::evaluate_check(p.caller(), account, check, base, |req| {
-                self.decide(Some(p), identity, None, req, shown)
+                self.decide_with_trust(Some(p), identity, None, check.trust.as_ref(), req, shown)
             })
             .map_err(IamError::AccessDenied)?;
         }

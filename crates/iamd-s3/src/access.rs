@@ -5,7 +5,7 @@
 //!   SigV2), clock skew and presigned expiry, with S3's error codes.
 //! - [`Access`] (s3s `S3Access::check`, run for every request before its body is
 //!   read): resolves the principal through IAM's one authenticator
-//!   (`Iam::authenticate`, which refuses session tokens while none are issued) or
+//!   (`Iam::authenticate`, which judges session tokens) or
 //!   anonymous, builds the condition-key context
 //!   (docs/policy-semantics.md §5.1–5.3), maps the request
 //!   with [`crate::authz::plan`] and asks the engine for every check. Operations that
@@ -44,9 +44,11 @@ pub struct Auth(pub Arc<Core>);
 #[async_trait::async_trait]
 impl S3Auth for Auth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
-        match self.0.iam.credentials(access_key) {
-            Ok((_, secret, _)) => Ok(SecretKey::from(&*secret)),
-            Err(_) => Err(s3_error!(
+        // Temporary credentials answer only once their token was verified
+        // (`guard::admit_session`, before s3s): s3s asks by key id alone.
+        match self.0.iam.secret_for(access_key) {
+            Some(secret) => Ok(SecretKey::from(&*secret)),
+            None => Err(s3_error!(
                 InvalidAccessKeyId,
                 "The AWS Access Key Id you provided does not exist in our records."
             )),
@@ -63,15 +65,38 @@ fn invalid_token() -> S3Error {
     )
 }
 
-/// The session token sent with the request (header, or presigned query).
-fn session_token<'a>(cx: &'a S3AccessContext<'_>) -> Option<&'a str> {
-    if let Some(v) = cx.headers().get("x-amz-security-token") {
-        return Some(v.to_str().unwrap_or(""));
+/// S3's error for an access key or session token that cannot be used.
+pub(crate) fn key_problem(e: KeyProblem) -> S3Error {
+    match e {
+        KeyProblem::InvalidToken => invalid_token(),
+        KeyProblem::ExpiredToken => S3Error::with_message(
+            s3s::S3ErrorCode::ExpiredToken,
+            "The provided token has expired.",
+        ),
+        KeyProblem::Unknown | KeyProblem::Inactive => s3_error!(
+            InvalidAccessKeyId,
+            "The AWS Access Key Id you provided does not exist in our records."
+        ),
     }
-    cx.uri().query().and_then(|q| {
+}
+
+/// The session token sent with the request (header, or presigned query, decoded).
+pub(crate) fn session_token<'a>(
+    headers: &'a http::HeaderMap,
+    query: Option<&'a str>,
+) -> Option<std::borrow::Cow<'a, str>> {
+    if let Some(v) = headers.get("x-amz-security-token") {
+        return Some(v.to_str().unwrap_or("").into());
+    }
+    query.and_then(|q| {
         q.split('&').find_map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            k.eq_ignore_ascii_case("X-Amz-Security-Token").then_some(v)
+            k.eq_ignore_ascii_case("X-Amz-Security-Token").then(
+                || match iamd_text::percent::decode(v.as_bytes(), false) {
+                    std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(v),
+                    std::borrow::Cow::Owned(b) => String::from_utf8_lossy(&b).into_owned().into(),
+                },
+            )
         })
     })
 }
@@ -80,24 +105,21 @@ fn session_token<'a>(cx: &'a S3AccessContext<'_>) -> Option<&'a str> {
 impl S3Access for Access {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let core = &self.0;
-        let token = session_token(cx);
+        let token = session_token(cx.headers(), cx.uri().query()).map(|t| t.into_owned());
+        let token = token.as_deref();
         let principal = match cx.credentials() {
             None if token.is_some() => return Err(invalid_token()),
             None => None,
             Some(c) => {
-                let (p, _, usage) =
+                let a = core
+                    .iam
+                    .authenticate(&c.access_key, token)
+                    .map_err(key_problem)?;
+                if let Some(usage) = &a.usage {
                     core.iam
-                        .authenticate(&c.access_key, token)
-                        .map_err(|e| match e {
-                            KeyProblem::SessionToken => invalid_token(),
-                            KeyProblem::Unknown | KeyProblem::Inactive => s3_error!(
-                                InvalidAccessKeyId,
-                                "The AWS Access Key Id you provided does not exist in our records."
-                            ),
-                        })?;
-                core.iam
-                    .record_key_use(&usage, &c.access_key, "s3", "us-east-1");
-                Some(p)
+                        .record_key_use(usage, &c.access_key, "s3", "us-east-1");
+                }
+                Some(a.principal)
             }
         };
         let query = authz::parse_query(cx.uri().query().unwrap_or(""));
@@ -218,6 +240,27 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> S3Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_token_errors_are_s3s() {
+        let e = key_problem(KeyProblem::ExpiredToken);
+        assert_eq!(e.code().as_str(), "ExpiredToken");
+        assert_eq!(e.status_code().map(|s| s.as_u16()), Some(400));
+        assert_eq!(e.message(), Some("The provided token has expired."));
+        let e = key_problem(KeyProblem::InvalidToken);
+        assert_eq!(e.code().as_str(), "InvalidToken");
+        assert_eq!(e.status_code().map(|s| s.as_u16()), Some(400));
+        assert_eq!(
+            e.message(),
+            Some("The provided token is malformed or otherwise invalid.")
+        );
+        // The presigned token is percent-decoded.
+        let h = http::HeaderMap::new();
+        assert_eq!(
+            session_token(&h, Some("a=1&X-Amz-Security-Token=ab%2Bc%2F%3D&b=2")).as_deref(),
+            Some("ab+c/=")
+        );
+    }
 
     #[test]
     fn amz_dates() {

@@ -32,7 +32,7 @@ mod integrity;
 mod service;
 
 pub use access::ClientInfo;
-pub use guard::{precheck, Refusal};
+pub use guard::{admit_session, precheck, Refusal};
 pub use integrity::{carries_digest, CheckedBody, Verdict};
 
 /// Shared state of the S3 service.

@@ -104,12 +104,22 @@ async fn handle_inner(
         return error(403, "InvalidSignatureException", &e.to_string());
     }
     let token = parsed.security_token().map(|t| &*t.token);
-    let Ok((principal, secret, _usage)) = iam.authenticate(parsed.access_key_id(), token) else {
-        return error(
-            403,
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
-        );
+    let (principal, secret) = match iam.authenticate(parsed.access_key_id(), token) {
+        Ok(a) => (a.principal, a.secret),
+        Err(iamd_iam::KeyProblem::ExpiredToken) => {
+            return error(
+                403,
+                "ExpiredTokenException",
+                "The security token included in the request is expired",
+            )
+        }
+        Err(_) => {
+            return error(
+                403,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            )
+        }
     };
     if let Err(e) = parsed.verify(secret.as_bytes(), SystemTime::now(), Some(cache)) {
         return error(403, "InvalidSignatureException", &e.to_string());

@@ -74,7 +74,7 @@ impl App {
         }
         if let Some(s3) = &self.s3 {
             if !is_query_protocol(&req) {
-                return crate::s3::handle(s3, req, peer).await;
+                return crate::s3::handle(s3, &self.iam, req, peer).await;
             }
         }
         let request_id = iamd_iam::ids::request_id();
@@ -168,11 +168,26 @@ impl App {
         // on a signed request.
         parsed.require_signed_amz_headers()?;
         let token = parsed.security_token().map(|t| &*t.token);
-        let (principal, secret, usage) = self
+        let iamd_iam::Authenticated {
+            principal,
+            secret,
+            usage,
+        } = self
             .iam
             .authenticate(parsed.access_key_id(), token)
-            .map_err(|_| RequestError::Sig(SigError::InvalidClientTokenId))?;
+            .map_err(|e| {
+                RequestError::Sig(match e {
+                    iamd_iam::KeyProblem::ExpiredToken => SigError::ExpiredToken,
+                    _ => SigError::InvalidClientTokenId,
+                })
+            })?;
         parsed.verify(secret.as_bytes(), SystemTime::now(), Some(&self.sig_cache))?;
+        // GetSessionToken credentials call IAM only when MFA was used (AWS).
+        if matches!(service, Service::Iam)
+            && matches!(&principal, iamd_iam::Principal::Session(s) if !s.mfa)
+        {
+            return Err(RequestError::Sig(SigError::InvalidClientTokenId));
+        }
 
         let mut ctx = request_context(&origin(&parts.headers, peer), 16);
         self.iam.add_principal_keys(&principal, &mut ctx);
@@ -206,12 +221,14 @@ impl App {
             request_id,
             &mut xml,
         );
-        self.iam.record_key_use(
-            &usage,
-            parsed.access_key_id(),
-            service.name(),
-            &parsed.scope().region,
-        );
+        if let Some(usage) = &usage {
+            self.iam.record_key_use(
+                usage,
+                parsed.access_key_id(),
+                service.name(),
+                &parsed.scope().region,
+            );
+        }
         Ok(xml)
     }
 }

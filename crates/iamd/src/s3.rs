@@ -44,6 +44,7 @@ const REQUEST_TIMEOUT: &str = "Your socket connection to the server was not read
 
 pub async fn handle(
     svc: &s3s::service::S3Service,
+    iam: &iamd_iam::Iam<iamd_store::AnyStore>,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Body> {
@@ -66,6 +67,17 @@ pub async fn handle(
         move || !read_to_end.load(Ordering::Acquire) || (expects_continue && !has_body);
     let refused = crate::s3_checks::precheck(&parts).or_else(|| {
         iamd_s3::precheck(
+            parts.method.as_str(),
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            &parts.headers,
+        )
+        .err()
+    });
+    // Temporary credentials: the token is verified before s3s asks for the secret.
+    let refused = refused.or_else(|| {
+        iamd_s3::admit_session(
+            iam,
             parts.method.as_str(),
             parts.uri.path(),
             parts.uri.query().unwrap_or(""),

@@ -163,10 +163,10 @@ impl Cx<'_> {
 
     /// The check on the named user, or on the caller itself when the name is omitted.
     pub(crate) fn user_or_caller(&self, name: Option<&str>) -> Vec<Check> {
-        match (name, self.principal) {
+        match (name, self.principal.long_term()) {
             (Some(n), _) => self.entity::<User>(n),
             (None, Principal::User { name, .. }) => self.entity::<User>(name),
-            (None, Principal::Root { .. }) => {
+            (None, Principal::Root { .. } | Principal::AssumedRole(_) | Principal::Session(_)) => {
                 self.on(self.principal.arn().into_owned(), Vec::new())
             }
         }
@@ -419,14 +419,16 @@ fn target_user<'a>(
     p: &Principal,
     name: Option<&str>,
 ) -> Result<&'a User, IamError> {
-    match (name, p) {
+    match (name, p.long_term()) {
         (Some(n), _) => User::named(state, n),
         (None, Principal::User { id, name, .. }) => {
             User::by_id(state, id).ok_or_else(|| User::not_found(name))
         }
-        (None, Principal::Root { .. }) => Err(IamError::Validation(
-            "Must specify userName when calling with non-User credentials".to_string(),
-        )),
+        (None, Principal::Root { .. } | Principal::AssumedRole(_) | Principal::Session(_)) => {
+            Err(IamError::Validation(
+                "Must specify userName when calling with non-User credentials".to_string(),
+            ))
+        }
     }
 }
 
