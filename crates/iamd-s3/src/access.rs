@@ -45,7 +45,7 @@ pub struct Auth(pub Arc<Core>);
 impl S3Auth for Auth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
         // Temporary credentials answer only once their token was verified
-        // (`guard::admit_session`, before s3s): s3s asks by key id alone.
+        // (`admit_session`, before s3s): s3s asks by key id alone.
         match self.0.iam.secret_for(access_key) {
             Some(secret) => Ok(SecretKey::from(&*secret)),
             None => Err(s3_error!(
@@ -235,6 +235,33 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> S3Error {
         s3s::S3ErrorCode::InternalError,
         "We encountered an internal error. Please try again.",
     )
+}
+
+/// Verifies the session token of a request signed with temporary credentials
+/// (`ASIA…`, SigV4 header or presigned) before s3s checks its signature: s3s asks for
+/// the secret by access key id alone, and [`iamd_iam::Iam::secret_for`] answers for a
+/// session only once its token was verified here. An expired token is S3's
+/// `ExpiredToken`, a damaged or forged one `InvalidToken`. Other requests pass through
+/// (s3s and the access check judge them). SigV2 with temporary credentials is not
+/// admitted (s3s then answers `InvalidAccessKeyId`).
+pub fn admit_session(
+    iam: &iamd_iam::Iam<iamd_store::AnyStore>,
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &http::HeaderMap,
+) -> Result<(), crate::guard::Refusal> {
+    crate::guard::with_sigv4(method, path, query, headers, |parsed| {
+        if !iamd_iam::is_session_key(parsed.access_key_id()) {
+            return Ok(());
+        }
+        let Some(token) = session_token(headers, Some(query)) else {
+            return Ok(());
+        };
+        iam.authenticate(parsed.access_key_id(), Some(&token))
+            .map(|_| ())
+            .map_err(|e| crate::guard::Refusal::from_s3(&key_problem(e)))
+    })
 }
 
 #[cfg(test)]

@@ -104,7 +104,7 @@ pub fn precheck(
 
 /// Runs `f` on the request's SigV4 authentication; a request without (or with
 /// malformed) SigV4 authentication passes (s3s judges it).
-fn with_sigv4(
+pub(crate) fn with_sigv4(
     method: &str,
     path: &str,
     query: &str,
@@ -140,33 +140,6 @@ fn check_sigv4(parsed: &iamd_sigv4::ParsedAuth<'_>) -> Result<(), Refusal> {
     parsed
         .require_signed_amz_headers()
         .map_err(|e| Refusal::from_sig(&e))
-}
-
-/// Verifies the session token of a request signed with temporary credentials
-/// (`ASIA…`, SigV4 header or presigned) before s3s checks its signature: s3s asks for
-/// the secret by access key id alone, and [`iamd_iam::Iam::secret_for`] answers for a
-/// session only once its token was verified here. An expired token is S3's
-/// `ExpiredToken`, a damaged or forged one `InvalidToken`. Other requests pass through
-/// (s3s and the access check judge them). SigV2 with temporary credentials is not
-/// admitted (s3s then answers `InvalidAccessKeyId`).
-pub fn admit_session(
-    iam: &iamd_iam::Iam<iamd_store::AnyStore>,
-    method: &str,
-    path: &str,
-    query: &str,
-    headers: &http::HeaderMap,
-) -> Result<(), Refusal> {
-    with_sigv4(method, path, query, headers, |parsed| {
-        if !iamd_iam::is_session_key(parsed.access_key_id()) {
-            return Ok(());
-        }
-        let Some(token) = crate::access::session_token(headers, Some(query)) else {
-            return Ok(());
-        };
-        iam.authenticate(parsed.access_key_id(), Some(&token))
-            .map(|_| ())
-            .map_err(|e| Refusal::from_s3(&crate::access::key_problem(e)))
-    })
 }
 
 #[cfg(test)]

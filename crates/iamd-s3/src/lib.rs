@@ -31,8 +31,8 @@ pub mod guard;
 mod integrity;
 mod service;
 
-pub use access::ClientInfo;
-pub use guard::{admit_session, precheck, Refusal};
+pub use access::{admit_session, ClientInfo};
+pub use guard::{precheck, Refusal};
 pub use integrity::{carries_digest, CheckedBody, Verdict};
 
 /// Shared state of the S3 service.
