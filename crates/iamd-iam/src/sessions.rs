@@ -17,7 +17,9 @@ use iamd_session::{SessionClaims, SessionPrincipal, TokenError};
 use iamd_store::Store;
 
 use crate::core::Iam;
+use crate::entity::Entity;
 use crate::principal::{Authenticated, KeyProblem, Principal, RoleSession, UserSession};
+use crate::state::Role;
 
 /// Verified tokens kept at most (a full cache drops expired entries first, then all).
 const CACHE_LIMIT: usize = 10_000;
@@ -82,11 +84,6 @@ pub(crate) fn compile_session_policy(doc: &str) -> Result<Arc<CompiledPolicy>, S
         .map_err(|f| f.first().map(|f| f.message.clone()).unwrap_or_default())
 }
 
-/// `arn:aws:iam::ACCT:role/PATH/NAME`.
-pub(crate) fn role_arn(account: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:role{path}{name}")
-}
-
 /// The principal a session's claims stand for.
 fn session_principal(c: &SessionClaims) -> Result<Principal, KeyProblem> {
     let secs = i64::try_from(c.issued_at).map_err(|_| KeyProblem::InvalidToken)?;
@@ -141,7 +138,7 @@ fn role_session(c: &SessionClaims, issued_at_text: String) -> Result<Principal, 
         account: c.account_id.clone(),
         role_id: role_id.clone(),
         role_name: role_name.clone(),
-        role_arn: role_arn(&c.account_id, role_path, role_name),
+        role_arn: Role::arn_of(&c.account_id, role_path, role_name),
         session_name: session_name.clone(),
         arn: format!(
             "arn:aws:sts::{}:assumed-role/{role_name}/{session_name}",
