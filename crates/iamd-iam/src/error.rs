@@ -24,6 +24,10 @@ pub enum IamError {
     /// 400 `InvalidInput`.
     #[error("{0}")]
     InvalidInput(String),
+    /// 403 `InvalidClientTokenId`: credentials this service does not take (GetSessionToken
+    /// credentials obtained without MFA, calling IAM).
+    #[error("The security token included in the request is invalid.")]
+    InvalidClientTokenId,
     /// 403 `AccessDenied`.
     #[error("{0}")]
     AccessDenied(String),

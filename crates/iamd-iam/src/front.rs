@@ -82,6 +82,10 @@ macro_rules! front_door {
                 req: IamRequest,
                 ctx: &Context,
             ) -> Result<Output, IamError> {
+                // GetSessionToken credentials call IAM only when MFA was used (AWS).
+                if matches!(p, Principal::Session(s) if !s.mfa) {
+                    return Err(IamError::InvalidClientTokenId);
+                }
                 match req {
                     $(IamRequest::$op(r) => {
                         self.checked(p, r, concat!("iam:", stringify!($op)), ctx).await

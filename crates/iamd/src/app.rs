@@ -182,12 +182,6 @@ impl App {
                 })
             })?;
         parsed.verify(secret.as_bytes(), SystemTime::now(), Some(&self.sig_cache))?;
-        // GetSessionToken credentials call IAM only when MFA was used (AWS).
-        if matches!(service, Service::Iam)
-            && matches!(&principal, iamd_iam::Principal::Session(s) if !s.mfa)
-        {
-            return Err(RequestError::Sig(SigError::InvalidClientTokenId));
-        }
 
         let mut ctx = request_context(&origin(&parts.headers, peer), 16);
         self.iam.add_principal_keys(&principal, &mut ctx);

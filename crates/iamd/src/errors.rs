@@ -63,6 +63,9 @@ impl RequestError {
                     IamError::Validation(m) => {
                         return ("ValidationError".into(), 400, true, m.clone())
                     }
+                    IamError::InvalidClientTokenId => {
+                        return ("InvalidClientTokenId".into(), 403, true, e.to_string())
+                    }
                     IamError::AccessDenied(m) => {
                         return ("AccessDenied".into(), 403, true, m.clone())
                     }
