@@ -6,7 +6,8 @@
 #   usage: bench/callgrind.sh [--op iam-get-user] [--duration 10s] [--conns 4] [--ceiling|--floor]
 # --ceiling measures the ceiling server (replaying iamd's bytes) instead of iamd,
 # --floor the floor server (the ceiling server verifying the bytes' SigV4 signature).
-# Ops: those of bench/tools/sign.py (s3-get-object seeds the S3 bucket and object).
+# Ops: those of bench/tools/sign.py (s3-get-object seeds the S3 bucket and object), signed
+# by the caller bench/README.md's table names (--floor: the root's requests only).
 # Prints the figure and leaves OUT/callgrind.out for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,9 +44,11 @@ IAMD_ROOT_ACCESS_KEY_ID=$AK IAMD_ROOT_SECRET_ACCESS_KEY=$SK IAMD_LOG=warn \
 PIDS+=($!); TARGET_PID=$!
 wait_port $PORT
 URL=http://127.0.0.1:$PORT
-python3 bench/tools/seed.py "$URL" $AK $SK $([ "$OP" = s3-get-object ] && echo --s3) >/dev/null
-python3 bench/tools/sign.py --endpoint "$URL" --access-key $AK --secret-key $SK --op "$OP" \
-  --out "$OUT/req"
+python3 bench/tools/seed.py "$URL" $AK $SK $([ "$OP" = s3-get-object ] && echo --s3) \
+  --callers "$OUT/callers.sh" >/dev/null
+. "$OUT/callers.sh"
+bench_sign_op iamd $PORT "$OP"
+ln -s "requests/iamd_$OP.lua" "$OUT/req.lua"
 if [ -n "$CEILING" ]; then
   "${VG[@]}" "$CEILING_BIN" 127.0.0.1:$CEILING_PORT "${CEILING_ARGS[@]}" >"$OUT/ceiling.log" 2>&1 &
   PIDS+=($!); TARGET_PID=$!

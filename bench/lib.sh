@@ -42,7 +42,9 @@ bench_start() {
     "$BIN" serve --listen 127.0.0.1:$IAMD_PORT --data-dir "$OUT/data" --account-id 123456789012 \
     >"$OUT/iamd.log" 2>&1 &
   IAMD_PID=$!
-  moto_server -p $MOTO_PORT >"$OUT/moto.log" 2>&1 &
+  # moto loads its AWS-managed policy catalogue only when asked (ListPolicies Scope=AWS,
+  # attaching them).
+  MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -p $MOTO_PORT >"$OUT/moto.log" 2>&1 &
   MOTO_PID=$!
   local ports="$IAMD_PORT $MOTO_PORT" port
   if [ -n "${CEILING_PORT:-}" ]; then
@@ -68,6 +70,20 @@ bench_sign() {
   local label=$1 port=$2 ak=$3 sk=$4 op=$5; shift 5
   python3 bench/tools/sign.py --endpoint "http://127.0.0.1:$port" --access-key "$ak" \
     --secret-key "$sk" --op "$op" --out "$OUT/requests/${label}_$op" "$@"
+}
+
+# bench_sign_op LABEL PORT OP: bench_sign with the key OP is signed by in bench/README.md's
+# table: a caller's, from the file `seed.py --callers` wrote (sourced before), or the root's.
+bench_sign_op() {
+  local label=$1 port=$2 op=$3
+  case $op in
+    sts-get-caller-identity-session)
+      bench_sign $label $port "$SESSION_AK" "$SESSION_SK" $op --session-token "$SESSION_TOKEN";;
+    sts-assume-role) bench_sign $label $port "$ASSUMER_AK" "$ASSUMER_SK" $op --role-arn "$ROLE_ARN";;
+    iam-get-user-attached) bench_sign $label $port "$ATTACHED_AK" "$ATTACHED_SK" $op;;
+    iam-get-user-inline) bench_sign $label $port "$INLINE_AK" "$INLINE_SK" $op;;
+    *) bench_sign $label $port $AK $SK $op;;
+  esac
 }
 
 # bench_wrk [wrk_runs.py options]: the interleaved wrk runs and the table.

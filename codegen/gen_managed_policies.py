@@ -33,11 +33,13 @@ import json
 import lzma
 import os
 import struct
-import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pinned  # noqa: E402  (codegen/pinned.py)
 
 MOTO = {
     "registry": "PyPI",
@@ -71,32 +73,9 @@ def fail(msg: str) -> None:
     sys.exit(f"gen_managed_policies.py: {msg}")
 
 
-def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fetch(src: dict, cache: str) -> str:
     """The pinned file of `src` in `cache` (downloaded if absent), its hash checked."""
-    path = os.path.join(cache, src["file"])
-    if not os.path.exists(path):
-        spec = f"{src['package']}=={src['version']}"
-        if src["registry"] == "PyPI":
-            cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                   "--only-binary=:all:", "--dest", cache, spec]
-        else:
-            cmd = ["npm", "pack", "--silent", "--pack-destination", cache,
-                   f"{src['package']}@{src['version']}"]
-        done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if done.returncode != 0 or not os.path.exists(path):
-            fail(f"downloading {spec} from {src['registry']} failed: {done.stderr.strip()}")
-    got = sha256(path)
-    if got != src["sha256"]:
-        fail(f"{src['file']}: sha256 {got}, expected the pinned {src['sha256']}; refusing it")
-    return path
+    return pinned.fetch(src, cache, "gen_managed_policies.py")
 
 
 def load_moto(path: str) -> dict:

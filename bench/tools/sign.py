@@ -5,17 +5,22 @@ A SigV4 signature stays valid for about 15 minutes (X-Amz-Date), so one signed
 request, replayed verbatim by wrk, stands in for a client that signs every call.
 Sign right before the runs.
 
-usage: sign.py --endpoint URL --access-key AK --secret-key SK --op OP [--user-name N]
-               [--bucket B --key K] --out PREFIX
+usage: sign.py --endpoint URL --access-key AK --secret-key SK [--session-token T]
+               --op OP [--user-name N] [--role-arn ARN] [--bucket B --key K] --out PREFIX
 
 Writes PREFIX.lua (a wrk script that sends the request) and PREFIX.json (method,
-path, headers and body, which wrk_runs.py sends once to check the status first).
+path, headers and body, which wrk_runs.py sends once to check the status first, and
+this command's arguments, with which wrk_runs.py signs it again before each repetition).
+With --session-token the request carries and signs X-Amz-Security-Token. Operations
+that differ only by their caller (the -session, -attached and -inline ones) send the
+same request as the operation they extend; the caller is the key given.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import sys
 import urllib.parse
 
 from botocore.auth import S3SigV4Auth, SigV4Auth
@@ -31,12 +36,21 @@ def operation(op: str, a: argparse.Namespace) -> tuple[str, str, str, dict | Non
     table = {
         "sts-get-caller-identity":
             ("sts", "POST", "/", {"Action": "GetCallerIdentity", "Version": "2011-06-15"}),
+        "sts-assume-role":
+            ("sts", "POST", "/", {"Action": "AssumeRole", "RoleArn": a.role_arn,
+                                  "RoleSessionName": a.session_name, "Version": "2011-06-15"}),
         "iam-get-user":
             ("iam", "POST", "/", {"Action": "GetUser", "UserName": a.user_name, "Version": "2010-05-08"}),
         "iam-list-users":
             ("iam", "POST", "/", {"Action": "ListUsers", "Version": "2010-05-08"}),
+        "iam-list-policies-aws":
+            ("iam", "POST", "/", {"Action": "ListPolicies", "Scope": "AWS", "Version": "2010-05-08"}),
         "s3-get-object": ("s3", "GET", f"/{a.bucket}/{key}", None),
     }
+    table["sts-get-caller-identity-session"] = table["sts-get-caller-identity"]
+    table["iam-get-user-attached"] = table["iam-get-user-inline"] = table["iam-get-user"]
+    if op == "sts-assume-role" and not a.role_arn:
+        raise SystemExit("sts-assume-role needs --role-arn")
     if op not in table:
         raise SystemExit(f"unknown operation {op}; known: {', '.join(sorted(table))}")
     return table[op]
@@ -55,18 +69,21 @@ def lua_string(data: bytes) -> str:
     return '"' + "".join(out) + '"'
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--endpoint", required=True)
     p.add_argument("--access-key", required=True)
     p.add_argument("--secret-key", required=True)
     p.add_argument("--op", required=True)
+    p.add_argument("--session-token")
     p.add_argument("--user-name", default="melvins")
+    p.add_argument("--role-arn")
+    p.add_argument("--session-name", default="bench")
     p.add_argument("--bucket", default="houdini")
     p.add_argument("--key", default="obj-1k.bin")
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--out", required=True, help="output prefix")
-    a = p.parse_args()
+    a = p.parse_args(argv)
 
     service, method, path, form = operation(a.op, a)
     endpoint = a.endpoint.rstrip("/")
@@ -78,7 +95,7 @@ def main() -> None:
         headers["Content-Type"] = FORM
     req = AWSRequest(method=method, url=endpoint + path, data=body, headers=headers)
     signer = S3SigV4Auth if service == "s3" else SigV4Auth
-    signer(Credentials(a.access_key, a.secret_key), service, a.region).add_auth(req)
+    signer(Credentials(a.access_key, a.secret_key, a.session_token), service, a.region).add_auth(req)
     prepared = req.prepare()
     sent = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
     body = prepared.body or b""
@@ -97,7 +114,8 @@ def main() -> None:
         f.write("\n".join(lines) + "\n")
     with open(a.out + ".json", "w") as f:
         json.dump({"op": a.op, "method": method, "path": path, "headers": sent,
-                   "body": body.decode("latin-1")}, f, indent=1)
+                   "body": body.decode("latin-1"),
+                   "sign_argv": sys.argv[1:] if argv is None else argv}, f, indent=1)
 
 
 if __name__ == "__main__":

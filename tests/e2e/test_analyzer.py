@@ -57,6 +57,32 @@ def test_clean_policy_has_no_findings(aa):
     assert validate(aa, clean)["findings"] == []
 
 
+def test_other_services_are_checked(aa):
+    """Every AWS service's actions and condition keys (the embedded Service Authorization
+    Reference): a misspelled EC2 action and an EC2 key the service does not define are
+    errors where they stand; the corrected policy is clean."""
+    def ec2(action, key):
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": [action, "ec2:TerminateInstances"],
+             "Resource": "arn:aws:ec2:*:*:instance/*",
+             "Condition": {"StringEquals": {key: "t3.micro"}}},
+            {"Effect": "Allow", "Action": "dynamodb:GetItem",
+             "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/Books"}]})
+
+    bad = ec2("ec2:StartInstance", "ec2:InstanceTypes")
+    res = validate(aa, bad)
+    assert codes(res) == [("ERROR", "INVALID_ACTION"), ("ERROR", "INVALID_SERVICE_CONDITION_KEY")]
+    f0, f1 = res["findings"]
+    assert f0["findingDetails"] == "The action ec2:StartInstance does not exist."
+    assert f0["locations"][0]["path"] == [{"value": "Statement"}, {"index": 0}, {"value": "Action"},
+                                          {"index": 0}]
+    span = f0["locations"][0]["span"]
+    assert bad[span["start"]["offset"]:span["end"]["offset"]] == '"ec2:StartInstance"'
+    assert f1["findingDetails"] == ("The condition key ec2:InstanceTypes does not exist in the service "
+                                    "ec2. Use a valid condition key.")
+    assert validate(aa, ec2("ec2:StartInstances", "ec2:InstanceType"))["findings"] == []
+
+
 def test_errors(aa):
     res = validate(aa, '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}]}')
     assert codes(res) == [("ERROR", "POLICY_SYNTAX_ERROR")]

@@ -115,3 +115,67 @@ def test_state_seen_from_boto3(seed_run, iam, server):
     assert ident["Arn"] == u.user_arn("melvins")
     doc = iam.get_user_policy(UserName="melvins", PolicyName="allow_access_houdini")["PolicyDocument"]
     assert doc["Statement"][0]["Resource"] == ["arn:aws:s3:::houdini", "arn:aws:s3:::houdini/*"]
+
+
+BOTO2_ASSUME_ROLE = r'''
+import json, sys
+import boto.iam.connection
+import boto.sts
+from boto.exception import BotoServerError
+from boto.regioninfo import RegionInfo
+
+host, port, ak, sk, role_arn = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+sts = boto.sts.STSConnection(ak, sk, is_secure=False, port=port,
+                             region=RegionInfo(name="us-east-1", endpoint=host))
+out = {}
+try:
+    sts.assume_role(role_arn, "boto2", external_id="wrong")
+except BotoServerError as e:
+    out["wrong_external_id"] = [e.status, e.error_code]
+creds = sts.assume_role(role_arn, "boto2", external_id="houdini").credentials
+out["access_key"] = creds.access_key
+iam = boto.iam.connection.IAMConnection(creds.access_key, creds.secret_key, host=host, port=port,
+                                        is_secure=False, security_token=creds.session_token)
+users = iam.get_all_users()["list_users_response"]["list_users_result"]["users"]
+out["users"] = sorted(u["user_name"] for u in users)
+try:
+    iam.create_user("not-allowed")
+except BotoServerError as e:
+    out["create_user"] = [e.status, e.error_code]
+print("RESULT " + json.dumps(out))
+'''
+
+
+def test_boto2_assumes_a_role_and_uses_its_session(server, boto2_python, tmp_path):
+    """boto 2's `STSConnection.assume_role` (SigV4) against iamd: a wrong ExternalId is
+    refused, the session's credentials (with their token) call IAM through boto 2's
+    IAMConnection within the role's policy and no further."""
+    iam = server.client("iam")
+    name = u.uniq("b2")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": u.user_arn(name)}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": "houdini"}}}]}
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName=name, PolicyName="list", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]}))
+    host, port = server.host_port
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "boto.cfg").write_text("[Boto]\nnum_retries = 0\nhttp_socket_timeout = 30\n")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "BOTO", "IAMD_")) and "proxy" not in k.lower()}
+    env.update({"HOME": str(home), "BOTO_CONFIG": str(home / "boto.cfg"), "PYTHONWARNINGS": "ignore"})
+    p = subprocess.run([str(boto2_python), "-c", BOTO2_ASSUME_ROLE, host, str(port),
+                        key["AccessKeyId"], key["SecretAccessKey"], role["Arn"]],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, f"boto 2 failed ({p.returncode}):\n{p.stdout}\n{p.stderr}"
+    lines = [l for l in p.stdout.splitlines() if l.startswith("RESULT ")]
+    assert len(lines) == 1, p.stdout
+    got = json.loads(lines[0][len("RESULT "):])
+    assert got["wrong_external_id"] == [403, "AccessDenied"]
+    assert got["access_key"].startswith("ASIA")
+    assert name in got["users"]
+    assert got["create_user"] == [403, "AccessDenied"]

@@ -101,3 +101,255 @@ def test_two_nodes_conflicting_create_one_wins(pg, tmp_path):
     finally:
         a.kill()
         b.kill()
+
+
+def test_permissions_boundary_survives_restart(pg, tmp_path):
+    url = make_db(pg, "boundaries")
+    s = pg_server(tmp_path, url, "a")
+    try:
+        iam = s.client("iam")
+        barn = iam.create_policy(PolicyName="b", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser",
+                                                      "Resource": "*"}]}))["Policy"]["Arn"]
+        iam.create_user(UserName="bounded", PermissionsBoundary=barn)
+        iam.put_user_policy(UserName="bounded", PolicyName="all", PolicyDocument=json.dumps(
+            {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName="bounded")["AccessKey"]
+        s.kill()
+        s.start()
+        iam = s.client("iam")
+        user = iam.get_user(UserName="bounded")["User"]
+        assert user["PermissionsBoundary"] == {"PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+                                               "PermissionsBoundaryArn": barn}
+        assert iam.get_policy(PolicyArn=barn)["Policy"]["PermissionsBoundaryUsageCount"] == 1
+        me = s.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+        me.get_user(UserName="bounded")
+        with pytest.raises(ClientError) as e:
+            me.list_users()
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+        assert "because no permissions boundary allows the iam:ListUsers action" in \
+            e.value.response["Error"]["Message"]
+    finally:
+        s.kill()
+
+
+def session_client(s, service, creds):
+    import boto3
+    from botocore.config import Config
+    return boto3.session.Session().client(
+        service, endpoint_url=s.endpoint, region_name=u.REGION,
+        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        config=Config(retries={"total_max_attempts": 1}, s3={"addressing_style": "path"}))
+
+
+def test_role_story_survives_kill_on_postgres(pg, tmp_path):
+    """The role story on PostgreSQL: a role trusting melvins with an ExternalId, its inline
+    and attached policies and instance profile; melvins assumes it with boto3; after kill -9
+    and a restart the role, its policies and the live session (a self-contained token
+    under a key derived from the same master key) all still work."""
+    url = make_db(pg, "roles")
+    s = pg_server(tmp_path, url, "a")
+    try:
+        iam = s.client("iam")
+        s.client("s3").create_bucket(Bucket="houdini")
+        iam.create_user(UserName="melvins")
+        melvins_arn = iam.get_user(UserName="melvins")["User"]["Arn"]
+        key = iam.create_access_key(UserName="melvins")["AccessKey"]
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": melvins_arn}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": "houdini-ext"}}}]}
+        role = iam.create_role(RoleName="houdini-writer", AssumeRolePolicyDocument=json.dumps(trust),
+                               Tags=[{"Key": "team", "Value": "houdini"}])["Role"]
+        iam.put_role_policy(RoleName="houdini-writer", PolicyName="houdini", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
+             "Resource": ["arn:aws:s3:::houdini", "arn:aws:s3:::houdini/*"]}]}))
+        lister = iam.create_policy(PolicyName="lister", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers",
+                                                      "Resource": "*"}]}))["Policy"]["Arn"]
+        iam.attach_role_policy(RoleName="houdini-writer", PolicyArn=lister)
+        iam.create_instance_profile(InstanceProfileName="web")
+        iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="houdini-writer")
+        sts = s.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+        creds = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="before",
+                                ExternalId="houdini-ext")["Credentials"]
+        session_client(s, "s3", creds).put_object(Bucket="houdini", Key="k", Body=b"written before")
+
+        s.kill()  # kill -9
+        s.start()
+
+        iam = s.client("iam")
+        got = iam.get_role(RoleName="houdini-writer")["Role"]
+        assert got["RoleId"] == role["RoleId"]
+        doc = got["AssumeRolePolicyDocument"]
+        assert doc["Statement"][0]["Principal"] == {"AWS": melvins_arn}
+        assert doc["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": "houdini-ext"}}
+        assert got["Tags"] == [{"Key": "team", "Value": "houdini"}]
+        assert "LastUsedDate" in got["RoleLastUsed"]
+        assert iam.list_role_policies(RoleName="houdini-writer")["PolicyNames"] == ["houdini"]
+        assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="houdini-writer")["AttachedPolicies"]] == [lister]
+        assert [r["RoleName"] for r in iam.get_instance_profile(InstanceProfileName="web")["InstanceProfile"]["Roles"]] == ["houdini-writer"]
+        # The live session of before the kill: still valid, still the role's permissions.
+        who = session_client(s, "sts", creds).get_caller_identity()
+        assert who["Arn"] == "arn:aws:sts::123456789012:assumed-role/houdini-writer/before"
+        s3 = session_client(s, "s3", creds)
+        assert s3.get_object(Bucket="houdini", Key="k")["Body"].read() == b"written before"
+        assert "melvins" in [x["UserName"] for x in session_client(s, "iam", creds).list_users()["Users"]]
+        with pytest.raises(ClientError) as e:
+            session_client(s, "iam", creds).list_roles()
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+        # The trust still holds, ExternalId included.
+        again = s.client("sts", key["AccessKeyId"], key["SecretAccessKey"]).assume_role(
+            RoleArn=role["Arn"], RoleSessionName="after", ExternalId="houdini-ext")["Credentials"]
+        assert session_client(s, "sts", again).get_caller_identity()["Arn"].endswith("/houdini-writer/after")
+        with pytest.raises(ClientError) as e:
+            s.client("sts", key["AccessKeyId"], key["SecretAccessKey"]).assume_role(
+                RoleArn=role["Arn"], RoleSessionName="after")
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+        # A policy change reaches the live session at once, after the restart too.
+        iam.detach_role_policy(RoleName="houdini-writer", PolicyArn=lister)
+        with pytest.raises(ClientError) as e:
+            session_client(s, "iam", creds).list_users()
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+    finally:
+        s.kill()
+
+
+def test_managed_policies_boundaries_and_tags_survive_restart(pg, tmp_path):
+    """Customer-managed policies (versions, default, path, description, tags),
+    attachments to a user, a group and a role (customer- and AWS-managed), boundaries
+    (customer- and AWS-managed), tags and the counts all come back from PostgreSQL
+    after kill -9, and decide as before; the versions still switch afterwards."""
+    url = make_db(pg, "managed")
+    s = pg_server(tmp_path, url, "a")
+    read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    s3_read_only = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+
+    def allow(*actions):
+        return json.dumps({"Version": "2012-10-17",
+                           "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]})
+
+    def body(r):
+        return {k: v for k, v in r.items() if k != "ResponseMetadata"}
+
+    def snapshot(iam, arns):
+        return {
+            "policies": [iam.get_policy(PolicyArn=a)["Policy"] for a in arns],
+            "versions": [iam.list_policy_versions(PolicyArn=a)["Versions"] for a in arns],
+            "documents": [iam.get_policy_version(PolicyArn=arns[0], VersionId=v)["PolicyVersion"]["Document"]
+                          for v in ("v1", "v2", "v3")],
+            "entities": [body(iam.list_entities_for_policy(PolicyArn=a)) for a in arns],
+            "bounded": body(iam.list_entities_for_policy(PolicyArn=s3_read_only,
+                                                         PolicyUsageFilter="PermissionsBoundary")),
+            "policy_tags": iam.list_policy_tags(PolicyArn=arns[0])["Tags"],
+            "user": iam.get_user(UserName="reader")["User"],
+            "role": iam.get_role(RoleName="r")["Role"],
+            "attached": [iam.list_attached_user_policies(UserName="reader")["AttachedPolicies"],
+                         iam.list_attached_group_policies(GroupName="g")["AttachedPolicies"],
+                         iam.list_attached_role_policies(RoleName="r")["AttachedPolicies"]],
+            "local": iam.list_policies(Scope="Local")["Policies"],
+            "aws_attached": iam.list_policies(Scope="AWS", OnlyAttached=True)["Policies"],
+            "summary": iam.get_account_summary()["SummaryMap"],
+        }
+
+    def decisions(me):
+        me.list_users()  # ReadOnlyAccess (the group's) within the boundary
+        with pytest.raises(ClientError) as e:
+            me.get_user(UserName="reader")  # ReadOnlyAccess allows it, the boundary does not
+        assert "because no permissions boundary allows the iam:GetUser action" in e.value.response["Error"]["Message"]
+        with pytest.raises(ClientError) as e:
+            me.create_group(GroupName="made")  # deploy's default (v2) does not allow it
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+
+    try:
+        iam = s.client("iam")
+        bound = iam.create_policy(PolicyName="bound", PolicyDocument=allow("iam:List*", "iam:CreateGroup"))
+        bound = bound["Policy"]["Arn"]
+        deploy = iam.create_policy(PolicyName="deploy", Path="/ci/", Description="ci deploys",
+                                   PolicyDocument=allow("iam:CreateGroup"),
+                                   Tags=[{"Key": "team", "Value": "ci"}])["Policy"]["Arn"]
+        iam.create_policy_version(PolicyArn=deploy, PolicyDocument=allow("iam:GetGroup"), SetAsDefault=True)
+        iam.create_policy_version(PolicyArn=deploy, PolicyDocument=allow("*"))
+        iam.create_user(UserName="reader", PermissionsBoundary=bound, Tags=[{"Key": "team", "Value": "a"}])
+        key = iam.create_access_key(UserName="reader")["AccessKey"]
+        iam.create_group(GroupName="g")
+        iam.add_user_to_group(GroupName="g", UserName="reader")
+        iam.attach_user_policy(UserName="reader", PolicyArn=deploy)
+        iam.attach_group_policy(GroupName="g", PolicyArn=read_only)
+        iam.create_role(RoleName="r", PermissionsBoundary=s3_read_only, Tags=[{"Key": "tier", "Value": "web"}],
+                        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+                            "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Action": "sts:AssumeRole"}]}))
+        iam.attach_role_policy(RoleName="r", PolicyArn=deploy)
+        iam.attach_role_policy(RoleName="r", PolicyArn=read_only)
+        arns = [deploy, bound, read_only, s3_read_only]
+        before = snapshot(iam, arns)
+        assert [(p["AttachmentCount"], p["PermissionsBoundaryUsageCount"]) for p in before["policies"]] == [
+            (2, 0), (0, 1), (2, 0), (0, 1)]
+        assert [r["RoleName"] for r in before["bounded"]["PolicyRoles"]] == ["r"]
+        assert (before["summary"]["Policies"], before["summary"]["PolicyVersionsInUse"]) == (2, 5)
+        me = s.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+        decisions(me)
+
+        s.kill()  # kill -9: every acknowledged write must be in PostgreSQL
+        s.start()
+        iam = s.client("iam")
+        after = snapshot(iam, arns)
+        for k in before:
+            assert after[k] == before[k], k
+        assert iam.list_user_tags(UserName="reader")["Tags"] == [{"Key": "team", "Value": "a"}]
+        assert iam.list_role_tags(RoleName="r")["Tags"] == [{"Key": "tier", "Value": "web"}]
+        me = s.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+        decisions(me)
+        # The stored versions switch as before: v1 allows CreateGroup, within the boundary.
+        iam.set_default_policy_version(PolicyArn=deploy, VersionId="v1")
+        me.create_group(GroupName="made")
+        assert iam.create_policy_version(PolicyArn=deploy, PolicyDocument=allow("s3:*"))[
+            "PolicyVersion"]["VersionId"] == "v4"
+    finally:
+        s.kill()
+
+
+def test_second_account_on_postgres(pg, tmp_path):
+    """`iamd account create` against PostgreSQL: the second account's namespace,
+    root key and a cross-account role survive a restart."""
+    import os
+
+    url = make_db(pg, "accounts")
+    s = pg_server(tmp_path, url, "a")
+    try:
+        s.client("iam").create_user(UserName="bob")
+        s.stop()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IAMD_")}
+        env.update({"IAMD_DATABASE_URL": url, "IAMD_MASTER_KEY": MASTER_KEY})
+        r = subprocess.run([str(u.iamd_bin()), "account", "create", "--account-id", "210987654321",
+                            "--data-dir", str(s.data_dir)], env=env, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        cred = s.data_dir / "root-credentials-210987654321"
+        import configparser
+
+        cp = configparser.ConfigParser()
+        cp.read_string(cred.read_text())
+        ak, sk = cp["default"]["aws_access_key_id"], cp["default"]["aws_secret_access_key"]
+        assert sk not in r.stdout
+        s.start()
+        b = s.client("iam", ak, sk)
+        assert b.create_user(UserName="bob")["User"]["Arn"] == "arn:aws:iam::210987654321:user/bob"
+        b.put_user_policy(UserName="bob", PolicyName="p", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Resource": "*"}]}))
+        key = b.create_access_key(UserName="bob")["AccessKey"]
+        s.client("iam").create_role(RoleName="shared", AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Principal": {"AWS": "arn:aws:iam::210987654321:root"}}]}))
+        s.kill()
+        s.start()
+        assert s.client("iam", ak, sk).get_user(UserName="bob")["User"]["Arn"] == \
+            "arn:aws:iam::210987654321:user/bob"
+        assert s.client("iam").get_user(UserName="bob")["User"]["Arn"] == "arn:aws:iam::123456789012:user/bob"
+        got = s.client("sts", key["AccessKeyId"], key["SecretAccessKey"]).assume_role(
+            RoleArn="arn:aws:iam::123456789012:role/shared", RoleSessionName="x1")
+        assert got["AssumedRoleUser"]["Arn"] == "arn:aws:sts::123456789012:assumed-role/shared/x1"
+    finally:
+        s.kill()

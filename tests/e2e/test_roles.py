@@ -59,14 +59,16 @@ def test_role_lifecycle_with_boto3(iam, iam_raw):
     big["Statement"] = [dict(EC2_TRUST["Statement"][0], Condition={"StringEquals": {"sts:ExternalId": "x" * 2000}})]
     with u.aws_error("LimitExceeded", 409, "Cannot exceed quota for ACLSizePerRole: 2048"):
         iam.create_role(RoleName=u.uniq("big"), AssumeRolePolicyDocument=json.dumps(big))
-    with u.aws_error("NoSuchEntity", 404, f"Policy arn:aws:iam::{acct}:policy/none does not exist or is not attachable."):
+    with u.aws_error("NoSuchEntity", 404, f"Scope ARN: arn:aws:iam::{acct}:policy/none does not exist or is not attachable."):
         iam.create_role(RoleName=u.uniq("b"), AssumeRolePolicyDocument=json.dumps(EC2_TRUST),
                         PermissionsBoundary=f"arn:aws:iam::{acct}:policy/none")
     iam.update_role(RoleName=name, MaxSessionDuration=43200)
     desc = iam.update_role_description(RoleName=name, Description="new")["Role"]
     assert desc["Description"] == "new" and desc["MaxSessionDuration"] == 43200
-    with u.aws_error("ValidationError", 400):
-        iam_raw.update_role(RoleName=name, MaxSessionDuration=60)
+    for value, bound in ((3599, "greater than or equal to 3600"), (43201, "less than or equal to 43200")):
+        with u.aws_error("ValidationError", 400, u.validation_message(
+                str(value), "maxSessionDuration", f"Member must have value {bound}")):
+            iam_raw.update_role(RoleName=name, MaxSessionDuration=value)
     listed = iam.list_roles(PathPrefix="/app/")["Roles"]
     assert [x["RoleName"] for x in listed] == [name]
     # Inline policies (10,240 bytes per role) and tags.
@@ -148,6 +150,32 @@ def test_instance_profiles(iam):
     iam.delete_instance_profile(InstanceProfileName=prof)
     iam.delete_role(RoleName=role)
     iam.delete_role(RoleName=other)
+
+
+def test_add_role_to_instance_profile_needs_pass_role(iam, user_with_key, server):
+    """AWS's API reference: the caller of AddRoleToInstanceProfile must be granted
+    iam:PassRole on the role; iam:AssociatedResourceArn is arn:aws:ec2:*:ACCOUNT:instance/*."""
+    acct = account_of(iam)
+    allowed, other, prof = u.uniq("passable"), u.uniq("unpassable"), u.uniq("passprof")
+    for r in (allowed, other):
+        iam.create_role(RoleName=r, AssumeRolePolicyDocument=json.dumps(EC2_TRUST))
+    iam.create_instance_profile(InstanceProfileName=prof)
+    name, ak, sk = user_with_key("passer", policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:AddRoleToInstanceProfile", "Resource": "*"}]}))
+    c = server.client("iam", ak, sk)
+    with u.aws_error("AccessDenied", 403, message_re=(
+            rf"User: arn:aws:iam::{acct}:user/{name} is not authorized to perform: iam:PassRole "
+            rf"on resource: role {allowed} because no identity-based policy allows the iam:PassRole action")):
+        c.add_role_to_instance_profile(InstanceProfileName=prof, RoleName=allowed)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:AddRoleToInstanceProfile", "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{acct}:role/{allowed}",
+         "Condition": {"ArnLike": {"iam:AssociatedResourceArn": f"arn:aws:ec2:*:{acct}:instance/*"}}}]}))
+    with u.aws_error("AccessDenied", 403, message_re=rf".* iam:PassRole on resource: role {other} .*"):
+        c.add_role_to_instance_profile(InstanceProfileName=prof, RoleName=other)
+    c.add_role_to_instance_profile(InstanceProfileName=prof, RoleName=allowed)
+    assert [r["RoleName"] for r in iam.get_instance_profile(InstanceProfileName=prof)["InstanceProfile"]["Roles"]] == [allowed]
+    iam.remove_role_from_instance_profile(InstanceProfileName=prof, RoleName=allowed)
 
 
 def test_service_linked_roles(iam):

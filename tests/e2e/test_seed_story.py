@@ -1,5 +1,10 @@
 """The seed article's story with boto3, then who may do what afterwards.
 
+The story runs twice, on a server of its own each time: as the article tells it
+(group `admins` gets the inline allow-all policy) and with the AWS-managed
+`AdministratorAccess` attached to `admins` instead. Either way, removing lorax from
+the group cuts him off at his very next request.
+
 (The S3 half of the story — melvins uploading to bucket houdini and nowhere else —
 belongs to the S3 endpoint, which is not in the server's first version.)"""
 
@@ -12,17 +17,29 @@ import e2e_util as u
 from e2e_util import aws_error, not_authorized
 
 ALLOW_ALL_2011 = '{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
-@pytest.fixture(scope="module")
-def story(server, iam):
+@pytest.fixture(scope="module", params=["inline", "managed"])
+def story(request, tmp_path_factory):
+    """`inline`: admins gets the allow-all inline policy (the module's server);
+    `managed`: admins gets AdministratorAccess attached (a server of its own)."""
+    if request.param == "inline":
+        server = request.getfixturevalue("server")
+    else:
+        server = u.new_server(tmp_path_factory.mktemp("iamd-managed-story"))
+        request.addfinalizer(server.kill)
+    iam = server.client("iam")
     keys = {}
     user = iam.create_user(UserName="melvins")["User"]
     iam.put_user_policy(UserName="melvins", PolicyName="allow_access_houdini", PolicyDocument=u.HOUDINI_POLICY)
     keys["melvins"] = iam.create_access_key(UserName="melvins")["AccessKey"]
 
     iam.create_group(GroupName="admins")
-    iam.put_group_policy(GroupName="admins", PolicyName="allow_all", PolicyDocument=ALLOW_ALL_2011)
+    if request.param == "inline":
+        iam.put_group_policy(GroupName="admins", PolicyName="allow_all", PolicyDocument=ALLOW_ALL_2011)
+    else:
+        iam.attach_group_policy(GroupName="admins", PolicyArn=ADMINISTRATOR_ACCESS)
     for name in ("buzzo", "lorax", "dale"):
         iam.create_user(UserName=name)
         keys[name] = iam.create_access_key(UserName=name)["AccessKey"]
@@ -41,10 +58,12 @@ def story(server, iam):
         next_request = None
     except ClientError as e:
         next_request = e.response
-    return {"user": user, "keys": keys, "iam": clients, "sts": sts, "lorax_next": next_request}
+    return {"variant": request.param, "root": iam, "user": user, "keys": keys, "iam": clients, "sts": sts,
+            "lorax_next": next_request}
 
 
-def test_story_state(iam, story):
+def test_story_state(story):
+    iam = story["root"]
     assert story["user"]["Arn"] == "arn:aws:iam::123456789012:user/melvins"
     k = story["keys"]["melvins"]
     assert u.ACCESS_KEY_ID_RE.match(k["AccessKeyId"]) and u.SECRET_RE.match(k["SecretAccessKey"])
@@ -52,6 +71,13 @@ def test_story_state(iam, story):
     assert sorted(x["UserName"] for x in iam.get_group(GroupName="admins")["Users"]) == ["buzzo", "dale"]
     assert iam.list_groups_for_user(UserName="lorax")["Groups"] == []
     assert "hired-by-lorax" in u.list_all_user_names(iam)
+    inline = iam.list_group_policies(GroupName="admins")["PolicyNames"]
+    attached = iam.list_attached_group_policies(GroupName="admins")["AttachedPolicies"]
+    if story["variant"] == "inline":
+        assert (inline, attached) == (["allow_all"], [])
+    else:
+        assert (inline, attached) == ([], [{"PolicyName": "AdministratorAccess", "PolicyArn": ADMINISTRATOR_ACCESS}])
+        assert iam.get_policy(PolicyArn=ADMINISTRATOR_ACCESS)["Policy"]["AttachmentCount"] == 1
 
 
 def test_everyone_knows_who_they_are(story):
@@ -76,7 +102,7 @@ def test_melvins_refused_iam(story):
         me.add_user_to_group(GroupName="admins", UserName="melvins")
 
 
-def test_buzzo_may_administer(iam, story):
+def test_buzzo_may_administer(story):
     me = story["iam"]["buzzo"]
     made = me.create_user(UserName="hired-by-buzzo")["User"]
     assert made["Arn"] == u.user_arn("hired-by-buzzo")

@@ -785,3 +785,137 @@ def test_aws_cli_simulate_custom_policy(server):
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert [r["EvalDecision"] for r in out["EvaluationResults"]] == ["allowed", "explicitDeny", "implicitDeny"]
+
+
+# ---------------------------------------------------------------- roles and trust
+
+
+def _session_client(server, service, creds):
+    return boto3.session.Session().client(
+        service, endpoint_url=server.endpoint, region_name=u.REGION,
+        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        config=botocore.config.Config(retries={"total_max_attempts": 1}))
+
+
+def test_simulate_principal_policy_with_a_role(iam, server):
+    """A role as PolicySourceArn: its inline and attached policies, its boundary, and the
+    keys a session of it has (aws:PrincipalArn the role, aws:PrincipalType AssumedRole,
+    aws:PrincipalTag from its tags); the simulated decision equals what a real session
+    of the role gets."""
+    assumer = u.uniq("assumer")
+    iam.create_user(UserName=assumer)
+    k = iam.create_access_key(UserName=assumer)["AccessKey"]
+    name = u.uniq("simrole")
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:user/{assumer}"},
+                 "Action": "sts:AssumeRole"})
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust,
+                          Tags=[{"Key": "team", "Value": "blue"}])["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=doc(
+        allow("iam:GetUser", Condition={"StringEquals": {
+            "aws:PrincipalTag/team": "blue", "aws:PrincipalType": "AssumedRole", "aws:PrincipalArn": arn}}),
+        allow("iam:ListUsers"), deny("iam:ListGroups")))
+    managed = iam.create_policy(PolicyName=u.uniq("simrolemp"),
+                                PolicyDocument=doc(allow("iam:ListRoles"), allow("iam:ListPolicies")))
+    iam.attach_role_policy(RoleName=name, PolicyArn=managed["Policy"]["Arn"])
+    boundary = iam.create_policy(PolicyName=u.uniq("simrolepb"),
+                                 PolicyDocument=doc(allow("iam:Get*"), allow("iam:List*"), deny("iam:ListPolicies")))
+    iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=boundary["Policy"]["Arn"])
+    actions = ["iam:GetUser", "iam:ListUsers", "iam:ListGroups", "iam:ListRoles", "iam:ListPolicies",
+               "iam:GetAccountSummary"]
+    res = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=actions)
+    simulated = decisions(res)
+    assert simulated == ["allowed", "allowed", "explicitDeny", "allowed", "explicitDeny", "implicitDeny"]
+    assert res["EvaluationResults"][0]["MatchedStatements"][0]["SourcePolicyId"] == "inline"
+    assert res["EvaluationResults"][0]["MissingContextValues"] == []
+    assert res["EvaluationResults"][0]["PermissionsBoundaryDecisionDetail"] == {"AllowedByPermissionsBoundary": True}
+    # The same requests made by a session of the role.
+    creds = server.client("sts", k["AccessKeyId"], k["SecretAccessKey"]).assume_role(
+        RoleArn=arn, RoleSessionName="sim")["Credentials"]
+    c = _session_client(server, "iam", creds)
+    calls = {
+        "iam:GetUser": lambda: c.get_user(UserName=assumer),
+        "iam:ListUsers": c.list_users, "iam:ListGroups": c.list_groups, "iam:ListRoles": c.list_roles,
+        "iam:ListPolicies": c.list_policies, "iam:GetAccountSummary": c.get_account_summary,
+    }
+    for action, decision in zip(actions, simulated):
+        try:
+            calls[action]()
+            real = True
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "AccessDenied", e
+            real = False
+        assert real == (decision == "allowed"), (action, decision)
+    # The role's context keys are the role's, not a user's.
+    keys = iam.get_context_keys_for_principal_policy(PolicySourceArn=arn)["ContextKeyNames"]
+    assert {k.lower() for k in keys} == {"aws:principaltag/team", "aws:principaltype", "aws:principalarn"}
+
+
+# Trust policies × callers: (statement conditions, the caller's identity policy allows
+# sts:AssumeRole, ExternalId given). Principal "SELF" is the caller's ARN, "ACCT" the account.
+TRUST_CORPUS = [
+    ("SELF", None),
+    ("SELF", {"StringEquals": {"sts:ExternalId": "ext-1"}}),
+    ("ACCT", None),
+    ("ACCT", {"StringEquals": {"sts:ExternalId": "ext-1"}}),
+    ("OTHER", None),
+    ("SELF", {"StringLike": {"sts:RoleSessionName": "ok-*"}}),
+    ("SELF", {"Bool": {"aws:MultiFactorAuthPresent": "true"}}),
+]
+
+
+def test_simulated_assume_role_decides_like_sts(iam, server):
+    """sts:AssumeRole on a role ARN is simulated against the role's trust policy (AWS's own
+    simulator ignores trust policies): for a corpus of trust policies × callers with and
+    without an identity grant × requests with and without an ExternalId, the simulated
+    decision equals the real AssumeRole's, and an allowing trust statement is the
+    matched statement."""
+    caller = u.uniq("trusting")
+    iam.create_user(UserName=caller)
+    k = iam.create_access_key(UserName=caller)["AccessKey"]
+    caller_arn = f"arn:aws:iam::{ACCT}:user/{caller}"
+    other = u.uniq("untrusted")
+    iam.create_user(UserName=other)
+    sts = server.client("sts", k["AccessKeyId"], k["SecretAccessKey"])
+    principals = {"SELF": caller_arn, "ACCT": f"arn:aws:iam::{ACCT}:root",
+                  "OTHER": f"arn:aws:iam::{ACCT}:user/{other}"}
+    compared, outcomes = 0, set()
+    for i, (principal, condition) in enumerate(TRUST_CORPUS):
+        statement = {"Effect": "Allow", "Principal": {"AWS": principals[principal]}, "Action": "sts:AssumeRole"}
+        if condition:
+            statement["Condition"] = condition
+        name = u.uniq(f"trust{i}")
+        role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=doc(statement))["Role"]["Arn"]
+        for identity in (False, True):
+            if identity:
+                iam.put_user_policy(UserName=caller, PolicyName="assume",
+                                    PolicyDocument=doc(allow("sts:AssumeRole", role_arn)))
+            elif iam.list_user_policies(UserName=caller)["PolicyNames"]:
+                iam.delete_user_policy(UserName=caller, PolicyName="assume")
+            for external_id in (None, "ext-1"):
+                entries = [{"ContextKeyName": "sts:RoleSessionName", "ContextKeyValues": ["ok-1"],
+                            "ContextKeyType": "string"},
+                           {"ContextKeyName": "aws:MultiFactorAuthPresent", "ContextKeyValues": ["false"],
+                            "ContextKeyType": "boolean"}]
+                kw = {}
+                if external_id:
+                    entries.append({"ContextKeyName": "sts:ExternalId", "ContextKeyValues": [external_id],
+                                    "ContextKeyType": "string"})
+                    kw["ExternalId"] = external_id
+                res = iam.simulate_principal_policy(PolicySourceArn=caller_arn, ActionNames=["sts:AssumeRole"],
+                                                    ResourceArns=[role_arn], ContextEntries=entries)
+                r = res["EvaluationResults"][0]
+                try:
+                    sts.assume_role(RoleArn=role_arn, RoleSessionName="ok-1", **kw)
+                    real = True
+                except ClientError as e:
+                    assert e.response["Error"]["Code"] == "AccessDenied", e
+                    real = False
+                assert (r["EvalDecision"] == "allowed") == real, (i, identity, external_id, r)
+                if real:
+                    ids = {s["SourcePolicyId"] for s in r["MatchedStatements"]}
+                    assert "AssumeRolePolicy" in ids, r
+                compared += 1
+                outcomes.add(real)
+    assert compared == len(TRUST_CORPUS) * 4
+    assert outcomes == {True, False}

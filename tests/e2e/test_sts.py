@@ -245,3 +245,97 @@ def test_get_session_token(server, story):
     code, status, message = error(ei)
     assert (code, status) == ("AccessDenied", 403)
     assert message.startswith("MultiFactorAuthentication failed, unable to validate MFA code.")
+
+
+MFA_SERIAL = "arn:aws:iam::123456789012:mfa/melvins"
+MFA_UNKNOWN = ("MultiFactorAuthentication failed, unable to validate MFA code.  "
+               "Please verify your MFA serial number is valid and associated with this user.")
+
+
+@pytest.mark.parametrize("member,value,constraint", [
+    ("tokenCode", "12345", "Member must have length greater than or equal to 6"),
+    ("tokenCode", "1234567", "Member must have length less than or equal to 6"),
+    ("tokenCode", "12345a", r"Member must satisfy regular expression pattern: [\d]*"),
+    ("serialNumber", "GAHT1234", "Member must have length greater than or equal to 9"),
+    ("serialNumber", "arn:aws:iam::1:mfa/a b", r"Member must satisfy regular expression pattern: [\w+=/:,.@-]*"),
+])
+def test_mfa_parameter_formats(server, story, member, value, constraint):
+    """SerialNumber and TokenCode are checked against the model's constraints with AWS's
+    ValidationError text, on AssumeRole and GetSessionToken alike."""
+    raw = u.make_client(server.endpoint, "sts", *story["melvins"], validate=False)
+    params = {"SerialNumber": MFA_SERIAL, "TokenCode": "123456"}
+    params["TokenCode" if member == "tokenCode" else "SerialNumber"] = value
+    message = u.validation_message(value, member, constraint)
+    with u.aws_error("ValidationError", 400, message):
+        raw.assume_role(RoleArn=story["role_arn"], RoleSessionName="s1", ExternalId=EXTERNAL_ID, **params)
+    with u.aws_error("ValidationError", 400, message):
+        raw.get_session_token(**params)
+
+
+def test_mfa_unknown_device_and_trust_requiring_mfa(server, story, iam):
+    """No MFA device exists, so any SerialNumber is AWS's unknown-device AccessDenied (on
+    AssumeRole before the trust policy is consulted); a trust policy requiring
+    aws:MultiFactorAuthPresent refuses a session without MFA."""
+    melvins_arn = iam.get_user(UserName="melvins")["User"]["Arn"]
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": melvins_arn}, "Action": "sts:AssumeRole",
+        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
+    mfa_role = iam.create_role(RoleName="mfa-only", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    refused = f"User: {melvins_arn} is not authorized to perform: sts:AssumeRole on resource: {mfa_role}"
+    with u.aws_error("AccessDenied", 403, refused):
+        story["sts"].assume_role(RoleArn=mfa_role, RoleSessionName="no-mfa")
+    gst = story["sts"].get_session_token(DurationSeconds=900)["Credentials"]
+    with u.aws_error("AccessDenied", 403, refused):
+        client(server, "sts", gst).assume_role(RoleArn=mfa_role, RoleSessionName="no-mfa")
+    for role in (mfa_role, story["role_arn"]):
+        with u.aws_error("AccessDenied", 403, MFA_UNKNOWN):
+            story["sts"].assume_role(RoleArn=role, RoleSessionName="mfa", ExternalId=EXTERNAL_ID,
+                                     SerialNumber=MFA_SERIAL, TokenCode="123456")
+    with u.aws_error("AccessDenied", 403, MFA_UNKNOWN):
+        story["sts"].get_session_token(SerialNumber=MFA_SERIAL, TokenCode="123456")
+    # The simulator says the same of the trust policy.
+    entries = [{"ContextKeyName": "aws:MultiFactorAuthPresent", "ContextKeyValues": [v],
+                "ContextKeyType": "boolean"} for v in ("false",)]
+    res = iam.simulate_principal_policy(PolicySourceArn=melvins_arn, ActionNames=["sts:AssumeRole"],
+                                        ResourceArns=[mfa_role], ContextEntries=entries)
+    assert res["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"
+    entries[0]["ContextKeyValues"] = ["true"]
+    res = iam.simulate_principal_policy(PolicySourceArn=melvins_arn, ActionNames=["sts:AssumeRole"],
+                                        ResourceArns=[mfa_role], ContextEntries=entries)
+    assert res["EvaluationResults"][0]["EvalDecision"] == "allowed"
+
+
+CHAIN_LIMIT = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+OVER_MAX = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+
+
+def test_duration_limits_and_role_chaining(server, story, iam):
+    """DurationSeconds against the model (≤ 43200), the role's MaxSessionDuration
+    (inclusive), and the one-hour cap of role chaining, from a role session and from
+    GetSessionToken credentials alike; the root cannot assume roles at all."""
+    raw = u.make_client(server.endpoint, "sts", *story["melvins"], validate=False)
+    with u.aws_error("ValidationError", 400, u.validation_message(
+            "43201", "durationSeconds", "Member must have value less than or equal to 43200")):
+        raw.assume_role(RoleArn=story["role_arn"], RoleSessionName="s1", ExternalId=EXTERNAL_ID,
+                        DurationSeconds=43201)
+    name = u.uniq("max2h")
+    melvins_arn = iam.get_user(UserName="melvins")["User"]["Arn"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": [melvins_arn, story["role_arn"]]},
+                                                      "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName=name, MaxSessionDuration=7200, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    with u.aws_error("ValidationError", 400, OVER_MAX):
+        story["sts"].assume_role(RoleArn=arn, RoleSessionName="s1", DurationSeconds=7201)
+    story["sts"].assume_role(RoleArn=arn, RoleSessionName="s1", DurationSeconds=7200)
+    # Chained from a session of houdini-writer, and from GetSessionToken credentials.
+    hop = client(server, "sts", assume(story)["Credentials"])
+    gst = client(server, "sts", story["sts"].get_session_token(DurationSeconds=900)["Credentials"])
+    for chained in (hop, gst):
+        with u.aws_error("ValidationError", 400, CHAIN_LIMIT):
+            chained.assume_role(RoleArn=arn, RoleSessionName="chained", DurationSeconds=3601)
+        chained.assume_role(RoleArn=arn, RoleSessionName="chained", DurationSeconds=3600)
+    # The root user cannot assume a role, even one whose trust names the account.
+    acct_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{story['account']}:root"},
+                                                           "Action": "sts:AssumeRole"}]}
+    acct_role = iam.create_role(RoleName=u.uniq("acct"), AssumeRolePolicyDocument=json.dumps(acct_trust))["Role"]["Arn"]
+    with u.aws_error("AccessDenied", 403, "Roles may not be assumed by root accounts."):
+        server.client("sts").assume_role(RoleArn=acct_role, RoleSessionName="root")

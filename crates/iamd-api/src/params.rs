@@ -14,6 +14,12 @@ pub struct Params {
 
 /// Decodes one form component: `+` → space, `%XX` → byte; the result must be UTF-8.
 pub fn form_decode(raw: &[u8]) -> Result<String, ApiError> {
+    // Most names and many values have nothing to decode.
+    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
+        return std::str::from_utf8(raw).map(str::to_owned).map_err(|_| {
+            ApiError::malformed("The query string is not valid UTF-8 after percent-decoding")
+        });
+    }
     let out = iamd_text::percent::decode_strict(raw, true).map_err(|_| {
         ApiError::malformed("The query string contains an invalid percent-encoding")
     })?;

@@ -1,7 +1,8 @@
 //! IAM Access Analyzer's `ValidatePolicy`: authorized as `access-analyzer:ValidatePolicy`
 //! on `*` through [`Iam::authorize`], answered by the engine's lint
-//! ([`iamd_policy::lint`]) one page at a time. The REST-JSON transport (route, body,
-//! signature, JSON in and out) is the server's; the rules are here.
+//! ([`iamd_policy::lint`]) with the whole Service Authorization Reference (`iamd-sar`, every
+//! service's actions, resource types and condition keys) one page at a time. The REST-JSON
+//! transport (route, body, signature, JSON in and out) is the server's; the rules are here.
 
 use iamd_policy::lint::{lint, LintFinding};
 use iamd_policy::{Context, PolicyType};
@@ -55,6 +56,14 @@ fn analyzer_policy_type(
         ("RESOURCE_POLICY", _) => PolicyType::Resource,
         _ => return None,
     })
+}
+
+/// The lint's findings for a document of type `ty` at `now` (epoch seconds), every AWS
+/// service checked against the embedded reference (decoded on the first call). Used by
+/// `ValidatePolicy` and by the offline `iamd policy validate`.
+pub fn lint_policy(document: &str, ty: PolicyType, now: i64) -> Result<Vec<LintFinding>, IamError> {
+    let reference = iamd_sar::reference().map_err(|e| IamError::Internal(e.to_string()))?;
+    Ok(lint(document, ty, now, reference))
 }
 
 fn invalid(message: &str) -> IamError {
@@ -122,10 +131,15 @@ impl<S: Store> Iam<S> {
         ctx: &Context,
     ) -> Result<ValidatePolicyOutput, IamError> {
         let check = Check::wildcard(VALIDATE_POLICY_ACTION);
-        self.authorize(principal, std::slice::from_ref(&check), ctx)?;
+        // Decided in the caller's own account.
+        self.for_principal(principal).authorize(
+            principal,
+            std::slice::from_ref(&check),
+            &crate::LazyContext::ready(ctx),
+        )?;
         let (document, ty, max, start) = checked(input)?;
         let now = iamd_api::Timestamp::now().as_secs();
-        page(lint(document, ty, now), start, max)
+        page(lint_policy(document, ty, now)?, start, max)
     }
 }
 
@@ -202,7 +216,7 @@ mod tests {
 
     #[test]
     fn pages_cover_every_finding_once() {
-        let all = lint(DOC, PolicyType::Inline, 0);
+        let all = lint_policy(DOC, PolicyType::Inline, 0).unwrap();
         assert!(all.len() >= 2, "{all:?}");
         let (_, _, _, start) = checked(&input(DOC)).unwrap();
         let whole = page(all.clone(), start, DEFAULT_MAX_RESULTS).unwrap();
@@ -223,6 +237,22 @@ mod tests {
         assert_eq!(
             message(page(all.clone(), all.len() + 1, 1)),
             "Invalid nextToken."
+        );
+    }
+
+    /// Every service's actions and keys are checked (the embedded reference).
+    #[test]
+    fn other_services_are_checked() {
+        let bad = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+            "Action":["ec2:RunInstance","dynamodb:GetItem"],"Resource":"*"}]}"#;
+        let f = lint_policy(bad, PolicyType::Inline, 0).unwrap();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].issue_code, "INVALID_ACTION");
+        assert_eq!(f[0].details, "The action ec2:RunInstance does not exist.");
+        let good = bad.replace("RunInstance\"", "RunInstances\"");
+        assert_eq!(
+            lint_policy(&good, PolicyType::Inline, 0).unwrap(),
+            Vec::new()
         );
     }
 }

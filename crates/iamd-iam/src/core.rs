@@ -1,5 +1,6 @@
 //! The service handle: the in-memory view, the write path, and startup.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use iamd_store::{AccessKeyRecord, AccountRecord, Change, KeyStatus, KeyUsageRecord, Store};
@@ -15,6 +16,10 @@ pub struct InitOptions {
     pub account_id: Option<String>,
     /// The account root's access key (id, secret) to install; generated when `None`.
     pub root_key: Option<(String, String)>,
+    /// Open what the store holds and write nothing: no account created, no root key
+    /// generated (a command that cannot hand a generated secret to anyone, such as
+    /// `iamd account create`). A store without an account is an error.
+    pub existing_only: bool,
 }
 
 /// What startup did, for the operator.
@@ -26,28 +31,77 @@ pub struct InitReport {
     pub root_key_from_env: bool,
 }
 
+/// One account: its id and its in-memory state (every account has its own IAM
+/// namespace).
+pub(crate) struct Account {
+    pub(crate) id: String,
+    /// The server's first account (the store's `None` scope).
+    pub(crate) first: bool,
+    pub(crate) state: RwLock<State>,
+}
+
+impl Account {
+    fn new(id: String, first: bool, state: State) -> Arc<Account> {
+        Arc::new(Account {
+            id,
+            first,
+            state: RwLock::new(state),
+        })
+    }
+
+    /// The store scope of this account's loads and batches.
+    fn scope(&self) -> Option<&str> {
+        (!self.first).then_some(self.id.as_str())
+    }
+}
+
 pub(crate) struct Inner<S> {
     pub(crate) store: S,
     pub(crate) master: MasterKey,
-    pub(crate) state: RwLock<State>,
-    /// Serializes writers: each operation checks and commits against the same state.
+    /// Every account by id (the first included).
+    pub(crate) accounts: RwLock<HashMap<String, Arc<Account>>>,
+    /// Long-term access key id → its account: authentication finds a key's account
+    /// without looking through the accounts. Kept by [`Iam::write`].
+    pub(crate) key_accounts: RwLock<HashMap<String, Arc<Account>>>,
+    /// Serializes writers (of every account): each operation checks and commits
+    /// against the same state.
     pub(crate) write: tokio::sync::Mutex<()>,
-    pub(crate) account_id: String,
+    pub(crate) first: Arc<Account>,
     pub(crate) usage_tx: tokio::sync::mpsc::UnboundedSender<UsageMsg>,
     /// Verified session tokens (`sessions.rs`).
     pub(crate) sessions: crate::sessions::SessionCache,
 }
 
-/// The IAM service. Cheap to clone.
+/// The IAM service, seen from one account (the first, as [`Iam::open`] returns it;
+/// [`Iam::in_account`] / [`Iam::for_principal`] give another). Cheap to clone.
 pub struct Iam<S> {
     pub(crate) inner: Arc<Inner<S>>,
+    pub(crate) acct: Arc<Account>,
 }
 
 impl<S> Clone for Iam<S> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
+            acct: self.acct.clone(),
         }
+    }
+}
+
+/// A new account's id and root key, as [`Iam::create_account`] made them. The secret
+/// is for the caller to store privately; it is never logged.
+pub struct NewAccount {
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("account_id", &self.account_id)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -71,6 +125,11 @@ impl<S: Store> Iam<S> {
         let mut changes = Vec::new();
         let account_id = match &state.account {
             Some(a) => a.id.clone(),
+            None if init.existing_only => {
+                return Err(IamError::Internal(
+                    "the store holds no account: start the server once first".to_string(),
+                ))
+            }
             None => {
                 let id = match &init.account_id {
                     Some(id) => id.clone(),
@@ -111,7 +170,7 @@ impl<S: Store> Iam<S> {
                     }));
                 }
             }
-            None if root_keys.is_empty() => {
+            None if root_keys.is_empty() && !init.existing_only => {
                 let id = crate::ids::access_key_id("AKIA")?;
                 let secret = crate::ids::secret_access_key()?;
                 changes.push(Change::PutAccessKey(AccessKeyRecord {
@@ -130,24 +189,170 @@ impl<S: Store> Iam<S> {
             store.apply(&changes).await?;
             state.apply(prepared);
         }
+        let first = Account::new(account_id.clone(), true, state);
+        let mut accounts = HashMap::from([(account_id, first.clone())]);
+        for rec in store.other_accounts().await? {
+            if accounts.contains_key(&rec.id) {
+                return Err(IamError::Internal(format!(
+                    "account {} is stored twice",
+                    rec.id
+                )));
+            }
+            let snapshot = store.load_in(Some(&rec.id)).await?;
+            let state = State::from_snapshot(snapshot, &master)?;
+            accounts.insert(rec.id.clone(), Account::new(rec.id, false, state));
+        }
+        let key_accounts = accounts
+            .values()
+            .flat_map(|a| {
+                let keys: Vec<String> = a
+                    .state
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .keys
+                    .keys()
+                    .cloned()
+                    .collect();
+                keys.into_iter().map(move |k| (k, a.clone()))
+            })
+            .collect();
         let (usage_tx, usage_rx) = tokio::sync::mpsc::unbounded_channel();
         let iam = Iam {
             inner: Arc::new(Inner {
                 store,
                 master,
-                state: RwLock::new(state),
+                accounts: RwLock::new(accounts),
+                key_accounts: RwLock::new(key_accounts),
                 write: tokio::sync::Mutex::new(()),
-                account_id,
+                first: first.clone(),
                 usage_tx,
                 sessions: Default::default(),
             }),
+            acct: first,
         };
         tokio::spawn(usage_writer(Arc::downgrade(&iam.inner), usage_rx));
         Ok((iam, report))
     }
 
+    /// The account this handle serves.
     pub fn account_id(&self) -> &str {
-        &self.inner.account_id
+        &self.acct.id
+    }
+
+    /// The server's first account (the one `--account-id` names).
+    pub fn first_account_id(&self) -> &str {
+        &self.inner.first.id
+    }
+
+    /// Every account id, sorted.
+    pub fn account_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .inner
+            .accounts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// This service seen from the account `id`, if the server holds it.
+    pub fn in_account(&self, id: &str) -> Option<Iam<S>> {
+        if self.acct.id == id {
+            return Some(self.clone());
+        }
+        self.view(&self.inner.accounts, id)
+    }
+
+    /// This service seen from the account `index` maps `key` to.
+    fn view(&self, index: &RwLock<HashMap<String, Arc<Account>>>, key: &str) -> Option<Iam<S>> {
+        // The guard is dropped before the view is used.
+        let acct = index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()?;
+        Some(Iam {
+            inner: self.inner.clone(),
+            acct,
+        })
+    }
+
+    /// This service seen from the account of `p` (its own entities: the user, the
+    /// role of a session, its policies). An account the server does not hold (never
+    /// for an authenticated caller) leaves it as it is.
+    pub fn for_principal(&self, p: &crate::Principal) -> Iam<S> {
+        self.in_account(p.account()).unwrap_or_else(|| self.clone())
+    }
+
+    /// The account of the long-term access key `id`, if any holds it.
+    pub(crate) fn key_account(&self, id: &str) -> Option<Iam<S>> {
+        self.view(&self.inner.key_accounts, id)
+    }
+
+    /// Creates an account (id `id`, random 12 digits when `None`) with one root
+    /// access key, in the store and in memory. An existing id is refused
+    /// (`EntityAlreadyExists`).
+    pub async fn create_account(&self, id: Option<String>) -> Result<NewAccount, IamError> {
+        let _lock = self.inner.write.lock().await;
+        let id = match id {
+            Some(id) => {
+                if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(IamError::Validation(format!(
+                        "account id {id:?} is not 12 digits"
+                    )));
+                }
+                id
+            }
+            None => loop {
+                let id = crate::ids::account_id()?;
+                if self.in_account(&id).is_none() {
+                    break id;
+                }
+            },
+        };
+        if self.in_account(&id).is_some() {
+            return Err(IamError::EntityAlreadyExists(format!(
+                "Account {id} already exists."
+            )));
+        }
+        let key_id = crate::ids::access_key_id("AKIA")?;
+        let secret = crate::ids::secret_access_key()?;
+        let changes = vec![
+            Change::PutAccount(AccountRecord {
+                id: id.clone(),
+                created: now_ms(),
+            }),
+            Change::PutAccessKey(AccessKeyRecord {
+                id: key_id.clone(),
+                user_id: None,
+                status: KeyStatus::Active,
+                secret_ciphertext: self.inner.master.seal(&key_id, secret.as_bytes())?,
+                created: now_ms(),
+            }),
+        ];
+        let mut state = State::default();
+        let prepared = state.prepare(&changes, &self.inner.master)?;
+        self.inner.store.apply_in(Some(&id), &changes).await?;
+        state.apply(prepared);
+        let acct = Account::new(id.clone(), false, state);
+        self.inner
+            .key_accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key_id.clone(), acct.clone());
+        self.inner
+            .accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), acct);
+        Ok(NewAccount {
+            account_id: id,
+            access_key_id: key_id,
+            secret_access_key: secret,
+        })
     }
 
     /// A read view of the state. Never hold it across an `.await`.
@@ -155,7 +360,7 @@ impl<S: Store> Iam<S> {
         // A poisoned lock means a panic happened while a writer held it; the state
         // is only mutated after a successful commit by code that does not panic, so
         // the data itself is still the committed state.
-        self.inner.state.read().unwrap_or_else(|p| p.into_inner())
+        self.acct.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The one write path. Under the write lock (so the plan and its commit see the
@@ -178,14 +383,43 @@ impl<S: Store> Iam<S> {
             (changes, prepared, answer)
         };
         if !changes.is_empty() {
-            self.inner.store.apply(&changes).await?;
             self.inner
+                .store
+                .apply_in(self.acct.scope(), &changes)
+                .await?;
+            self.acct
                 .state
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .apply(prepared);
+            self.index_keys(&changes);
         }
         Ok(answer)
+    }
+
+    /// Keeps the key → account index in step with a committed batch of this account.
+    fn index_keys(&self, changes: &[Change]) {
+        let keyed =
+            |c: &Change| matches!(c, Change::PutAccessKey(_) | Change::DeleteAccessKey { .. });
+        if !changes.iter().any(keyed) {
+            return;
+        }
+        let mut index = self
+            .inner
+            .key_accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        for c in changes {
+            match c {
+                Change::PutAccessKey(k) => {
+                    index.insert(k.id.clone(), self.acct.clone());
+                }
+                Change::DeleteAccessKey { id } => {
+                    index.remove(id);
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Records that a key was used, without slowing the request: memory is updated
@@ -239,7 +473,6 @@ async fn usage_writer<S: Store>(
     inner: std::sync::Weak<Inner<S>>,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<UsageMsg>,
 ) {
-    use std::collections::HashMap;
     loop {
         let Some(first) = rx.recv().await else { return };
         // Coalesce what arrives within a short window into one transaction.
@@ -264,11 +497,25 @@ async fn usage_writer<S: Store>(
             }
         }
         let Some(inner) = inner.upgrade() else { return };
-        let iam = Iam { inner };
-        if !pending.is_empty() {
-            let written = iam.write(|state| {
-                let changes = pending
-                    .into_values()
+        let iam = Iam {
+            acct: inner.first.clone(),
+            inner,
+        };
+        // One batch per account, each in its own account's scope.
+        let mut by_account: HashMap<String, (Iam<S>, Vec<KeyUsageRecord>)> = HashMap::new();
+        for r in pending.into_values() {
+            if let Some(a) = iam.key_account(&r.access_key_id) {
+                by_account
+                    .entry(a.account_id().to_string())
+                    .or_insert_with(|| (a, Vec::new()))
+                    .1
+                    .push(r);
+            }
+        }
+        for (a, records) in by_account.into_values() {
+            let written = a.write(|state| {
+                let changes = records
+                    .into_iter()
                     .filter(|r| state.keys.contains_key(&r.access_key_id))
                     .map(Change::PutKeyUsage)
                     .collect();
@@ -349,6 +596,45 @@ mod tests {
             User::by_name(&state, "u").is_some_and(|u| u.rec.name == "u" && u.policies.is_empty())
         );
         assert!(User::by_name(&state, "renamed").is_none());
+    }
+
+    #[tokio::test]
+    async fn opening_existing_only_writes_nothing_and_generates_no_root_key() {
+        // An account whose root has deleted every access key of its own.
+        let snap = Snapshot {
+            account: Some(AccountRecord {
+                id: "123456789012".into(),
+                created: 1,
+            }),
+            ..Default::default()
+        };
+        let existing = InitOptions {
+            existing_only: true,
+            ..Default::default()
+        };
+        let store = MemStore::with(snap.clone());
+        let (_, report) = Iam::open(store.clone(), crate::testing::master(), existing)
+            .await
+            .unwrap();
+        assert!(report.generated_root_key.is_none());
+        assert_eq!(store.batches(), 0);
+        // The server's own start does generate one (and shows it to the operator).
+        let store = MemStore::with(snap);
+        let (_, report) = Iam::open(store.clone(), crate::testing::master(), Default::default())
+            .await
+            .unwrap();
+        assert!(report.generated_root_key.is_some());
+        assert_eq!(store.batches(), 1);
+        // A store without an account is not opened at all.
+        let existing = InitOptions {
+            existing_only: true,
+            ..Default::default()
+        };
+        assert!(
+            Iam::open(MemStore::default(), crate::testing::master(), existing)
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
+use std::sync::{Arc, RwLock};
 
 /// Errors of the secret box. Messages never contain secret material.
 #[derive(Debug, thiserror::Error)]
@@ -18,17 +19,20 @@ pub enum CryptoError {
     Decrypt,
     #[error("a secret could not be encrypted")]
     Encrypt,
+    #[error("the session key rotation period must be at least an hour")]
+    RotationPeriod,
 }
-
-/// The session-token key generation in use (rotation is not configurable yet).
-const SESSION_KEY_GENERATION: u32 = 1;
 
 /// The master key. `Debug` never shows the key.
 pub struct MasterKey {
     cipher: Aes256Gcm,
+    /// When the session-token key rotates.
+    schedule: iamd_session::Schedule,
     /// The session-token keyring derived from the master key (HMAC per generation,
-    /// `iamd_session`): the master key itself is never handed out.
-    sessions: iamd_session::Keyring,
+    /// `iamd_session`) for the current generation of `schedule`: the master key itself
+    /// is never handed out. Replaced (never changed in place) when the clock reaches
+    /// the next generation, so a request holds one consistent keyring.
+    sessions: RwLock<Arc<iamd_session::Keyring>>,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -43,13 +47,41 @@ impl MasterKey {
             return Err(CryptoError::BadMasterKey);
         }
         let key = Key::<Aes256Gcm>::from_slice(bytes);
-        // Generation 1 seals every token for now (rotation: not yet configurable).
-        let sessions = iamd_session::Keyring::new(bytes, SESSION_KEY_GENERATION)
+        let schedule = iamd_session::Schedule::default();
+        let sessions = schedule
+            .keyring_at(bytes, crate::sessions::now_secs())
             .map_err(|_| CryptoError::BadMasterKey)?;
         Ok(Self {
             cipher: Aes256Gcm::new(key),
-            sessions,
+            schedule,
+            sessions: RwLock::new(Arc::new(sessions)),
         })
+    }
+
+    /// The same key with the session-token key rotating every `period` seconds (at
+    /// least an hour; default a day). Every node of a deployment must use the same
+    /// period: a node derives the generation from its clock and the period.
+    pub fn with_session_key_rotation(mut self, period: u64) -> Result<Self, CryptoError> {
+        self.schedule =
+            iamd_session::Schedule::new(period).map_err(|_| CryptoError::RotationPeriod)?;
+        let ring = self
+            .read_sessions()
+            .at(&self.schedule, crate::sessions::now_secs());
+        let ring = ring.map_err(|_| CryptoError::RotationPeriod)?;
+        self.sessions = RwLock::new(Arc::new(ring));
+        Ok(self)
+    }
+
+    /// When the session-token key rotates.
+    pub fn session_schedule(&self) -> iamd_session::Schedule {
+        self.schedule
+    }
+
+    fn read_sessions(&self) -> Arc<iamd_session::Keyring> {
+        self.sessions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Parses 64 hex characters (surrounding whitespace ignored).
@@ -66,9 +98,24 @@ impl MasterKey {
         Ok((Self::from_bytes(&bytes)?, hex))
     }
 
-    /// The keyring that seals and opens session tokens (keys derived from this key).
-    pub fn session_keyring(&self) -> &iamd_session::Keyring {
-        &self.sessions
+    /// The keyring that seals and opens session tokens and authorization messages at
+    /// `now` (keys derived from this key): the one held, or — once `now` reaches a
+    /// later generation — the keyring of `now`, which replaces it (no restart; each
+    /// node on its own clock). Generations only move forward: a clock stepping back
+    /// keeps the newer keyring. The hot path is one read lock and an `Arc` clone.
+    pub fn session_keyring(&self, now: u64) -> Arc<iamd_session::Keyring> {
+        let ring = self.read_sessions();
+        if self.schedule.generation_at(now) <= ring.current_generation() {
+            return ring;
+        }
+        let mut held = self.sessions.write().unwrap_or_else(|p| p.into_inner());
+        if self.schedule.generation_at(now) > held.current_generation() {
+            // Fails only past generation u32::MAX: the held keyring stays.
+            if let Ok(next) = held.at(&self.schedule, now) {
+                *held = Arc::new(next);
+            }
+        }
+        held.clone()
     }
 
     pub fn seal(&self, associated: &str, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {

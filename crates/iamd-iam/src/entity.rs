@@ -70,13 +70,34 @@ pub(crate) trait Entity: Sized + Send + Sync + 'static {
 
     fn by_name<'a>(state: &'a State, name: &str) -> Option<&'a Self> {
         let (by_id, names) = Self::table(state);
-        names.get(&name.to_lowercase()).and_then(|id| by_id.get(id))
+        // Names are matched case-insensitively; an ASCII name (every valid one) is
+        // lowered on the stack, without an allocation per lookup.
+        let mut buf = [0u8; 128];
+        let id = match buf.get_mut(..name.len()) {
+            Some(lowered) if name.is_ascii() => {
+                lowered.copy_from_slice(name.as_bytes());
+                lowered.make_ascii_lowercase();
+                std::str::from_utf8(lowered).ok().and_then(|n| names.get(n))
+            }
+            _ => names.get(&name.to_lowercase()),
+        };
+        id.and_then(|id| by_id.get(id))
     }
 
     /// The existing entity whose ARN (with its path) is exactly `arn`.
     fn by_arn<'a>(state: &'a State, account: &str, arn: &str) -> Option<&'a Self> {
         let name = arn.rsplit('/').next()?;
-        Self::by_name(state, name).filter(|e| e.arn(account) == arn)
+        Self::by_name(state, name).filter(|e| e.has_arn(account, arn))
+    }
+
+    /// Whether `arn` is this entity's ARN ([`Entity::arn`], compared without building it).
+    fn has_arn(&self, account: &str, arn: &str) -> bool {
+        (|| {
+            let rest = arn.strip_prefix("arn:aws:iam::")?.strip_prefix(account)?;
+            let rest = rest.strip_prefix(':')?.strip_prefix(Self::ARN_TYPE)?;
+            Some(rest.strip_prefix(self.path())? == self.name())
+        })()
+        .unwrap_or(false)
     }
 
     fn arn_of(account: &str, path: &str, name: &str) -> String {
@@ -87,18 +108,20 @@ pub(crate) trait Entity: Sized + Send + Sync + 'static {
         Self::arn_of(account, self.path(), self.name())
     }
 
-    /// `aws:ResourceTag/k` and `iam:ResourceTag/k` for every tag
-    /// (docs/policy-semantics.md §5.1, §5.4).
+    /// `aws:ResourceTag/k` for every tag, and `iam:ResourceTag/k` too on the kinds whose
+    /// resource type the Service Authorization Reference lists it for (`user`, `role`;
+    /// `policy` and `instance-profile` have `aws:ResourceTag` only) — the tags as they
+    /// are before the request (docs/policy-semantics.md §5.1, §5.4).
     fn resource_tag_keys(&self) -> Keys {
-        self.tags()
-            .iter()
-            .flat_map(|(k, v)| {
-                [
-                    (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
-                    (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
-                ]
-            })
-            .collect()
+        let iam_too = matches!(Self::ARN_TYPE, "user" | "role");
+        let mut keys = Keys::with_capacity(self.tags().len() * 2);
+        for (k, v) in self.tags() {
+            keys.push((format!("aws:ResourceTag/{k}"), vec![v.clone()]));
+            if iam_too {
+                keys.push((format!("iam:ResourceTag/{k}"), vec![v.clone()]));
+            }
+        }
+        keys
     }
 
     /// AWS's NoSuchEntity for the name `name`.
@@ -209,6 +232,7 @@ impl Entity for User {
             keys: Default::default(),
             attached: Default::default(),
             effective: std::sync::Arc::from(Vec::new()),
+            boundary: None,
         }
     }
 
@@ -293,6 +317,7 @@ impl Entity for Role {
             trust,
             attached: Default::default(),
             effective: std::sync::Arc::from(Vec::new()),
+            boundary: None,
         }
     }
 
@@ -437,5 +462,42 @@ impl Entity for ManagedPolicy {
         IamError::EntityAlreadyExists(format!(
             "A policy called {name} already exists. Duplicate names are not allowed."
         ))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used, reason = "a test")]
+mod tests {
+    use super::Entity;
+    use crate::state::User;
+    use crate::testing::{ok, open, MemStore, ACCOUNT};
+
+    #[tokio::test]
+    async fn lookups_by_name_and_arn_match_what_the_arn_says() {
+        let iam = open(MemStore::default()).await;
+        ok(&iam, "CreateUser", "UserName=Melvins&Path=/eng/").await;
+        let state = iam.read();
+        let u = User::by_name(&state, "melVINS").expect("case-insensitive name");
+        assert_eq!(u.name(), "Melvins");
+        // A name longer than the stack buffer, or not ASCII, takes the allocating path.
+        assert!(User::by_name(&state, &"m".repeat(200)).is_none());
+        assert!(User::by_name(&state, "melvİns").is_none());
+        let arn = u.arn(ACCOUNT);
+        assert_eq!(arn, "arn:aws:iam::123456789012:user/eng/Melvins");
+        assert!(u.has_arn(ACCOUNT, &arn));
+        assert!(User::by_arn(&state, ACCOUNT, &arn).is_some());
+        for other in [
+            "arn:aws:iam::123456789012:user/Melvins",
+            "arn:aws:iam::123456789012:user/eng/melvins",
+            "arn:aws:iam::210987654321:user/eng/Melvins",
+            "arn:aws:iam::123456789012:group/eng/Melvins",
+            "arn:aws:iam::123456789012:user/eng/Melvins/",
+            "arn:aws:iam::123456789012:user/eng/Melvinsx",
+            "arn:aws:iam::123456789012user/eng/Melvins",
+            "arn:aws:sts::123456789012:user/eng/Melvins",
+        ] {
+            assert!(!u.has_arn(ACCOUNT, other), "{other}");
+            assert!(User::by_arn(&state, ACCOUNT, other).is_none(), "{other}");
+        }
     }
 }

@@ -8,13 +8,12 @@
 
 use iamd_api::iam::IamRequest;
 use iamd_api::sts::StsRequest;
-use iamd_policy::Context;
 use iamd_store::Store;
 
 use crate::core::Iam;
 use crate::error::IamError;
 use crate::ops::{Cx, Operation, Output};
-use crate::principal::{Check, Principal, Target};
+use crate::principal::{Check, LazyContext, Principal};
 
 fn not_implemented(op: &str) -> IamError {
     IamError::NotImplemented(format!(
@@ -23,8 +22,17 @@ fn not_implemented(op: &str) -> IamError {
 }
 
 impl<S: Store> Iam<S> {
-    /// The checks of one operation, with the resources named as AWS's denials name
-    /// them (`user bob` for an existing user; an ARN otherwise).
+    /// The account of the IAM resource `arn` (`arn:aws:iam::ACCOUNT:…`) when this
+    /// server holds it, else the caller's.
+    fn for_resource(&self, p: &Principal, arn: &str) -> Iam<S> {
+        arn.split(':')
+            .nth(4)
+            .filter(|a| *a != p.account())
+            .and_then(|a| self.in_account(a))
+            .unwrap_or_else(|| self.for_principal(p))
+    }
+
+    /// The checks of one operation.
     fn checks_of(
         &self,
         p: &Principal,
@@ -40,9 +48,7 @@ impl<S: Store> Iam<S> {
             action,
         })?;
         for c in &mut checks {
-            if let Target::Arn(a) = &c.target {
-                c.display = state.denial_name(account, a);
-            }
+            crate::ops::boundaries::add_existing_boundary_key(&state, account, c);
         }
         Ok(checks)
     }
@@ -53,7 +59,7 @@ impl<S: Store> Iam<S> {
         p: &Principal,
         op: O,
         action: &'static str,
-        ctx: &Context,
+        ctx: &LazyContext<'_>,
     ) -> Result<Output, IamError> {
         let checks = self.checks_of(p, action, |cx| op.checks(cx))?;
         self.authorize(p, &checks, ctx)?;
@@ -75,20 +81,25 @@ macro_rules! front_door {
         impl<S: Store> Iam<S> {
             /// Runs one IAM operation for `p`: its checks, authorization, execution.
             /// `ctx` holds the request's condition keys ([`crate::request_context`]
-            /// plus [`Iam::add_principal_keys`]).
+            /// plus [`Iam::add_principal_keys`]), built when a decision needs them.
             pub async fn handle(
                 &self,
                 p: &Principal,
                 req: IamRequest,
-                ctx: &Context,
+                ctx: &LazyContext<'_>,
             ) -> Result<Output, IamError> {
                 // GetSessionToken credentials call IAM only when MFA was used (AWS).
-                if matches!(p, Principal::Session(s) if !s.mfa) {
+                // Federated users never (AWS).
+                if matches!(p, Principal::Session(s) if !s.mfa)
+                    || matches!(p, Principal::FederatedUser(_))
+                {
                     return Err(IamError::InvalidClientTokenId);
                 }
+                // Served in the caller's account.
+                let this = &self.for_principal(p);
                 match req {
                     $(IamRequest::$op(r) => {
-                        self.checked(p, r, concat!("iam:", stringify!($op)), ctx).await
+                        this.checked(p, r, concat!("iam:", stringify!($op)), ctx).await
                     })*
                     other => Err(not_implemented(other.operation_name())),
                 }
@@ -99,11 +110,26 @@ macro_rules! front_door {
                 &self,
                 p: &Principal,
                 req: StsRequest,
-                ctx: &Context,
+                ctx: &LazyContext<'_>,
             ) -> Result<Output, IamError> {
+                // Federated users may call only GetCallerIdentity of STS (AWS).
+                if let Principal::FederatedUser(_) = p {
+                    if !matches!(req, StsRequest::GetCallerIdentity(_)) {
+                        return Err(crate::ops::sts::session_credentials_refused(
+                            req.operation_name(),
+                        ));
+                    }
+                }
+                // Served in the caller's account; AssumeRole in the role's (the
+                // session belongs to it; the caller's identity policies still come
+                // from the caller's account).
+                let this = &match &req {
+                    StsRequest::AssumeRole(r) => self.for_resource(p, &r.role_arn),
+                    _ => self.for_principal(p),
+                };
                 match req {
                     $(StsRequest::$sts(r) => {
-                        self.checked(p, r, concat!("sts:", stringify!($sts)), ctx).await
+                        this.checked(p, r, concat!("sts:", stringify!($sts)), ctx).await
                     })*
                     other => Err(not_implemented(other.operation_name())),
                 }
@@ -161,14 +187,18 @@ front_door! {
         AttachGroupPolicy, DetachGroupPolicy, ListAttachedGroupPolicies,
         AttachRolePolicy, DetachRolePolicy, ListAttachedRolePolicies,
         ListEntitiesForPolicy,
-        // the account (ops/account.rs)
-        GetAccountSummary,
+        // permissions boundaries (ops/boundaries.rs)
+        PutUserPermissionsBoundary, DeleteUserPermissionsBoundary,
+        PutRolePermissionsBoundary, DeleteRolePermissionsBoundary,
+        // the account (ops/account.rs, ops/authorization_details.rs)
+        GetAccountSummary, GetAccountAuthorizationDetails,
         // the policy simulator (ops/simulator.rs)
         SimulateCustomPolicy, SimulatePrincipalPolicy,
         GetContextKeysForCustomPolicy, GetContextKeysForPrincipalPolicy,
     ],
     sts: [
         // ops/sts.rs
-        GetCallerIdentity, AssumeRole, GetSessionToken,
+        GetCallerIdentity, AssumeRole, GetSessionToken, GetFederationToken,
+        GetAccessKeyInfo, DecodeAuthorizationMessage,
     ],
 }

@@ -11,6 +11,7 @@
 //! `front.rs`; each is one `Operation` impl in `ops/`, by resource family.
 
 mod analyzer;
+mod authz_message;
 mod core;
 pub mod crypto;
 mod entity;
@@ -32,12 +33,13 @@ mod trust;
 mod write_bench;
 
 pub use crate::core::{Iam, InitOptions, InitReport};
-pub use analyzer::{ValidatePolicyInput, ValidatePolicyOutput};
+pub use analyzer::{lint_policy, ValidatePolicyInput, ValidatePolicyOutput};
+pub use authz_message::{capture_denial, capture_denial_sync, AUTHORIZATION_MESSAGE_HEADER};
 pub use error::IamError;
 pub use ops::Output;
 pub use principal::{
-    request_context, Authenticated, Check, KeyProblem, Principal, RequestOrigin, RoleSession,
-    Target,
+    request_context, Authenticated, Check, Identity, KeyProblem, LazyContext, Principal,
+    RequestOrigin, RoleSession, Target,
 };
 pub use sessions::is_session_key;
 pub use simulate::CustomSimulation;

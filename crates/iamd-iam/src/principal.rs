@@ -25,6 +25,48 @@ pub struct RequestOrigin<'a> {
     pub referer: Option<&'a [u8]>,
 }
 
+/// A request's condition keys, built when a decision first needs them: [`Iam::authorize`]
+/// takes an allow from a policy set that reads no context
+/// ([`PolicySet::reads_context`]) without building them.
+pub struct LazyContext<'a> {
+    inner: LazyInner<'a>,
+}
+
+enum LazyInner<'a> {
+    Ready(&'a Context),
+    Lazy {
+        built: std::sync::OnceLock<Context>,
+        build: &'a (dyn Fn() -> Context + Sync),
+    },
+}
+
+impl<'a> LazyContext<'a> {
+    /// Keys `build` makes on first use.
+    pub fn new(build: &'a (dyn Fn() -> Context + Sync)) -> Self {
+        LazyContext {
+            inner: LazyInner::Lazy {
+                built: std::sync::OnceLock::new(),
+                build,
+            },
+        }
+    }
+
+    /// Keys already built.
+    pub fn ready(ctx: &'a Context) -> Self {
+        LazyContext {
+            inner: LazyInner::Ready(ctx),
+        }
+    }
+
+    /// The keys (built now if they were not).
+    pub fn get(&self) -> &Context {
+        match &self.inner {
+            LazyInner::Ready(c) => c,
+            LazyInner::Lazy { built, build } => built.get_or_init(build),
+        }
+    }
+}
+
 /// A context holding the request-level global condition keys every service sets
 /// (§5.1): time, transport, source IP, the service-principal flags,
 /// requested region, user agent and referer. Principal keys come from
@@ -113,6 +155,8 @@ pub enum Principal {
     /// A GetSessionToken session of a user or the root: the same identity as its
     /// long-term credentials, with a token.
     Session(Arc<UserSession>),
+    /// A GetFederationToken session: `arn:aws:sts::ACCT:federated-user/NAME`.
+    FederatedUser(Arc<crate::sessions::FederatedSession>),
 }
 
 /// A GetSessionToken session.
@@ -151,11 +195,14 @@ pub struct RoleSession {
     /// Unix seconds; the session is expired from this instant on.
     pub expires_at: u64,
     pub source_identity: Option<String>,
-    /// The session policies, compiled once per token: effective permissions are the
+    /// The session policies (inline and managed): effective permissions are the
     /// intersection of these and the role's.
-    pub session_policies: Arc<[Arc<CompiledPolicy>]>,
+    pub session_policies: crate::sessions::SessionPolicies,
     /// Session tags (key, value).
     pub tags: Vec<(String, String)>,
+    /// Keys of the session tags that pass on to a chained session (AWS: they cannot be
+    /// overridden there).
+    pub transitive_tag_keys: Vec<String>,
     /// Made by role chaining or from GetSessionToken credentials.
     pub chained: bool,
 }
@@ -186,6 +233,11 @@ impl Principal {
                 account: &s.account,
             },
             Principal::Session(s) => s.base.caller(),
+            Principal::FederatedUser(f) => Caller::FederatedUser {
+                arn: &f.arn,
+                user_arn: &f.issuer_arn,
+                account: &f.account,
+            },
         }
     }
 
@@ -201,6 +253,7 @@ impl Principal {
             Principal::User { arn, .. } => arn.as_str().into(),
             Principal::AssumedRole(s) => s.arn.as_str().into(),
             Principal::Session(s) => s.base.arn(),
+            Principal::FederatedUser(f) => f.arn.as_str().into(),
         }
     }
 
@@ -211,6 +264,7 @@ impl Principal {
             Principal::User { id, .. } => id,
             Principal::AssumedRole(s) => &s.user_id,
             Principal::Session(s) => s.base.user_id(),
+            Principal::FederatedUser(f) => &f.user_id,
         }
     }
 
@@ -219,20 +273,25 @@ impl Principal {
             Principal::Root { account } | Principal::User { account, .. } => account,
             Principal::AssumedRole(s) => &s.account,
             Principal::Session(s) => s.base.account(),
+            Principal::FederatedUser(f) => &f.account,
         }
     }
 
     /// The session policies that bind this caller (none for long-term credentials).
-    pub fn session_policies(&self) -> &[Arc<CompiledPolicy>] {
+    pub fn session_policies(&self) -> Option<&crate::sessions::SessionPolicies> {
         match self {
-            Principal::AssumedRole(s) => &s.session_policies,
-            _ => &[],
+            Principal::AssumedRole(s) => Some(&s.session_policies),
+            Principal::FederatedUser(f) => Some(&f.session_policies),
+            _ => None,
         }
     }
 
     /// The caller is a session (temporary credentials).
     pub fn is_session(&self) -> bool {
-        matches!(self, Principal::AssumedRole(_) | Principal::Session(_))
+        matches!(
+            self,
+            Principal::AssumedRole(_) | Principal::Session(_) | Principal::FederatedUser(_)
+        )
     }
 
     /// The identity a GetSessionToken session acts as; any other principal itself.
@@ -241,6 +300,23 @@ impl Principal {
             Principal::Session(s) => &s.base,
             other => other,
         }
+    }
+}
+
+/// The policies that bind an IAM identity (a user, or a role's sessions): its
+/// identity policies (inline and attached, a user's groups' included) and its
+/// permissions boundary. Dereferences to the identity policies.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    pub policies: Arc<[Arc<CompiledPolicy>]>,
+    /// The default document of its permissions boundary policy.
+    pub boundary: Option<Arc<CompiledPolicy>>,
+}
+
+impl std::ops::Deref for Identity {
+    type Target = [Arc<CompiledPolicy>];
+    fn deref(&self) -> &Self::Target {
+        &self.policies
     }
 }
 
@@ -290,9 +366,6 @@ pub struct Check {
     pub action: Cow<'static, str>,
     pub target: Target,
     pub keys: Vec<(String, Vec<String>)>,
-    /// How a denial names the resource when AWS does not print the ARN (IAM says
-    /// `on resource: user bob`).
-    pub display: Option<String>,
     /// The role trust policy the check is also decided against (`sts:AssumeRole`,
     /// resource = the role ARN); its denial carries no reason, as AWS's.
     pub trust: Option<Arc<CompiledPolicy>>,
@@ -309,8 +382,15 @@ impl Check {
             action: action.into(),
             target: Target::Arn(arn),
             keys,
-            display: None,
             trust: None,
+        }
+    }
+
+    /// The check's resource as the engine takes it.
+    pub fn resource(&self) -> Resource<'_> {
+        match &self.target {
+            Target::Arn(a) => Resource::Arn(a),
+            Target::Wildcard => Resource::Wildcard,
         }
     }
 
@@ -320,30 +400,44 @@ impl Check {
             action: action.into(),
             target: Target::Wildcard,
             keys: Vec::new(),
-            display: None,
             trust: None,
         }
     }
 }
 
+/// A long-term key's principal, plaintext secret and last-use cell.
+pub type KeyCredentials = (Principal, Arc<str>, Arc<UsageCell>);
+
 impl<S: Store> Iam<S> {
     /// The principal and the plaintext secret of an access key (memory only), and the
     /// cell that records the key's last use. Requests authenticate through
     /// [`Iam::authenticate`]; S3's signature check asks this for the secret alone.
-    pub fn credentials(
-        &self,
-        access_key_id: &str,
-    ) -> Result<(Principal, Arc<str>, Arc<UsageCell>), KeyProblem> {
+    pub fn credentials(&self, access_key_id: &str) -> Result<KeyCredentials, KeyProblem> {
+        // This handle's account first (one lookup for the common case), else the key's
+        // own account, found through the key index.
+        if let Some(found) = self.credentials_here(access_key_id) {
+            return found;
+        }
+        self.key_account(access_key_id)
+            .filter(|owner| owner.account_id() != self.account_id())
+            .and_then(|owner| owner.credentials_here(access_key_id))
+            .unwrap_or(Err(KeyProblem::Unknown))
+    }
+
+    /// [`Iam::credentials`] of a key of this handle's account (`None`: not one).
+    fn credentials_here(&self, access_key_id: &str) -> Option<Result<KeyCredentials, KeyProblem>> {
         let state = self.read();
-        let key = state.keys.get(access_key_id).ok_or(KeyProblem::Unknown)?;
+        let key = state.keys.get(access_key_id)?;
         if key.rec.status != iamd_store::KeyStatus::Active {
-            return Err(KeyProblem::Inactive);
+            return Some(Err(KeyProblem::Inactive));
         }
         let account = self.account_id().to_string();
         let principal = match &key.rec.user_id {
             None => Principal::Root { account },
             Some(uid) => {
-                let u = state.users.get(uid).ok_or(KeyProblem::Unknown)?;
+                let Some(u) = state.users.get(uid) else {
+                    return Some(Err(KeyProblem::Unknown));
+                };
                 Principal::User {
                     id: u.rec.id.clone(),
                     name: u.rec.name.clone(),
@@ -352,7 +446,7 @@ impl<S: Store> Iam<S> {
                 }
             }
         };
-        Ok((principal, key.secret.clone(), key.usage.clone()))
+        Some(Ok((principal, key.secret.clone(), key.usage.clone())))
     }
 
     /// The one authenticator, for every protocol (Query, the analyzer's REST-JSON, S3):
@@ -397,6 +491,9 @@ impl<S: Store> Iam<S> {
 
     /// Adds the principal-dependent global condition keys (§5.1, §5.2).
     pub fn add_principal_keys(&self, p: &Principal, ctx: &mut Context) {
+        if self.account_id() != p.account() {
+            return self.for_principal(p).add_principal_keys(p, ctx);
+        }
         if let Principal::Session(s) = p {
             self.add_principal_keys(&s.base, ctx);
             ctx.insert_static("aws:tokenissuetime", s.issued_at_text.as_str());
@@ -425,6 +522,7 @@ impl<S: Store> Iam<S> {
                     }
                 }
             }
+            Principal::FederatedUser(f) => self.add_federated_keys(f, ctx),
             Principal::AssumedRole(s) => {
                 // `aws:PrincipalArn` is the role's ARN; no `aws:username` for roles.
                 ctx.insert_static("aws:principalarn", s.role_arn.as_str());
@@ -450,17 +548,28 @@ impl<S: Store> Iam<S> {
         }
     }
 
-    /// The caller's identity policies (empty for the root, which they do not bind).
-    /// A role session's are its role's policies now, so a change applies to live
-    /// sessions at their next request; a session whose role is gone has none.
-    pub fn identity_policies(&self, p: &Principal) -> Arc<[Arc<CompiledPolicy>]> {
+    /// The caller's identity policies and permissions boundary (none for the root,
+    /// which they do not bind). A role session's are its role's now, so a change
+    /// applies to live sessions at their next request; a session whose role is gone
+    /// has none.
+    pub fn identity_policies(&self, p: &Principal) -> Identity {
+        if self.account_id() != p.account() {
+            return self.for_principal(p).identity_policies(p);
+        }
         let state = self.read();
         let found = match p.long_term() {
             Principal::Root { .. } | Principal::Session(_) => None,
-            Principal::User { id, .. } => state.users.get(id).map(|u| u.effective.clone()),
-            Principal::AssumedRole(s) => state.roles.get(&s.role_id).map(|r| r.effective.clone()),
+            Principal::FederatedUser(f) => return crate::sessions::federated_identity(&state, f),
+            Principal::User { id, .. } => state.users.get(id).map(|u| Identity {
+                policies: u.effective.clone(),
+                boundary: u.boundary.clone(),
+            }),
+            Principal::AssumedRole(s) => state.roles.get(&s.role_id).map(|r| Identity {
+                policies: r.effective.clone(),
+                boundary: r.boundary.clone(),
+            }),
         };
-        found.unwrap_or_else(|| Arc::from(Vec::new()))
+        found.unwrap_or_default()
     }
 
     /// Builds the engine's request for one check (the check's condition keys over
@@ -484,13 +593,9 @@ impl<S: Store> Iam<S> {
             ctx_owned = c;
             &ctx_owned
         };
-        let resource = match &check.target {
-            Target::Arn(a) => Resource::Arn(a),
-            Target::Wildcard => Resource::Wildcard,
-        };
         let req = Request {
             action: &check.action,
-            resource,
+            resource: check.resource(),
             resource_account: Some(resource_account),
             caller,
             context: ctx,
@@ -509,33 +614,48 @@ impl<S: Store> Iam<S> {
     pub fn decide(
         &self,
         caller: Option<&Principal>,
-        identity: &[Arc<CompiledPolicy>],
+        identity: &Identity,
         resource_policy: Option<&Arc<CompiledPolicy>>,
         req: &Request<'_>,
         resource: &str,
     ) -> Result<(), String> {
-        self.decide_with_trust(caller, identity, resource_policy, None, req, resource)
+        self.decide_with_trust(caller, identity, resource_policy, None, req, || {
+            Cow::Borrowed(resource)
+        })
     }
 
     /// [`Iam::decide`], also against a role's trust policy (`sts:AssumeRole`). The
-    /// caller's session policies (if it is a session) always take part.
-    fn decide_with_trust(
+    /// caller's session policies (if it is a session) always take part. `resource`
+    /// names the resource in a denial (and the debug log): called only then.
+    fn decide_with_trust<'r>(
         &self,
         caller: Option<&Principal>,
-        identity: &[Arc<CompiledPolicy>],
+        identity: &Identity,
         resource_policy: Option<&Arc<CompiledPolicy>>,
         trust: Option<&Arc<CompiledPolicy>>,
         req: &Request<'_>,
-        resource: &str,
+        resource: impl Fn() -> Cow<'r, str>,
     ) -> Result<(), String> {
+        let session = caller.and_then(|c| self.session_set(c));
         let set = PolicySet {
-            identity,
+            identity: &identity.policies,
+            boundary: identity.boundary.as_ref(),
             resource: resource_policy,
-            session: caller.map(Principal::session_policies).unwrap_or(&[]),
+            session: session.as_deref().unwrap_or(&[]),
             trust,
-            ..Default::default()
         };
-        let d = decide(req, &set);
+        self.decided(caller, trust, req, decide(req, &set), resource)
+    }
+
+    /// Logs decision `d` and, for a denial, records it and returns AWS's message.
+    fn decided<'r>(
+        &self,
+        caller: Option<&Principal>,
+        trust: Option<&Arc<CompiledPolicy>>,
+        req: &Request<'_>,
+        d: iamd_policy::Decision<'_>,
+        resource: impl Fn() -> Cow<'r, str>,
+    ) -> Result<(), String> {
         let st = d.statement;
         // The caller's ARN is built only when something shows it (a root ARN is
         // formatted): the debug log, or a denial.
@@ -544,7 +664,7 @@ impl<S: Store> Iam<S> {
             tracing::debug!(
             principal = arn.as_deref().unwrap_or("anonymous"),
             action = %req.action,
-            resource,
+            resource = &*resource(),
             decision = ?d.kind,
             reason = ?d.reason,
             policy_kind = ?st.map(|s| s.kind),
@@ -559,13 +679,15 @@ impl<S: Store> Iam<S> {
         if d.kind == DecisionKind::Allow {
             return Ok(());
         }
+        let resource = resource();
+        self.record_denial(caller, req, &d, &resource);
         Err(match caller.map(Principal::arn) {
             // AWS words a refused AssumeRole without a reason.
             Some(arn) if trust.is_some() => format!(
                 "User: {arn} is not authorized to perform: {} on resource: {resource}",
                 req.action
             ),
-            Some(arn) => render_denial(&arn, req.action, resource, &d),
+            Some(arn) => render_denial(&arn, req.action, &resource, &d),
             None => "Access Denied".to_string(),
         })
     }
@@ -577,25 +699,71 @@ impl<S: Store> Iam<S> {
         &self,
         p: &Principal,
         checks: &[Check],
-        base: &Context,
+        base: &LazyContext<'_>,
     ) -> Result<(), IamError> {
         // The root is bound by no identity policy: no lookup, no empty `Arc` to build.
-        let policies = match p.long_term() {
-            Principal::Root { .. } => None,
-            _ => Some(self.identity_policies(p)),
+        let identity = match p.long_term() {
+            Principal::Root { .. } => Identity::default(),
+            _ => self.identity_policies(p),
         };
-        let identity = policies.as_deref().unwrap_or(&[]);
         let account = self.account_id();
+        // The caller's session policies, resolved once for all the checks.
+        let session = self.session_set(p);
         for check in checks {
-            let shown = match &check.trust {
-                Some(_) => check.target.display(),
-                None => check.display.as_deref().unwrap_or(check.target.display()),
+            let trust = check.trust.as_ref();
+            let set = PolicySet {
+                identity: &identity.policies,
+                boundary: identity.boundary.as_ref(),
+                resource: None,
+                session: session.as_deref().unwrap_or(&[]),
+                trust,
             };
-            Self::evaluate_check(p.caller(), account, check, base, |req| {
-                self.decide_with_trust(Some(p), identity, None, check.trust.as_ref(), req, shown)
+            // No policy that takes part reads the context: the answer is the same for
+            // every context, so an allow is taken without building it. (A denial is
+            // decided again below with the keys, for its record; the debug log, when
+            // on, shows every decision with them.)
+            if !tracing::enabled!(tracing::Level::DEBUG)
+                && allows_without_context(p, account, check, &set)
+            {
+                continue;
+            }
+            // A denial names an existing user, group, role or policy as AWS does
+            // (`user bob`), other resources (and every `sts:AssumeRole` target) by ARN;
+            // looked up only when a denial shows it.
+            let shown = || match (trust, &check.target) {
+                (None, Target::Arn(a)) => self
+                    .read()
+                    .denial_name(account, a)
+                    .map_or(Cow::Borrowed(a.as_str()), Cow::Owned),
+                (_, t) => Cow::Borrowed(t.display()),
+            };
+            Self::evaluate_check(p.caller(), account, check, base.get(), |req| {
+                self.decided(Some(p), trust, req, decide(req, &set), shown)
             })
             .map_err(IamError::AccessDenied)?;
         }
         Ok(())
     }
+}
+
+/// Whether `set`, which binds `p`, reads no context and allows `check` (decided with an
+/// empty context, which it does not look at).
+fn allows_without_context(
+    p: &Principal,
+    account: &str,
+    check: &Check,
+    set: &PolicySet<'_>,
+) -> bool {
+    if set.reads_context() {
+        return false;
+    }
+    let empty = Context::new();
+    let req = Request {
+        action: &check.action,
+        resource: check.resource(),
+        resource_account: Some(account),
+        caller: p.caller(),
+        context: &empty,
+    };
+    decide(&req, set).kind == DecisionKind::Allow
 }

@@ -42,6 +42,15 @@
 //! 1–64, else AWS's `ValidationError`) and simulates every action on every resource
 //! individually, as AWS does for a simulation that matches no scenario.
 //!
+//! Roles, beyond AWS: a role `PolicySourceArn` is simulated as a session of it (caller
+//! `arn:aws:sts::ACCT:assumed-role/ROLE/SimulatedSession`; the role's policies and
+//! boundary; `aws:PrincipalArn` = the role ARN, `aws:PrincipalType` `AssumedRole`, the
+//! role's tags as `aws:PrincipalTag/*`). `sts:AssumeRole` (and `sts:TagSession`,
+//! `sts:SetSourceIdentity`) on a role ARN is decided with the role's trust policy as
+//! AssumeRole decides it (`ops/sts.rs`), the role's account owning the resource; AWS's
+//! simulator ignores trust policies (aws/aws-cli#10314). The trust statement shows as
+//! `SourcePolicyId` `AssumeRolePolicy`, `SourcePolicyType` `Resource Policy`.
+//!
 //! Errors AWS documents or returns: a `ResourcePolicy` needs a user as the caller
 //! (`CallerArn`, or a user `PolicySourceArn`), else `InvalidInput` "Invalid caller -
 //! Caller must be an IAM user in this context."; an unusable `ResourceOwner` is
@@ -83,6 +92,9 @@ struct SimCaller {
     account: String,
     /// An IAM user (a resource policy's `Principal` can only be matched against one).
     user: bool,
+    /// For a role `PolicySourceArn`: the ARN of the simulated session of the role
+    /// (`arn` and `id` are then the role's), which is the caller.
+    session: Option<String>,
 }
 
 impl SimCaller {
@@ -100,7 +112,25 @@ impl SimCaller {
             id: id(),
             account: acct.to_string(),
             user: true,
+            session: None,
         })
+    }
+
+    /// The engine's view of the caller: an IAM user, or a session of a role.
+    fn engine(&self) -> Caller<'_> {
+        match &self.session {
+            Some(session_arn) => Caller::RoleSession {
+                session_arn,
+                role_arn: &self.arn,
+                role_id: &self.id,
+                account: &self.account,
+            },
+            None => Caller::User {
+                arn: &self.arn,
+                id: &self.id,
+                account: &self.account,
+            },
+        }
     }
 }
 
@@ -235,7 +265,14 @@ impl CustomSimulation {
         f: impl FnOnce(&Explanation<'_>) -> R,
     ) -> (api::EvaluationResult, R) {
         // The evaluation reads no account state: any store type names the function.
-        Iam::<iamd_store::AnyStore>::simulate_one_with(&self.sim, action, resource, Vec::new(), f)
+        Iam::<iamd_store::AnyStore>::simulate_one_with(
+            &self.sim,
+            action,
+            resource,
+            Vec::new(),
+            None,
+            f,
+        )
     }
 }
 
@@ -339,10 +376,25 @@ pub fn decision_name(k: DecisionKind) -> &'static str {
     }
 }
 
+/// The actions AssumeRole authorizes against the role's trust policy (`ops/sts.rs`).
+const TRUST_ACTIONS: [&str; 3] = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"];
+
+/// The session name of the simulated session of a role `PolicySourceArn`.
+const SIMULATED_SESSION: &str = "SimulatedSession";
+
+/// A role's trust policy taking part in a simulated `sts:AssumeRole`, and the role's
+/// account (the resource's owner).
+struct SimTrust {
+    policy: Arc<CompiledPolicy>,
+    account: String,
+}
+
 /// The principal named by a `PolicySourceArn`.
 enum PolicySource {
     User(Principal),
     Group(String),
+    /// A role (by id): its policies and boundary, as its sessions are evaluated with.
+    Role(String),
 }
 
 /// SimulateCustomPolicy and SimulatePrincipalPolicy from here on alike: build the
@@ -402,10 +454,13 @@ impl<S: Store> Iam<S> {
             })?;
             return Ok(PolicySource::Group(g.rec.id.clone()));
         }
-        if rest.starts_with("role/") {
-            return Err(IamError::NoSuchEntity(format!(
-                "The role {arn} cannot be found."
-            )));
+        if let Some(res) = rest.strip_prefix("role/") {
+            let name = res.rsplit('/').next().unwrap_or_default();
+            let r = <crate::state::Role as crate::entity::Entity>::by_arn(&state, account, arn)
+                .ok_or_else(|| {
+                    IamError::NoSuchEntity(format!("The role with name {name} cannot be found."))
+                })?;
+            return Ok(PolicySource::Role(r.rec.id.clone()));
         }
         Err(invalid())
     }
@@ -424,7 +479,7 @@ impl<S: Store> Iam<S> {
     #[allow(clippy::too_many_arguments)]
     fn build_sim(
         &self,
-        identity: Vec<Arc<CompiledPolicy>>,
+        (identity, boundary): (Vec<Arc<CompiledPolicy>>, Option<Arc<CompiledPolicy>>),
         inputs: &[String],
         boundaries: &[String],
         resource_policy: Option<&str>,
@@ -433,7 +488,11 @@ impl<S: Store> Iam<S> {
         base: Context,
         entries: &[api::ContextEntry],
     ) -> Result<Sim, IamError> {
-        let policies = SimPolicies::compile(inputs, boundaries, resource_policy)?;
+        let mut policies = SimPolicies::compile(inputs, boundaries, resource_policy)?;
+        // A boundary the request supplies replaces the principal's own (AWS).
+        if policies.boundary.is_none() {
+            policies.boundary = boundary;
+        }
         let mut sim = Sim::new(identity, policies, caller, resource_owner, base)?;
         add_entries(&mut sim.base, entries)?;
         Ok(sim)
@@ -460,16 +519,46 @@ impl<S: Store> Iam<S> {
         } else {
             self.resource_keys(resource)
         };
-        Self::simulate_one_with(sim, action, resource, keys, |_| ()).0
+        let trust = self.trust_of(action, resource);
+        Self::simulate_one_with(sim, action, resource, keys, trust, |_| ()).0
+    }
+
+    /// For an action AssumeRole authorizes against the role's trust policy
+    /// (`sts:AssumeRole`, and `sts:TagSession` / `sts:SetSourceIdentity` on a role) on a
+    /// role ARN: that role's trust policy as AssumeRole evaluates it, with the role's
+    /// account, which owns the resource. A role iamd does not hold trusts nobody, as
+    /// AssumeRole decides for it.
+    fn trust_of(&self, action: &str, resource: &str) -> Option<SimTrust> {
+        if !TRUST_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(action)) {
+            return None;
+        }
+        let account = arn_account(resource).filter(|a| !a.is_empty())?;
+        resource
+            .strip_prefix("arn:aws:iam::")?
+            .strip_prefix(account)?
+            .strip_prefix(":role/")?;
+        let state = self.read();
+        let policy =
+            <crate::state::Role as crate::entity::Entity>::by_arn(&state, account, resource)
+                .map_or_else(
+                    || crate::trust::Trust::nobody("").compiled,
+                    |r| r.trust.compiled.clone(),
+                );
+        Some(SimTrust {
+            policy,
+            account: account.to_string(),
+        })
     }
 
     /// One action on one resource whose condition keys are `keys`, decided through
-    /// [`Iam::evaluate_check`]; also returns what `f` makes of the explanation.
+    /// [`Iam::evaluate_check`] (with the role's trust policy when `trust` is given); also
+    /// returns what `f` makes of the explanation.
     fn simulate_one_with<R>(
         sim: &Sim,
         action: &str,
         resource: &str,
         keys: Vec<(String, Vec<String>)>,
+        trust: Option<SimTrust>,
         f: impl FnOnce(&Explanation<'_>) -> R,
     ) -> (api::EvaluationResult, R) {
         let specific = resource != "*";
@@ -480,11 +569,12 @@ impl<S: Store> Iam<S> {
         };
         // Keys the caller supplied win over the ones derived from the resource.
         check.keys.retain(|(k, _)| sim.base.get(k).is_none());
-        let caller = Caller::User {
-            arn: &sim.caller.arn,
-            id: &sim.caller.id,
-            account: &sim.caller.account,
+        let caller = sim.caller.engine();
+        let (trust, resource_account) = match trust {
+            Some(t) => (Some(t.policy), t.account),
+            None => (None, sim.resource_account.clone()),
         };
+        let resource_account = resource_account.as_str();
         let decide_with = |account: &str, set: &PolicySet<'_, Arc<CompiledPolicy>>| {
             Self::evaluate_check(caller, account, &check, &sim.base, |req| {
                 decide(req, set).kind
@@ -494,10 +584,11 @@ impl<S: Store> Iam<S> {
             identity: &sim.identity,
             boundary: sim.boundary.as_ref(),
             resource: sim.resource.as_ref(),
+            trust: trust.as_ref(),
             ..Default::default()
         };
         let (decision, matched, missing, extra) =
-            Self::evaluate_check(caller, &sim.resource_account, &check, &sim.base, |req| {
+            Self::evaluate_check(caller, resource_account, &check, &sim.base, |req| {
                 let e: Explanation<'_> = explain(req, &set);
                 let matched: Vec<api::Statement> = e.matched.iter().map(Self::statement).collect();
                 let extra = f(&e);
@@ -518,7 +609,7 @@ impl<S: Store> Iam<S> {
         // Each side of a cross-account request on its own: whether the identity side allows
         // it, and whether the resource policy alone grants it (both decided as if caller and
         // resource shared an account, where either side's grant suffices).
-        let cross = (specific && sim.resource_account != sim.caller.account).then(|| {
+        let cross = (specific && resource_account != sim.caller.account).then(|| {
             let ident = PolicySet {
                 identity: &sim.identity,
                 boundary: sim.boundary.as_ref(),
@@ -526,6 +617,7 @@ impl<S: Store> Iam<S> {
             };
             let res_only = PolicySet {
                 resource: sim.resource.as_ref(),
+                trust: trust.as_ref(),
                 ..Default::default()
             };
             BTreeMap::from([
@@ -626,35 +718,46 @@ impl<S: Store> Iam<S> {
                 id: String::new(),
                 account,
                 user: false,
+                session: None,
             },
         };
         let inputs = &r.policy_input_list;
-        simulate!(self, r, Vec::new(), inputs, caller, Context::new())
+        simulate!(self, r, (Vec::new(), None), inputs, caller, Context::new())
     }
 
     pub(crate) fn simulate_principal_policy(
         &self,
         r: api::SimulatePrincipalPolicyRequest,
     ) -> Result<Output, IamError> {
-        let (identity, caller, base) = self.principal_inputs(&r.policy_source_arn)?;
+        let (identity, boundary, caller, base) = self.principal_inputs(&r.policy_source_arn)?;
         let caller = match r.caller_arn.as_deref() {
             Some(a) => self.sim_caller_user(a)?,
             None => caller,
         };
         let inputs = r.policy_input_list.as_deref().unwrap_or_default();
-        simulate!(self, r, identity, inputs, caller, base)
+        simulate!(self, r, (identity, boundary), inputs, caller, base)
     }
 
-    /// Policies (exactly as enforcement gathers them), caller and principal context
-    /// keys of a `PolicySourceArn`.
+    /// Policies and permissions boundary (exactly as enforcement gathers them), caller
+    /// and principal context keys of a `PolicySourceArn`.
+    #[allow(clippy::type_complexity)]
     fn principal_inputs(
         &self,
         arn: &str,
-    ) -> Result<(Vec<Arc<CompiledPolicy>>, SimCaller, Context), IamError> {
+    ) -> Result<
+        (
+            Vec<Arc<CompiledPolicy>>,
+            Option<Arc<CompiledPolicy>>,
+            SimCaller,
+            Context,
+        ),
+        IamError,
+    > {
         let account = self.account_id().to_string();
         match self.source_principal(arn)? {
             PolicySource::User(p) => {
-                let set = self.identity_policies(&p).iter().cloned().collect();
+                let identity = self.identity_policies(&p);
+                let set = identity.iter().cloned().collect();
                 let mut ctx = Context::new();
                 self.add_principal_keys(&p, &mut ctx);
                 let caller = SimCaller {
@@ -662,8 +765,9 @@ impl<S: Store> Iam<S> {
                     id: p.user_id().to_string(),
                     account,
                     user: true,
+                    session: None,
                 };
-                Ok((set, caller, ctx))
+                Ok((set, identity.boundary, caller, ctx))
             }
             PolicySource::Group(gid) => {
                 let state = self.read();
@@ -671,14 +775,45 @@ impl<S: Store> Iam<S> {
                     .groups
                     .get(&gid)
                     .ok_or_else(|| IamError::Internal("group vanished".into()))?;
-                let set = g.policies.values().map(|p| p.compiled.clone()).collect();
+                let mut set: Vec<_> = g.policies.values().map(|p| p.compiled.clone()).collect();
+                set.extend(state.attached_compiled(&g.attached));
                 let caller = SimCaller {
                     arn: arn.to_string(),
                     id: String::new(),
                     account,
                     user: false,
+                    session: None,
                 };
-                Ok((set, caller, Context::new()))
+                Ok((set, None, caller, Context::new()))
+            }
+            PolicySource::Role(rid) => {
+                let state = self.read();
+                let r = state
+                    .roles
+                    .get(&rid)
+                    .ok_or_else(|| IamError::Internal("role vanished".into()))?;
+                // The keys a session of the role has from the role itself (the
+                // session's own — its name, token issue time, MFA, session tags — are
+                // the request's to supply as context entries).
+                let mut ctx = Context::new();
+                ctx.insert_static("aws:principalarn", arn.to_string());
+                ctx.insert_static("aws:principalaccount", account.clone());
+                ctx.insert_static("aws:principaltype", "AssumedRole");
+                for (k, v) in &r.tags {
+                    ctx.insert(&format!("aws:PrincipalTag/{k}"), v.as_str());
+                }
+                let session = format!(
+                    "arn:aws:sts::{account}:assumed-role/{}/{SIMULATED_SESSION}",
+                    r.rec.name
+                );
+                let caller = SimCaller {
+                    arn: arn.to_string(),
+                    id: r.rec.id.clone(),
+                    account,
+                    user: false,
+                    session: Some(session),
+                };
+                Ok((r.effective.to_vec(), r.boundary.clone(), caller, ctx))
             }
         }
     }
@@ -710,7 +845,8 @@ impl<S: Store> Iam<S> {
         &self,
         r: api::GetContextKeysForPrincipalPolicyRequest,
     ) -> Result<Output, IamError> {
-        let (mut set, _, _) = self.principal_inputs(&r.policy_source_arn)?;
+        let (mut set, boundary, _, _) = self.principal_inputs(&r.policy_source_arn)?;
+        set.extend(boundary);
         compile_inputs(&mut set, r.policy_input_list.as_deref().unwrap_or_default())?;
         Ok(Self::context_keys(&set))
     }
@@ -823,6 +959,156 @@ mod tests {
         assert_eq!(
             rsr.first().and_then(|r| r.missing_context_values.clone()),
             Some(vec!["aws:SourceIp".into()])
+        );
+    }
+
+    /// A role as `PolicySourceArn` is simulated as a session of it (its policies, its
+    /// tags as `aws:PrincipalTag/*`, `aws:PrincipalType` `AssumedRole`), and
+    /// `sts:AssumeRole` on a role ARN is decided with the role's trust policy, whose
+    /// statement is then the matched one.
+    #[tokio::test]
+    async fn roles_and_their_trust_policies() {
+        use crate::ops::url_encode;
+        use crate::testing::{ok, open, MemStore};
+        let iam = open(MemStore::default()).await;
+        for u in ["alice", "bob"] {
+            ok(&iam, "CreateUser", &format!("UserName={u}")).await;
+        }
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/alice"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"xyz"}}}]}"#;
+        ok(
+            &iam,
+            "CreateRole",
+            &format!(
+                "RoleName=r&AssumeRolePolicyDocument={}&Tags.member.1.Key=team&Tags.member.1.Value=blue",
+                url_encode(trust)
+            ),
+        )
+        .await;
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue","aws:PrincipalType":"AssumedRole","aws:PrincipalArn":"arn:aws:iam::123456789012:role/r"}}}]}"#;
+        ok(
+            &iam,
+            "PutRolePolicy",
+            &format!(
+                "RoleName=r&PolicyName=p&PolicyDocument={}",
+                url_encode(policy)
+            ),
+        )
+        .await;
+        /// SimulatePrincipalPolicy of `action` on `resource` for `source`: its XML.
+        async fn simulate(
+            iam: &Iam<MemStore>,
+            source: &str,
+            action: &str,
+            resource: &str,
+            extra: &str,
+        ) -> String {
+            let form = format!(
+                "PolicySourceArn={}&ActionNames.member.1={}&ResourceArns.member.1={}{extra}",
+                url_encode(source),
+                url_encode(action),
+                url_encode(resource)
+            );
+            ok(iam, "SimulatePrincipalPolicy", &form).await
+        }
+        let decision = |xml: &str| {
+            let start = xml.find("<EvalDecision>").unwrap() + "<EvalDecision>".len();
+            let end = xml[start..].find('<').unwrap() + start;
+            xml[start..end].to_string()
+        };
+        let xml = simulate(
+            &iam,
+            "arn:aws:iam::123456789012:role/r",
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+            "",
+        )
+        .await;
+        assert_eq!(decision(&xml), "allowed", "{xml}");
+        assert!(xml.contains("<SourcePolicyId>p</SourcePolicyId>"), "{xml}");
+
+        let external = "&ContextEntries.member.1.ContextKeyName=sts%3AExternalId\
+            &ContextEntries.member.1.ContextKeyType=string\
+            &ContextEntries.member.1.ContextKeyValues.member.1=xyz";
+        let alice = "arn:aws:iam::123456789012:user/alice";
+        let role_arn = "arn:aws:iam::123456789012:role/r";
+        let xml = simulate(&iam, alice, "sts:AssumeRole", role_arn, external).await;
+        assert_eq!(decision(&xml), "allowed", "{xml}");
+        assert!(
+            xml.contains("<SourcePolicyId>AssumeRolePolicy</SourcePolicyId>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<SourcePolicyType>Resource Policy</SourcePolicyType>"),
+            "{xml}"
+        );
+        // Without the external id the trust's condition cannot be decided.
+        let xml = simulate(&iam, alice, "sts:AssumeRole", role_arn, "").await;
+        assert_eq!(decision(&xml), "implicitDeny", "{xml}");
+        assert!(xml.contains("<member>sts:ExternalId</member>"), "{xml}");
+        // bob is not trusted; a role iamd does not hold trusts nobody; and on `*` the
+        // trust policy takes no part (alice has no identity policy).
+        for (source, resource) in [
+            ("arn:aws:iam::123456789012:user/bob", role_arn),
+            (alice, "arn:aws:iam::123456789012:role/other"),
+            (alice, "*"),
+        ] {
+            let xml = simulate(&iam, source, "sts:AssumeRole", resource, external).await;
+            assert_eq!(decision(&xml), "implicitDeny", "{source} {resource}: {xml}");
+            assert!(!xml.contains("AssumeRolePolicy"), "{xml}");
+        }
+        // Role chaining: a session of r is matched by a trust naming r's ARN.
+        let trust = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{role_arn}"}},"Action":"sts:AssumeRole"}}]}}"#
+        );
+        let form = format!(
+            "RoleName=next&AssumeRolePolicyDocument={}",
+            url_encode(&trust)
+        );
+        ok(&iam, "CreateRole", &form).await;
+        let next = "arn:aws:iam::123456789012:role/next";
+        let xml = simulate(&iam, role_arn, "sts:AssumeRole", next, "").await;
+        assert_eq!(decision(&xml), "allowed", "{xml}");
+        let xml = simulate(&iam, alice, "sts:AssumeRole", next, "").await;
+        assert_eq!(decision(&xml), "implicitDeny", "{xml}");
+    }
+
+    /// Actions of every service simulate as enforcement would decide them: the engine needs
+    /// no table of actions (an EC2 condition key is missing until supplied).
+    #[test]
+    fn actions_of_every_service() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"ec2:RunInstances","Resource":"arn:aws:ec2:*:*:instance/*",
+             "Condition":{"StringEquals":{"ec2:InstanceType":"t3.micro"}}},
+            {"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:*:*:table/Books"}]}"#;
+        let id = policy(doc, PolicyType::Inline, "PolicyInputList.1");
+        let sim = CustomSimulation::new(vec![id], None, None, ALICE, None, Context::new()).unwrap();
+        let instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-1";
+        let (r, ()) = sim.evaluate("ec2:RunInstances", instance, |_| ());
+        assert_eq!(r.eval_decision, "implicitDeny");
+        let rsr = r.resource_specific_results.unwrap();
+        assert_eq!(
+            rsr.first().and_then(|r| r.missing_context_values.clone()),
+            Some(vec!["ec2:InstanceType".into()])
+        );
+        let mut ctx = Context::new();
+        ctx.insert("ec2:InstanceType", "t3.micro");
+        let id = policy(doc, PolicyType::Inline, "PolicyInputList.1");
+        let sim = CustomSimulation::new(vec![id], None, None, ALICE, None, ctx).unwrap();
+        let (r, ()) = sim.evaluate("ec2:RunInstances", instance, |_| ());
+        assert_eq!(r.eval_decision, "allowed");
+        let table = "arn:aws:dynamodb:us-east-1:123456789012:table/Books";
+        assert_eq!(
+            sim.evaluate("dynamodb:GetItem", table, |_| ())
+                .0
+                .eval_decision,
+            "allowed"
+        );
+        let other = "arn:aws:dynamodb:us-east-1:123456789012:table/Other";
+        assert_eq!(
+            sim.evaluate("dynamodb:GetItem", other, |_| ())
+                .0
+                .eval_decision,
+            "implicitDeny"
         );
     }
 }

@@ -42,6 +42,9 @@ pub(crate) struct User {
     /// policies and those of its groups. Rebuilt whenever one of them changes (a
     /// managed policy's default version included), so a request never gathers.
     pub(crate) effective: Arc<[Arc<CompiledPolicy>]>,
+    /// The default document of its permissions boundary policy, compiled; refreshed
+    /// with `effective` (`None`: no boundary).
+    pub(crate) boundary: Option<Arc<CompiledPolicy>>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +75,8 @@ pub(crate) struct Role {
     /// policies): what its sessions are evaluated with. Rebuilt whenever one of them
     /// changes.
     pub(crate) effective: Arc<[Arc<CompiledPolicy>]>,
+    /// Its permissions boundary's default document, compiled (as a user's).
+    pub(crate) boundary: Option<Arc<CompiledPolicy>>,
 }
 
 /// A customer-managed policy with its versions.
@@ -135,7 +140,7 @@ pub(crate) fn is_aws_managed(arn: &str) -> bool {
 /// An AWS-managed policy's default document, compiled (on attachment only: the
 /// catalogue's documents stay compressed until then). A document the engine cannot
 /// evaluate is [`StateError::Unsupported`], never a panic or a silently empty policy.
-fn compile_aws_managed(arn: &str) -> Result<Arc<CompiledPolicy>, StateError> {
+pub(crate) fn compile_aws_managed(arn: &str) -> Result<Arc<CompiledPolicy>, StateError> {
     let catalog = iamd_catalog::catalog().map_err(|e| corrupt(e.to_string()))?;
     let p = catalog
         .by_arn(arn)
@@ -152,6 +157,18 @@ fn compile_aws_managed(arn: &str) -> Result<Arc<CompiledPolicy>, StateError> {
                 findings.first().map(|f| f.message.as_str()).unwrap_or("invalid")
             ))
         })
+}
+
+/// A compiled policy of type `ty` without statements: it allows nothing.
+pub(crate) fn allows_nothing(ty: PolicyType, id: &str) -> Arc<CompiledPolicy> {
+    let doc = iamd_policy::PolicyDocument {
+        version: iamd_policy::Version::V2012_10_17,
+        id: None,
+        statements: Vec::new(),
+        span: iamd_policy::Span::default(),
+        version_span: None,
+    };
+    Arc::new(CompiledPolicy::compile(&doc, ty, id))
 }
 
 /// An instance profile: a container for one role.
@@ -219,8 +236,10 @@ pub(crate) struct State {
     pub(crate) policy_names: BTreeMap<String, String>,
     /// Managed policy ARN (customer- or AWS-managed) → who has it attached.
     pub(crate) attached_to: HashMap<String, BTreeSet<Holder>>,
+    /// Managed policy ARN → the users and roles that have it as permissions boundary.
+    pub(crate) bound_by: HashMap<String, BTreeSet<Holder>>,
     /// The compiled default documents of the AWS-managed policies attached to someone
-    /// (compiled on first attachment, dropped with the last one).
+    /// or used as someone's boundary (compiled on first use, dropped with the last).
     pub(crate) aws_compiled: HashMap<String, Arc<CompiledPolicy>>,
     pub(crate) keys: HashMap<String, Key>,
     /// Deletion task ids of service-linked roles (all succeeded).
@@ -278,7 +297,8 @@ macro_rules! on_owner {
 #[derive(Debug)]
 enum Step {
     Account(AccountRecord),
-    PutUser(UserRecord),
+    /// The user, and its boundary's compiled document when that is AWS-managed.
+    PutUser(UserRecord, Option<Arc<CompiledPolicy>>),
     DeleteUser(String),
     PutGroup(GroupRecord),
     DeleteGroup(String),
@@ -291,7 +311,9 @@ enum Step {
     Usage(KeyUsageRecord),
     PutTag(Owner, String, String),
     DeleteTag(Owner, String),
-    PutRole(RoleRecord, Trust),
+    /// The role, its trust policy parsed, and its boundary's compiled document when
+    /// that is AWS-managed.
+    PutRole(RoleRecord, Trust, Option<Arc<CompiledPolicy>>),
     DeleteRole(String),
     PutProfile(InstanceProfileRecord),
     DeleteProfile(String),
@@ -302,8 +324,7 @@ enum Step {
     DeleteManaged(String),
     PutVersion(u64, PolicyVersionRecord, Arc<CompiledPolicy>),
     DeleteVersion(String, u64),
-    /// The attachment, who holds it, and the AWS-managed document compiled now (when
-    /// no one held that policy before).
+    /// The attachment, who holds it, and the AWS-managed policy's compiled document.
     Attach(AttachmentRecord, Holder, Option<Arc<CompiledPolicy>>),
     Detach(AttachmentRecord, Holder),
 }
@@ -326,7 +347,7 @@ struct Pending<'a> {
     compiled: HashMap<&'a str, Arc<CompiledPolicy>>,
 }
 
-impl Pending<'_> {
+impl<'a> Pending<'a> {
     fn role(&self, id: &str) -> bool {
         self.roles
             .get(id)
@@ -373,6 +394,47 @@ impl Pending<'_> {
         }
     }
 
+    /// The AWS-managed document `arn`, compiled: the one memory (or this batch) holds,
+    /// else compiled now. Always returned, so `apply` has it even when an earlier step
+    /// of the batch dropped memory's copy (its last attachment detached).
+    fn aws_document(&mut self, arn: &'a str) -> Result<Arc<CompiledPolicy>, StateError> {
+        if let Some(c) = self.state.aws_compiled.get(arn) {
+            Ok(c.clone())
+        } else if let Some(c) = self.compiled.get(arn) {
+            Ok(c.clone())
+        } else {
+            let c = compile_aws_managed(arn)?;
+            self.compiled.insert(arn, c.clone());
+            Ok(c)
+        }
+    }
+
+    /// A permissions boundary as a user or role record names it: an existing managed
+    /// policy (customer-managed: in this account, after the batch's earlier changes).
+    /// Returns its compiled document when it is AWS-managed.
+    fn boundary(
+        &mut self,
+        arn: Option<&'a str>,
+    ) -> Result<Option<Arc<CompiledPolicy>>, StateError> {
+        let Some(arn) = arn else {
+            return Ok(None);
+        };
+        if is_aws_managed(arn) {
+            return self.aws_document(arn).map(Some);
+        }
+        let exists = self
+            .state
+            .policy_by_arn(arn)
+            .is_some_and(|m| self.policy(&m.rec.id).is_some());
+        if exists {
+            Ok(None)
+        } else {
+            Err(corrupt(format!(
+                "permissions boundary of unknown policy {arn}"
+            )))
+        }
+    }
+
     fn holder(&self, h: &Holder) -> bool {
         match h {
             Holder::User(id) => self.user(id),
@@ -389,8 +451,24 @@ fn corrupt(what: String) -> StateError {
 impl State {
     /// The state a snapshot holds, prepared and applied like any batch.
     pub(crate) fn from_snapshot(snap: Snapshot, master: &MasterKey) -> Result<Self, StateError> {
+        let mut s = State::default();
+        // The account and the managed policies first: users and roles name their
+        // permissions boundary by ARN, which needs both.
+        let mut policies = Vec::new();
+        policies.extend(snap.account.map(Change::PutAccount));
+        policies.extend(
+            snap.managed_policies
+                .into_iter()
+                .map(Change::PutManagedPolicy),
+        );
+        policies.extend(
+            snap.policy_versions
+                .into_iter()
+                .map(Change::PutPolicyVersion),
+        );
+        let prepared = s.prepare(&policies, master)?;
+        s.apply(prepared);
         let mut changes = Vec::new();
-        changes.extend(snap.account.map(Change::PutAccount));
         changes.extend(snap.users.into_iter().map(Change::PutUser));
         changes.extend(snap.groups.into_iter().map(Change::PutGroup));
         changes.extend(snap.memberships.into_iter().map(Change::PutMembership));
@@ -406,16 +484,6 @@ impl State {
                 .map(Change::PutInstanceProfileRole),
         );
         changes.extend(snap.deletion_tasks.into_iter().map(Change::PutDeletionTask));
-        changes.extend(
-            snap.managed_policies
-                .into_iter()
-                .map(Change::PutManagedPolicy),
-        );
-        changes.extend(
-            snap.policy_versions
-                .into_iter()
-                .map(Change::PutPolicyVersion),
-        );
         // Inline policies and tags after their owners, of every kind.
         changes.extend(
             snap.inline_policies
@@ -425,7 +493,6 @@ impl State {
         changes.extend(snap.access_keys.into_iter().map(Change::PutAccessKey));
         changes.extend(snap.key_usage.into_iter().map(Change::PutKeyUsage));
         changes.extend(snap.tags.into_iter().map(Change::PutTag));
-        let mut s = State::default();
         let prepared = s.prepare(&changes, master)?;
         s.apply(prepared);
         // Attachments once every policy (found by ARN, with the account) is in place.
@@ -458,7 +525,7 @@ impl State {
     }
 
     /// The compiled documents of the managed policies `attached` names.
-    fn attached_compiled<'a>(
+    pub(crate) fn attached_compiled<'a>(
         &'a self,
         attached: &'a BTreeSet<String>,
     ) -> impl Iterator<Item = Arc<CompiledPolicy>> + 'a {
@@ -470,16 +537,9 @@ impl State {
         self.attached_to.get(arn).map_or(0, BTreeSet::len)
     }
 
-    /// How many users and roles have each managed policy as permissions boundary, by
-    /// ARN (one pass over users and roles, for a whole listing).
-    pub(crate) fn boundary_counts(&self) -> HashMap<&str, usize> {
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        let users = self.users.values().map(|u| u.rec.boundary_arn.as_deref());
-        let roles = self.roles.values().map(|r| r.rec.boundary_arn.as_deref());
-        for arn in users.chain(roles).flatten() {
-            *counts.entry(arn).or_default() += 1;
-        }
-        counts
+    /// How many users and roles have the managed policy `arn` as permissions boundary.
+    pub(crate) fn boundary_count(&self, arn: &str) -> usize {
+        self.bound_by.get(arn).map_or(0, BTreeSet::len)
     }
 
     /// The existing user whose ARN (with its path) is exactly `arn`.
@@ -570,8 +630,9 @@ impl State {
             let step = match change {
                 Change::PutAccount(a) => Step::Account(a.clone()),
                 Change::PutUser(u) => {
+                    let compiled = p.boundary(u.boundary_arn.as_deref())?;
                     p.users.insert(&u.id, true);
-                    Step::PutUser(u.clone())
+                    Step::PutUser(u.clone(), compiled)
                 }
                 Change::DeleteUser { id } => {
                     p.users.insert(id, false);
@@ -648,8 +709,9 @@ impl State {
                     let trust = Trust::parse(&r.trust_policy).map_err(|e| {
                         corrupt(format!("trust policy of role {} does not parse: {e}", r.id))
                     })?;
+                    let compiled = p.boundary(r.boundary_arn.as_deref())?;
                     p.roles.insert(&r.id, true);
-                    Step::PutRole(r.clone(), trust)
+                    Step::PutRole(r.clone(), trust, compiled)
                 }
                 Change::DeleteRole { id } => {
                     p.roles.insert(id, false);
@@ -718,15 +780,7 @@ impl State {
                     }
                     let arn = a.policy_arn.as_str();
                     let compiled = if is_aws_managed(arn) {
-                        if self.aws_compiled.contains_key(arn) {
-                            None
-                        } else if let Some(c) = p.compiled.get(arn) {
-                            Some(c.clone())
-                        } else {
-                            let c = compile_aws_managed(arn)?;
-                            p.compiled.insert(arn, c.clone());
-                            Some(c)
-                        }
+                        Some(p.aws_document(arn)?)
                     } else {
                         let exists = self
                             .policy_by_arn(arn)
@@ -769,10 +823,16 @@ impl State {
                 Step::PutVersion(_, v, _) => {
                     changed_policies.insert(v.policy_id.clone());
                 }
-                Step::PutUser(_)
-                | Step::DeleteUser(_)
-                | Step::PutRole(..)
-                | Step::DeleteRole(_) => {
+                Step::PutUser(u, _) => {
+                    // Its boundary may have changed.
+                    touched.insert(u.id.clone());
+                    principals_changed = true;
+                }
+                Step::PutRole(r, ..) => {
+                    touched_roles.insert(r.id.clone());
+                    principals_changed = true;
+                }
+                Step::DeleteUser(_) | Step::DeleteRole(_) => {
                     principals_changed = true;
                 }
                 _ => {}
@@ -782,7 +842,11 @@ impl State {
         if let Some(account) = self.account.as_ref().map(|a| a.id.clone()) {
             for id in &changed_policies {
                 if let Some(p) = self.policies.get(id) {
-                    if let Some(h) = self.attached_to.get(&p.arn(&account)) {
+                    let arn = p.arn(&account);
+                    if let Some(h) = self.attached_to.get(&arn) {
+                        holders.extend(h.iter().cloned());
+                    }
+                    if let Some(h) = self.bound_by.get(&arn) {
                         holders.extend(h.iter().cloned());
                     }
                 }
@@ -828,7 +892,7 @@ impl State {
             | Step::DeletePolicy(Owner::Group(id), _)
             | Step::DeleteGroup(id) => touched.extend(members(id).into_iter().flatten()),
             Step::Account(_)
-            | Step::PutUser(_)
+            | Step::PutUser(..)
             | Step::DeleteUser(_)
             | Step::PutGroup(_)
             | Step::PutKey(..)
@@ -867,8 +931,10 @@ impl State {
                 set.extend(self.attached_compiled(&g.attached));
             }
         }
+        let boundary = self.boundary_compiled(u.rec.boundary_arn.as_deref());
         if let Some(u) = self.users.get_mut(user_id) {
             u.effective = Arc::from(set);
+            u.boundary = boundary;
         }
     }
 
@@ -879,8 +945,10 @@ impl State {
         let mut set: Vec<Arc<CompiledPolicy>> =
             r.policies.values().map(|p| p.compiled.clone()).collect();
         set.extend(self.attached_compiled(&r.attached));
+        let boundary = self.boundary_compiled(r.rec.boundary_arn.as_deref());
         if let Some(r) = self.roles.get_mut(role_id) {
             r.effective = Arc::from(set);
+            r.boundary = boundary;
         }
     }
 
@@ -893,6 +961,17 @@ impl State {
         }
     }
 
+    /// The compiled default document of a permissions boundary. A boundary whose
+    /// policy cannot be found (`prepare` refuses one, so never) binds to a policy that
+    /// allows nothing: fail closed.
+    fn boundary_compiled(&self, arn: Option<&str>) -> Option<Arc<CompiledPolicy>> {
+        let arn = arn?;
+        Some(
+            self.managed_compiled(arn)
+                .unwrap_or_else(|| allows_nothing(PolicyType::Managed, arn)),
+        )
+    }
+
     /// Forgets that `holder` holds the managed policy `arn` (and the compiled AWS-managed
     /// document once no one holds it).
     fn unhold(&mut self, arn: &str, holder: &Holder) {
@@ -900,7 +979,47 @@ impl State {
             set.remove(holder);
             if set.is_empty() {
                 self.attached_to.remove(arn);
-                self.aws_compiled.remove(arn);
+                self.release_aws(arn);
+            }
+        }
+    }
+
+    /// Drops the compiled AWS-managed document `arn` once no one has it attached or as
+    /// permissions boundary.
+    fn release_aws(&mut self, arn: &str) {
+        if !self.attached_to.contains_key(arn) && !self.bound_by.contains_key(arn) {
+            self.aws_compiled.remove(arn);
+        }
+    }
+
+    /// Records that `holder` (a user or role) has the boundary `new` instead of `old`;
+    /// `compiled` is `new`'s AWS-managed document when `prepare` compiled it.
+    fn rebound(
+        &mut self,
+        holder: &Holder,
+        old: Option<String>,
+        new: Option<&str>,
+        compiled: Option<Arc<CompiledPolicy>>,
+    ) {
+        if old.as_deref() == new {
+            return;
+        }
+        if let Some(arn) = new {
+            if let Some(c) = compiled {
+                self.aws_compiled.entry(arn.to_string()).or_insert(c);
+            }
+            self.bound_by
+                .entry(arn.to_string())
+                .or_default()
+                .insert(holder.clone());
+        }
+        if let Some(arn) = old {
+            if let Some(set) = self.bound_by.get_mut(&arn) {
+                set.remove(holder);
+                if set.is_empty() {
+                    self.bound_by.remove(&arn);
+                    self.release_aws(&arn);
+                }
             }
         }
     }
@@ -933,9 +1052,24 @@ impl State {
     fn apply_step(&mut self, step: Step) {
         match step {
             Step::Account(a) => self.account = Some(a),
-            Step::PutUser(u) => self.put_entity::<User>(u),
+            Step::PutUser(u, compiled) => {
+                let holder = Holder::User(u.id.clone());
+                let old = self
+                    .users
+                    .get(&u.id)
+                    .and_then(|o| o.rec.boundary_arn.clone());
+                let new = u.boundary_arn.clone();
+                self.put_entity::<User>(u);
+                self.rebound(&holder, old, new.as_deref(), compiled);
+            }
             Step::DeleteUser(id) => {
                 if let Some(u) = self.remove_entity::<User>(&id) {
+                    self.rebound(
+                        &Holder::User(id.clone()),
+                        u.rec.boundary_arn.clone(),
+                        None,
+                        None,
+                    );
                     for arn in &u.attached {
                         self.unhold(arn, &Holder::User(id.clone()));
                     }
@@ -1024,15 +1158,25 @@ impl State {
                     .tags_mut()
                     .retain(|(k, _)| !k.eq_ignore_ascii_case(&key)));
             }
-            Step::PutRole(rec, trust) => {
+            Step::PutRole(rec, trust, compiled) => {
                 let id = rec.id.clone();
+                let holder = Holder::Role(id.clone());
+                let old = self.roles.get(&id).and_then(|o| o.rec.boundary_arn.clone());
+                let new = rec.boundary_arn.clone();
                 self.put_entity::<Role>(rec);
                 if let Some(r) = self.roles.get_mut(&id) {
                     r.trust = trust;
                 }
+                self.rebound(&holder, old, new.as_deref(), compiled);
             }
             Step::DeleteRole(id) => {
                 if let Some(r) = self.remove_entity::<Role>(&id) {
+                    self.rebound(
+                        &Holder::Role(id.clone()),
+                        r.rec.boundary_arn.clone(),
+                        None,
+                        None,
+                    );
                     for arn in &r.attached {
                         self.unhold(arn, &Holder::Role(id.clone()));
                     }

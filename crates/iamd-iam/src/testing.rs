@@ -47,10 +47,18 @@ impl MemStore {
 }
 
 impl Store for MemStore {
-    async fn load(&self) -> Result<Snapshot, StoreError> {
-        Ok((*self.snapshot).clone())
+    /// The first account's snapshot; other accounts start empty (they are created
+    /// at run time in these tests).
+    async fn load_in(&self, account: Option<&str>) -> Result<Snapshot, StoreError> {
+        Ok(match account {
+            None => (*self.snapshot).clone(),
+            Some(_) => Snapshot::default(),
+        })
     }
-    async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+    async fn other_accounts(&self) -> Result<Vec<iamd_store::AccountRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn apply_in(&self, _: Option<&str>, changes: &[Change]) -> Result<(), StoreError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::Conflict("the test store refuses".into()));
         }
@@ -71,6 +79,7 @@ pub(crate) async fn open(store: MemStore) -> Iam<MemStore> {
     let init = InitOptions {
         account_id: Some(ACCOUNT.to_string()),
         root_key: Some((ROOT_KEY.to_string(), "secret".to_string())),
+        existing_only: false,
     };
     match Iam::open(store, master(), init).await {
         Ok((iam, _)) => iam,
@@ -104,7 +113,9 @@ pub(crate) async fn call<S: Store>(
     op: &str,
     form: &str,
 ) -> Result<String, IamError> {
-    let ctx = context(iam, p);
+    // Built on first use, as the server builds it.
+    let build = || context(iam, p);
+    let ctx = crate::LazyContext::new(&build);
     let out = iam.handle(p, request(op, form), &ctx).await?;
     let mut xml = String::new();
     if let Some(o) = out {
@@ -126,4 +137,38 @@ pub(crate) async fn err<S: Store>(iam: &Iam<S>, op: &str, form: &str) -> IamErro
         Ok(xml) => panic!("{op} {form} succeeded: {xml}"),
         Err(e) => e,
     }
+}
+
+/// The text between `<tag>` and `</tag>` (the first one).
+pub(crate) fn field(xml: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = xml
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {tag} in {xml}"))
+        + open.len();
+    let end = xml[start..]
+        .find(&format!("</{tag}>"))
+        .unwrap_or_else(|| panic!("no </{tag}> in {xml}"))
+        + start;
+    xml[start..end].to_string()
+}
+
+/// Runs the STS operation `op` with `form` as `p` through the front door.
+pub(crate) async fn sts_call<S: Store>(
+    iam: &Iam<S>,
+    p: &Principal,
+    op: &str,
+    form: &str,
+) -> Result<String, IamError> {
+    let params = Params::from_form(form.as_bytes()).unwrap_or_else(|e| panic!("{op}: {e:?}"));
+    let req = iamd_api::sts::decode(op, &params).unwrap_or_else(|e| panic!("{op}: {e:?}"));
+    let ctx = context(iam, p);
+    let out = iam
+        .handle_sts(p, req, &crate::LazyContext::ready(&ctx))
+        .await?;
+    let mut xml = String::new();
+    if let Some(o) = out {
+        o.write_xml(&mut xml);
+    }
+    Ok(xml)
 }

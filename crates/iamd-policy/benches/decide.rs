@@ -91,6 +91,42 @@ fn bench(c: &mut Criterion) {
         b.iter(|| decide(black_box(&req_d), black_box(&set_b)).kind)
     });
 
+    // (e) issue 12: iam:GetUser by a user with ten managed policies attached (AWS-managed
+    // and customer-managed mixed) against the same statements in one inline policy; and a
+    // request none of them allows (every statement is looked at).
+    let attached = mixed_attached();
+    let inline = mixed_inline();
+    let req_get = request(
+        "iam:GetUser",
+        "arn:aws:iam::123456789012:user/melvins",
+        &context,
+    );
+    let req_none = request(
+        "iam:CreateUser",
+        "arn:aws:iam::123456789012:user/x",
+        &context,
+    );
+    for (req, want, case) in [
+        (&req_get, DecisionKind::Allow, "get_user"),
+        (&req_none, DecisionKind::ImplicitDeny, "nothing_allows"),
+    ] {
+        for (policies, how) in [(&attached, "10_attached"), (&inline, "same_inline")] {
+            let set = PolicySet {
+                identity: policies,
+                ..Default::default()
+            };
+            assert_eq!(decide(req, &set).kind, want);
+            let name = format!("e_{case}_{how}");
+            eprintln!(
+                "min-batch {name}: {:.0} ns",
+                min_batch_ns(|| decide(black_box(req), black_box(&set)).kind)
+            );
+            c.bench_function(&name, |b| {
+                b.iter(|| decide(black_box(req), black_box(&set)).kind)
+            });
+        }
+    }
+
     // extra: explain (allocating evidence path) and per-request context construction
     c.bench_function("x_explain_10x5", |b| {
         b.iter(|| explain(black_box(&req_b), black_box(&set_b)).matched.len())

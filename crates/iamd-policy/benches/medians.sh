@@ -12,10 +12,16 @@ for r in $(seq 1 "$runs"); do
     python3 - "$target/criterion" <<'PY'
 import json, pathlib, sys
 root = pathlib.Path(sys.argv[1])
+median = {}
 for name in ["a_seed_allow", "b_10x5_late_allow", "c_account_1000_policies",
              "c_account_10000_policies", "d_10x5_nothing_matches", "x_explain_10x5",
-             "x_context_build_11_keys"]:
+             "e_get_user_10_attached", "e_get_user_same_inline", "e_nothing_allows_10_attached",
+             "e_nothing_allows_same_inline", "x_context_build_11_keys"]:
     e = json.loads((root / name / "new" / "estimates.json").read_text())
-    print(f"  median {name}: {e['median']['point_estimate']:.1f} ns")
+    median[name] = e['median']['point_estimate']
+    print(f"  median {name}: {median[name]:.1f} ns")
+for case in ["get_user", "nothing_allows"]:
+    print(f"  e_{case}: 10 attached / same inline = "
+          f"{median[f'e_{case}_10_attached'] / median[f'e_{case}_same_inline']:.2f}")
 PY
 done

@@ -114,3 +114,68 @@ pub fn decide_in_view(
     };
     decide(req, &set).kind
 }
+
+/// (e) issue 12's ten managed policies, as `bench/tools/seed.py` attaches them to melvins:
+/// four AWS-managed (default versions of iamd's catalogue) and six customer-managed.
+pub const MIXED_TEN: [(&str, &str); 10] = [
+    (
+        "arn:aws:iam::aws:policy/IAMReadOnlyAccess",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GenerateCredentialReport","iam:GenerateServiceLastAccessedDetails","iam:Get*","iam:List*","iam:SimulateCustomPolicy","iam:SimulatePrincipalPolicy"],"Resource":"*"}]}"#,
+    ),
+    (
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*","s3:Describe*","s3-object-lambda:Get*","s3-object-lambda:List*"],"Resource":"*"}]}"#,
+    ),
+    (
+        "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess",
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"AmazonSQSReadOnlyAccess","Effect":"Allow","Action":["sqs:GetQueueAttributes","sqs:GetQueueUrl","sqs:ListDeadLetterSourceQueues","sqs:ListQueues","sqs:ListMessageMoveTasks","sqs:ListQueueTags"],"Resource":"*"}]}"#,
+    ),
+    (
+        "arn:aws:iam::aws:policy/IAMUserChangePassword",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ChangePassword"],"Resource":["arn:aws:iam::*:user/${aws:username}","arn:aws:iam::*:user/*/${aws:username}"]},{"Effect":"Allow","Action":["iam:GetAccountPasswordPolicy"],"Resource":"*"}]}"#,
+    ),
+    (
+        "bench-cm-deny-admins",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["iam:Delete*","iam:Put*"],"Resource":"arn:aws:iam::*:user/admin-*"}]}"#,
+    ),
+    (
+        "bench-cm-houdini-home",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::houdini/home/${aws:username}/*"}]}"#,
+    ),
+    (
+        "bench-cm-logs-vpn",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::logs/*","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#,
+    ),
+    (
+        "bench-cm-ec2-region",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:Describe*","ec2:StartInstances"],"Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}]}"#,
+    ),
+    (
+        "bench-cm-tagged-roles",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:CreateRole","Resource":"*","Condition":{"Null":{"aws:RequestTag/team":"true"}}}]}"#,
+    ),
+    (
+        "bench-cm-ci-roles",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/ci-*"}]}"#,
+    ),
+];
+
+/// (e) the ten policies, each compiled on its own (attached managed policies).
+pub fn mixed_attached() -> Vec<Arc<CompiledPolicy>> {
+    MIXED_TEN.iter().map(|(id, src)| compile(src, id)).collect()
+}
+
+/// (e) one inline policy holding the ten policies' statements, in the same order
+/// (`bench-inline`'s `same-statements` in `bench/tools/seed.py`).
+pub fn mixed_inline() -> Vec<Arc<CompiledPolicy>> {
+    let mut statements = Vec::new();
+    for (_, src) in MIXED_TEN {
+        let doc: serde_json::Value = serde_json::from_str(src).unwrap();
+        let list = doc.get("Statement").and_then(|s| s.as_array()).unwrap();
+        statements.extend(list.iter().cloned());
+    }
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": statements});
+    vec![Arc::new(
+        CompiledPolicy::from_json(&doc.to_string(), PolicyType::Inline, "same-statements").unwrap(),
+    )]
+}

@@ -676,6 +676,13 @@ impl CompiledPolicy {
         self.condition_keys.iter().map(|k| &**k)
     }
 
+    /// Whether a decision against this policy may read the request's context: it has
+    /// a condition or a policy variable (in a resource or a condition value). Nothing
+    /// else in a policy consults the context.
+    pub fn reads_context(&self) -> bool {
+        !self.condition_keys.is_empty()
+    }
+
     /// Statement indices that may match an action of `service` (lowercase unless `ci`) whose
     /// name starts with `first` (lowercase), ascending.
     #[inline]

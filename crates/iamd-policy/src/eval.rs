@@ -85,6 +85,21 @@ pub struct PolicySet<'a, P: AsPolicy = Arc<CompiledPolicy>> {
     pub trust: Option<&'a P>,
 }
 
+impl<P: AsPolicy> PolicySet<'_, P> {
+    /// Whether deciding against this set may read the request's context: some policy
+    /// of it has a condition or a policy variable ([`CompiledPolicy::reads_context`]).
+    /// When none does, [`decide`] gives the same answer for every context, so a caller
+    /// may decide before (or without) building one.
+    pub fn reads_context(&self) -> bool {
+        let reads = |p: &P| p.policy().reads_context();
+        self.identity.iter().any(reads)
+            || self.session.iter().any(reads)
+            || self.boundary.is_some_and(reads)
+            || self.resource.is_some_and(reads)
+            || self.trust.is_some_and(reads)
+    }
+}
+
 impl<P: AsPolicy> Clone for PolicySet<'_, P> {
     fn clone(&self) -> Self {
         *self

@@ -156,8 +156,9 @@ pub use validate::{validate, validate_document};
 /// The resource types the Service Authorization Reference lists for an IAM, STS or S3
 /// action (`iam:GetUser` → `["user"]`; empty for a wildcard-only action such as
 /// `iam:GetAccountSummary`); `None` for another service's action or one the reference
-/// does not list. Generated from the reference (`tools/gen_actions.py`); the services'
-/// request → check tables are tested against it.
+/// does not list. Generated from the reference (`codegen/gen_service_reference.py`, the
+/// same data as crate `iamd-sar`); the services' request → check tables are tested against
+/// it.
 pub fn sar_resource_types(action: &str) -> Option<&'static [&'static str]> {
     let (service, name) = action.split_once(':')?;
     let (names, types) = match service {

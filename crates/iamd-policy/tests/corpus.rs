@@ -494,6 +494,20 @@ fn run_request(name: &str, c: &Compiled, r: &Req, errors: &mut Vec<String>) {
     if d != e.decision {
         errors.push(format!("{label}: decide {d:?} != explain {:?}", e.decision));
     }
+    // A set that reads no context decides alike without one (callers skip building it).
+    if !set.reads_context() {
+        let empty = Context::new();
+        let bare_req = Request {
+            context: &empty,
+            ..req
+        };
+        let bare = decide(&bare_req, &set);
+        if bare != d {
+            errors.push(format!(
+                "{label}: reads no context, yet decides {bare:?} without one and {d:?} with it"
+            ));
+        }
+    }
     let want = r.expect.as_str();
     let got = match d.kind {
         DecisionKind::Allow => "ALLOW",

@@ -54,7 +54,8 @@ fn lint_corpus() {
                 .get("now")
                 .and_then(Value::as_i64)
                 .unwrap_or(1_795_824_000);
-            let got: Vec<Value> = lint(&src, ty, now)
+            let reference = iamd_sar::reference().unwrap();
+            let got: Vec<Value> = lint(&src, ty, now, reference)
                 .iter()
                 .map(|f| {
                     json!({

@@ -231,6 +231,14 @@ fn run(policies: &[CompiledPolicy], r: &Req) -> DecisionKind {
     };
     let d = decide(&req, &set);
     assert_eq!(d, explain(&req, &set).decision);
+    if !set.reads_context() {
+        let empty = Context::new();
+        let bare = Request {
+            context: &empty,
+            ..req
+        };
+        assert_eq!(decide(&bare, &set), d);
+    }
     d.kind
 }
 

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use iamd_iam::{KeyProblem, Principal};
-use iamd_policy::{Caller, CompiledPolicy, Context, Request, Resource};
+use iamd_policy::{Caller, Context, Request, Resource};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::{s3_error, S3Error, S3Result};
@@ -105,16 +105,25 @@ pub(crate) fn session_token<'a>(
 impl S3Access for Access {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let core = &self.0;
+        let admitted = cx.extensions_mut().remove::<AdmittedSession>();
         let token = session_token(cx.headers(), cx.uri().query()).map(|t| t.into_owned());
         let token = token.as_deref();
         let principal = match cx.credentials() {
             None if token.is_some() => return Err(invalid_token()),
             None => None,
             Some(c) => {
-                let a = core
-                    .iam
-                    .authenticate(&c.access_key, token)
-                    .map_err(key_problem)?;
+                // A session was authenticated by `admit_session` before s3s verified its
+                // signature: that authentication is used, not made again.
+                let a = match admitted {
+                    Some(AdmittedSession {
+                        access_key_id,
+                        authenticated,
+                    }) if access_key_id == c.access_key => authenticated,
+                    _ => core
+                        .iam
+                        .authenticate(&c.access_key, token)
+                        .map_err(key_problem)?,
+                };
                 if let Some(usage) = &a.usage {
                     core.iam
                         .record_key_use(usage, &c.access_key, "s3", "us-east-1");
@@ -172,13 +181,19 @@ impl Core {
     /// Decides every check with the engine (identity policies + the bucket's policy,
     /// resource account = the bucket owner); the first denial is S3's `AccessDenied`.
     pub async fn authorize(&self, authn: &Authn, checks: &[Check]) -> S3Result<()> {
-        let identity: Arc<[Arc<CompiledPolicy>]> = match &authn.principal {
+        let identity = match &authn.principal {
             Some(p) => self.iam.identity_policies(p),
-            None => Arc::from(Vec::new()),
+            None => iamd_iam::Identity::default(),
         };
         for check in checks {
             let (resource, bucket) = match &check.target {
                 Target::Wildcard => (Resource::Wildcard, None),
+                // A bucket being created is the caller's: an existing one of the same
+                // name (another account's) neither grants nor refuses it, and the
+                // request then fails with BucketAlreadyExists, as on AWS.
+                Target::Arn { arn, .. } if check.action == "s3:CreateBucket" => {
+                    (Resource::Arn(arn), None)
+                }
                 Target::Arn { arn, bucket } => (Resource::Arn(arn), self.bucket(bucket).await?),
             };
             let (owner, policy) = match &bucket {
@@ -188,10 +203,14 @@ impl Core {
             let mut ctx_owned;
             let mut ctx = &authn.ctx;
             let wants_tags = check.existing_object.is_some()
-                && identity.iter().chain(policy).any(|p| {
-                    p.condition_keys()
-                        .any(|k| k.to_ascii_lowercase().starts_with("s3:existingobjecttag/"))
-                });
+                && identity
+                    .iter()
+                    .chain(identity.boundary.as_ref())
+                    .chain(policy)
+                    .any(|p| {
+                        p.condition_keys()
+                            .any(|k| k.to_ascii_lowercase().starts_with("s3:existingobjecttag/"))
+                    });
             if !check.keys.is_empty() || wants_tags {
                 ctx_owned = authn.ctx.clone();
                 for (k, vs) in &check.keys {
@@ -221,12 +240,26 @@ impl Core {
                 Target::Wildcard => "*",
                 Target::Arn { arn, .. } => arn.as_str(),
             };
-            self.iam
-                .decide(authn.principal.as_ref(), &identity, policy, &req, shown)
-                .map_err(|msg| S3Error::with_message(s3s::S3ErrorCode::AccessDenied, msg))?;
+            let (decided, message) = iamd_iam::capture_denial_sync(|| {
+                self.iam
+                    .decide(authn.principal.as_ref(), &identity, policy, &req, shown)
+            });
+            decided.map_err(|msg| access_denied(msg, message))?;
         }
         Ok(())
     }
+}
+
+/// S3's `AccessDenied` with the encoded authorization message of the denial in the
+/// `x-iamd-authorization-message` header (as on the Query API).
+fn access_denied(msg: String, encoded: Option<String>) -> S3Error {
+    let mut e = S3Error::with_message(s3s::S3ErrorCode::AccessDenied, msg);
+    if let Some(v) = encoded.and_then(|m| http::HeaderValue::from_str(&m).ok()) {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(iamd_iam::AUTHORIZATION_MESSAGE_HEADER, v);
+        e.set_headers(headers);
+    }
+    e
 }
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> S3Error {
@@ -244,24 +277,40 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> S3Error {
 /// `ExpiredToken`, a damaged or forged one `InvalidToken`. Other requests pass through
 /// (s3s and the access check judge them). SigV2 with temporary credentials is not
 /// admitted (s3s then answers `InvalidAccessKeyId`).
+///
+/// The session it authenticated is returned, for the request's extensions: the access
+/// check ([`S3Access::check`]) then uses it instead of authenticating again.
 pub fn admit_session(
     iam: &iamd_iam::Iam<iamd_store::AnyStore>,
     method: &str,
     path: &str,
     query: &str,
     headers: &http::HeaderMap,
-) -> Result<(), crate::guard::Refusal> {
+) -> Result<Option<AdmittedSession>, crate::guard::Refusal> {
     crate::guard::with_sigv4(method, path, query, headers, |parsed| {
         if !iamd_iam::is_session_key(parsed.access_key_id()) {
-            return Ok(());
+            return Ok(None);
         }
         let Some(token) = session_token(headers, Some(query)) else {
-            return Ok(());
+            return Ok(None);
         };
         iam.authenticate(parsed.access_key_id(), Some(&token))
-            .map(|_| ())
+            .map(|authenticated| {
+                Some(AdmittedSession {
+                    access_key_id: parsed.access_key_id().to_owned(),
+                    authenticated,
+                })
+            })
             .map_err(|e| crate::guard::Refusal::from_s3(&key_problem(e)))
     })
+}
+
+/// A session [`admit_session`] authenticated, carried in the request's extensions to
+/// the access check.
+#[derive(Debug, Clone)]
+pub struct AdmittedSession {
+    access_key_id: String,
+    authenticated: iamd_iam::Authenticated,
 }
 
 #[cfg(test)]

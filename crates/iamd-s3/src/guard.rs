@@ -104,13 +104,13 @@ pub fn precheck(
 
 /// Runs `f` on the request's SigV4 authentication; a request without (or with
 /// malformed) SigV4 authentication passes (s3s judges it).
-pub(crate) fn with_sigv4(
+pub(crate) fn with_sigv4<T: Default>(
     method: &str,
     path: &str,
     query: &str,
     headers: &http::HeaderMap,
-    f: impl FnOnce(&iamd_sigv4::ParsedAuth<'_>) -> Result<(), Refusal>,
-) -> Result<(), Refusal> {
+    f: impl FnOnce(&iamd_sigv4::ParsedAuth<'_>) -> Result<T, Refusal>,
+) -> Result<T, Refusal> {
     let list: Vec<(&str, &[u8])> = headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_bytes()))
@@ -118,7 +118,7 @@ pub(crate) fn with_sigv4(
     let req = RequestParts::new(method, path, query, &list);
     match parse(&req) {
         Ok(parsed) => f(&parsed),
-        Err(_) => Ok(()),
+        Err(_) => Ok(T::default()),
     }
 }
 

@@ -31,7 +31,7 @@ pub mod guard;
 mod integrity;
 mod service;
 
-pub use access::{admit_session, ClientInfo};
+pub use access::{admit_session, AdmittedSession, ClientInfo};
 pub use guard::{precheck, Refusal};
 pub use integrity::{carries_digest, CheckedBody, Verdict};
 

@@ -162,6 +162,15 @@ fn decode_meta(s: &str) -> Meta {
     }
 }
 
+/// The account of the request's caller (the server's first account for an anonymous
+/// caller, whom a bucket policy let through).
+fn caller_account<T>(core: &Core, req: &S3Request<T>) -> S3Result<String> {
+    Ok(match &authn(req)?.principal {
+        Some(p) => p.account().to_string(),
+        None => core.iam.first_account_id().to_string(),
+    })
+}
+
 fn authn<T>(req: &S3Request<T>) -> S3Result<&Authn> {
     // Fail closed: without the access seam's stash nothing is decided here.
     req.extensions
@@ -519,11 +528,16 @@ fn not_modified() -> S3Error {
 impl s3s::S3 for Service {
     async fn list_buckets(
         &self,
-        _req: S3Request<ListBucketsInput>,
+        req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         let core = &self.0;
         let buckets = core.store.list_buckets().await.map_err(store_err)?;
-        let account = core.iam.account_id().to_string();
+        // The caller's account's buckets (S3 lists the buckets the caller owns).
+        let account = caller_account(core, &req)?;
+        let buckets: Vec<_> = buckets
+            .into_iter()
+            .filter(|b| b.owner_account == account)
+            .collect();
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(
                 buckets
@@ -549,7 +563,7 @@ impl s3s::S3 for Service {
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         integrity::refuse_unchecked(&req.headers)?;
         let core = &self.0;
-        let name = req.input.bucket;
+        let name = req.input.bucket.clone();
         if !crate::bucket_name::is_valid(&name) {
             return Err(s3_error!(
                 InvalidBucketName,
@@ -558,13 +572,20 @@ impl s3s::S3 for Service {
         }
         let rec = BucketRecord {
             name: name.clone(),
-            owner_account: core.iam.account_id().to_string(),
+            owner_account: caller_account(core, &req)?,
             created: now_ms(),
         };
         match core.store.create_bucket(&rec).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
-                // One account per server: an existing bucket is always ours.
+                // Bucket names are global: ours, or another account's.
+                let owner = core.store.get_bucket(&name).await.map_err(store_err)?;
+                if owner.is_some_and(|b| b.owner_account != rec.owner_account) {
+                    return Err(s3_error!(
+                        BucketAlreadyExists,
+                        "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
+                    ));
+                }
                 return Err(s3_error!(
                     BucketAlreadyOwnedByYou,
                     "Your previous request to create the named bucket succeeded and you already own it."

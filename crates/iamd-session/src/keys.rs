@@ -38,6 +38,85 @@ pub enum KeyringError {
     NotOlder,
     #[error("no generation after {0}")]
     Exhausted(u32),
+    #[error("the rotation period must be at least {MIN_ROTATION_SECONDS} seconds")]
+    BadPeriod,
+}
+
+/// The default rotation period of a [`Schedule`]: a day.
+pub const DEFAULT_ROTATION_SECONDS: u64 = 24 * 3600;
+/// The shortest rotation period a [`Schedule`] takes: an hour (a retired generation
+/// opens for 36 h, so a keyring holds at most 37 previous generations).
+pub const MIN_ROTATION_SECONDS: u64 = 3600;
+
+/// Rotation on a clock, with no shared state between nodes: generation *g* seals from
+/// `(g − 1) · period` to `g · period` (unix seconds) and retires then, so the current
+/// generation at `now` is `1 + ⌊now / period⌋` on every node whose clock agrees, and
+/// every node derives the same keys from the master key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    period: u64,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            period: DEFAULT_ROTATION_SECONDS,
+        }
+    }
+}
+
+impl Schedule {
+    /// A schedule rotating every `period` seconds (at least [`MIN_ROTATION_SECONDS`]).
+    pub fn new(period: u64) -> Result<Self, KeyringError> {
+        if period < MIN_ROTATION_SECONDS {
+            return Err(KeyringError::BadPeriod);
+        }
+        Ok(Self { period })
+    }
+
+    /// The rotation period, in seconds.
+    pub fn period(&self) -> u64 {
+        self.period
+    }
+
+    /// The generation that seals at `now`: `1 + ⌊now / period⌋` (at most `u32::MAX`).
+    pub fn generation_at(&self, now: u64) -> u32 {
+        u32::try_from(now / self.period)
+            .ok()
+            .and_then(|g| g.checked_add(1))
+            .unwrap_or(u32::MAX)
+    }
+
+    /// When generation `id` retires (stops sealing): `id · period`.
+    pub fn retired_at(&self, id: u32) -> u64 {
+        u64::from(id).saturating_mul(self.period)
+    }
+
+    /// The instant from which a token of generation `id` no longer opens: its
+    /// retirement + [`RETIRED_GRACE_SECONDS`].
+    pub fn opens_until(&self, id: u32) -> u64 {
+        self.retired_at(id).saturating_add(RETIRED_GRACE_SECONDS)
+    }
+
+    /// The keyring of `now`: the current generation seals; the previous ones still in
+    /// their grace open; so does the next one, which a node whose clock runs ahead may
+    /// already seal with (only a holder of the master key can make it).
+    pub fn keyring_at(&self, master: &[u8], now: u64) -> Result<Keyring, KeyringError> {
+        let current = self.generation_at(now);
+        let mut ring = Keyring::new(master, current)?;
+        let mut id = current;
+        while let Some(prev) = id.checked_sub(1).filter(|&g| g > 0) {
+            if now >= self.opens_until(prev) {
+                break;
+            }
+            ring = ring.with_previous(prev, self.retired_at(prev))?;
+            id = prev;
+        }
+        if let Some(next) = current.checked_add(1) {
+            ring.upcoming = Some(derive_generation(&ring.master, next)?);
+        }
+        Ok(ring)
+    }
 }
 
 struct Generation {
@@ -54,6 +133,8 @@ pub struct Keyring {
     current: Generation,
     /// Newest first.
     previous: Vec<Generation>,
+    /// The next generation, which opens but does not seal ([`Schedule::keyring_at`]).
+    upcoming: Option<Generation>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -68,12 +149,13 @@ impl std::fmt::Debug for Keyring {
                     .map(|g| (g.id, g.retired_at))
                     .collect::<Vec<_>>(),
             )
+            .field("upcoming", &self.upcoming.as_ref().map(|g| g.id))
             .finish_non_exhaustive()
     }
 }
 
 /// HMAC-SHA256 of `parts` under `key`.
-fn prf(key: &[u8], parts: &[&[u8]]) -> Option<Zeroizing<[u8; 32]>> {
+pub(crate) fn prf(key: &[u8], parts: &[&[u8]]) -> Option<Zeroizing<[u8; 32]>> {
     let mut mac = <HmacSha256 as Mac>::new_from_slice(key).ok()?;
     for p in parts {
         mac.update(p);
@@ -102,6 +184,7 @@ impl Keyring {
             master,
             current,
             previous: Vec::new(),
+            upcoming: None,
         })
     }
 
@@ -130,11 +213,20 @@ impl Keyring {
             .id
             .checked_add(1)
             .ok_or(KeyringError::Exhausted(self.current.id))?;
-        let next = derive_generation(&self.master, id)?;
+        let next = match self.upcoming.take() {
+            Some(g) if g.id == id => g,
+            _ => derive_generation(&self.master, id)?,
+        };
         let mut old = std::mem::replace(&mut self.current, next);
         old.retired_at = Some(now);
         self.previous.insert(0, old);
         Ok(id)
+    }
+
+    /// The keyring of `now` under `schedule` ([`Schedule::keyring_at`]), from this
+    /// keyring's master key.
+    pub fn at(&self, schedule: &Schedule, now: u64) -> Result<Keyring, KeyringError> {
+        schedule.keyring_at(self.master.as_slice(), now)
     }
 
     /// Forgets the generations that no longer open anything at `now`.
@@ -163,6 +255,7 @@ impl Keyring {
     pub(crate) fn lookup(&self, id: u32, now: u64) -> Result<&[u8; 32], bool> {
         let g = std::iter::once(&self.current)
             .chain(&self.previous)
+            .chain(&self.upcoming)
             .find(|g| g.id == id)
             .ok_or(false)?;
         if retired(g, now) {
@@ -295,6 +388,107 @@ mod tests {
         assert_eq!(dup.err(), Some(KeyringError::DuplicateGeneration(3)));
         let mut last = Keyring::new(&MASTER, u32::MAX).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(last.rotate(0), Err(KeyringError::Exhausted(u32::MAX)));
+    }
+
+    const H: u64 = 3600;
+
+    #[test]
+    fn generation_from_time() {
+        let day = Schedule::default();
+        assert_eq!(day.period(), 24 * H);
+        assert_eq!(day.generation_at(0), 1);
+        assert_eq!(day.generation_at(24 * H - 1), 1);
+        assert_eq!(day.generation_at(24 * H), 2);
+        assert_eq!(day.generation_at(48 * H), 3);
+        // 2026-12-05T00:00:00Z is day 20,792 since the epoch.
+        assert_eq!(day.generation_at(1_796_428_800), 20_793);
+        assert_eq!(day.retired_at(1), 24 * H);
+        assert_eq!(day.opens_until(1), 24 * H + RETIRED_GRACE_SECONDS);
+        let hour = Schedule::new(H).unwrap();
+        assert_eq!(hour.generation_at(5 * H + 59), 6);
+        assert_eq!(hour.generation_at(u64::MAX), u32::MAX, "saturates");
+        assert_eq!(hour.retired_at(u32::MAX), u64::from(u32::MAX) * H);
+        assert_eq!(Schedule::new(H - 1), Err(KeyringError::BadPeriod));
+        assert_eq!(Schedule::new(0), Err(KeyringError::BadPeriod));
+    }
+
+    /// Which generations the keyring of `now` opens, in the order of `ids`.
+    fn opens(s: &Schedule, now: u64, ids: &[u32]) -> Vec<bool> {
+        let ring = s.keyring_at(&MASTER, now).unwrap();
+        ids.iter().map(|&g| ring.lookup(g, now).is_ok()).collect()
+    }
+
+    #[test]
+    fn keyring_of_a_time() {
+        let day = Schedule::default();
+        // Generation 1 retires at 24 h, opens until 60 h; generation 2 until 84 h.
+        let ring = day.keyring_at(&MASTER, 24 * H).unwrap();
+        assert_eq!(ring.current_generation(), 2);
+        assert_eq!(
+            ring.previous_generations().collect::<Vec<_>>(),
+            [(1, 24 * H)]
+        );
+        assert_eq!(
+            opens(&day, 24 * H, &[1, 2, 3, 4]),
+            [true, true, true, false]
+        );
+        assert_eq!(
+            opens(&day, 60 * H - 1, &[1, 2, 3, 4, 5]),
+            [true, true, true, true, false]
+        );
+        assert_eq!(
+            opens(&day, 60 * H, &[1, 2, 3, 4, 5]),
+            [false, true, true, true, false]
+        );
+        assert_eq!(
+            opens(&day, 84 * H, &[2, 3, 4, 5, 6]),
+            [false, true, true, true, false]
+        );
+        // The keys are the ones a keyring of that generation derives.
+        let direct = Keyring::new(&MASTER, 3).unwrap();
+        assert_eq!(ring.lookup(3, 24 * H).ok(), Some(direct.current().1));
+        // An hourly schedule holds the 36 previous generations still in their grace.
+        let hour = Schedule::new(H).unwrap();
+        let ring = hour.keyring_at(&MASTER, 100 * H).unwrap();
+        assert_eq!(ring.current_generation(), 101);
+        assert_eq!(ring.previous_generations().count(), 36);
+        assert_eq!(
+            opens(&hour, 100 * H, &[64, 65, 100, 102, 103]),
+            [false, true, true, true, false]
+        );
+        assert!(format!("{ring:?}").contains("upcoming: Some(102)"));
+    }
+
+    proptest::proptest! {
+        /// At the exact edges: generation `g` seals up to `retired_at(g) - 1`, the next
+        /// from `retired_at(g)`; `g` opens up to `opens_until(g) - 1` and not from
+        /// `opens_until(g)`, in the keyring of that very instant.
+        #[test]
+        fn schedule_edges(hours in 1u64..=24 * 366, g in 1u32..2_000_000) {
+            let s = Schedule::new(hours * H).unwrap();
+            let end = s.retired_at(g);
+            proptest::prop_assert_eq!(s.generation_at(end - 1), g);
+            proptest::prop_assert_eq!(s.generation_at(end), g + 1);
+            proptest::prop_assert_eq!(s.generation_at(s.retired_at(g - 1)), g);
+            let refused = s.opens_until(g);
+            proptest::prop_assert_eq!(opens(&s, end, &[g]), [true]);
+            proptest::prop_assert_eq!(opens(&s, refused - 1, &[g]), [true]);
+            proptest::prop_assert_eq!(opens(&s, refused, &[g]), [false]);
+            let ring = s.keyring_at(&MASTER, refused).unwrap();
+            proptest::prop_assert_eq!(ring.lookup(g, refused).err(), Some(false), "not held");
+        }
+    }
+
+    #[test]
+    fn rotating_into_the_upcoming_generation() {
+        let mut ring = Schedule::default().keyring_at(&MASTER, 0).unwrap();
+        let upcoming = *ring.lookup(2, 0).unwrap();
+        assert_eq!(ring.rotate(10), Ok(2));
+        assert_eq!(ring.current(), (2, &upcoming));
+        assert!(
+            ring.lookup(3, 10).is_err(),
+            "no upcoming after a manual rotation"
+        );
     }
 
     #[test]

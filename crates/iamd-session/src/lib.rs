@@ -73,6 +73,13 @@
 //! short, and is refused from that instant on. Rotation renews the token key, not the
 //! master key: it limits what a leaked *token key* is good for.
 //!
+//! A [`Schedule`] makes rotation a function of the clock, with no state shared between
+//! nodes: generation *g* seals during the *g*-th period since the unix epoch (24 h by
+//! default) and retires at its end, and [`Schedule::keyring_at`] builds the keyring of
+//! any instant — which every node with the master key derives alike. That keyring also
+//! opens the *next* generation, so a node whose clock is slightly behind still accepts
+//! what a node already past the boundary sealed.
+//!
 //! # Errors
 //!
 //! [`open`] answers [`TokenError::Expired`] for an authentic token at or after its
@@ -100,6 +107,7 @@ mod claims;
 #[doc(hidden)]
 pub mod codec;
 mod keys;
+mod message;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -109,7 +117,11 @@ pub use claims::{
     SecretAccessKey, SessionClaims, SessionPrincipal, SessionTag, MAX_POLICY_ARNS,
     MAX_SESSION_SECONDS, MAX_TAGS,
 };
-pub use keys::{Keyring, KeyringError, NONCE_LEN, RETIRED_GRACE_SECONDS};
+pub use keys::{
+    Keyring, KeyringError, Schedule, DEFAULT_ROTATION_SECONDS, MIN_ROTATION_SECONDS, NONCE_LEN,
+    RETIRED_GRACE_SECONDS,
+};
+pub use message::{open_message, seal_message};
 
 /// The token format this crate writes (and the only one it reads).
 pub const TOKEN_VERSION: u8 = 1;
@@ -212,6 +224,16 @@ pub fn seal(
     Ok(STANDARD.encode(raw))
 }
 
+/// The generation a token claims to be sealed by (its header, unauthenticated): `None`
+/// when it is not a token of this format.
+pub fn token_generation(token: &str) -> Option<u32> {
+    // The first 8 base64 characters are the first 6 bytes: version and generation.
+    let head = STANDARD.decode(token.get(..8)?).ok()?;
+    let (version, rest) = head.split_first()?;
+    let generation: [u8; 4] = rest.get(..4)?.try_into().ok()?;
+    (*version == TOKEN_VERSION).then_some(u32::from_be_bytes(generation))
+}
+
 /// Opens `token` presented with `access_key_id` at `now` (unix seconds): the claims of
 /// an authentic, unexpired token sealed for that key id by a generation the keyring
 /// still accepts.
@@ -288,6 +310,20 @@ mod tests {
 
     fn sealed(ring: &Keyring, c: &SessionClaims) -> String {
         seal(ring, c, KEY_ID, &NONCE).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn generation_of_a_token() {
+        let c = typical_claims();
+        for g in [1, 2, 0x0102_0304, u32::MAX] {
+            let ring = Keyring::new(&MASTER, g).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(token_generation(&sealed(&ring, &c)), Some(g));
+        }
+        assert_eq!(token_generation(""), None);
+        assert_eq!(token_generation("AQAAAA"), None);
+        assert_eq!(token_generation("AgAAAAEA"), None, "another version");
+        assert_eq!(token_generation("AQAAAAEA"), Some(1));
+        assert_eq!(token_generation("é1234567"), None);
     }
 
     #[test]

@@ -165,13 +165,30 @@ pub struct CredentialScope<'a> {
     pub service: Cow<'a, str>,
 }
 
+impl CredentialScope<'_> {
+    /// `date/region/service/aws4_request`, as [`fmt::Display`] writes it (built
+    /// directly: this runs on every request).
+    pub fn joined(&self) -> String {
+        const TERM: &str = "/aws4_request";
+        let mut s =
+            String::with_capacity(self.date.len() + self.region.len() + self.service.len() + 15);
+        for (i, part) in [&self.date, &self.region, &self.service]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                s.push('/');
+            }
+            s.push_str(part);
+        }
+        s.push_str(TERM);
+        s
+    }
+}
+
 impl fmt::Display for CredentialScope<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/aws4_request",
-            self.date, self.region, self.service
-        )
+        f.write_str(&self.joined())
     }
 }
 
@@ -342,11 +359,18 @@ fn parse_credential<'a>(
                 presigned,
             )
         };
-        let parts: Vec<&str> = cred.split('/').collect();
-        let [akid, date, region, service, term] = parts.as_slice() else {
+        let mut parts = cred.split('/');
+        let (Some(akid), Some(date), Some(region), Some(service), Some(term), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(bad());
         };
-        if *term != "aws4_request" {
+        if term != "aws4_request" {
             return Err(SigError::incomplete(
                 format!("Credential should be scoped with a valid terminator: 'aws4_request', not '{term}'."),
                 presigned,
@@ -656,7 +680,7 @@ fn finish<'a>(
             presigned,
         ));
     }
-    let scope_string = scope.to_string();
+    let scope_string = scope.joined();
     Ok(ParsedAuth {
         req,
         kind,

@@ -46,16 +46,22 @@ impl AnyStore {
 }
 
 impl crate::Store for AnyStore {
-    async fn load(&self) -> Result<Snapshot, StoreError> {
+    async fn load_in(&self, account: Option<&str>) -> Result<Snapshot, StoreError> {
         match self {
-            AnyStore::Sqlite(s) => s.load().await,
-            AnyStore::Postgres(s) => s.load().await,
+            AnyStore::Sqlite(s) => s.load_in(account).await,
+            AnyStore::Postgres(s) => s.load_in(account).await,
         }
     }
-    async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+    async fn apply_in(&self, account: Option<&str>, changes: &[Change]) -> Result<(), StoreError> {
         match self {
-            AnyStore::Sqlite(s) => s.apply(changes).await,
-            AnyStore::Postgres(s) => s.apply(changes).await,
+            AnyStore::Sqlite(s) => s.apply_in(account, changes).await,
+            AnyStore::Postgres(s) => s.apply_in(account, changes).await,
+        }
+    }
+    async fn other_accounts(&self) -> Result<Vec<crate::AccountRecord>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => crate::Store::other_accounts(s).await,
+            AnyStore::Postgres(s) => crate::Store::other_accounts(s).await,
         }
     }
 }

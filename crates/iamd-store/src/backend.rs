@@ -45,9 +45,9 @@ pub(crate) use migrate;
 /// early from the enclosing function with the mapped error on the first failure (the
 /// dropped transaction then rolls back).
 macro_rules! run_changes {
-    ($tx:expr, $changes:expr) => {
+    ($tx:expr, $scope:expr, $changes:expr) => {
         for change in $changes {
-            for s in $crate::sql::statements(change) {
+            for s in $crate::sql::statements(change, $scope) {
                 let mut q = sqlx::query(s.sql);
                 for arg in s.args {
                     q = match arg {
@@ -68,10 +68,25 @@ macro_rules! run_changes {
 }
 pub(crate) use run_changes;
 
-/// Fetches all rows of one load query on `$tx`.
+/// The accounts other than the first, read from the pool `$pool`, in id order.
+macro_rules! other_accounts {
+    ($pool:expr) => {{
+        let rows = sqlx::query($crate::sql::LOAD_OTHER_ACCOUNTS)
+            .fetch_all($pool)
+            .await
+            .map_err(|e| $crate::StoreError::from_sqlx(e, || "load accounts".into()))?;
+        let mut all = $crate::decode::all(&rows, $crate::decode::account)?;
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
+    }};
+}
+pub(crate) use other_accounts;
+
+/// Fetches all rows of one load query on `$tx`, in the account `$scope` (`$1`).
 macro_rules! fetch {
-    ($tx:expr, $sql:expr) => {
+    ($tx:expr, $scope:expr, $sql:expr) => {
         sqlx::query($sql)
+            .bind($scope)
             .fetch_all(&mut *$tx)
             .await
             .map_err(|e| $crate::StoreError::from_sqlx(e, || format!("load ({})", $sql)))?
@@ -83,8 +98,8 @@ pub(crate) use fetch;
 /// evaluates to the rows decoded into a [`crate::Snapshot`]; returns early from the
 /// enclosing function if fetching or ending fails.
 macro_rules! load_snapshot {
-    ($tx:ident) => {{
-        let tables = $crate::backend::fetch_tables!($tx);
+    ($tx:ident, $scope:expr) => {{
+        let tables = $crate::backend::fetch_tables!($tx, $scope);
         $tx.commit()
             .await
             .map_err(|e| $crate::StoreError::from_sqlx(e, || "load: end".into()))?;
@@ -95,26 +110,43 @@ pub(crate) use load_snapshot;
 
 /// Fetches every table on `$tx` into a [`Tables`].
 macro_rules! fetch_tables {
-    ($tx:expr) => {
+    ($tx:expr, $scope:expr) => {
         $crate::backend::Tables {
-            account: $crate::backend::fetch!($tx, $crate::sql::LOAD_ACCOUNT),
-            users: $crate::backend::fetch!($tx, $crate::sql::LOAD_USERS),
-            groups: $crate::backend::fetch!($tx, $crate::sql::LOAD_GROUPS),
-            memberships: $crate::backend::fetch!($tx, $crate::sql::LOAD_MEMBERSHIPS),
-            inline_policies: $crate::backend::fetch!($tx, $crate::sql::LOAD_INLINE_POLICIES),
-            access_keys: $crate::backend::fetch!($tx, $crate::sql::LOAD_ACCESS_KEYS),
-            key_usage: $crate::backend::fetch!($tx, $crate::sql::LOAD_KEY_USAGE),
-            tags: $crate::backend::fetch!($tx, $crate::sql::LOAD_TAGS),
-            roles: $crate::backend::fetch!($tx, $crate::sql::LOAD_ROLES),
-            instance_profiles: $crate::backend::fetch!($tx, $crate::sql::LOAD_INSTANCE_PROFILES),
+            account: $crate::backend::fetch!($tx, $scope, $crate::sql::LOAD_ACCOUNT),
+            users: $crate::backend::fetch!($tx, $scope, $crate::sql::LOAD_USERS),
+            groups: $crate::backend::fetch!($tx, $scope, $crate::sql::LOAD_GROUPS),
+            memberships: $crate::backend::fetch!($tx, $scope, $crate::sql::LOAD_MEMBERSHIPS),
+            inline_policies: $crate::backend::fetch!(
+                $tx,
+                $scope,
+                $crate::sql::LOAD_INLINE_POLICIES
+            ),
+            access_keys: $crate::backend::fetch!($tx, $scope, $crate::sql::LOAD_ACCESS_KEYS),
+            key_usage: $crate::backend::fetch!($tx, $scope, $crate::sql::LOAD_KEY_USAGE),
+            tags: $crate::backend::fetch!($tx, $scope, $crate::sql::LOAD_TAGS),
+            roles: $crate::backend::fetch!($tx, $scope, $crate::sql::LOAD_ROLES),
+            instance_profiles: $crate::backend::fetch!(
+                $tx,
+                $scope,
+                $crate::sql::LOAD_INSTANCE_PROFILES
+            ),
             instance_profile_roles: $crate::backend::fetch!(
                 $tx,
+                $scope,
                 $crate::sql::LOAD_INSTANCE_PROFILE_ROLES
             ),
-            deletion_tasks: $crate::backend::fetch!($tx, $crate::sql::LOAD_DELETION_TASKS),
-            managed_policies: $crate::backend::fetch!($tx, $crate::sql::LOAD_MANAGED_POLICIES),
-            policy_versions: $crate::backend::fetch!($tx, $crate::sql::LOAD_POLICY_VERSIONS),
-            attachments: $crate::backend::fetch!($tx, $crate::sql::LOAD_ATTACHMENTS),
+            deletion_tasks: $crate::backend::fetch!($tx, $scope, $crate::sql::LOAD_DELETION_TASKS),
+            managed_policies: $crate::backend::fetch!(
+                $tx,
+                $scope,
+                $crate::sql::LOAD_MANAGED_POLICIES
+            ),
+            policy_versions: $crate::backend::fetch!(
+                $tx,
+                $scope,
+                $crate::sql::LOAD_POLICY_VERSIONS
+            ),
+            attachments: $crate::backend::fetch!($tx, $scope, $crate::sql::LOAD_ATTACHMENTS),
         }
     };
 }

@@ -46,7 +46,8 @@
 //!   idempotent). `PutKeyUsage` of a key that no longer exists writes nothing, and an
 //!   older `last_used` never replaces a newer one (usage is written off the request
 //!   path and may arrive late).
-//! - At most one account row exists: a `PutAccount` with another id is a `Conflict`.
+//! - At most one first account exists: a `PutAccount` of the first account with another
+//!   id is a `Conflict`. Other accounts are written with [`Store::apply_in`].
 //! - [`Store::load`] reads one consistent snapshot; every list is sorted by primary
 //!   key (byte order), the same on both engines.
 //! - A dropped `apply` future rolls its transaction back, unless it was dropped while
@@ -95,12 +96,59 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Persistence of the IAM state: read it all, write typed batches atomically.
+///
+/// The store holds several accounts (schema 5): the first (the server's own, created
+/// on first start) and others (`iamd account create`). Every load and batch is in one
+/// account: `None` is the first, `Some(id)` another. A batch's rows belong to its
+/// account; names are unique per account.
 pub trait Store: Send + Sync + 'static {
-    /// Reads the whole state (one consistent snapshot).
-    fn load(&self) -> impl Future<Output = Result<Snapshot, StoreError>> + Send;
-    /// Writes `changes` in one transaction, in order: all or nothing. Returns once the
-    /// transaction is durable. An empty batch does nothing.
-    fn apply(&self, changes: &[Change]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Reads the whole state of the first account (one consistent snapshot).
+    fn load(&self) -> impl Future<Output = Result<Snapshot, StoreError>> + Send {
+        self.load_in(None)
+    }
+    /// Writes `changes` in the first account, in one transaction, in order: all or
+    /// nothing. Returns once the transaction is durable. An empty batch does nothing.
+    fn apply(&self, changes: &[Change]) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.apply_in(None, changes)
+    }
+    /// Reads the whole state of one account (`None`: the first).
+    fn load_in(
+        &self,
+        account: Option<&str>,
+    ) -> impl Future<Output = Result<Snapshot, StoreError>> + Send;
+    /// [`Store::apply`] in one account (`None`: the first). `PutAccount` in another
+    /// account's batch must name that account (else `Conflict`, nothing written).
+    fn apply_in(
+        &self,
+        account: Option<&str>,
+        changes: &[Change],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The accounts other than the first, in id order.
+    fn other_accounts(&self)
+        -> impl Future<Output = Result<Vec<AccountRecord>, StoreError>> + Send;
+}
+
+/// Checks that a batch in `account` creates no other account; the scope text the SQL
+/// binds (`""` for the first account).
+pub(crate) fn scope_of<'a>(
+    account: Option<&'a str>,
+    changes: &[Change],
+) -> Result<&'a str, StoreError> {
+    let Some(id) = account else { return Ok("") };
+    if id.is_empty() {
+        return Err(StoreError::Conflict("an account id cannot be empty".into()));
+    }
+    for c in changes {
+        if let Change::PutAccount(a) = c {
+            if a.id != id {
+                return Err(StoreError::Conflict(format!(
+                    "put account {} in a batch of account {id}",
+                    a.id
+                )));
+            }
+        }
+    }
+    Ok(id)
 }
 
 /// Milliseconds since the Unix epoch, UTC.

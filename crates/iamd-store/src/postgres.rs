@@ -64,24 +64,30 @@ impl PostgresStore {
         migrate!(tx, Backend::Postgres)
     }
 
-    /// See [`crate::Store::load`]. Reads one consistent snapshot (REPEATABLE READ).
-    pub async fn load(&self) -> Result<Snapshot, StoreError> {
+    /// See [`crate::Store::load_in`]. Reads one consistent snapshot (REPEATABLE READ).
+    pub async fn load_in(&self, account: Option<&str>) -> Result<Snapshot, StoreError> {
+        let scope = account.unwrap_or("");
         let mut tx = self
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(|e| StoreError::from_sqlx(e, || "load: begin".into()))?;
-        load_snapshot!(tx)
+        load_snapshot!(tx, scope)
     }
 
-    /// See [`crate::Store::apply`].
-    pub async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+    /// See [`crate::Store::apply_in`].
+    pub async fn apply_in(
+        &self,
+        account: Option<&str>,
+        changes: &[Change],
+    ) -> Result<(), StoreError> {
+        let scope = crate::scope_of(account, changes)?;
         if changes.is_empty() {
             return Ok(());
         }
         let mut attempt = 1;
         loop {
-            match self.apply_once(changes).await {
+            match self.apply_once(scope, changes).await {
                 Err(StoreError::Database(msg)) if attempt < ATTEMPTS && is_retryable(&msg) => {
                     attempt += 1;
                 }
@@ -90,13 +96,13 @@ impl PostgresStore {
         }
     }
 
-    async fn apply_once(&self, changes: &[Change]) -> Result<(), StoreError> {
+    async fn apply_once(&self, scope: &str, changes: &[Change]) -> Result<(), StoreError> {
         let mut tx = self
             .pool
             .begin()
             .await
             .map_err(|e| StoreError::from_sqlx(e, || "apply: begin".into()))?;
-        run_changes!(tx, changes);
+        run_changes!(tx, scope, changes);
         sqlx::query("SELECT pg_notify($1, '')")
             .bind(NOTIFY_CHANNEL)
             .execute(&mut *tx)
@@ -130,11 +136,14 @@ fn redact(url: &str) -> String {
 }
 
 impl crate::Store for PostgresStore {
-    async fn load(&self) -> Result<Snapshot, StoreError> {
-        PostgresStore::load(self).await
+    async fn load_in(&self, account: Option<&str>) -> Result<Snapshot, StoreError> {
+        PostgresStore::load_in(self, account).await
     }
-    async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
-        PostgresStore::apply(self, changes).await
+    async fn apply_in(&self, account: Option<&str>, changes: &[Change]) -> Result<(), StoreError> {
+        PostgresStore::apply_in(self, account, changes).await
+    }
+    async fn other_accounts(&self) -> Result<Vec<crate::AccountRecord>, StoreError> {
+        crate::backend::other_accounts!(&self.pool)
     }
 }
 

@@ -21,7 +21,8 @@
 //!   attachments in the same transaction, so they never outlive their owner.
 //!   `policy_versions.policy_id → managed_policies` is checked; `DeleteManagedPolicy`
 //!   deletes the policy's tags and versions first.
-//! - Names of users, groups, roles and instance profiles are unique on `lower(name)` (ASCII case folding in
+//! - Names of users, groups, roles, instance profiles and managed policies are unique on
+//!   `(account_id, lower(name))` (schema 5; ASCII case folding in
 //!   SQLite; the database collation's in PostgreSQL: IAM names are ASCII).
 
 /// `(token, SQLite, PostgreSQL)`: every spelling that differs between the engines.
@@ -56,7 +57,7 @@ pub(crate) struct Migration {
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 4;
+pub(crate) const LATEST: i64 = 5;
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -138,6 +139,10 @@ CREATE TABLE tags (
     Migration {
         version: 4,
         sql: MIGRATION_4_MANAGED_POLICIES,
+    },
+    Migration {
+        version: 5,
+        sql: MIGRATION_5_ACCOUNTS,
     },
 ];
 
@@ -281,6 +286,39 @@ CREATE TABLE policy_attachments (
     PRIMARY KEY (owner_kind, owner_id, policy_arn)
 );
 CREATE INDEX policy_attachments_policy ON policy_attachments (policy_arn);
+"#;
+
+/// Several accounts. The first account stays the one row of `account`; the others are
+/// rows of `accounts`. Every table whose rows belong to an account directly (users,
+/// groups, roles, instance profiles, customer-managed policies, access keys, deletion
+/// tasks) gets `account_id`: `''` for the first account (so every row written before
+/// this version keeps its meaning without a rewrite), the account's id otherwise. The
+/// other tables belong to an account through their owner. Names are unique per account.
+const MIGRATION_5_ACCOUNTS: &str = r#"
+CREATE TABLE accounts (
+    id      TEXT NOT NULL PRIMARY KEY,
+    created BIGINT NOT NULL
+);
+
+ALTER TABLE users ADD COLUMN account_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE groups ADD COLUMN account_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE roles ADD COLUMN account_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE instance_profiles ADD COLUMN account_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE managed_policies ADD COLUMN account_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE access_keys ADD COLUMN account_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE role_deletion_tasks ADD COLUMN account_id TEXT NOT NULL DEFAULT '';
+
+DROP INDEX users_name_ci;
+CREATE UNIQUE INDEX users_name_ci ON users (account_id, lower(name));
+DROP INDEX groups_name_ci;
+CREATE UNIQUE INDEX groups_name_ci ON groups (account_id, lower(name));
+DROP INDEX roles_name_ci;
+CREATE UNIQUE INDEX roles_name_ci ON roles (account_id, lower(name));
+DROP INDEX instance_profiles_name_ci;
+CREATE UNIQUE INDEX instance_profiles_name_ci ON instance_profiles (account_id, lower(name));
+DROP INDEX managed_policies_name_ci;
+CREATE UNIQUE INDEX managed_policies_name_ci ON managed_policies (account_id, lower(name));
+CREATE INDEX access_keys_account ON access_keys (account_id);
 "#;
 
 /// The table that records applied migrations (created outside the migrations).

@@ -28,14 +28,22 @@ fn stmt<'a>(sql: &'static str, args: Vec<Arg<'a>>) -> Stmt<'a> {
 
 const PUT_ACCOUNT: &str = "INSERT INTO account (id, created) VALUES ($1, $2) \
      ON CONFLICT (id) DO UPDATE SET created = excluded.created";
-const PUT_USER: &str = "INSERT INTO users (id, name, path, created, boundary_arn) \
+/// An account other than the first (schema 5).
+const PUT_OTHER_ACCOUNT: &str = "INSERT INTO accounts (id, created) VALUES ($1, $2) \
+     ON CONFLICT (id) DO UPDATE SET created = excluded.created";
+// The rows that belong to an account directly carry `account_id` (the batch's scope,
+// `''` for the first account) as their last parameter; an update never moves a row to
+// another account.
+const PUT_USER: &str = "INSERT INTO users (id, name, path, created, boundary_arn, account_id) \
+     VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
+     created = excluded.created, boundary_arn = excluded.boundary_arn \
+     WHERE users.account_id = excluded.account_id";
+const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
+const PUT_GROUP: &str = "INSERT INTO groups (id, name, path, created, account_id) \
      VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
-     created = excluded.created, boundary_arn = excluded.boundary_arn";
-const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
-const PUT_GROUP: &str = "INSERT INTO groups (id, name, path, created) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
-     created = excluded.created";
+     created = excluded.created WHERE groups.account_id = excluded.account_id";
 const DELETE_GROUP: &str = "DELETE FROM groups WHERE id = $1";
 const PUT_MEMBERSHIP: &str = "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) \
      ON CONFLICT (group_id, user_id) DO NOTHING";
@@ -49,10 +57,11 @@ const DELETE_INLINE_POLICY: &str =
 const DELETE_INLINE_POLICIES_OF: &str =
     "DELETE FROM inline_policies WHERE owner_kind = $1 AND owner_id = $2";
 const PUT_ACCESS_KEY: &str =
-    "INSERT INTO access_keys (id, user_id, status, secret_ciphertext, created) \
-     VALUES ($1, $2, $3, $4, $5) \
+    "INSERT INTO access_keys (id, user_id, status, secret_ciphertext, created, account_id) \
+     VALUES ($1, $2, $3, $4, $5, $6) \
      ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, status = excluded.status, \
-     secret_ciphertext = excluded.secret_ciphertext, created = excluded.created";
+     secret_ciphertext = excluded.secret_ciphertext, created = excluded.created \
+     WHERE access_keys.account_id = excluded.account_id";
 const DELETE_ACCESS_KEY: &str = "DELETE FROM access_keys WHERE id = $1";
 /// Usage is written off the request path: usage of a key deleted meanwhile is dropped
 /// (inserts nothing), and an older timestamp never replaces a newer one.
@@ -69,32 +78,37 @@ const DELETE_TAG: &str =
 const DELETE_TAGS_OF: &str = "DELETE FROM tags WHERE owner_kind = $1 AND owner_id = $2";
 const PUT_ROLE: &str = "INSERT INTO roles (id, name, path, created, trust_policy, \
      trust_bindings, description, max_session_duration, boundary_arn, service_linked, \
-     last_used, last_used_region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     last_used, last_used_region, account_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
      created = excluded.created, trust_policy = excluded.trust_policy, \
      trust_bindings = excluded.trust_bindings, description = excluded.description, \
      max_session_duration = excluded.max_session_duration, \
      boundary_arn = excluded.boundary_arn, service_linked = excluded.service_linked, \
-     last_used = excluded.last_used, last_used_region = excluded.last_used_region";
+     last_used = excluded.last_used, last_used_region = excluded.last_used_region \
+     WHERE roles.account_id = excluded.account_id";
 const DELETE_ROLE: &str = "DELETE FROM roles WHERE id = $1";
-const PUT_INSTANCE_PROFILE: &str = "INSERT INTO instance_profiles (id, name, path, created) \
-     VALUES ($1, $2, $3, $4) \
+const PUT_INSTANCE_PROFILE: &str = "INSERT INTO instance_profiles (id, name, path, created, \
+     account_id) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
-     created = excluded.created";
+     created = excluded.created WHERE instance_profiles.account_id = excluded.account_id";
 const DELETE_INSTANCE_PROFILE: &str = "DELETE FROM instance_profiles WHERE id = $1";
 const PUT_INSTANCE_PROFILE_ROLE: &str =
     "INSERT INTO instance_profile_roles (profile_id, role_id) VALUES ($1, $2) \
      ON CONFLICT (profile_id, role_id) DO NOTHING";
 const DELETE_INSTANCE_PROFILE_ROLE: &str =
     "DELETE FROM instance_profile_roles WHERE profile_id = $1 AND role_id = $2";
-const PUT_DELETION_TASK: &str = "INSERT INTO role_deletion_tasks (id, created) VALUES ($1, $2) \
-     ON CONFLICT (id) DO UPDATE SET created = excluded.created";
+const PUT_DELETION_TASK: &str = "INSERT INTO role_deletion_tasks (id, created, account_id) \
+     VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET created = excluded.created \
+     WHERE role_deletion_tasks.account_id = excluded.account_id";
 
 const PUT_MANAGED_POLICY: &str = "INSERT INTO managed_policies (id, name, path, created, \
-     description, default_version, next_version) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     description, default_version, next_version, account_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
      created = excluded.created, description = excluded.description, \
-     default_version = excluded.default_version, next_version = excluded.next_version";
+     default_version = excluded.default_version, next_version = excluded.next_version \
+     WHERE managed_policies.account_id = excluded.account_id";
 const DELETE_MANAGED_POLICY: &str = "DELETE FROM managed_policies WHERE id = $1";
 const PUT_POLICY_VERSION: &str =
     "INSERT INTO policy_versions (policy_id, version_id, document, created) \
@@ -112,11 +126,15 @@ const DELETE_ATTACHMENT: &str = "DELETE FROM policy_attachments \
 const DELETE_ATTACHMENTS_OF: &str =
     "DELETE FROM policy_attachments WHERE owner_kind = $1 AND owner_id = $2";
 
-/// The statements that carry out `change`, in order.
-pub(crate) fn statements(change: &Change) -> Vec<Stmt<'_>> {
+/// The statements that carry out `change` in the account `scope` (`""`: the first
+/// account), in order.
+pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>> {
     use Arg::*;
     match change {
-        Change::PutAccount(a) => vec![stmt(PUT_ACCOUNT, vec![Text(&a.id), Int(a.created)])],
+        Change::PutAccount(a) if scope.is_empty() => {
+            vec![stmt(PUT_ACCOUNT, vec![Text(&a.id), Int(a.created)])]
+        }
+        Change::PutAccount(a) => vec![stmt(PUT_OTHER_ACCOUNT, vec![Text(&a.id), Int(a.created)])],
         Change::PutUser(u) => vec![stmt(
             PUT_USER,
             vec![
@@ -125,12 +143,19 @@ pub(crate) fn statements(change: &Change) -> Vec<Stmt<'_>> {
                 Text(&u.path),
                 Int(u.created),
                 OptText(u.boundary_arn.as_deref()),
+                Text(scope),
             ],
         )],
         Change::DeleteUser { id } => owner_delete(OwnerKind::User, id, DELETE_USER),
         Change::PutGroup(g) => vec![stmt(
             PUT_GROUP,
-            vec![Text(&g.id), Text(&g.name), Text(&g.path), Int(g.created)],
+            vec![
+                Text(&g.id),
+                Text(&g.name),
+                Text(&g.path),
+                Int(g.created),
+                Text(scope),
+            ],
         )],
         Change::DeleteGroup { id } => owner_delete(OwnerKind::Group, id, DELETE_GROUP),
         Change::PutMembership(m) => vec![stmt(
@@ -166,6 +191,7 @@ pub(crate) fn statements(change: &Change) -> Vec<Stmt<'_>> {
                 Text(k.status.as_str()),
                 Bytes(&k.secret_ciphertext),
                 Int(k.created),
+                Text(scope),
             ],
         )],
         Change::DeleteAccessKey { id } => vec![stmt(DELETE_ACCESS_KEY, vec![Text(id)])],
@@ -210,12 +236,19 @@ pub(crate) fn statements(change: &Change) -> Vec<Stmt<'_>> {
                 Int(i64::from(r.service_linked)),
                 OptInt(r.last_used),
                 OptText(r.last_used_region.as_deref()),
+                Text(scope),
             ],
         )],
         Change::DeleteRole { id } => owner_delete(OwnerKind::Role, id, DELETE_ROLE),
         Change::PutInstanceProfile(p) => vec![stmt(
             PUT_INSTANCE_PROFILE,
-            vec![Text(&p.id), Text(&p.name), Text(&p.path), Int(p.created)],
+            vec![
+                Text(&p.id),
+                Text(&p.name),
+                Text(&p.path),
+                Int(p.created),
+                Text(scope),
+            ],
         )],
         Change::DeleteInstanceProfile { id } => {
             owner_delete(OwnerKind::InstanceProfile, id, DELETE_INSTANCE_PROFILE)
@@ -229,7 +262,10 @@ pub(crate) fn statements(change: &Change) -> Vec<Stmt<'_>> {
             vec![Text(&m.profile_id), Text(&m.role_id)],
         )],
         Change::PutDeletionTask(t) => {
-            vec![stmt(PUT_DELETION_TASK, vec![Text(&t.id), Int(t.created)])]
+            vec![stmt(
+                PUT_DELETION_TASK,
+                vec![Text(&t.id), Int(t.created), Text(scope)],
+            )]
         }
         Change::PutManagedPolicy(p) => vec![stmt(
             PUT_MANAGED_POLICY,
@@ -241,6 +277,7 @@ pub(crate) fn statements(change: &Change) -> Vec<Stmt<'_>> {
                 OptText(p.description.as_deref()),
                 Text(&p.default_version),
                 Int(p.next_version),
+                Text(scope),
             ],
         )],
         Change::DeleteManagedPolicy { id } => vec![
@@ -383,31 +420,63 @@ pub(crate) fn describe(change: &Change) -> String {
 
 // Loading: one query per table. Rows are sorted in Rust (byte order of the primary
 // key), so both engines return the same order whatever their collation.
-pub(crate) const LOAD_ACCOUNT: &str = "SELECT id, created FROM account";
-pub(crate) const LOAD_USERS: &str = "SELECT id, name, path, created, boundary_arn FROM users";
-pub(crate) const LOAD_GROUPS: &str = "SELECT id, name, path, created FROM groups";
-pub(crate) const LOAD_MEMBERSHIPS: &str = "SELECT group_id, user_id FROM group_members";
-pub(crate) const LOAD_INLINE_POLICIES: &str =
-    "SELECT owner_kind, owner_id, name, document FROM inline_policies";
+// Every load query takes the account (`$1`, `''` for the first) and returns its rows;
+// a row of a table without `account_id` belongs to its owner's account (a row whose
+// owner is in no table, to the first account, as before schema 5).
+pub(crate) const LOAD_ACCOUNT: &str = "SELECT id, created FROM account WHERE $1 = '' \
+     UNION ALL SELECT id, created FROM accounts WHERE id = $1";
+/// The accounts other than the first (no parameter).
+pub(crate) const LOAD_OTHER_ACCOUNTS: &str = "SELECT id, created FROM accounts";
+pub(crate) const LOAD_USERS: &str =
+    "SELECT id, name, path, created, boundary_arn FROM users WHERE account_id = $1";
+pub(crate) const LOAD_GROUPS: &str =
+    "SELECT id, name, path, created FROM groups WHERE account_id = $1";
+pub(crate) const LOAD_MEMBERSHIPS: &str = "SELECT group_id, user_id FROM group_members t \
+     WHERE COALESCE((SELECT account_id FROM groups WHERE id = t.group_id), '') = $1";
+/// The account of the owner `t.owner_id` (ids are unique across kinds: their prefix
+/// names the kind).
+macro_rules! owner_in_account {
+    () => {
+        "COALESCE((SELECT account_id FROM users WHERE id = t.owner_id), \
+         (SELECT account_id FROM groups WHERE id = t.owner_id), \
+         (SELECT account_id FROM roles WHERE id = t.owner_id), \
+         (SELECT account_id FROM instance_profiles WHERE id = t.owner_id), \
+         (SELECT account_id FROM managed_policies WHERE id = t.owner_id), '') = $1"
+    };
+}
+pub(crate) const LOAD_INLINE_POLICIES: &str = concat!(
+    "SELECT owner_kind, owner_id, name, document FROM inline_policies t WHERE ",
+    owner_in_account!()
+);
 pub(crate) const LOAD_ACCESS_KEYS: &str =
-    "SELECT id, user_id, status, secret_ciphertext, created FROM access_keys";
+    "SELECT id, user_id, status, secret_ciphertext, created FROM access_keys \
+     WHERE account_id = $1";
 pub(crate) const LOAD_KEY_USAGE: &str =
-    "SELECT access_key_id, last_used, service, region FROM key_usage";
-pub(crate) const LOAD_TAGS: &str = "SELECT owner_kind, owner_id, tag_key, tag_value FROM tags";
+    "SELECT access_key_id, last_used, service, region FROM key_usage t \
+     WHERE COALESCE((SELECT account_id FROM access_keys WHERE id = t.access_key_id), '') = $1";
+pub(crate) const LOAD_TAGS: &str = concat!(
+    "SELECT owner_kind, owner_id, tag_key, tag_value FROM tags t WHERE ",
+    owner_in_account!()
+);
 pub(crate) const LOAD_ROLES: &str = "SELECT id, name, path, created, trust_policy, \
      trust_bindings, description, max_session_duration, boundary_arn, service_linked, \
-     last_used, last_used_region FROM roles";
+     last_used, last_used_region FROM roles WHERE account_id = $1";
 pub(crate) const LOAD_INSTANCE_PROFILES: &str =
-    "SELECT id, name, path, created FROM instance_profiles";
+    "SELECT id, name, path, created FROM instance_profiles WHERE account_id = $1";
 pub(crate) const LOAD_INSTANCE_PROFILE_ROLES: &str =
-    "SELECT profile_id, role_id FROM instance_profile_roles";
-pub(crate) const LOAD_DELETION_TASKS: &str = "SELECT id, created FROM role_deletion_tasks";
+    "SELECT profile_id, role_id FROM instance_profile_roles t WHERE COALESCE((SELECT \
+     account_id FROM instance_profiles WHERE id = t.profile_id), '') = $1";
+pub(crate) const LOAD_DELETION_TASKS: &str =
+    "SELECT id, created FROM role_deletion_tasks WHERE account_id = $1";
 pub(crate) const LOAD_MANAGED_POLICIES: &str = "SELECT id, name, path, created, description, \
-     default_version, next_version FROM managed_policies";
+     default_version, next_version FROM managed_policies WHERE account_id = $1";
 pub(crate) const LOAD_POLICY_VERSIONS: &str =
-    "SELECT policy_id, version_id, document, created FROM policy_versions";
-pub(crate) const LOAD_ATTACHMENTS: &str =
-    "SELECT owner_kind, owner_id, policy_arn FROM policy_attachments";
+    "SELECT policy_id, version_id, document, created FROM policy_versions t WHERE \
+     COALESCE((SELECT account_id FROM managed_policies WHERE id = t.policy_id), '') = $1";
+pub(crate) const LOAD_ATTACHMENTS: &str = concat!(
+    "SELECT owner_kind, owner_id, policy_arn FROM policy_attachments t WHERE ",
+    owner_in_account!()
+);
 
 #[cfg(test)]
 mod tests {
@@ -419,7 +488,7 @@ mod tests {
     #[test]
     fn placeholders_match_arguments() {
         for change in crate::testing::every_change() {
-            for s in statements(&change) {
+            for s in statements(&change, "") {
                 for i in 1..=s.args.len() {
                     assert!(s.sql.contains(&format!("${i}")), "{}: missing ${i}", s.sql);
                 }
@@ -436,7 +505,7 @@ mod tests {
     #[test]
     fn deleting_an_owner_deletes_its_tags_and_policies_first() {
         let del_user = Change::DeleteUser { id: "AIDA1".into() };
-        let stmts = statements(&del_user);
+        let stmts = statements(&del_user, "");
         assert_eq!(stmts.len(), 4);
         assert_eq!(stmts[0].sql, DELETE_TAGS_OF);
         assert_eq!(stmts[1].sql, DELETE_INLINE_POLICIES_OF);
@@ -444,22 +513,22 @@ mod tests {
         assert_eq!(stmts[3].sql, DELETE_USER);
         assert_eq!(stmts[0].args, vec![Arg::Text("user"), Arg::Text("AIDA1")]);
         let del_group = Change::DeleteGroup { id: "AGPA1".into() };
-        let stmts = statements(&del_group);
+        let stmts = statements(&del_group, "");
         assert_eq!(stmts[1].args, vec![Arg::Text("group"), Arg::Text("AGPA1")]);
         assert_eq!(stmts[3].sql, DELETE_GROUP);
         let del_role = Change::DeleteRole { id: "AROA1".into() };
-        let stmts = statements(&del_role);
+        let stmts = statements(&del_role, "");
         assert_eq!(stmts[0].args, vec![Arg::Text("role"), Arg::Text("AROA1")]);
         assert_eq!(stmts[3].sql, DELETE_ROLE);
         let del_profile = Change::DeleteInstanceProfile { id: "AIPA1".into() };
-        let stmts = statements(&del_profile);
+        let stmts = statements(&del_profile, "");
         assert_eq!(
             stmts[0].args,
             vec![Arg::Text("instance-profile"), Arg::Text("AIPA1")]
         );
         assert_eq!(stmts[3].sql, DELETE_INSTANCE_PROFILE);
         let del_policy = Change::DeleteManagedPolicy { id: "ANPA1".into() };
-        let stmts = statements(&del_policy);
+        let stmts = statements(&del_policy, "");
         assert_eq!(stmts[0].args, vec![Arg::Text("policy"), Arg::Text("ANPA1")]);
         assert_eq!(stmts[1].sql, DELETE_POLICY_VERSIONS_OF);
         assert_eq!(stmts[2].sql, DELETE_MANAGED_POLICY);

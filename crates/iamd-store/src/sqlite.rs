@@ -95,18 +95,24 @@ impl SqliteStore {
         migrate!(tx, Backend::Sqlite)
     }
 
-    /// See [`crate::Store::load`].
-    pub async fn load(&self) -> Result<Snapshot, StoreError> {
+    /// See [`crate::Store::load_in`].
+    pub async fn load_in(&self, account: Option<&str>) -> Result<Snapshot, StoreError> {
+        let scope = account.unwrap_or("");
         let mut tx = self
             .pool
             .begin()
             .await
             .map_err(|e| StoreError::from_sqlx(e, || "load: begin".into()))?;
-        load_snapshot!(tx)
+        load_snapshot!(tx, scope)
     }
 
-    /// See [`crate::Store::apply`].
-    pub async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+    /// See [`crate::Store::apply_in`].
+    pub async fn apply_in(
+        &self,
+        account: Option<&str>,
+        changes: &[Change],
+    ) -> Result<(), StoreError> {
+        let scope = crate::scope_of(account, changes)?;
         if changes.is_empty() {
             return Ok(());
         }
@@ -116,7 +122,7 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| StoreError::from_sqlx(e, || "apply: begin".into()))?;
-        run_changes!(tx, changes);
+        run_changes!(tx, scope, changes);
         tx.commit()
             .await
             .map_err(|e| StoreError::from_sqlx(e, || "apply: commit".into()))
@@ -124,11 +130,14 @@ impl SqliteStore {
 }
 
 impl crate::Store for SqliteStore {
-    async fn load(&self) -> Result<Snapshot, StoreError> {
-        SqliteStore::load(self).await
+    async fn load_in(&self, account: Option<&str>) -> Result<Snapshot, StoreError> {
+        SqliteStore::load_in(self, account).await
     }
-    async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
-        SqliteStore::apply(self, changes).await
+    async fn apply_in(&self, account: Option<&str>, changes: &[Change]) -> Result<(), StoreError> {
+        SqliteStore::apply_in(self, account, changes).await
+    }
+    async fn other_accounts(&self) -> Result<Vec<crate::AccountRecord>, StoreError> {
+        crate::backend::other_accounts!(&self.pool)
     }
 }
 

@@ -201,6 +201,29 @@ fn script(args: &[&str]) -> Result<String, String> {
     }
 }
 
+/// The SQL of the migrations up to `version` (inclusive) for SQLite (`postgres` false)
+/// or PostgreSQL, with the statements that record them: a database of an older schema,
+/// for migration tests.
+pub fn schema_up_to(version: i64, postgres: bool) -> Vec<String> {
+    let backend = if postgres {
+        crate::schema::Backend::Postgres
+    } else {
+        crate::schema::Backend::Sqlite
+    };
+    let mut out = vec![crate::schema::CREATE_SCHEMA_VERSION.to_string()];
+    for m in crate::schema::MIGRATIONS
+        .iter()
+        .filter(|m| m.version <= version)
+    {
+        out.push(crate::schema::render(m.sql, backend));
+        out.push(format!(
+            "INSERT INTO schema_version (version, applied_at) VALUES ({}, 0)",
+            m.version
+        ));
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------------
@@ -262,7 +285,7 @@ pub fn every_change() -> Vec<Change> {
         name: "melvins".into(),
         path: "/partners/".into(),
         created: 1_700_000_000_123,
-        boundary_arn: Some("arn:aws:iam::123456789012:policy/boundary".into()),
+        boundary_arn: Some("arn:aws:iam::123456789012:policy/ci/ci-deploy".into()),
     };
     let lorax = user("AIDALORAX000000000002", "lorax");
     let admins = GroupRecord {
@@ -395,7 +418,7 @@ pub fn every_change() -> Vec<Change> {
             }],
             description: Some("writes to houdini".into()),
             max_session_duration: 43200,
-            boundary_arn: Some("arn:aws:iam::123456789012:policy/boundary".into()),
+            boundary_arn: Some("arn:aws:iam::aws:policy/ReadOnlyAccess".into()),
             service_linked: false,
             last_used: Some(1_700_000_007_000),
             last_used_region: Some("eu-west-1".into()),

@@ -762,8 +762,33 @@ async fn roles_and_instance_profiles(store: AnyStore) {
     assert_eq!(s.users.len(), 1);
 }
 
+/// A permissions boundary is set, replaced and cleared on users and roles (by
+/// upserting the record) and read back as written.
+async fn boundaries_are_set_changed_and_cleared(store: AnyStore) {
+    let mut u = user("AIDABOUNDED000000001", "bounded");
+    let mut r = role("AROABOUNDED000000001", "bounded");
+    for arn in [
+        Some("arn:aws:iam::123456789012:policy/b"),
+        Some("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        None,
+    ] {
+        u.boundary_arn = arn.map(String::from);
+        r.boundary_arn = arn.map(String::from);
+        ok(
+            store
+                .apply(&[Change::PutUser(u.clone()), Change::PutRole(r.clone())])
+                .await,
+            "put",
+        );
+        let s = ok(store.load().await, "load");
+        assert_eq!(s.users, vec![u.clone()]);
+        assert_eq!(s.roles, vec![r.clone()]);
+    }
+}
+
 common::on_both!(
     threads = 4;
+    boundaries_are_set_changed_and_cleared,
     roles_and_instance_profiles,
     round_trip_one_batch,
     round_trip_one_change_per_batch,
@@ -775,6 +800,7 @@ common::on_both!(
     account_and_key_usage_rules,
     concurrent_creates_one_wins,
     concurrent_disjoint_writes_all_succeed,
+    accounts_have_their_own_namespaces,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -823,7 +849,7 @@ async fn sqlite_data_survives_reopen() {
             Ok(v) => v,
             Err(e) => panic!("{e}"),
         };
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     // The pragmas the durability contract depends on.
     let mode: String = scalar(&pool, "PRAGMA journal_mode").await;
     assert_eq!(mode, "wal");
@@ -1147,4 +1173,197 @@ async fn postgres_owned_cluster_stops_on_drop() {
     // One attempt (a pool would retry until its acquire timeout).
     let again = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await;
     assert!(again.is_err(), "cluster still answers");
+}
+
+// ---------------------------------------------------------------------------------
+// Several accounts (schema 5)
+// ---------------------------------------------------------------------------------
+
+const OTHER: &str = "210987654321";
+
+fn root_key(id: &str) -> AccessKeyRecord {
+    AccessKeyRecord {
+        id: id.into(),
+        user_id: None,
+        status: KeyStatus::Active,
+        secret_ciphertext: vec![1; 60],
+        created: 7,
+    }
+}
+
+fn tag_of(owner: &str) -> TagRecord {
+    TagRecord {
+        owner_kind: OwnerKind::User,
+        owner_id: owner.into(),
+        key: "team".into(),
+        value: "a".into(),
+    }
+}
+
+/// Every account has its own names, keys and children; a batch cannot create another
+/// account; loads see one account each.
+async fn accounts_have_their_own_namespaces(store: AnyStore) {
+    let first = AccountRecord {
+        id: "123456789012".into(),
+        created: 1,
+    };
+    let other = AccountRecord {
+        id: OTHER.into(),
+        created: 2,
+    };
+    ok(
+        store
+            .apply(&[
+                Change::PutAccount(first.clone()),
+                Change::PutUser(user("AIDAFIRST", "bob")),
+                Change::PutTag(tag_of("AIDAFIRST")),
+                Change::PutAccessKey(root_key("AKIAFIRSTROOT")),
+            ])
+            .await,
+        "first",
+    );
+    // The same name in another account is another user.
+    ok(
+        store
+            .apply_in(
+                Some(OTHER),
+                &[
+                    Change::PutAccount(other.clone()),
+                    Change::PutUser(user("AIDAOTHER", "bob")),
+                    Change::PutTag(tag_of("AIDAOTHER")),
+                    Change::PutAccessKey(root_key("AKIAOTHERROOT")),
+                    Change::PutInlinePolicy(InlinePolicyRecord {
+                        owner_kind: OwnerKind::User,
+                        owner_id: "AIDAOTHER".into(),
+                        name: "p".into(),
+                        document: "{}".into(),
+                    }),
+                ],
+            )
+            .await,
+        "other",
+    );
+    // Within one account, names still conflict case-insensitively.
+    match store
+        .apply_in(Some(OTHER), &[Change::PutUser(user("AIDAOTHER2", "BOB"))])
+        .await
+    {
+        Err(StoreError::Conflict(_)) => {}
+        r => panic!("expected Conflict, got {r:?}"),
+    }
+    // A batch of one account cannot create another.
+    let third = AccountRecord {
+        id: "333333333333".into(),
+        created: 3,
+    };
+    match store
+        .apply_in(Some(OTHER), &[Change::PutAccount(third)])
+        .await
+    {
+        Err(StoreError::Conflict(_)) => {}
+        r => panic!("expected Conflict, got {r:?}"),
+    }
+    let a = ok(store.load().await, "load first");
+    assert_eq!(a.account, Some(first));
+    assert_eq!(a.users, vec![user("AIDAFIRST", "bob")]);
+    assert_eq!(a.tags, vec![tag_of("AIDAFIRST")]);
+    assert_eq!(a.access_keys, vec![root_key("AKIAFIRSTROOT")]);
+    assert!(a.inline_policies.is_empty());
+    let b = ok(store.load_in(Some(OTHER)).await, "load other");
+    assert_eq!(b.account, Some(other.clone()));
+    assert_eq!(b.users, vec![user("AIDAOTHER", "bob")]);
+    assert_eq!(b.tags, vec![tag_of("AIDAOTHER")]);
+    assert_eq!(b.access_keys, vec![root_key("AKIAOTHERROOT")]);
+    assert_eq!(b.inline_policies.len(), 1);
+    assert_eq!(ok(store.other_accounts().await, "accounts"), vec![other]);
+    // An update in the wrong account moves nothing.
+    let mut moved = user("AIDAFIRST", "renamed");
+    moved.path = "/x/".into();
+    ok(
+        store.apply_in(Some(OTHER), &[Change::PutUser(moved)]).await,
+        "foreign update",
+    );
+    assert_eq!(
+        ok(store.load().await, "load first").users,
+        vec![user("AIDAFIRST", "bob")]
+    );
+}
+
+/// A database of schema 4 with data, opened by this binary: migrated to 5, every row
+/// kept in the first account, and another account may reuse its names.
+async fn migrates_a_schema_4_database(store_at: impl std::future::Future<Output = AnyStore>) {
+    let store = store_at.await;
+    let s = ok(store.load().await, "load");
+    assert_eq!(
+        s.account.as_ref().map(|a| a.id.as_str()),
+        Some("123456789012")
+    );
+    assert_eq!(s.users, vec![user("AIDAOLD", "melvins")]);
+    assert_eq!(s.tags, vec![tag_of("AIDAOLD")]);
+    assert_eq!(s.access_keys.len(), 2);
+    assert_eq!(s.memberships.len(), 1);
+    ok(
+        store
+            .apply_in(
+                Some(OTHER),
+                &[
+                    Change::PutAccount(AccountRecord {
+                        id: OTHER.into(),
+                        created: 2,
+                    }),
+                    Change::PutUser(user("AIDANEW", "melvins")),
+                ],
+            )
+            .await,
+        "other account, same name",
+    );
+    assert_eq!(
+        ok(store.load_in(Some(OTHER)).await, "load other").users,
+        vec![user("AIDANEW", "melvins")]
+    );
+    assert_eq!(ok(store.load().await, "load").users.len(), 1);
+}
+
+/// Rows as schema 4 wrote them.
+const SCHEMA_4_ROWS: &str = "
+INSERT INTO account (id, created) VALUES ('123456789012', 1);
+INSERT INTO users (id, name, path, created) VALUES ('AIDAOLD', 'melvins', '/', 1700000000000);
+INSERT INTO groups (id, name, path, created) VALUES ('AGPAOLD', 'admins', '/', 1);
+INSERT INTO group_members (group_id, user_id) VALUES ('AGPAOLD', 'AIDAOLD');
+INSERT INTO tags (owner_kind, owner_id, tag_key, tag_value) VALUES ('user', 'AIDAOLD', 'team', 'a');
+INSERT INTO access_keys (id, user_id, status, secret_ciphertext, created)
+    VALUES ('AKIAOLDROOT', NULL, 'Active', X'00', 1);
+INSERT INTO access_keys (id, user_id, status, secret_ciphertext, created)
+    VALUES ('AKIAOLDUSER', 'AIDAOLD', 'Active', X'00', 1);
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migrates_a_schema_4_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iamd.db");
+    std::fs::File::create(&path).unwrap();
+    let pool = sqlx_pool(&path).await;
+    for sql in iamd_store::testing::schema_up_to(4, false) {
+        sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+    }
+    sqlx::raw_sql(SCHEMA_4_ROWS).execute(&pool).await.unwrap();
+    pool.close().await;
+    let url = format!("sqlite://{}", path.display());
+    migrates_a_schema_4_database(async { ok(AnyStore::open(&url).await, "open") }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrates_a_schema_4_database() {
+    let cluster = PgCluster::shared().unwrap();
+    let url = cluster.create_database().await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    for sql in iamd_store::testing::schema_up_to(4, true) {
+        sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+    }
+    sqlx::raw_sql(&SCHEMA_4_ROWS.replace("X'00'", "'\\x00'::bytea"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    migrates_a_schema_4_database(async { ok(AnyStore::open(&url).await, "open") }).await;
 }

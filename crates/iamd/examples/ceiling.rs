@@ -13,6 +13,11 @@
 //!
 //! usage: cargo run --release -p iamd --example ceiling -- 127.0.0.1:19913 [--verify SECRET]
 
+/// The allocator `iamd serve` runs with (crates/iamd/src/main.rs), so the ceiling and the
+/// floor are measured like for like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::ExitCode;

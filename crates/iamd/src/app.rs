@@ -1,7 +1,9 @@
 //! The request pipeline: route → read → authenticate → decode → authorize →
 //! execute → encode. Holds no business rules: those are in `iamd-iam`.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -9,7 +11,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use iamd_api::{iam, sts, Params};
-use iamd_iam::{request_context, Iam, RequestOrigin};
+use iamd_iam::{request_context, Iam, LazyContext, RequestOrigin};
 use iamd_sigv4::{Payload, RequestParts, SigError, SigningKeyCache};
 use iamd_store::AnyStore;
 
@@ -97,6 +99,13 @@ impl App {
                     _ => tracing::debug!(request_id = %request_id, error = %e, "request refused"),
                 }
                 let mut r = response(status, "text/xml", xml);
+                if let Some(v) = e
+                    .authorization_message()
+                    .and_then(|m| http::HeaderValue::from_str(m).ok())
+                {
+                    r.headers_mut()
+                        .insert(iamd_iam::AUTHORIZATION_MESSAGE_HEADER, v);
+                }
                 if matches!(
                     e,
                     RequestError::BodyTimeout
@@ -183,28 +192,44 @@ impl App {
             })?;
         parsed.verify(secret.as_bytes(), SystemTime::now(), Some(&self.sig_cache))?;
 
-        let mut ctx = request_context(&origin(&parts.headers, peer), 16);
-        self.iam.add_principal_keys(&principal, &mut ctx);
+        // The condition keys, built only if a decision reads them.
+        let origin = origin(&parts.headers, peer);
+        let build = || {
+            let mut ctx = request_context(&origin, 16);
+            self.iam.add_principal_keys(&principal, &mut ctx);
+            ctx
+        };
+        let ctx = LazyContext::new(&build);
 
         let (xmlns, op, out) = match service {
             Service::Iam => {
                 let action = params.action().unwrap_or_default();
                 let req = iam::decode(action, &params)?;
                 let op = req.operation_name();
-                (
-                    iam::XMLNS,
-                    op,
-                    self.iam.handle(&principal, req, &ctx).await?,
-                )
+                let (out, message) = iamd_iam::capture_denial(std::pin::pin!(self
+                    .iam
+                    .handle(&principal, req, &ctx)))
+                .await;
+                let out = out.map_err(|e| {
+                    RequestError::from_operation(e, message, || {
+                        self.iam.encode_refusal(&principal, &format!("iam:{op}"))
+                    })
+                })?;
+                (iam::XMLNS, op, out)
             }
             Service::Sts => {
                 let req = sts::decode_request(&params)?;
                 let op = req.operation_name();
-                (
-                    sts::XMLNS,
-                    op,
-                    self.iam.handle_sts(&principal, req, &ctx).await?,
-                )
+                let (out, message) = iamd_iam::capture_denial(std::pin::pin!(self
+                    .iam
+                    .handle_sts(&principal, req, &ctx)))
+                .await;
+                let out = out.map_err(|e| {
+                    RequestError::from_operation(e, message, || {
+                        self.iam.encode_refusal(&principal, &format!("sts:{op}"))
+                    })
+                })?;
+                (sts::XMLNS, op, out)
             }
         };
         let mut xml = String::with_capacity(512);
@@ -300,7 +325,14 @@ fn guess_service(parts: &http::request::Parts) -> Service {
 
 async fn read_body(body: Incoming) -> Result<Bytes, RequestError> {
     let limited = Limited::new(body, MAX_QUERY_BODY);
-    match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
+    let mut collect = std::pin::pin!(limited.collect());
+    // A small body usually came with the head: then it is read without arming a timer.
+    let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
+    let read = match first {
+        Poll::Ready(r) => Ok(r),
+        Poll::Pending => tokio::time::timeout(BODY_TIMEOUT, collect).await,
+    };
+    match read {
         Err(_) => Err(RequestError::BodyTimeout),
         Ok(Err(e)) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>()

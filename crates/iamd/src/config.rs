@@ -13,6 +13,10 @@ pub const DEFAULT_DATA_DIR: &str = "./iamd-data";
 /// Seconds, as for the Query protocol's body timeout.
 pub const DEFAULT_S3_BODY_TIMEOUT: u64 = 10;
 const MAX_S3_BODY_TIMEOUT: u64 = 3600;
+/// Hours, as for the session-token key rotation period (a day).
+pub const DEFAULT_SESSION_KEY_ROTATION_HOURS: u64 = 24;
+/// The longest rotation period: a year.
+const MAX_SESSION_KEY_ROTATION_HOURS: u64 = 366 * 24;
 
 /// `iamd serve` options as given on the command line or in the environment.
 #[derive(Debug, Clone, clap::Args)]
@@ -34,7 +38,7 @@ pub struct ServeArgs {
     #[arg(long, env = "IAMD_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
     /// TOML configuration file (keys: listen, data_dir, database_url, account_id,
-    /// master_key_file, log, domain, s3_body_timeout).
+    /// master_key_file, log, domain, s3_body_timeout, session_key_rotation_hours).
     #[arg(long, env = "IAMD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `iamd=debug`.
@@ -48,6 +52,11 @@ pub struct ServeArgs {
     /// request fails with `RequestTimeout` (default 10).
     #[arg(long, env = "IAMD_S3_BODY_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=MAX_S3_BODY_TIMEOUT))]
     pub s3_body_timeout: Option<u64>,
+    /// Hours between session-token key rotations (default 24): the key generation is
+    /// counted in whole periods since the unix epoch, so every node must use the same
+    /// value; a retired key still opens its tokens for 36 h.
+    #[arg(long, env = "IAMD_SESSION_KEY_ROTATION_HOURS", value_parser = clap::value_parser!(u64).range(1..=MAX_SESSION_KEY_ROTATION_HOURS))]
+    pub session_key_rotation_hours: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +70,7 @@ struct FileConfig {
     log: Option<String>,
     domain: Option<String>,
     s3_body_timeout: Option<u64>,
+    session_key_rotation_hours: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -75,6 +85,8 @@ pub struct Config {
     pub domain: Option<String>,
     /// How long an S3 request body may stall (no byte received).
     pub s3_body_timeout: Duration,
+    /// The session-token key rotation period.
+    pub session_key_rotation: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +104,10 @@ pub enum ConfigError {
     Listen,
     #[error("invalid s3_body_timeout {0}: must be 1 to {MAX_S3_BODY_TIMEOUT} seconds")]
     S3BodyTimeout(u64),
+    #[error(
+        "invalid session_key_rotation_hours {0}: must be 1 to {MAX_SESSION_KEY_ROTATION_HOURS} hours"
+    )]
+    SessionKeyRotation(u64),
 }
 
 impl Config {
@@ -110,13 +126,19 @@ impl Config {
                 return Err(ConfigError::AccountId(id.clone()));
             }
         }
-        let s3_body_timeout = args
-            .s3_body_timeout
-            .or(file.s3_body_timeout)
-            .unwrap_or(DEFAULT_S3_BODY_TIMEOUT);
-        if !(1..=MAX_S3_BODY_TIMEOUT).contains(&s3_body_timeout) {
-            return Err(ConfigError::S3BodyTimeout(s3_body_timeout));
-        }
+        let s3_body_timeout = from_one_to(
+            args.s3_body_timeout.or(file.s3_body_timeout),
+            DEFAULT_S3_BODY_TIMEOUT,
+            MAX_S3_BODY_TIMEOUT,
+            ConfigError::S3BodyTimeout,
+        )?;
+        let rotation_hours = from_one_to(
+            args.session_key_rotation_hours
+                .or(file.session_key_rotation_hours),
+            DEFAULT_SESSION_KEY_ROTATION_HOURS,
+            MAX_SESSION_KEY_ROTATION_HOURS,
+            ConfigError::SessionKeyRotation,
+        )?;
         Ok(Config {
             listen,
             data_dir: args
@@ -129,7 +151,23 @@ impl Config {
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
             domain: args.domain.or(file.domain),
             s3_body_timeout: Duration::from_secs(s3_body_timeout),
+            session_key_rotation: Duration::from_secs(rotation_hours * 3600),
         })
+    }
+}
+
+/// A number option: `value` or `default`, which must be 1 to `max` (`error` otherwise).
+fn from_one_to(
+    value: Option<u64>,
+    default: u64,
+    max: u64,
+    error: fn(u64) -> ConfigError,
+) -> Result<u64, ConfigError> {
+    let v = value.unwrap_or(default);
+    if (1..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(error(v))
     }
 }
 
@@ -160,6 +198,7 @@ mod tests {
             log: None,
             domain: None,
             s3_body_timeout: None,
+            session_key_rotation_hours: None,
         }
     }
 
@@ -223,5 +262,34 @@ mod tests {
             Config::resolve(a),
             Err(ConfigError::S3BodyTimeout(0))
         ));
+    }
+
+    #[test]
+    fn session_key_rotation_from_file_flag_and_default() {
+        let dir = std::env::temp_dir().join(format!("iamd-cfg-rot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        assert_eq!(
+            Config::resolve(args()).unwrap().session_key_rotation,
+            hours(24)
+        );
+        std::fs::write(&f, "session_key_rotation_hours = 6\n").unwrap();
+        let mut a = args();
+        a.config = Some(f.clone());
+        assert_eq!(Config::resolve(a).unwrap().session_key_rotation, hours(6));
+        let mut a = args();
+        a.config = Some(f.clone());
+        a.session_key_rotation_hours = Some(48);
+        assert_eq!(Config::resolve(a).unwrap().session_key_rotation, hours(48));
+        for bad in [0, MAX_SESSION_KEY_ROTATION_HOURS + 1] {
+            std::fs::write(&f, format!("session_key_rotation_hours = {bad}\n")).unwrap();
+            let mut a = args();
+            a.config = Some(f.clone());
+            assert!(matches!(
+                Config::resolve(a),
+                Err(ConfigError::SessionKeyRotation(h)) if h == bad
+            ));
+        }
     }
 }

@@ -14,6 +14,10 @@ pub enum RequestError {
     Sig(#[from] SigError),
     #[error(transparent)]
     Iam(#[from] IamError),
+    /// An `AccessDenied` with its encoded authorization message (sent in the
+    /// `x-iamd-authorization-message` header; the body is the plain `AccessDenied`).
+    #[error("{0}")]
+    Denied(IamError, String),
     #[error("request body too large")]
     BodyTooLarge,
     #[error("request body not received in time")]
@@ -45,7 +49,7 @@ impl RequestError {
                 true,
                 e.to_string(),
             ),
-            RequestError::Iam(e) => {
+            RequestError::Iam(e) | RequestError::Denied(e, _) => {
                 use iamd_api::iam::errors as modeled;
                 // Code, status and fault from IAM's model where it defines the error;
                 // the common errors (ValidationError, AccessDenied, NotImplemented)
@@ -95,6 +99,31 @@ impl RequestError {
                 "The request body was not received in time.".into(),
             ),
             RequestError::BodyRead(m) => ("MalformedQueryString".into(), 400, true, m.clone()),
+        }
+    }
+
+    /// The encoded authorization message an `AccessDenied` carries.
+    pub fn authorization_message(&self) -> Option<&str> {
+        match self {
+            RequestError::Denied(_, m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The error of an IAM or STS operation with the encoded authorization message
+    /// captured while it ran: every `AccessDenied` carries one (`encode_refusal` for a
+    /// refusal the policy engine did not decide).
+    pub fn from_operation(
+        e: IamError,
+        captured: Option<String>,
+        refusal: impl FnOnce() -> Option<String>,
+    ) -> Self {
+        match e {
+            IamError::AccessDenied(_) => match captured.or_else(refusal) {
+                Some(m) => RequestError::Denied(e, m),
+                None => RequestError::Iam(e),
+            },
+            other => RequestError::Iam(other),
         }
     }
 

@@ -105,7 +105,13 @@ fn validate(file: &PathBuf, kind: &str) -> ExitCode {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let lints = iamd_policy::lint::lint(&text, ty, now);
+    let lints = match iamd_iam::lint_policy(&text, ty, now) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
     for f in &lints {
         println!(
             "{name}:{}: {} {}: {} [{}]",

@@ -74,16 +74,23 @@ pub async fn handle(
         )
         .err()
     });
-    // Temporary credentials: the token is verified before s3s asks for the secret.
+    // Temporary credentials: the token is verified before s3s asks for the secret; the
+    // session found goes to the access check with the request.
     let refused = refused.or_else(|| {
-        iamd_s3::admit_session(
+        match iamd_s3::admit_session(
             iam,
             parts.method.as_str(),
             parts.uri.path(),
             parts.uri.query().unwrap_or(""),
             &parts.headers,
-        )
-        .err()
+        ) {
+            Ok(Some(admitted)) => {
+                parts.extensions.insert(admitted);
+                None
+            }
+            Ok(None) => None,
+            Err(refusal) => Some(refusal),
+        }
     });
     if let Some(refusal) = refused {
         let resp = refusal_response(&refusal, &request_id, must_close());

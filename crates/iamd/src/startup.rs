@@ -57,15 +57,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     init_logging(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("iamd: {}", StartError::Runtime(e));
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -73,6 +66,20 @@ pub fn run(args: ServeArgs) -> ExitCode {
             tracing::error!("{e}");
             eprintln!("iamd: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// The tokio runtime of a command (`None`, the error printed: none could be built).
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("iamd: {}", StartError::Runtime(e));
+            None
         }
     }
 }
@@ -101,15 +108,84 @@ fn log_directives(filter: &str) -> String {
     }
 }
 
+/// The database URL the configuration names (default: SQLite in the data dir).
+fn database_url(config: &Config) -> String {
+    match &config.database_url {
+        Some(u) => u.clone(),
+        None => format!("sqlite://{}", config.data_dir.join("iamd.db").display()),
+    }
+}
+
+/// The text of a root credentials file (an aws CLI credentials profile).
+pub(crate) fn credentials_file(id: &str, secret: &str) -> String {
+    format!("[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n")
+}
+
+/// The service over the store of a server that has started before (`iamd account`):
+/// the data directory must exist and be private, the master key must exist (none is
+/// created), and the store must hold the first account.
+pub(crate) async fn open_existing(
+    config: &Config,
+) -> Result<(iamd_iam::Iam<iamd_store::AnyStore>, PathBuf), StartError> {
+    let dir = &config.data_dir;
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => check_private(&meta, DATA_DIR, dir, "700")?,
+        Ok(_) => {
+            return Err(StartError::DataDir {
+                path: dir.clone(),
+                source: std::io::Error::other("not a directory"),
+            })
+        }
+        Err(source) => {
+            return Err(StartError::DataDir {
+                path: dir.clone(),
+                source,
+            })
+        }
+    }
+    let never_started = || {
+        StartError::Account(
+            "the store holds no account yet: start the server once (iamd serve) first".into(),
+        )
+    };
+    // The default SQLite file is not created here.
+    if config.database_url.is_none() && !dir.join("iamd.db").exists() {
+        return Err(never_started());
+    }
+    let store = iamd_store::AnyStore::open(&database_url(config))
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))?;
+    use iamd_store::Store;
+    let first = store
+        .load()
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))?
+        .account;
+    if first.is_none() {
+        return Err(never_started());
+    }
+    let master = load_master_key(dir, config.master_key_file.as_deref(), false)?
+        .with_session_key_rotation(config.session_key_rotation.as_secs())
+        .map_err(|e| StartError::MasterKey(e.to_string()))?;
+    // Nothing is written to the first account here (a root key generated now would
+    // have no one to be shown to).
+    let init = iamd_iam::InitOptions {
+        existing_only: true,
+        ..Default::default()
+    };
+    let (iam, _) = iamd_iam::Iam::open(store, master, init)
+        .await
+        .map_err(|e| StartError::Account(e.to_string()))?;
+    Ok((iam, dir.clone()))
+}
+
 async fn serve(config: Config) -> Result<(), StartError> {
     let dir = &config.data_dir;
     create_private_dir(dir)?;
-    let master = load_master_key(dir, config.master_key_file.as_deref())?;
-    let url = match &config.database_url {
-        Some(u) => u.clone(),
-        None => format!("sqlite://{}", dir.join("iamd.db").display()),
-    };
-    let store = iamd_store::AnyStore::open(&url)
+    let master = load_master_key(dir, config.master_key_file.as_deref(), true)?
+        .with_session_key_rotation(config.session_key_rotation.as_secs())
+        .map_err(|e| StartError::MasterKey(e.to_string()))?;
+    let store = iamd_store::AnyStore::open(&database_url(&config))
         .await
         .map_err(|e| StartError::Store(e.to_string()))?;
     let root_env = match (
@@ -122,6 +198,7 @@ async fn serve(config: Config) -> Result<(), StartError> {
     let init = iamd_iam::InitOptions {
         account_id: config.account_id.clone(),
         root_key: root_env,
+        existing_only: false,
     };
     let s3_store = store.clone();
     let (iam, report) = iamd_iam::Iam::open(store, master, init)
@@ -129,15 +206,12 @@ async fn serve(config: Config) -> Result<(), StartError> {
         .map_err(|e| StartError::Account(e.to_string()))?;
     let cred_file = dir.join("root-credentials");
     if let Some((id, secret)) = &report.generated_root_key {
-        write_private_file(
-            &cred_file,
-            format!("[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n")
-                .as_bytes(),
-        )
-        .map_err(|source| StartError::DataDir {
-            path: cred_file.clone(),
-            source,
-        })?;
+        write_private_file(&cred_file, credentials_file(id, secret).as_bytes()).map_err(
+            |source| StartError::DataDir {
+                path: cred_file.clone(),
+                source,
+            },
+        )?;
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -150,6 +224,7 @@ async fn serve(config: Config) -> Result<(), StartError> {
         source,
     })?;
     let account = iam.account_id().to_string();
+    let accounts = iam.account_ids().len();
     // S3: remove blobs a crash left without metadata, then build the service.
     let orphans = iamd_s3::remove_orphans(&s3_store, dir)
         .await
@@ -161,7 +236,7 @@ async fn serve(config: Config) -> Result<(), StartError> {
     let s3 = iamd_s3::service(iam.clone(), s3_store, dir, config.domain.as_deref())
         .map_err(|e| StartError::S3(e.to_string()))?;
     let app = Arc::new(crate::app::App::new(iam).with_s3(s3));
-    tracing::info!(endpoint = %format!("http://{local}"), account = %account, data_dir = %dir.display(), "iamd listening");
+    tracing::info!(endpoint = %format!("http://{local}"), account = %account, accounts, data_dir = %dir.display(), "iamd listening");
     let creds_note = if report.root_key_from_env {
         "root access key from IAMD_ROOT_ACCESS_KEY_ID".to_string()
     } else {
@@ -242,8 +317,13 @@ fn shell_quote(path: &Path) -> String {
 
 /// `IAMD_MASTER_KEY` (64 hex characters), or the key file: `key_file` if configured,
 /// else `<data-dir>/master.key`. A missing key file is created (mode 0600) with a new
-/// key; an existing one must be accessible by its owner only.
-fn load_master_key(dir: &Path, key_file: Option<&Path>) -> Result<MasterKey, StartError> {
+/// key (unless `create` is false: an error then); an existing one must be accessible
+/// by its owner only.
+fn load_master_key(
+    dir: &Path,
+    key_file: Option<&Path>,
+    create: bool,
+) -> Result<MasterKey, StartError> {
     if let Ok(hex) = std::env::var("IAMD_MASTER_KEY") {
         if let Some(file) = key_file {
             return Err(StartError::MasterKey(format!(
@@ -273,7 +353,7 @@ fn load_master_key(dir: &Path, key_file: Option<&Path>) -> Result<MasterKey, Sta
             MasterKey::from_hex(&text)
                 .map_err(|e| StartError::MasterKey(format!("{}: {e}", path.display())))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => {
             let (key, hex) =
                 MasterKey::generate().map_err(|e| StartError::MasterKey(e.to_string()))?;
             write_private_file(&path, format!("{hex}\n").as_bytes()).map_err(io_err)?;
@@ -285,7 +365,7 @@ fn load_master_key(dir: &Path, key_file: Option<&Path>) -> Result<MasterKey, Sta
 
 /// Writes a file readable only by its owner (mode 0600 whatever the umask), durably
 /// (fsync of file and directory).
-fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(".tmp");
@@ -373,12 +453,12 @@ mod tests {
         assert!(!tmp.exists());
         // A key file that others may read is refused; a private one loads.
         let key = base.join("k");
-        let _ = load_master_key(&base, Some(&key)).unwrap();
+        let _ = load_master_key(&base, Some(&key), true).unwrap();
         assert_eq!(mode(&key), 0o600);
-        load_master_key(&base, Some(&key)).unwrap();
+        load_master_key(&base, Some(&key), true).unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o604)).unwrap();
         assert!(matches!(
-            load_master_key(&base, Some(&key)),
+            load_master_key(&base, Some(&key), true),
             Err(StartError::TooOpen { mode: 0o604, .. })
         ));
         std::fs::remove_dir_all(&base).unwrap();

@@ -16,6 +16,33 @@ fn no_key(id: &str) -> IamError {
     IamError::NoSuchEntity(format!("The Access Key with id {id} cannot be found."))
 }
 
+/// How a root key's owner is named in key listings and results (the root is no IAM
+/// user, and `AccessKey.UserName` is required).
+const ROOT_NAME: &str = "root";
+
+/// Whether the request acts on the root's own keys: no `UserName`, root caller.
+fn roots_own(p: &Principal, user: Option<&str>) -> bool {
+    matches!((user, p), (None, Principal::Root { .. }))
+}
+
+/// The root's keys, in id order.
+fn root_keys(state: &State) -> Vec<&crate::state::Key> {
+    let mut keys: Vec<_> = state
+        .keys
+        .values()
+        .filter(|k| k.rec.user_id.is_none())
+        .collect();
+    keys.sort_by(|a, b| a.rec.id.cmp(&b.rec.id));
+    keys
+}
+
+fn too_many_keys() -> IamError {
+    IamError::LimitExceeded(format!(
+        "Cannot exceed quota for AccessKeysPerUser: {}",
+        quota::ACCESS_KEYS_PER_USER
+    ))
+}
+
 /// The key `id` of the named (or calling) user, or the root's own (no name, root
 /// caller), as a record to change.
 fn owned_key(
@@ -24,7 +51,7 @@ fn owned_key(
     user: Option<&str>,
     id: &str,
 ) -> Result<AccessKeyRecord, IamError> {
-    if let (None, Principal::Root { .. }) = (user, p) {
+    if roots_own(p, user) {
         let k = state.keys.get(id).filter(|k| k.rec.user_id.is_none());
         return k.map(|k| k.rec.clone()).ok_or_else(|| no_key(id));
     }
@@ -50,21 +77,24 @@ impl Operation for api::CreateAccessKeyRequest {
         let sealed = iam.inner.master.seal(&id, secret.as_bytes())?;
         let (user_name, created) = iam
             .write(|state| {
-                let u = target_user(state, p, self.user_name.as_deref())?;
-                if u.keys.len() >= quota::ACCESS_KEYS_PER_USER {
-                    return Err(IamError::LimitExceeded(format!(
-                        "Cannot exceed quota for AccessKeysPerUser: {}",
-                        quota::ACCESS_KEYS_PER_USER
-                    )));
+                // The root's own keys (AWS: two at most, like a user's).
+                let (owner, user_id, count) = if roots_own(p, self.user_name.as_deref()) {
+                    (ROOT_NAME.to_string(), None, root_keys(state).len())
+                } else {
+                    let u = target_user(state, p, self.user_name.as_deref())?;
+                    (u.rec.name.clone(), Some(u.rec.id.clone()), u.keys.len())
+                };
+                if count >= quota::ACCESS_KEYS_PER_USER {
+                    return Err(too_many_keys());
                 }
                 let rec = AccessKeyRecord {
                     id: id.clone(),
-                    user_id: Some(u.rec.id.clone()),
+                    user_id,
                     status: KeyStatus::Active,
                     secret_ciphertext: sealed,
                     created: now_ms(),
                 };
-                let answer = (u.rec.name.clone(), rec.created);
+                let answer = (owner, rec.created);
                 Ok((vec![Change::PutAccessKey(rec)], answer))
             })
             .await?;
@@ -87,16 +117,20 @@ impl Operation for api::ListAccessKeysRequest {
 
     async fn run<S: Store>(self, iam: &Iam<S>, p: &Principal) -> Result<Output, IamError> {
         let state = iam.read();
-        let u = target_user(&state, p, self.user_name.as_deref())?;
-        let items: Vec<(&String, api::AccessKeyMetadata)> = u
-            .keys
-            .iter()
-            .filter_map(|k| state.keys.get(k))
+        let (owner, keys) = if roots_own(p, self.user_name.as_deref()) {
+            (ROOT_NAME, root_keys(&state))
+        } else {
+            let u = target_user(&state, p, self.user_name.as_deref())?;
+            let keys = u.keys.iter().filter_map(|k| state.keys.get(k)).collect();
+            (u.rec.name.as_str(), keys)
+        };
+        let items: Vec<(&String, api::AccessKeyMetadata)> = keys
+            .into_iter()
             .map(|k| {
                 (
                     &k.rec.id,
                     api::AccessKeyMetadata {
-                        user_name: Some(u.rec.name.clone()),
+                        user_name: Some(owner.to_string()),
                         access_key_id: Some(k.rec.id.clone()),
                         status: Some(k.rec.status.as_str().to_string()),
                         create_date: Some(ts(k.rec.created)),
@@ -161,7 +195,7 @@ impl Operation for api::GetAccessKeyLastUsedRequest {
             .and_then(|uid| User::by_id(cx.state, uid));
         Ok(match owner {
             Some(u) => cx.on(u.arn(cx.account), u.resource_tag_keys()),
-            None => cx.on(cx.principal.arn().into_owned(), Vec::new()),
+            None => cx.user_or_caller(None),
         })
     }
 
@@ -171,7 +205,7 @@ impl Operation for api::GetAccessKeyLastUsedRequest {
         let k = state.keys.get(id).ok_or_else(|| no_key(id))?;
         let user_name = match &k.rec.user_id {
             Some(uid) => User::by_id(&state, uid).map(|u| u.rec.name.clone()),
-            None => Some("root".to_string()),
+            None => Some(ROOT_NAME.to_string()),
         };
         let last = match k.usage.get() {
             Some(u) => api::AccessKeyLastUsed {

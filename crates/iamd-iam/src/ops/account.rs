@@ -38,6 +38,8 @@ impl Operation for api::GetAccountSummaryRequest {
             ("GroupPolicySizeQuota", count(quota::GROUP_POLICY_SIZE)),
             ("AccountAccessKeysPresent", i32::from(root_keys)),
             ("AccountMFAEnabled", 0),
+            // The account root has no console password here.
+            ("AccountPasswordPresent", 0),
             ("AccountSigningCertificatesPresent", 0),
             ("MFADevices", 0),
             ("MFADevicesInUse", 0),

@@ -13,7 +13,11 @@ use crate::principal::{Check, Principal};
 use crate::state::{InstanceProfile, Role, State};
 
 /// The profile as AWS shows it: with its role and its tags.
-fn shown<S: Store>(iam: &Iam<S>, state: &State, p: &InstanceProfile) -> api::InstanceProfile {
+pub(super) fn shown<S: Store>(
+    iam: &Iam<S>,
+    state: &State,
+    p: &InstanceProfile,
+) -> api::InstanceProfile {
     let mut shown = iam.api(p);
     shown.roles = p
         .roles
@@ -197,9 +201,29 @@ async fn profile_role_change<S: Store>(
     .await
 }
 
+/// `iam:AssociatedResourceArn` of the `iam:PassRole` AddRoleToInstanceProfile requires:
+/// any instance of the caller's account (AWS's API reference: for this action the ARN
+/// "must be `arn:aws:ec2:*:CallerAccountId:instance/*`").
+fn any_instance(account: &str) -> String {
+    format!("arn:aws:ec2:*:{account}:instance/*")
+}
+
 impl Operation for api::AddRoleToInstanceProfileRequest {
+    /// The action on the instance profile, then `iam:PassRole` on the role (AWS's API
+    /// reference, AddRoleToInstanceProfile: "The caller of this operation must be granted
+    /// the PassRole permission on the IAM role by a permissions policy"), with the role's
+    /// tags and `iam:AssociatedResourceArn` as condition keys. `iam:PassedToService` is
+    /// not supplied: AWS documents no value for this action, so a policy that requires
+    /// one does not allow it (fail closed).
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        Ok(cx.entity::<InstanceProfile>(&self.instance_profile_name))
+        let mut checks = cx.entity::<InstanceProfile>(&self.instance_profile_name);
+        let (role, mut keys) = cx.target::<Role>(&self.role_name);
+        keys.push((
+            "iam:AssociatedResourceArn".to_string(),
+            vec![any_instance(cx.account)],
+        ));
+        checks.push(Check::on("iam:PassRole", role, keys));
+        Ok(checks)
     }
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
@@ -230,5 +254,63 @@ impl Operation for api::RemoveRoleFromInstanceProfileRequest {
             Ok(Change::DeleteInstanceProfileRole(m))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
+mod tests {
+    use crate::error::IamError;
+    use crate::ops::url_encode;
+    use crate::testing::{call, ok, open, MemStore, ACCOUNT};
+
+    /// AddRoleToInstanceProfile needs `iam:PassRole` on the role besides its own action,
+    /// with `iam:AssociatedResourceArn` `arn:aws:ec2:*:ACCOUNT:instance/*`.
+    #[tokio::test]
+    async fn adding_a_role_needs_pass_role() {
+        let iam = open(MemStore::default()).await;
+        ok(&iam, "CreateUser", "UserName=ops").await;
+        let trust = super::super::tests::EC2_TRUST;
+        for r in ["web", "admin"] {
+            let form = format!("RoleName={r}&AssumeRolePolicyDocument={trust}");
+            ok(&iam, "CreateRole", &form).await;
+        }
+        ok(&iam, "CreateInstanceProfile", "InstanceProfileName=p").await;
+        let ops = super::super::tests::user(&iam, "ops");
+        let put = |doc: &str| {
+            format!(
+                "UserName=ops&PolicyName=p&PolicyDocument={}",
+                url_encode(doc)
+            )
+        };
+        ok(
+            &iam,
+            "PutUserPolicy",
+            &put(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:AddRoleToInstanceProfile","Resource":"*"}]}"#),
+        )
+        .await;
+        let add = |role: &str| format!("InstanceProfileName=p&RoleName={role}");
+        match call(&iam, &ops, "AddRoleToInstanceProfile", &add("web")).await {
+            Err(IamError::AccessDenied(m)) => assert!(
+                m.starts_with(&format!(
+                    "User: arn:aws:iam::{ACCOUNT}:user/ops is not authorized to perform: iam:PassRole on resource: role web"
+                )),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // PassRole on web only, for instances of this account.
+        let both = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"iam:AddRoleToInstanceProfile","Resource":"*"}},
+            {{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::{ACCOUNT}:role/web",
+              "Condition":{{"ArnLike":{{"iam:AssociatedResourceArn":"arn:aws:ec2:*:{ACCOUNT}:instance/*"}}}}}}]}}"#
+        );
+        ok(&iam, "PutUserPolicy", &put(&both)).await;
+        assert!(call(&iam, &ops, "AddRoleToInstanceProfile", &add("admin"))
+            .await
+            .is_err());
+        call(&iam, &ops, "AddRoleToInstanceProfile", &add("web"))
+            .await
+            .unwrap();
     }
 }

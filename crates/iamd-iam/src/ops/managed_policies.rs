@@ -16,7 +16,10 @@ use iamd_api::Timestamp;
 use iamd_policy::PolicyType;
 use iamd_store::{AttachmentRecord, Change, ManagedPolicyRecord, PolicyVersionRecord, Store};
 
-use super::{out, page, quota, request_tag_keys, tags, ts, url_encode, Cx, Operation, Output};
+use super::{
+    out, page, page_from, quota, removed_tag_keys, request_tag_keys, tags, ts, url_encode,
+    with_keys, Cx, Operation, Output,
+};
 use crate::core::{now_ms, Iam};
 use crate::entity::Entity;
 use crate::error::IamError;
@@ -24,14 +27,15 @@ use crate::principal::{Check, Principal};
 use crate::state::{is_aws_managed, version_number, Group, ManagedPolicy, Role, State, User};
 
 /// A managed policy an ARN names.
-enum Found<'a> {
+#[derive(Clone, Copy)]
+pub(super) enum Found<'a> {
     Local(&'a ManagedPolicy),
     Aws(&'static iamd_catalog::ManagedPolicy),
 }
 
 /// InvalidInput unless `arn` has a managed policy ARN's shape
 /// (`arn:aws:iam::<12 digits | aws>:policy/…`).
-fn check_arn(arn: &str) -> Result<(), IamError> {
+pub(crate) fn check_arn(arn: &str) -> Result<(), IamError> {
     let ok = arn
         .strip_prefix("arn:aws:iam::")
         .and_then(|rest| rest.split_once(':'))
@@ -48,11 +52,62 @@ fn check_arn(arn: &str) -> Result<(), IamError> {
     }
 }
 
+/// One AWS-managed policy as ListPolicies orders it: by name, then ARN.
+struct AwsListed {
+    /// `NAME ARN`: the sort key and the listing's marker.
+    key: Box<str>,
+    policy: &'static iamd_catalog::ManagedPolicy,
+}
+
+impl AwsListed {
+    fn arn(&self) -> &str {
+        self.key
+            .get(self.policy.name().len() + 1..)
+            .unwrap_or_default()
+    }
+}
+
+/// The catalogue in ListPolicies order, built on first use.
+fn aws_listing() -> Result<&'static [AwsListed], IamError> {
+    static LISTING: std::sync::OnceLock<Vec<AwsListed>> = std::sync::OnceLock::new();
+    if let Some(l) = LISTING.get() {
+        return Ok(l);
+    }
+    let mut l: Vec<AwsListed> = catalog()?
+        .iter()
+        .map(|p| AwsListed {
+            key: format!("{} {}", p.name(), p.arn()).into(),
+            policy: p,
+        })
+        .collect();
+    l.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(LISTING.get_or_init(|| l))
+}
+
+/// Two iterators in key order merged into one in key order.
+fn merged<K: Ord, T>(
+    a: impl Iterator<Item = (K, T)>,
+    b: impl Iterator<Item = (K, T)>,
+) -> impl Iterator<Item = (K, T)> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some((ka, _)), Some((kb, _))) if kb < ka => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
+}
+
 fn catalog() -> Result<&'static iamd_catalog::Catalog, IamError> {
     iamd_catalog::catalog().map_err(|e| IamError::Internal(e.to_string()))
 }
 
-fn find<'a>(state: &'a State, arn: &str) -> Option<Found<'a>> {
+/// Whether the managed policy `arn` exists (customer-managed in this account, or in
+/// AWS's catalogue).
+pub(crate) fn policy_exists(state: &State, arn: &str) -> bool {
+    find(state, arn).is_some()
+}
+
+pub(super) fn find<'a>(state: &'a State, arn: &str) -> Option<Found<'a>> {
     if is_aws_managed(arn) {
         iamd_catalog::catalog()
             .ok()
@@ -115,7 +170,7 @@ fn check_document(doc: &str) -> Result<(), IamError> {
 }
 
 /// A catalogue date (`YYYY-MM-DDTHH:MM:SSZ`) as a timestamp.
-fn catalog_date(s: &str) -> Option<Timestamp> {
+pub(super) fn catalog_date(s: &str) -> Option<Timestamp> {
     Timestamp::parse_iso8601(s).ok()
 }
 
@@ -123,21 +178,14 @@ fn count(n: usize) -> Option<i32> {
     Some(i32::try_from(n).unwrap_or(i32::MAX))
 }
 
-/// Permissions-boundary use by policy ARN (`State::boundary_counts`).
-type Bounds<'a> = std::collections::HashMap<&'a str, usize>;
-
-fn bound(bounds: &Bounds<'_>, arn: &str) -> usize {
-    bounds.get(arn).copied().unwrap_or(0)
-}
-
 /// The policy as ListPolicies shows it (GetPolicy adds the description and tags).
-fn api_policy(state: &State, bounds: &Bounds<'_>, account: &str, f: &Found<'_>) -> api::Policy {
+pub(super) fn api_policy(state: &State, account: &str, f: &Found<'_>) -> api::Policy {
     match f {
         Found::Local(m) => {
             let arn = m.arn(account);
             let mut p = m.to_api(account);
             p.attachment_count = count(state.attachment_count(&arn));
-            p.permissions_boundary_usage_count = count(bound(bounds, &arn));
+            p.permissions_boundary_usage_count = count(state.boundary_count(&arn));
             // AWS: the creation of the newest version.
             let updated = m.versions.values().map(|v| v.rec.created).max();
             p.update_date = Some(ts(updated.unwrap_or(m.rec.created)));
@@ -151,7 +199,7 @@ fn api_policy(state: &State, bounds: &Bounds<'_>, account: &str, f: &Found<'_>) 
                 path: Some(c.path().to_string()),
                 default_version_id: Some(c.default_version().id().to_string()),
                 attachment_count: count(state.attachment_count(&arn)),
-                permissions_boundary_usage_count: count(bound(bounds, &arn)),
+                permissions_boundary_usage_count: count(state.boundary_count(&arn)),
                 is_attachable: Some(true),
                 description: None,
                 create_date: catalog_date(c.create_date()),
@@ -234,8 +282,7 @@ impl Operation for api::GetPolicyRequest {
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         let state = iam.read();
         let found = existing(&state, &self.policy_arn)?;
-        let bounds = state.boundary_counts();
-        let mut policy = api_policy(&state, &bounds, iam.account_id(), &found);
+        let mut policy = api_policy(&state, iam.account_id(), &found);
         if let Found::Local(m) = found {
             policy.description = m.rec.description.clone();
             if !m.tags.is_empty() {
@@ -257,7 +304,7 @@ impl Operation for api::DeletePolicyRequest {
         let arn = self.policy_arn;
         iam.change(|state| {
             let m = writable(state, p, "iam:DeletePolicy", &arn)?;
-            if state.attachment_count(&arn) > 0 || bound(&state.boundary_counts(), &arn) > 0 {
+            if state.attachment_count(&arn) > 0 || state.boundary_count(&arn) > 0 {
                 return Err(IamError::DeleteConflict(
                     "Cannot delete a policy attached to entities.".to_string(),
                 ));
@@ -309,38 +356,45 @@ impl Operation for api::ListPoliciesRequest {
         let filter = self.policy_usage_filter.as_deref();
         let account = iam.account_id();
         let state = iam.read();
-        let bounds = state.boundary_counts();
         let passes = |path: &str, arn: &str| {
             path.starts_with(prefix)
                 && usage_passes(
                     only_attached,
                     filter,
                     state.attachment_count(arn),
-                    bound(&bounds, arn),
+                    state.boundary_count(arn),
                 )
         };
-        let mut items: Vec<(String, Found<'_>)> = Vec::new();
-        if scope != "Local" {
-            for c in catalog()? {
-                let arn = c.arn();
-                if passes(c.path(), &arn) {
-                    items.push((format!("{} {arn}", c.name()), Found::Aws(c)));
-                }
-            }
-        }
+        let marker = self.marker.as_deref().unwrap_or("");
+        // The account's own policies (few), sorted here; AWS's from the catalogue's
+        // index, sorted once. Both start at the marker and are merged lazily: a page
+        // reads its items and one more.
+        let mut local: Vec<(String, Found<'_>)> = Vec::new();
         if scope != "AWS" {
             for m in state.policies.values() {
                 let arn = m.arn(account);
-                if passes(&m.rec.path, &arn) {
-                    items.push((format!("{} {arn}", m.rec.name), Found::Local(m)));
+                let key = format!("{} {arn}", m.rec.name);
+                if key.as_str() >= marker && passes(&m.rec.path, &arn) {
+                    local.push((key, Found::Local(m)));
                 }
             }
         }
-        items.sort_by(|a, b| a.0.cmp(&b.0));
-        let (found, is_truncated, marker) = page(items, self.marker.as_deref(), self.max_items);
+        local.sort_by(|a, b| a.0.cmp(&b.0));
+        let aws: &[AwsListed] = match scope {
+            "Local" => &[],
+            _ => aws_listing()?,
+        };
+        let aws = aws
+            .get(aws.partition_point(|e| &*e.key < marker)..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| passes(e.policy.path(), e.arn()))
+            .map(|e| (&*e.key, Found::Aws(e.policy)));
+        let local = local.iter().map(|(k, f)| (k.as_str(), *f));
+        let (found, is_truncated, marker) = page_from(merged(aws, local), self.max_items);
         let policies = found
             .iter()
-            .map(|f| api_policy(&state, &bounds, account, f))
+            .map(|f| api_policy(&state, account, f))
             .collect();
         out(api::ListPoliciesResult {
             policies: Some(policies),
@@ -402,7 +456,7 @@ impl Operation for api::CreatePolicyVersionRequest {
 }
 
 /// A version of a customer-managed policy as AWS shows it (`document`: GetPolicyVersion's).
-fn local_version(
+pub(super) fn local_version(
     m: &ManagedPolicy,
     v: &crate::state::PolicyVersion,
     document: Option<String>,
@@ -416,7 +470,7 @@ fn local_version(
 }
 
 /// A version of an AWS-managed policy as AWS shows it.
-fn aws_version(
+pub(super) fn aws_version(
     c: &iamd_catalog::ManagedPolicy,
     v: &iamd_catalog::PolicyVersion,
     document: Option<String>,
@@ -556,11 +610,10 @@ impl Operation for api::SetDefaultPolicyVersionRequest {
 
 impl Operation for api::TagPolicyRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        let mut checks = on_policy(cx, &self.policy_arn);
-        for c in &mut checks {
-            c.keys.extend(request_tag_keys(&self.tags));
-        }
-        Ok(checks)
+        Ok(with_keys(
+            on_policy(cx, &self.policy_arn),
+            request_tag_keys(&self.tags),
+        ))
     }
 
     async fn run<S: Store>(self, iam: &Iam<S>, p: &Principal) -> Result<Output, IamError> {
@@ -574,12 +627,10 @@ impl Operation for api::TagPolicyRequest {
 
 impl Operation for api::UntagPolicyRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        let mut checks = on_policy(cx, &self.policy_arn);
-        for c in &mut checks {
-            c.keys
-                .push(("aws:TagKeys".to_string(), self.tag_keys.clone()));
-        }
-        Ok(checks)
+        Ok(with_keys(
+            on_policy(cx, &self.policy_arn),
+            removed_tag_keys(&self.tag_keys),
+        ))
     }
 
     async fn run<S: Store>(self, iam: &Iam<S>, p: &Principal) -> Result<Output, IamError> {
@@ -686,6 +737,7 @@ async fn attach<E: Attachable, S: Store>(
         if find(state, arn).is_none() {
             return Err(not_attachable(arn));
         }
+        super::boundaries::not_service_role_policy(arn)?;
         if e.attached().contains(arn) {
             return Ok(Vec::new());
         }

@@ -55,6 +55,8 @@ macro_rules! list_and_update_operations {
 
 pub(crate) mod access_keys;
 pub(crate) mod account;
+pub(crate) mod authorization_details;
+pub(crate) mod boundaries;
 pub(crate) mod groups;
 pub(crate) mod inline_policies;
 pub(crate) mod instance_profiles;
@@ -76,7 +78,7 @@ use crate::core::Iam;
 use crate::entity::{Entity, Keys};
 use crate::error::IamError;
 use crate::principal::{Check, Principal};
-use crate::state::{State, User};
+use crate::state::{Role, State, User};
 
 /// AWS quotas this service enforces.
 pub(crate) mod quota {
@@ -155,6 +157,16 @@ impl Cx<'_> {
         }
     }
 
+    /// The check on the user, group or role `arn` names (SimulatePrincipalPolicy,
+    /// GetContextKeysForPrincipalPolicy), with its resource tag keys when it exists.
+    pub(crate) fn by_arn(&self, arn: &str) -> Vec<Check> {
+        let keys = User::by_arn(self.state, self.account, arn)
+            .map(User::resource_tag_keys)
+            .or_else(|| Role::by_arn(self.state, self.account, arn).map(Entity::resource_tag_keys))
+            .unwrap_or_default();
+        self.on(arn.to_string(), keys)
+    }
+
     /// The check on the entity named `name`.
     pub(crate) fn entity<E: Entity>(&self, name: &str) -> Vec<Check> {
         let (arn, keys) = self.target::<E>(name);
@@ -166,9 +178,13 @@ impl Cx<'_> {
         match (name, self.principal.long_term()) {
             (Some(n), _) => self.entity::<User>(n),
             (None, Principal::User { name, .. }) => self.entity::<User>(name),
-            (None, Principal::Root { .. } | Principal::AssumedRole(_) | Principal::Session(_)) => {
-                self.on(self.principal.arn().into_owned(), Vec::new())
-            }
+            (
+                None,
+                Principal::Root { .. }
+                | Principal::AssumedRole(_)
+                | Principal::Session(_)
+                | Principal::FederatedUser(_),
+            ) => self.on(self.principal.arn().into_owned(), Vec::new()),
         }
     }
 
@@ -259,7 +275,6 @@ fn page<T, K: AsRef<str>>(
     marker: Option<&str>,
     max_items: Option<i32>,
 ) -> (Vec<T>, bool, Option<String>) {
-    let max = max_items.unwrap_or(100).max(1) as usize;
     let start = match marker {
         Some(m) => items
             .iter()
@@ -267,7 +282,17 @@ fn page<T, K: AsRef<str>>(
             .unwrap_or(items.len()),
         None => 0,
     };
-    let mut rest = items.into_iter().skip(start);
+    page_from(items.into_iter().skip(start), max_items)
+}
+
+/// One page of `rest`, items in key order that start at the request's marker: the
+/// first `MaxItems` (default 100), whether more follow, and the next marker (the key
+/// of the first item not shown). Reads one item past the page, no further.
+fn page_from<T, K: AsRef<str>>(
+    mut rest: impl Iterator<Item = (K, T)>,
+    max_items: Option<i32>,
+) -> (Vec<T>, bool, Option<String>) {
+    let max = max_items.unwrap_or(100).max(1) as usize;
     let taken: Vec<T> = rest.by_ref().take(max).map(|(_, v)| v).collect();
     match rest.next() {
         Some((k, _)) => (taken, true, Some(k.as_ref().to_string())),
@@ -424,25 +449,51 @@ fn target_user<'a>(
         (None, Principal::User { id, name, .. }) => {
             User::by_id(state, id).ok_or_else(|| User::not_found(name))
         }
-        (None, Principal::Root { .. } | Principal::AssumedRole(_) | Principal::Session(_)) => {
-            Err(IamError::Validation(
-                "Must specify userName when calling with non-User credentials".to_string(),
-            ))
-        }
+        (
+            None,
+            Principal::Root { .. }
+            | Principal::AssumedRole(_)
+            | Principal::Session(_)
+            | Principal::FederatedUser(_),
+        ) => Err(IamError::Validation(
+            "Must specify userName when calling with non-User credentials".to_string(),
+        )),
     }
 }
 
-/// The request's tags as condition keys: `aws:RequestTag/k` for each, `aws:TagKeys`.
+/// The request's tags as condition keys (CreateX, TagX): `aws:RequestTag/k` for each,
+/// and `aws:TagKeys`, their keys; none when the request carries no tag.
 fn request_tag_keys(tags: &[api::Tag]) -> Keys {
+    tag_keys(tags.iter().map(|t| (t.key.as_str(), t.value.as_str())))
+}
+
+/// [`request_tag_keys`] over `(key, value)` pairs (IAM's tags, STS's session tags).
+pub(crate) fn tag_keys<'t>(tags: impl Iterator<Item = (&'t str, &'t str)> + Clone) -> Keys {
     let mut keys: Keys = tags
-        .iter()
-        .map(|t| (format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]))
+        .clone()
+        .map(|(k, v)| (format!("aws:RequestTag/{k}"), vec![v.to_string()]))
         .collect();
-    keys.push((
-        "aws:TagKeys".to_string(),
-        tags.iter().map(|t| t.key.clone()).collect(),
-    ));
+    if !keys.is_empty() {
+        keys.push((
+            "aws:TagKeys".to_string(),
+            tags.map(|(k, _)| k.to_string()).collect(),
+        ));
+    }
     keys
+}
+
+/// The keys an UntagX request removes as condition keys: `aws:TagKeys`.
+fn removed_tag_keys(keys: &[String]) -> Keys {
+    vec![("aws:TagKeys".to_string(), keys.to_vec())]
+}
+
+/// `checks` with the request's own condition keys `keys` added to each (the tags of a
+/// TagX or UntagX request over the resource's keys from [`Cx::target`]).
+fn with_keys(mut checks: Vec<Check>, keys: Keys) -> Vec<Check> {
+    for c in &mut checks {
+        c.keys.extend(keys.iter().cloned());
+    }
+    checks
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use iamd_api::iam as api;
 use iamd_store::{Change, DeletionTaskRecord, RoleRecord, Store, TrustBinding};
 
-use super::{delete_conflict_unless, out, quota, tags, ts, Cx, Operation, Output};
+use super::{boundaries, delete_conflict_unless, out, quota, tags, ts, Cx, Operation, Output};
 use crate::core::{now_ms, Iam};
 use crate::entity::Entity;
 use crate::error::IamError;
@@ -49,19 +49,12 @@ fn ensure_room_for_a_role(state: &State) -> Result<(), IamError> {
 
 /// The role as GetRole shows it: with its tags, boundary and last use (empty until
 /// the role is assumed).
-fn full_api<S: Store>(iam: &Iam<S>, r: &Role) -> api::Role {
+pub(super) fn full_api<S: Store>(iam: &Iam<S>, r: &Role) -> api::Role {
     let mut role = iam.api(r);
     if !r.tags.is_empty() {
         role.tags = Some(tags::api_tags(&r.tags));
     }
-    role.permissions_boundary =
-        r.rec
-            .boundary_arn
-            .as_ref()
-            .map(|arn| api::AttachedPermissionsBoundary {
-                permissions_boundary_type: Some("PermissionsBoundaryPolicy".to_string()),
-                permissions_boundary_arn: Some(arn.clone()),
-            });
+    role.permissions_boundary = boundaries::shown(r.rec.boundary_arn.as_ref());
     role.role_last_used = Some(api::RoleLastUsed {
         last_used_date: r.rec.last_used.map(ts),
         region: r.rec.last_used_region.clone(),
@@ -82,11 +75,7 @@ impl Operation for api::CreateRoleRequest {
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         check_trust_document(&self.assume_role_policy_document)?;
         if let Some(arn) = &self.permissions_boundary {
-            // No managed policy exists on this server (yet): AWS's answer for a
-            // boundary policy that does not exist.
-            return Err(IamError::NoSuchEntity(format!(
-                "Policy {arn} does not exist or is not attachable."
-            )));
+            super::managed_policies::check_arn(arn)?;
         }
         let tags = self.tags.unwrap_or_default();
         let rec = RoleRecord {
@@ -100,19 +89,24 @@ impl Operation for api::CreateRoleRequest {
             max_session_duration: self
                 .max_session_duration
                 .map_or(DEFAULT_MAX_SESSION_DURATION, i64::from),
-            boundary_arn: None,
+            boundary_arn: self.permissions_boundary,
             service_linked: false,
             last_used: None,
             last_used_region: None,
         };
         let account = iam.account_id().to_string();
+        let boundary = rec.boundary_arn.clone();
         let mut role = iam
             .create_with::<Role>(rec, |state, rec| {
                 ensure_room_for_a_role(state)?;
+                if let Some(arn) = &rec.boundary_arn {
+                    boundaries::check_boundary(state, arn)?;
+                }
                 rec.trust_bindings = bindings(state, &account, &rec.trust_policy)?;
                 tags::tagging::<Role>(&rec.id, &[], &tags)
             })
             .await?;
+        role.permissions_boundary = boundaries::shown(boundary.as_ref());
         if !tags.is_empty() {
             role.tags = Some(tags);
         }

@@ -21,7 +21,7 @@ impl Operation for api::SimulateCustomPolicyRequest {
 
 impl Operation for api::SimulatePrincipalPolicyRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        Ok(cx.on(self.policy_source_arn.clone(), Vec::new()))
+        Ok(cx.by_arn(&self.policy_source_arn))
     }
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         iam.simulate_principal_policy(self)
@@ -39,7 +39,7 @@ impl Operation for api::GetContextKeysForCustomPolicyRequest {
 
 impl Operation for api::GetContextKeysForPrincipalPolicyRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-        Ok(cx.on(self.policy_source_arn.clone(), Vec::new()))
+        Ok(cx.by_arn(&self.policy_source_arn))
     }
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         iam.get_context_keys_for_principal_policy(self)

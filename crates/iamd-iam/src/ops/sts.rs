@@ -13,8 +13,11 @@ use crate::core::{now_ms, Iam};
 use crate::entity::Entity;
 use crate::error::IamError;
 use crate::principal::{Check, Principal};
-use crate::sessions::{compile_session_policy, now_secs, IssueError};
-use crate::state::{Role, State};
+use crate::sessions::{
+    compile_catalog_policy, compile_session_policy, federated_arn, now_secs, root_issuer,
+    IssueError,
+};
+use crate::state::{is_aws_managed, Role, State};
 
 impl Operation for sts::GetCallerIdentityRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
@@ -60,6 +63,20 @@ fn denied(p: &Principal, role_arn: &str) -> IamError {
 
 impl Operation for sts::AssumeRoleRequest {
     fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
+        // The root user (its keys or a GetSessionToken session of them) cannot assume a
+        // role, whatever the trust policy says (AWS: 403 AccessDenied, before the trust
+        // policy or the ExternalId are looked at).
+        if matches!(cx.principal.long_term(), Principal::Root { .. }) {
+            return Err(IamError::AccessDenied(
+                "Roles may not be assumed by root accounts.".to_string(),
+            ));
+        }
+        // The MFA code is authenticated before the request is authorized: its result is
+        // what `aws:MultiFactorAuthPresent` says to the trust policy. No MFA device
+        // exists on this server, so every serial number is unknown.
+        if self.serial_number.is_some() || self.token_code.is_some() {
+            return Err(mfa_failed());
+        }
         let trust = role_by_arn(cx.state, cx.account, &self.role_arn)
             .map(|r| r.trust.compiled.clone())
             .unwrap_or_else(nobody);
@@ -74,15 +91,7 @@ impl Operation for sts::AssumeRoleRequest {
             keys.push(("sts:SourceIdentity".to_string(), vec![si.clone()]));
         }
         let tags = self.tags.as_deref().unwrap_or_default();
-        if !tags.is_empty() {
-            for t in tags {
-                keys.push((format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]));
-            }
-            keys.push((
-                "aws:TagKeys".to_string(),
-                tags.iter().map(|t| t.key.clone()).collect(),
-            ));
-        }
+        keys.extend(request_tag_keys(tags));
         if let Some(tk) = &self.transitive_tag_keys {
             keys.push(("sts:TransitiveTagKeys".to_string(), tk.clone()));
         }
@@ -116,23 +125,10 @@ pub(crate) async fn assume_role<S: Store>(
     now: u64,
 ) -> Result<Output, IamError> {
     let account = iam.account_id().to_string();
-    if this.policy_arns.as_ref().is_some_and(|a| !a.is_empty()) {
-        return Err(IamError::NotImplemented(
-            "Managed session policies (PolicyArns) are not implemented by this server yet."
-                .to_string(),
-        ));
-    }
     if this.serial_number.is_some() || this.token_code.is_some() {
-        // No MFA device exists on this server: the code cannot be validated.
         return Err(mfa_failed());
     }
-    if let Some(policy) = &this.policy {
-        if policy.chars().count() > SESSION_POLICY_MAX {
-            return Err(IamError::Validation(format!(
-                    "1 validation error detected: Value '{policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to {SESSION_POLICY_MAX}"
-                )));
-        }
-    }
+    let policy_arns = session_policies(iam, this.policy.as_deref(), this.policy_arns.as_deref())?;
     let (role_id, role_name, role_path, max) = {
         let state = iam.read();
         let r = role_by_arn(&state, &account, &this.role_arn)
@@ -157,10 +153,6 @@ pub(crate) async fn assume_role<S: Store>(
                 .to_string(),
         ));
     }
-    if let Some(policy) = &this.policy {
-        compile_session_policy(policy)
-            .map_err(|m| IamError::Modeled(sts::errors::MALFORMED_POLICY_DOCUMENT, m))?;
-    }
     let source_identity = match p {
         // Immutable along a chain.
         Principal::AssumedRole(s) if s.source_identity.is_some() => {
@@ -179,6 +171,7 @@ pub(crate) async fn assume_role<S: Store>(
         }
         _ => this.source_identity.clone(),
     };
+    let (tags, transitive_tag_keys) = chained_tags(p, &this)?;
     let secret = crate::ids::secret_access_key()?;
     let duration = u64::try_from(duration).unwrap_or(3600);
     let claims = SessionClaims {
@@ -197,22 +190,14 @@ pub(crate) async fn assume_role<S: Store>(
         role_chained: matches!(p, Principal::AssumedRole(_)),
         from_session_credentials: matches!(p, Principal::Session(_)),
         session_policy: this.policy.clone(),
-        session_policy_arns: Vec::new(),
-        tags: this
-            .tags
-            .iter()
-            .flatten()
-            .map(|t| SessionTag {
-                key: t.key.clone(),
-                value: t.value.clone(),
-            })
-            .collect(),
-        transitive_tag_keys: this.transitive_tag_keys.clone().unwrap_or_default(),
+        session_policy_arns: policy_arns,
+        tags,
+        transitive_tag_keys,
     };
     let (key_id, token) = iam.issue_token(&claims).map_err(issue_error)?;
     record_role_use(iam, &role_id).await;
     let (size, percent) = token_size(&token);
-    let packed = (this.policy.is_some() || !claims.tags.is_empty()).then_some(percent);
+    let packed = packed_size(&claims, percent);
     Ok(Some(Box::new(sts::AssumeRoleResult {
         credentials: Some(credentials(key_id, secret, token, &claims)),
         assumed_role_user: Some(sts::AssumedRoleUser {
@@ -229,7 +214,137 @@ pub(crate) async fn assume_role<S: Store>(
     })))
 }
 
-/// AWS's answer to an MFA code it cannot validate (no MFA device exists here yet).
+/// The session tags and transitive tag keys of a new role session: the caller's
+/// transitive session tags (role chaining) and the request's. An inherited transitive
+/// tag cannot be passed again (AWS fails the request, whatever the value).
+fn chained_tags(
+    p: &Principal,
+    this: &sts::AssumeRoleRequest,
+) -> Result<(Vec<SessionTag>, Vec<String>), IamError> {
+    let mut tags = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    if let Principal::AssumedRole(s) = p {
+        for (k, v) in &s.tags {
+            if s.transitive_tag_keys
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(k))
+            {
+                tags.push(SessionTag {
+                    key: k.clone(),
+                    value: v.clone(),
+                });
+                keys.push(k.clone());
+            }
+        }
+    }
+    for t in this.tags.iter().flatten() {
+        if let Some(k) = keys.iter().find(|k| k.eq_ignore_ascii_case(&t.key)) {
+            return Err(IamError::Modeled(
+                INVALID_PARAMETER_VALUE,
+                format!("The transitive session tag {k} inherited from the calling session cannot be overridden."),
+            ));
+        }
+        tags.push(session_tag(t));
+    }
+    for k in this.transitive_tag_keys.iter().flatten() {
+        if !keys.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+            keys.push(k.clone());
+        }
+    }
+    if tags.len() > iamd_session::MAX_TAGS {
+        return Err(IamError::Validation(format!(
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {}",
+            iamd_session::MAX_TAGS
+        )));
+    }
+    Ok((tags, keys))
+}
+
+/// The request's session tags as condition keys: `aws:RequestTag/k` for each, and
+/// `aws:TagKeys` (none without tags).
+fn request_tag_keys(tags: &[sts::Tag]) -> Vec<(String, Vec<String>)> {
+    super::tag_keys(tags.iter().map(|t| (t.key.as_str(), t.value.as_str())))
+}
+
+fn session_tag(t: &sts::Tag) -> SessionTag {
+    SessionTag {
+        key: t.key.clone(),
+        value: t.value.clone(),
+    }
+}
+
+/// `PackedPolicySize`: present when the session carries session policies or tags.
+fn packed_size(claims: &SessionClaims, percent: i32) -> Option<i32> {
+    (claims.session_policy.is_some()
+        || !claims.session_policy_arns.is_empty()
+        || !claims.tags.is_empty())
+    .then_some(percent)
+}
+
+/// Validates the session policies of AssumeRole or GetFederationToken: the inline
+/// `Policy` (at most 2,048 characters, valid as a session policy) and the `PolicyArns`
+/// (at most 10, each an existing customer-managed policy of this account or an
+/// AWS-managed policy). Returns the ARNs the token carries.
+fn session_policies<S: Store>(
+    iam: &Iam<S>,
+    policy: Option<&str>,
+    arns: Option<&[sts::PolicyDescriptorType]>,
+) -> Result<Vec<String>, IamError> {
+    if let Some(policy) = policy {
+        if policy.chars().count() > SESSION_POLICY_MAX {
+            return Err(IamError::Validation(format!(
+                "1 validation error detected: Value '{policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to {SESSION_POLICY_MAX}"
+            )));
+        }
+        compile_session_policy(policy)
+            .map_err(|m| IamError::Modeled(sts::errors::MALFORMED_POLICY_DOCUMENT, m))?;
+    }
+    let arns = arns.unwrap_or_default();
+    if arns.len() > iamd_session::MAX_POLICY_ARNS {
+        return Err(IamError::Validation(format!(
+            "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to {}",
+            iamd_session::MAX_POLICY_ARNS
+        )));
+    }
+    let state = iam.read();
+    let mut out = Vec::with_capacity(arns.len());
+    for (i, d) in arns.iter().enumerate() {
+        let arn = d.arn.as_deref().unwrap_or_default();
+        if arn.is_empty() {
+            return Err(IamError::Validation(format!(
+                "1 validation error detected: Value null at 'policyArns.{}.member.arn' failed to satisfy constraint: Member must not be null",
+                i + 1
+            )));
+        }
+        let exists = if is_aws_managed(arn) {
+            compile_catalog_policy(arn).is_some()
+        } else {
+            state.policy_by_arn(arn).is_some()
+        };
+        if !exists {
+            return Err(IamError::Modeled(
+                INVALID_PARAMETER_VALUE,
+                format!("Policy {arn} does not exist or is not attachable."),
+            ));
+        }
+        out.push(arn.to_string());
+    }
+    Ok(out)
+}
+
+/// STS's common error for a parameter value it cannot use (not in the model's
+/// operation errors; AWS's common errors list it as 400).
+const INVALID_PARAMETER_VALUE: iamd_api::ModeledError = iamd_api::ModeledError {
+    shape: "InvalidParameterValue",
+    code: "InvalidParameterValue",
+    status: 400,
+    sender_fault: true,
+};
+
+/// AWS's answer to `SerialNumber`/`TokenCode` naming no MFA device of the caller
+/// (GetSessionToken and AssumeRole alike; a wrong code for a device that exists is
+/// "MultiFactorAuthentication failed with invalid MFA one time pass code."). No MFA
+/// device exists here yet, so every serial number is unknown.
 fn mfa_failed() -> IamError {
     IamError::AccessDenied(
         "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."
@@ -279,8 +394,9 @@ fn credentials(
 const SESSION_TOKEN_DEFAULT: u64 = 43_200;
 const ROOT_SESSION_MAX: u64 = 3600;
 
-fn session_credentials_refused() -> IamError {
-    IamError::AccessDenied("Cannot call GetSessionToken with session credentials".to_string())
+/// AWS's refusal of an STS operation to temporary credentials.
+pub(crate) fn session_credentials_refused(operation: &str) -> IamError {
+    IamError::AccessDenied(format!("Cannot call {operation} with session credentials"))
 }
 
 impl Operation for sts::GetSessionTokenRequest {
@@ -302,7 +418,7 @@ pub(crate) fn get_session_token<S: Store>(
     now: u64,
 ) -> Result<Output, IamError> {
     if p.is_session() {
-        return Err(session_credentials_refused());
+        return Err(session_credentials_refused("GetSessionToken"));
     }
     if this.serial_number.is_some() || this.token_code.is_some() {
         return Err(mfa_failed());
@@ -331,8 +447,8 @@ pub(crate) fn get_session_token<S: Store>(
             };
             (user, requested)
         }
-        Principal::AssumedRole(_) | Principal::Session(_) => {
-            return Err(session_credentials_refused())
+        Principal::AssumedRole(_) | Principal::Session(_) | Principal::FederatedUser(_) => {
+            return Err(session_credentials_refused("GetSessionToken"))
         }
     };
     let secret = crate::ids::secret_access_key()?;
@@ -358,6 +474,135 @@ pub(crate) fn get_session_token<S: Store>(
         session_token_utilization: Some(percent),
         session_token_size: Some(size),
     })))
+}
+
+/// GetFederationToken's longest duration for the root (seconds).
+const ROOT_FEDERATION_MAX: u64 = 3600;
+
+impl Operation for sts::GetFederationTokenRequest {
+    /// `sts:GetFederationToken` on the federated user's ARN (and `sts:TagSession` with
+    /// session tags), with the request's tags as condition keys. Session credentials
+    /// are refused before any authorization.
+    fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
+        if cx.principal.is_session() {
+            return Err(session_credentials_refused("GetFederationToken"));
+        }
+        let arn = federated_arn(cx.account, &self.name);
+        let tags = self.tags.as_deref().unwrap_or_default();
+        let keys = request_tag_keys(tags);
+        let mut checks = vec![Check::on(cx.action, arn.clone(), keys.clone())];
+        if !tags.is_empty() {
+            checks.push(Check::on("sts:TagSession", arn, keys));
+        }
+        Ok(checks)
+    }
+
+    async fn run<S: Store>(self, iam: &Iam<S>, p: &Principal) -> Result<Output, IamError> {
+        get_federation_token(self, iam, p, now_secs())
+    }
+}
+
+/// GetFederationToken at `now` (unix seconds): an IAM user's (or the root's) long-term
+/// credentials federate a user named by the caller.
+pub(crate) fn get_federation_token<S: Store>(
+    this: sts::GetFederationTokenRequest,
+    iam: &Iam<S>,
+    p: &Principal,
+    now: u64,
+) -> Result<Output, IamError> {
+    let account = iam.account_id().to_string();
+    let requested = this
+        .duration_seconds
+        .and_then(|d| u64::try_from(d).ok())
+        .unwrap_or(SESSION_TOKEN_DEFAULT);
+    let (issuer_id, duration) = match p {
+        // The root's session is at most an hour (AWS).
+        Principal::Root { .. } => (root_issuer(&account), requested.min(ROOT_FEDERATION_MAX)),
+        Principal::User { id, .. } => (id.clone(), requested),
+        Principal::AssumedRole(_) | Principal::Session(_) | Principal::FederatedUser(_) => {
+            return Err(session_credentials_refused("GetFederationToken"))
+        }
+    };
+    let policy_arns = session_policies(iam, this.policy.as_deref(), this.policy_arns.as_deref())?;
+    let secret = crate::ids::secret_access_key()?;
+    let claims = SessionClaims {
+        account_id: account.clone(),
+        principal: SessionPrincipal::FederatedUser {
+            name: this.name.clone(),
+            issuer_id,
+        },
+        secret_access_key: SecretAccessKey::new(secret.clone()),
+        issued_at: now,
+        expires_at: now + duration,
+        mfa_authenticated_at: None,
+        source_identity: None,
+        role_chained: false,
+        from_session_credentials: false,
+        session_policy: this.policy.clone(),
+        session_policy_arns: policy_arns,
+        tags: this.tags.iter().flatten().map(session_tag).collect(),
+        transitive_tag_keys: Vec::new(),
+    };
+    let (key_id, token) = iam.issue_token(&claims).map_err(issue_error)?;
+    let (size, percent) = token_size(&token);
+    Ok(Some(Box::new(sts::GetFederationTokenResult {
+        credentials: Some(credentials(key_id, secret, token, &claims)),
+        federated_user: Some(sts::FederatedUser {
+            federated_user_id: format!("{account}:{}", this.name),
+            arn: federated_arn(&account, &this.name),
+        }),
+        packed_policy_size: packed_size(&claims, percent),
+        session_token_utilization: Some(percent),
+        session_token_size: Some(size),
+    })))
+}
+
+impl Operation for sts::GetAccessKeyInfoRequest {
+    fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
+        Ok(cx.wildcard())
+    }
+
+    /// The account of an access key id: a long-term key this server holds (whatever its
+    /// status) answers its account; any other id is decoded as AWS decodes its key ids
+    /// (the account in bits 7–46 of the body; `ASIA…` ids minted here carry it), as AWS
+    /// answers for any key id, even a deleted key's or another account's. An id that
+    /// does not have that shape cannot name an account: `InvalidParameterValue`.
+    async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
+        // Whichever account of this server holds it.
+        let account = match iam.key_account(&self.access_key_id) {
+            Some(owner) => Some(owner.account_id().to_string()),
+            None => crate::sessions::account_of_key_id(&self.access_key_id),
+        };
+        let account = account.ok_or_else(|| {
+            IamError::Modeled(
+                INVALID_PARAMETER_VALUE,
+                "The specified access key ID is not valid.".to_string(),
+            )
+        })?;
+        Ok(Some(Box::new(sts::GetAccessKeyInfoResult {
+            account: Some(account),
+        })))
+    }
+}
+
+impl Operation for sts::DecodeAuthorizationMessageRequest {
+    fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
+        Ok(cx.wildcard())
+    }
+
+    /// The JSON document an encoded authorization message holds (`authz_message.rs`);
+    /// a message this server did not seal, or damaged: `InvalidAuthorizationMessageException`.
+    async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
+        let decoded = iam.open_message(&self.encoded_message).ok_or_else(|| {
+            IamError::Modeled(
+                sts::errors::INVALID_AUTHORIZATION_MESSAGE_EXCEPTION,
+                "The encoded authorization message is invalid.".to_string(),
+            )
+        })?;
+        Ok(Some(Box::new(sts::DecodeAuthorizationMessageResult {
+            decoded_message: Some(decoded),
+        })))
+    }
 }
 
 /// Records that the role was assumed now (`RoleLastUsed`), at most once a minute per

@@ -1,16 +1,24 @@
 //! Tags, alike for every entity kind (TagUser, UntagUser, ListUserTags; the role's
 //! and the instance profile's: one more `tag_operations!` line each): AWS's rules — at most 50 per entity, keys
-//! unique case-insensitively, a key set again in another case replaces the old one.
+//! unique case-insensitively, a key set again in another case replaces the old one, keys
+//! beginning with `aws:` reserved. The length and character rules are the model's
+//! (checked when the request is decoded).
 
 use iamd_api::iam as api;
 use iamd_store::{Change, Store, TagRecord};
 
-use super::{out, page, quota, request_tag_keys, Cx, Operation, Output};
+use super::{
+    out, page, quota, removed_tag_keys, request_tag_keys, with_keys, Cx, Operation, Output,
+};
 use crate::core::Iam;
 use crate::entity::{Entity, Tags};
 use crate::error::IamError;
 use crate::principal::{Check, Principal};
 use crate::state::{InstanceProfile, Role, User};
+
+/// AWS reserves tag keys beginning with `aws:` (any case) for its own use.
+pub(crate) const RESERVED_PREFIX: &str =
+    "Tag keys starting with 'aws:' are reserved for internal use.";
 
 /// The changes that set `new` on the entity `id` whose tags are `existing`, after
 /// AWS's checks: no key twice (case-insensitively), at most 50 tags in all.
@@ -25,6 +33,14 @@ pub(crate) fn tagging<E: Entity>(
                 "Duplicate tag keys found. Please note that Tag keys are case insensitive.".into(),
             ));
         }
+    }
+    // The `aws:` prefix (any case) is AWS's own.
+    if new.iter().any(|t| {
+        t.key
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+    }) {
+        return Err(IamError::InvalidInput(RESERVED_PREFIX.into()));
     }
     let same_key = |t: &api::Tag| {
         existing
@@ -129,9 +145,10 @@ macro_rules! tag_operations {
     ($E:ty, $name:ident, $tag:ident, $untag:ident, $list:ident => $listed:ident) => {
         impl Operation for api::$tag {
             fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-                let (arn, mut keys) = cx.target::<$E>(&self.$name);
-                keys.extend(request_tag_keys(&self.tags));
-                Ok(cx.on(arn, keys))
+                Ok(with_keys(
+                    cx.entity::<$E>(&self.$name),
+                    request_tag_keys(&self.tags),
+                ))
             }
             async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
                 tag::<$E, S>(iam, &self.$name, &self.tags).await
@@ -140,9 +157,10 @@ macro_rules! tag_operations {
 
         impl Operation for api::$untag {
             fn checks(&self, cx: &Cx<'_>) -> Result<Vec<Check>, IamError> {
-                let (arn, mut keys) = cx.target::<$E>(&self.$name);
-                keys.push(("aws:TagKeys".to_string(), self.tag_keys.clone()));
-                Ok(cx.on(arn, keys))
+                Ok(with_keys(
+                    cx.entity::<$E>(&self.$name),
+                    removed_tag_keys(&self.tag_keys),
+                ))
             }
             async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
                 untag::<$E, S>(iam, &self.$name, &self.tag_keys).await

@@ -4,7 +4,9 @@ use iamd_api::iam as api;
 use iamd_api::{Timestamp, WriteXml};
 use iamd_store::{Change, Store, UserRecord};
 
-use super::{delete_conflict_unless, out, tags, target_user, ts, Cx, Operation, Output};
+use super::{
+    boundaries, delete_conflict_unless, out, tags, target_user, ts, Cx, Operation, Output,
+};
 use crate::core::{now_ms, Iam};
 use crate::entity::Entity;
 use crate::error::IamError;
@@ -23,15 +25,27 @@ impl Operation for api::CreateUserRequest {
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         let tags = self.tags.unwrap_or_default();
+        if let Some(arn) = &self.permissions_boundary {
+            super::managed_policies::check_arn(arn)?;
+        }
         let rec = UserRecord {
             id: crate::ids::unique_id("AIDA")?,
             name: self.user_name,
             path: self.path.unwrap_or_else(|| "/".to_string()),
             created: now_ms(),
-            boundary_arn: None,
+            boundary_arn: self.permissions_boundary,
         };
         let attached = tags::tagging::<User>(&rec.id, &[], &tags)?;
-        let mut user = iam.create::<User>(rec, attached).await?;
+        let boundary = rec.boundary_arn.clone();
+        let mut user = iam
+            .create_with::<User>(rec, |state, rec| {
+                if let Some(arn) = &rec.boundary_arn {
+                    boundaries::check_boundary(state, arn)?;
+                }
+                Ok(attached)
+            })
+            .await?;
+        user.permissions_boundary = boundaries::shown(boundary.as_ref());
         if !tags.is_empty() {
             user.tags = Some(tags);
         }
@@ -59,6 +73,7 @@ impl Operation for api::GetUserRequest {
         }
         let u = target_user(&state, p, self.user_name.as_deref())?;
         let mut user = iam.api(u);
+        user.permissions_boundary = boundaries::shown(u.rec.boundary_arn.as_ref());
         if !u.tags.is_empty() {
             user.tags = Some(tags::api_tags(&u.tags));
         }

@@ -405,8 +405,8 @@ async fn attachments_decide_and_block_deletion() {
     ok(&iam, "DeleteUser", "UserName=u").await;
 }
 
-#[tokio::test]
-async fn ten_managed_policies_per_user_group_and_role() {
+/// A store with user `u`, group `g` and role `r`.
+async fn user_group_and_role() -> crate::core::Iam<MemStore> {
     let iam = open(MemStore::default()).await;
     ok(&iam, "CreateUser", "UserName=u").await;
     ok(&iam, "CreateGroup", "GroupName=g").await;
@@ -416,6 +416,12 @@ async fn ten_managed_policies_per_user_group_and_role() {
         &format!("RoleName=r&AssumeRolePolicyDocument={}", super::EC2_TRUST),
     )
     .await;
+    iam
+}
+
+#[tokio::test]
+async fn ten_managed_policies_per_user_group_and_role() {
+    let iam = user_group_and_role().await;
     for i in 0..11 {
         create(&iam, &format!("p{i}"), &doc("Allow", "s3:GetObject", "*")).await;
     }
@@ -577,19 +583,18 @@ async fn aws_managed_policies_are_readable_and_read_only() {
         );
     }
     // A document with resource types the engine once rejected (IAM role templates):
-    // every AWS-managed policy validates now, so it attaches like any other. (Were a
-    // document refused, attaching it is a NotImplemented error and attaches nothing.)
-    ok(&iam, "CreateUser", "UserName=u").await;
-    let templated = c.get("AWSCloudWatchOmniServiceRolePolicy").unwrap().arn();
-    ok(
-        &iam,
-        "AttachUserPolicy",
-        &format!("UserName=u&PolicyArn={templated}"),
+    // every AWS-managed policy validates now, so it compiles as an attachment would
+    // compile it. (It is a service-linked role's policy: attaching it to a user is
+    // PolicyNotAttachable, `service_role_policies_are_not_attachable`.)
+    let templated = c.get("AWSCloudWatchOmniServiceRolePolicy").unwrap();
+    let document = templated.default_version().document().unwrap();
+    assert!(document.contains("role-template/"), "{document}");
+    assert!(iamd_policy::CompiledPolicy::from_json(
+        &document,
+        iamd_policy::PolicyType::Managed,
+        templated.name()
     )
-    .await;
-    assert!(ok(&iam, "ListAttachedUserPolicies", "UserName=u")
-        .await
-        .contains("AWSCloudWatchOmniServiceRolePolicy"));
+    .is_ok());
 }
 
 #[tokio::test]
@@ -698,4 +703,39 @@ async fn startup_loads_managed_policies() {
         .unwrap();
     // Its inline policy, ci-deploy, and its group's inline policy and ReadOnlyAccess.
     assert_eq!(melvins.effective.len(), 4);
+}
+
+/// A service-linked role's AWS-managed policy (`/aws-service-role/`) attaches to no
+/// user, group or role of a customer: PolicyNotAttachable, nothing attached (the
+/// botocore model lists the error on the three Attach… operations).
+#[tokio::test]
+async fn service_role_policies_are_not_attachable() {
+    let iam = user_group_and_role().await;
+    let slr = enc("arn:aws:iam::aws:policy/aws-service-role/AmazonECSServiceRolePolicy");
+    ok(&iam, "GetPolicy", &format!("PolicyArn={slr}")).await;
+    for (attach, who, list) in [
+        ("AttachUserPolicy", "UserName=u", "ListAttachedUserPolicies"),
+        (
+            "AttachGroupPolicy",
+            "GroupName=g",
+            "ListAttachedGroupPolicies",
+        ),
+        ("AttachRolePolicy", "RoleName=r", "ListAttachedRolePolicies"),
+    ] {
+        let e = err(&iam, attach, &format!("{who}&PolicyArn={slr}")).await;
+        assert_eq!(
+            message(
+                e,
+                |e| matches!(e, IamError::Modeled(m, _) if m.code == "PolicyNotAttachable")
+            ),
+            "Cannot attach a Service Role Policy to a Customer Role."
+        );
+        let xml = ok(&iam, list, who).await;
+        assert!(!xml.contains("<PolicyArn>"), "{xml}");
+    }
+    let xml = ok(&iam, "GetPolicy", &format!("PolicyArn={slr}")).await;
+    assert!(
+        xml.contains("<AttachmentCount>0</AttachmentCount>"),
+        "{xml}"
+    );
 }
