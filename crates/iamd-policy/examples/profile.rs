@@ -1,18 +1,18 @@
-//! Runs one benchmark scenario in a loop, for instruction counts that do not depend on the
-//! machine's load:
+//! Runs one decision scenario of `benches/decide.rs` N times, for instruction counts that do
+//! not drift with the machine's load (subtract the run with N = 0):
 //!
 //! ```text
 //! cargo build --release -p iamd-policy --example profile
-//! valgrind --tool=callgrind --callgrind-out-file=cg.out target/release/examples/profile b 100000
-//! callgrind_annotate cg.out
+//! valgrind --tool=callgrind target/release/examples/profile e-get-attached 10000
 //! ```
 //!
-//! Per-decision cost = (Ir at N iterations − Ir at 0 iterations) / N.
+//! Scenarios: `a`, `b`, `c` (1,000 policies in the account), `d` (as in the bench),
+//! `e-get-attached`, `e-get-inline`, `e-none-attached`, `e-none-inline`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    reason = "a profiling example: bad setup aborts the run"
+    reason = "a measuring tool: bad arguments abort the run"
 )]
 
 use std::hint::black_box;
@@ -26,35 +26,42 @@ use scenarios::*;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let which = args.next().unwrap_or_else(|| "a".into());
+    let which = args.next().expect("usage: profile SCENARIO N");
     let n: usize = args
         .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
+        .expect("usage: profile SCENARIO N")
+        .parse()
+        .unwrap();
     let context = ctx();
     let seed = vec![seed_policy()];
     let ten: Vec<Arc<CompiledPolicy>> = (0..10).map(policy_b).collect();
-    let req_a = request("s3:PutObject", "arn:aws:s3:::houdini/x", &context);
-    let req_b = request("s3:ListBucket", "arn:aws:s3:::data-9", &context);
-    let req_d = request("s3:ListBucket", "arn:aws:s3:::elsewhere", &context);
-    let set_a = PolicySet {
-        identity: &seed,
-        ..Default::default()
+    let attached = mixed_attached();
+    let inline = mixed_inline();
+    let get = ("iam:GetUser", "arn:aws:iam::123456789012:user/melvins");
+    let none = ("iam:CreateUser", "arn:aws:iam::123456789012:user/x");
+    let ((action, arn), policies) = match which.as_str() {
+        "a" => (("s3:PutObject", "arn:aws:s3:::houdini/x"), &seed),
+        "b" | "c" => (("s3:ListBucket", "arn:aws:s3:::data-9"), &ten),
+        "d" => (("s3:ListBucket", "arn:aws:s3:::elsewhere"), &ten),
+        "e-get-attached" => (get, &attached),
+        "e-get-inline" => (get, &inline),
+        "e-none-attached" => (none, &attached),
+        "e-none-inline" => (none, &inline),
+        other => panic!("unknown scenario {other}"),
     };
-    let set_b = PolicySet {
-        identity: &ten,
-        ..Default::default()
-    };
-    let view = account_view(if which == "c" { 1_000 } else { 10 }, &ten);
-    let mut allowed = 0usize;
-    for _ in 0..n {
-        let k = match which.as_str() {
-            "a" => decide(black_box(&req_a), black_box(&set_a)).kind,
-            "b" => decide(black_box(&req_b), black_box(&set_b)).kind,
-            "c" => decide_in_view(&view, black_box(&req_b)),
-            _ => decide(black_box(&req_d), black_box(&set_b)).kind,
-        };
-        allowed += usize::from(k.is_allowed());
+    let req = request(action, arn, &context);
+    if which == "c" {
+        let view = account_view(1_000, &ten);
+        for _ in 0..n {
+            black_box(decide_in_view(&view, black_box(&req)));
+        }
+        return;
     }
-    println!("{which}: {allowed} of {n} allowed");
+    let set = PolicySet {
+        identity: policies,
+        ..Default::default()
+    };
+    for _ in 0..n {
+        black_box(decide(black_box(&req), black_box(&set)).kind);
+    }
 }

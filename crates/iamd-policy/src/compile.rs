@@ -382,7 +382,33 @@ pub struct CompiledPolicy {
     /// statements that may match any service (wildcard vendor, NotAction), sorted: the
     /// candidates of a service no statement names
     pub(crate) generic: Box<[u32]>,
+    /// One bit per service prefix in `by_service` ([`service_bit`]): a request whose service
+    /// bit is not set reads `generic` without scanning the buckets, so a policy about other
+    /// services costs one AND (a user's attached policies are mostly about other services).
+    pub(crate) service_mask: u64,
     pub(crate) condition_keys: Box<[Box<str>]>,
+}
+
+/// The bit of a service prefix (by its [`service_hash`]) in
+/// [`CompiledPolicy::service_mask`]. Two prefixes may share a bit; the mask only ever skips
+/// a scan that would have found nothing.
+#[inline]
+pub(crate) fn service_bit(hash: u32) -> u64 {
+    1u64 << (hash.wrapping_mul(0x9e37_79b1) >> 26)
+}
+
+/// A cheap key of a service prefix: its length and first and last bytes, ASCII-lowercased
+/// (so case does not change it). Different prefixes may share a key; it only ever skips a
+/// byte compare that would have failed.
+#[inline]
+pub(crate) fn service_hash(service: &[u8]) -> u32 {
+    match (service.first(), service.last()) {
+        (Some(f), Some(l)) => {
+            let n = u32::try_from(service.len()).unwrap_or(u32::MAX);
+            n << 16 | u32::from(f.to_ascii_lowercase()) << 8 | u32::from(l.to_ascii_lowercase())
+        }
+        _ => 0,
+    }
 }
 
 fn compile_value(op: Operator, v: &str, vars: bool, pad: bool) -> CValue {
@@ -624,6 +650,9 @@ impl CompiledPolicy {
                     .collect(),
             })
             .collect();
+        let service_mask = by_service.iter().fold(0, |m, b| {
+            m | service_bit(service_hash(b.service.as_bytes()))
+        });
         CompiledPolicy {
             id: id.into(),
             policy_type: ty,
@@ -631,6 +660,7 @@ impl CompiledPolicy {
             statements: statements.into(),
             by_service,
             generic: generic.into(),
+            service_mask,
             condition_keys: keys.into(),
         }
     }
@@ -681,6 +711,13 @@ impl CompiledPolicy {
     /// else in a policy consults the context.
     pub fn reads_context(&self) -> bool {
         !self.condition_keys.is_empty()
+    }
+
+    /// True when no statement can match an action of the service whose
+    /// [`service_hash`] is given (no bucket may hold it and no statement is generic).
+    #[inline]
+    pub(crate) fn cannot_name(&self, hash: u32) -> bool {
+        self.service_mask & service_bit(hash) == 0 && self.generic.is_empty()
     }
 
     /// Statement indices that may match an action of `service` (lowercase unless `ci`) whose
@@ -781,5 +818,61 @@ mod tests {
                 assert_eq!(after_nth_colon(t.as_bytes(), n), slow, "{t:?} n={n}");
             }
         }
+    }
+
+    #[test]
+    fn service_mask_only_skips_scans_that_find_nothing() {
+        let src = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["iam:Get*","s3:List*"],"Resource":"*"},
+            {"Effect":"Allow","Action":"S3-Object-Lambda:Get*","Resource":"*"},
+            {"Effect":"Deny","Action":"sqs:*","Resource":"*"}]}"#;
+        let with_generic = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"iam:GetUser","Resource":"*"},
+            {"Effect":"Allow","NotAction":"s3:*","Resource":"*"}]}"#;
+        for src in [src, with_generic] {
+            let p = CompiledPolicy::from_json(src, PolicyType::Inline, "p").unwrap();
+            for service in [
+                "iam",
+                "IAM",
+                "s3",
+                "S3",
+                "s3-object-lambda",
+                "sqs",
+                "sts",
+                "ec2",
+                "",
+                "x",
+            ] {
+                for first in [None, Some(b'g'), Some(b'l'), Some(b'z')] {
+                    for ci in [false, true] {
+                        // the scan the mask stands in front of
+                        let h = service_hash(service.as_bytes());
+                        let found = p.candidates(service.as_bytes(), first, ci);
+                        // the plain scan the mask and hashes stand in front of
+                        let lower = service.to_ascii_lowercase();
+                        let scan = p
+                            .by_service
+                            .iter()
+                            .find(|b| {
+                                if ci {
+                                    *b.service == *lower
+                                } else {
+                                    *b.service == *service
+                                }
+                            })
+                            .map_or(&p.generic, |b| {
+                                first
+                                    .and_then(|c| b.by_first.iter().find(|(k, _)| *k == c))
+                                    .map_or(&b.rest, |(_, l)| l)
+                            });
+                        assert_eq!(found, &scan[..], "{service} {first:?} {ci}");
+                        if p.cannot_name(h) {
+                            assert!(found.is_empty(), "{service}");
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(service_hash(b"IAM"), service_hash(b"iam"));
     }
 }

@@ -745,6 +745,7 @@ fn eval_policy<'a, O: Observer<'a>>(
     out
 }
 
+#[inline(always)]
 fn eval_list<'a, P: AsPolicy, O: Observer<'a>>(
     list: &'a [P],
     kind: PolicyKind,
@@ -753,8 +754,18 @@ fn eval_list<'a, P: AsPolicy, O: Observer<'a>>(
     obs: &mut O,
 ) -> Outcome<'a> {
     let mut out = Outcome::default();
+    // a principal's policies are mostly about other services: skip those without a call
+    let hash = if list.len() > 1 {
+        crate::compile::service_hash(env.service)
+    } else {
+        0
+    };
     for (i, p) in list.iter().enumerate() {
-        eval_policy_into(p.policy(), p.policy_id(), kind, i, env, ctx, obs, &mut out);
+        let policy = p.policy();
+        if hash != 0 && policy.cannot_name(hash) {
+            continue;
+        }
+        eval_policy_into(policy, p.policy_id(), kind, i, env, ctx, obs, &mut out);
         if out.deny.is_some() && !O::FULL {
             return out;
         }
