@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import re
+import time
 import subprocess
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -443,3 +444,34 @@ def test_lifecycle_configuration(server, root):
         assert err(ei) == (code, 400), bad
     root.delete_bucket_lifecycle(Bucket=name)
     assert err(raises(lambda: root.get_bucket_lifecycle_configuration(Bucket=name)))[1] == 404
+
+
+def test_lifecycle_rules_are_applied(tmp_path):
+    """Expiration by date (already past) expires what the rule selects, by prefix and
+    tag, within a pass of the background task (every second here)."""
+    s = u.new_server(tmp_path, extra_env={"IAMD_S3_LIFECYCLE_INTERVAL": "1"})
+    try:
+        c = s3c(s)
+        c.create_bucket(Bucket="aging")
+        for key in ("logs/a", "logs/b", "keep/c", "tmp/tagged", "tmp/untagged"):
+            c.put_object(Bucket="aging", Key=key, Body=b"x",
+                         Tagging="expire=yes" if key == "tmp/tagged" else "")
+        up = c.create_multipart_upload(Bucket="aging", Key="logs/big")["UploadId"]
+        past = "2020-01-01T00:00:00Z"
+        c.put_bucket_lifecycle_configuration(Bucket="aging", LifecycleConfiguration={"Rules": [
+            {"ID": "logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Date": past}},
+            {"ID": "tagged", "Filter": {"And": {"Prefix": "tmp/", "Tags": [{"Key": "expire", "Value": "yes"}]}},
+             "Status": "Enabled", "Expiration": {"Date": past}},
+            {"ID": "off", "Filter": {"Prefix": "keep/"}, "Status": "Disabled", "Expiration": {"Date": past}},
+        ]})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            keys = [o["Key"] for o in c.list_objects_v2(Bucket="aging").get("Contents", [])]
+            if keys == ["keep/c", "tmp/untagged"]:
+                break
+            time.sleep(0.2)
+        assert keys == ["keep/c", "tmp/untagged"]
+        # The upload is not old enough for any rule (none aborts uploads here).
+        assert [x["UploadId"] for x in c.list_multipart_uploads(Bucket="aging")["Uploads"]] == [up]
+    finally:
+        s.stop()

@@ -29,6 +29,7 @@ pub mod blobs;
 mod bucket_name;
 pub mod guard;
 mod integrity;
+mod lifecycle;
 mod public;
 mod service;
 mod settings;
@@ -161,6 +162,17 @@ impl s3s::host::S3Host for Host {
 pub struct S3 {
     pub service: s3s::service::S3Service,
     pub cors: Cors,
+}
+
+impl S3 {
+    /// The background task applying the buckets' lifecycle rules every `every`
+    /// (expirations, aborted uploads); runs until the process ends.
+    pub fn lifecycle_task(
+        &self,
+        every: std::time::Duration,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        lifecycle::run(self.cors.core.clone(), every)
+    }
 }
 
 /// CORS answers from the buckets' CORS configurations: the `OPTIONS` preflight (no

@@ -33,7 +33,7 @@ const INVALID_PRINCIPAL: &str = "Invalid principal in policy";
 
 pub struct Service(pub Arc<Core>);
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

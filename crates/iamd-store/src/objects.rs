@@ -134,6 +134,15 @@ pub trait ObjectMeta: Send + Sync + 'static {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Deletes the object only if it still names `blob_id` (a lifecycle expiration
+    /// must not remove a newer object of the same key); `true` if it did (the blob is
+    /// then the caller's to delete).
+    fn delete_object_if_blob(
+        &self,
+        bucket: &str,
+        key: &str,
+        blob_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Objects with `key` starting with `prefix` and `key > after`, in byte order,
     /// at most `limit`.
     fn list_objects(
@@ -475,6 +484,40 @@ macro_rules! object_meta_impl {
                 }
                 tx.commit().await.map_err(db("delete object: commit"))?;
                 Ok(old)
+            }
+
+            async fn delete_object_if_blob(
+                &self,
+                bucket: &str,
+                key: &str,
+                blob_id: &str,
+            ) -> Result<bool, StoreError> {
+                let $s = self;
+                let ($guard, mut tx) = $begin_write;
+                let current: Option<String> = sqlx::query_scalar(
+                    "SELECT blob_id FROM s3_objects WHERE bucket = $1 AND object_key = $2",
+                )
+                .bind(bucket)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db("delete object"))?;
+                if current.as_deref() != Some(blob_id) {
+                    return Ok(false);
+                }
+                for sql in [
+                    "DELETE FROM s3_object_tags WHERE bucket = $1 AND object_key = $2",
+                    "DELETE FROM s3_objects WHERE bucket = $1 AND object_key = $2",
+                ] {
+                    sqlx::query(sql)
+                        .bind(bucket)
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("delete object"))?;
+                }
+                tx.commit().await.map_err(db("delete object: commit"))?;
+                Ok(true)
             }
 
             async fn list_objects(
@@ -854,6 +897,14 @@ impl ObjectMeta for crate::AnyStore {
     }
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<String>, StoreError> {
         delegate!(self, delete_object(bucket, key))
+    }
+    async fn delete_object_if_blob(
+        &self,
+        bucket: &str,
+        key: &str,
+        blob_id: &str,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, delete_object_if_blob(bucket, key, blob_id))
     }
     async fn list_objects(
         &self,

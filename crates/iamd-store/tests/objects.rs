@@ -125,6 +125,20 @@ async fn bucket_settings(s: AnyStore) {
     ));
     s.create_bucket(&bucket("b")).await.unwrap();
     assert_eq!(s.get_bucket_setting("b", "tagging").await.unwrap(), None);
+
+    // A conditional delete removes the object only while it names that blob.
+    s.put_object(&object("b", "k", "old"), &tags(&[("a", "1")]))
+        .await
+        .unwrap();
+    s.put_object(&object("b", "k", "new"), &[]).await.unwrap();
+    assert!(!s.delete_object_if_blob("b", "k", "old").await.unwrap());
+    assert_eq!(
+        s.get_object("b", "k").await.unwrap().unwrap().blob_id,
+        "new"
+    );
+    assert!(s.delete_object_if_blob("b", "k", "new").await.unwrap());
+    assert_eq!(s.get_object("b", "k").await.unwrap(), None);
+    assert!(!s.delete_object_if_blob("b", "k", "new").await.unwrap());
 }
 
 async fn objects_replace_and_list_in_byte_order(s: AnyStore) {
