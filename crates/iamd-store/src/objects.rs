@@ -461,27 +461,7 @@ macro_rules! object_meta_impl {
             ) -> Result<Option<String>, StoreError> {
                 let $s = self;
                 let ($guard, mut tx) = $begin_write;
-                let old: Option<String> = sqlx::query_scalar(
-                    "SELECT blob_id FROM s3_objects WHERE bucket = $1 AND object_key = $2",
-                )
-                .bind(bucket)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db("delete object"))?;
-                if old.is_some() {
-                    for sql in [
-                        "DELETE FROM s3_object_tags WHERE bucket = $1 AND object_key = $2",
-                        "DELETE FROM s3_objects WHERE bucket = $1 AND object_key = $2",
-                    ] {
-                        sqlx::query(sql)
-                            .bind(bucket)
-                            .bind(key)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db("delete object"))?;
-                    }
-                }
+                let old = delete_object_in!(tx, bucket, key, |_: &str| true);
                 tx.commit().await.map_err(db("delete object: commit"))?;
                 Ok(old)
             }
@@ -494,30 +474,9 @@ macro_rules! object_meta_impl {
             ) -> Result<bool, StoreError> {
                 let $s = self;
                 let ($guard, mut tx) = $begin_write;
-                let current: Option<String> = sqlx::query_scalar(
-                    "SELECT blob_id FROM s3_objects WHERE bucket = $1 AND object_key = $2",
-                )
-                .bind(bucket)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db("delete object"))?;
-                if current.as_deref() != Some(blob_id) {
-                    return Ok(false);
-                }
-                for sql in [
-                    "DELETE FROM s3_object_tags WHERE bucket = $1 AND object_key = $2",
-                    "DELETE FROM s3_objects WHERE bucket = $1 AND object_key = $2",
-                ] {
-                    sqlx::query(sql)
-                        .bind(bucket)
-                        .bind(key)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db("delete object"))?;
-                }
+                let old = delete_object_in!(tx, bucket, key, |current: &str| current == blob_id);
                 tx.commit().await.map_err(db("delete object: commit"))?;
-                Ok(true)
+                Ok(old.is_some())
             }
 
             async fn list_objects(
@@ -749,6 +708,36 @@ macro_rules! set_tags_in {
             .map_err(db("set tags"))?;
         }
     };
+}
+
+/// Deletes the object (and its tags) if it exists and `$keep_going` accepts its blob
+/// id; evaluates to the deleted blob.
+macro_rules! delete_object_in {
+    ($tx:ident, $bucket:expr, $key:expr, $keep_going:expr) => {{
+        let old: Option<String> = sqlx::query_scalar(
+            "SELECT blob_id FROM s3_objects WHERE bucket = $1 AND object_key = $2",
+        )
+        .bind($bucket)
+        .bind($key)
+        .fetch_optional(&mut *$tx)
+        .await
+        .map_err(db("delete object"))?;
+        let old = old.filter(|b| ($keep_going)(b.as_str()));
+        if old.is_some() {
+            for sql in [
+                "DELETE FROM s3_object_tags WHERE bucket = $1 AND object_key = $2",
+                "DELETE FROM s3_objects WHERE bucket = $1 AND object_key = $2",
+            ] {
+                sqlx::query(sql)
+                    .bind($bucket)
+                    .bind($key)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(db("delete object"))?;
+            }
+        }
+        old
+    }};
 }
 
 macro_rules! put_object_in {
