@@ -29,38 +29,8 @@ use iamd_fuzz::parse_http;
 use libfuzzer_sys::fuzz_target;
 use s3s::path::S3Path;
 
-const OPS: &[&str] = &[
-    "ListBuckets",
-    "CreateBucket",
-    "HeadBucket",
-    "DeleteBucket",
-    "GetBucketLocation",
-    "ListObjects",
-    "ListObjectsV2",
-    "ListMultipartUploads",
-    "GetObject",
-    "HeadObject",
-    "PutObject",
-    "CopyObject",
-    "UploadPartCopy",
-    "DeleteObject",
-    "DeleteObjects",
-    "CreateMultipartUpload",
-    "UploadPart",
-    "CompleteMultipartUpload",
-    "AbortMultipartUpload",
-    "ListParts",
-    "PutBucketPolicy",
-    "GetBucketPolicy",
-    "DeleteBucketPolicy",
-    "GetBucketPolicyStatus",
-    "GetObjectTagging",
-    "PutObjectTagging",
-    "DeleteObjectTagging",
-    "GetObjectAcl",
-    "PutBucketVersioning",
-    "",
-];
+/// Operations `plan` does not map, besides `authz::OPERATIONS`.
+const UNMAPPED: &[&str] = &["PutBucketVersioning", ""];
 
 const NOW: i64 = 1_795_000_000;
 
@@ -169,6 +139,11 @@ fuzz_target!(|data: &[u8]| {
             Some((b, k)) => S3Path::object(b, k),
         }
     };
-    let op = OPS[usize::from(*sel) % OPS.len()];
+    let i = usize::from(*sel) % (authz::OPERATIONS.len() + UNMAPPED.len());
+    let op = authz::OPERATIONS
+        .get(i)
+        .or_else(|| UNMAPPED.get(i - authz::OPERATIONS.len()))
+        .copied()
+        .unwrap_or("");
     check_plan(op, &path, &q, &h);
 });

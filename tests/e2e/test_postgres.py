@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -351,5 +352,50 @@ def test_second_account_on_postgres(pg, tmp_path):
         got = s.client("sts", key["AccessKeyId"], key["SecretAccessKey"]).assume_role(
             RoleArn="arn:aws:iam::123456789012:role/shared", RoleSessionName="x1")
         assert got["AssumedRoleUser"]["Arn"] == "arn:aws:sts::123456789012:assumed-role/shared/x1"
+    finally:
+        s.kill()
+
+
+def test_bucket_settings_and_edge_rules_on_postgres(pg, tmp_path):
+    """Issue 13 on PostgreSQL: stored bucket settings survive a restart and go with
+    their bucket; DeleteBucket aborts unfinished uploads; lifecycle rules apply."""
+    url = make_db(pg, "settings")
+    s = u.new_server(tmp_path / "a", extra_env={
+        "IAMD_DATABASE_URL": url, "IAMD_MASTER_KEY": MASTER_KEY, "IAMD_S3_LIFECYCLE_INTERVAL": "1"})
+    try:
+        c = s.client("s3")
+        c.create_bucket(Bucket="set")
+        tags = [{"Key": "team", "Value": "a"}]
+        c.put_bucket_tagging(Bucket="set", Tagging={"TagSet": tags})
+        c.put_public_access_block(Bucket="set", PublicAccessBlockConfiguration={"BlockPublicPolicy": True})
+        c.put_bucket_cors(Bucket="set", CORSConfiguration={"CORSRules": [
+            {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]})
+        s.kill()
+        s.start()
+        c = s.client("s3")
+        assert c.get_bucket_tagging(Bucket="set")["TagSet"] == tags
+        assert c.get_public_access_block(Bucket="set")["PublicAccessBlockConfiguration"]["BlockPublicPolicy"]
+        assert c.get_bucket_cors(Bucket="set")["CORSRules"][0]["AllowedOrigins"] == ["*"]
+        up = c.create_multipart_upload(Bucket="set", Key="k")["UploadId"]
+        c.upload_part(Bucket="set", Key="k", UploadId=up, PartNumber=1, Body=b"x")
+        c.delete_bucket(Bucket="set")
+        c.create_bucket(Bucket="set")
+        with pytest.raises(ClientError) as e:
+            c.get_bucket_tagging(Bucket="set")
+        assert e.value.response["Error"]["Code"] == "NoSuchTagSet"
+        assert c.list_multipart_uploads(Bucket="set").get("Uploads", []) == []
+        c.put_object(Bucket="set", Key="old/a", Body=b"x")
+        c.put_object(Bucket="set", Key="new/b", Body=b"x")
+        c.put_bucket_lifecycle_configuration(Bucket="set", LifecycleConfiguration={"Rules": [
+            {"ID": "old", "Filter": {"Prefix": "old/"}, "Status": "Enabled",
+             "Expiration": {"Date": "2020-01-01T00:00:00Z"}}]})
+        deadline = time.monotonic() + 30
+        keys = None
+        while time.monotonic() < deadline:
+            keys = [o["Key"] for o in c.list_objects_v2(Bucket="set").get("Contents", [])]
+            if keys == ["new/b"]:
+                break
+            time.sleep(0.2)
+        assert keys == ["new/b"]
     finally:
         s.kill()

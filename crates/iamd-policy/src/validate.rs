@@ -291,7 +291,7 @@ pub fn validate_document(doc: &PolicyDocument, ty: PolicyType) -> Vec<Finding> {
                 }
             }
         }
-        // Principal values: no partial wildcards (§1.4)
+        // Principal values: no partial wildcards, a form that can name a principal (§1.4)
         if let Some(p) = &s.principal {
             if let PrincipalSpec::Map(m) = &p.spec {
                 for (k, vals) in m {
@@ -302,7 +302,9 @@ pub fn validate_document(doc: &PolicyDocument, ty: PolicyType) -> Vec<Finding> {
                         PrincipalKey::CanonicalUser => "CanonicalUser",
                     };
                     for v in vals {
-                        if v.value != "*" && (v.value.contains('*') || v.value.contains('?')) {
+                        let partial_wildcard =
+                            v.value != "*" && (v.value.contains('*') || v.value.contains('?'));
+                        if partial_wildcard || !principal_form_ok(*k, &v.value) {
                             let msg =
                                 format!("Invalid principal in policy: \"{kname}\":\"{}\"", v.value);
                             out.push(Finding::new(code, msg, v.span.start));
@@ -313,6 +315,72 @@ pub fn validate_document(doc: &PolicyDocument, ty: PolicyType) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Whether a principal value has a form that can name a principal (§1.4): `*`; for
+/// `AWS` a 12-digit account, an IAM or STS ARN of a 12-digit account, or a unique id
+/// (`AIDA…`, `AROA…`: what AWS shows for a deleted principal); for `Service` a DNS
+/// name; for `Federated` a provider ARN or an identity provider's DNS name; for
+/// `CanonicalUser` 64 hex digits. Wildcards are judged by the caller.
+fn principal_form_ok(key: PrincipalKey, v: &str) -> bool {
+    if v == "*" || v.contains(['*', '?']) {
+        return true;
+    }
+    let account_ok = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
+    let dns_ok = |d: &str| {
+        d.contains('.')
+            && !d.starts_with('.')
+            && !d.ends_with('.')
+            && !d.contains("..")
+            && d.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    };
+    match key {
+        PrincipalKey::Aws => {
+            if account_ok(v) {
+                return true;
+            }
+            if let Some(rest) = v.strip_prefix("arn:") {
+                let parts: Vec<&str> = rest.splitn(5, ':').collect();
+                let [partition, service, region, account, resource] = parts[..] else {
+                    return false;
+                };
+                let partition_ok = matches!(partition, "aws" | "aws-cn" | "aws-us-gov");
+                let resource_ok = match service {
+                    "iam" => {
+                        resource == "root"
+                            || ["user/", "role/", "assumed-role/", "federated-user/"]
+                                .iter()
+                                .any(|p| resource.len() > p.len() && resource.starts_with(p))
+                    }
+                    "sts" => ["assumed-role/", "federated-user/"]
+                        .iter()
+                        .any(|p| resource.len() > p.len() && resource.starts_with(p)),
+                    _ => false,
+                };
+                return partition_ok && region.is_empty() && account_ok(account) && resource_ok;
+            }
+            v.len() >= 16
+                && v.starts_with('A')
+                && v.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        }
+        PrincipalKey::Service => dns_ok(v),
+        PrincipalKey::Federated => match v.strip_prefix("arn:") {
+            Some(rest) => {
+                let parts: Vec<&str> = rest.splitn(5, ':').collect();
+                matches!(
+                    parts[..],
+                    [_, "iam", "", account, resource]
+                        if account_ok(account)
+                            && (resource.starts_with("saml-provider/")
+                                || resource.starts_with("oidc-provider/"))
+                )
+            }
+            None => dns_ok(v),
+        },
+        PrincipalKey::CanonicalUser => v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()),
+    }
 }
 
 /// Action-entry message (§1.4), if invalid.

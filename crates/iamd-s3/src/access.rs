@@ -197,6 +197,17 @@ impl Core {
                 Target::Arn { arn, bucket } => (Resource::Arn(arn), self.bucket(bucket).await?),
             };
             let (owner, policy) = match &bucket {
+                // RestrictPublicBuckets: a public policy grants (and denies) nothing
+                // to anonymous callers and other accounts.
+                Some(b)
+                    if b.restrict_public
+                        && authn
+                            .principal
+                            .as_ref()
+                            .is_none_or(|p| p.account() != b.owner) =>
+                {
+                    (Some(b.owner.as_str()), None)
+                }
                 Some(b) => (Some(b.owner.as_str()), b.policy.as_ref()),
                 None => (None, None),
             };

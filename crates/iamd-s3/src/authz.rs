@@ -53,7 +53,7 @@ pub fn object_arn(bucket: &str, key: &str) -> String {
     format!("arn:aws:s3:::{bucket}/{key}")
 }
 
-fn on_bucket(action: &'static str, bucket: &str) -> Check {
+pub(crate) fn on_bucket(action: &'static str, bucket: &str) -> Check {
     Check {
         action,
         target: Target::Arn {
@@ -158,6 +158,59 @@ fn percent_decode_path(s: &str) -> String {
     String::from_utf8_lossy(&iamd_text::percent::decode(s.as_bytes(), false)).into_owned()
 }
 
+/// Every operation [`plan`] maps (s3s's names); any other is `NotImplemented`.
+pub const OPERATIONS: &[&str] = &[
+    "ListBuckets",
+    "CreateBucket",
+    "HeadBucket",
+    "DeleteBucket",
+    "GetBucketLocation",
+    "ListObjects",
+    "ListObjectsV2",
+    "ListObjectVersions",
+    "ListMultipartUploads",
+    "GetObject",
+    "HeadObject",
+    "PutObject",
+    "CopyObject",
+    "UploadPartCopy",
+    "DeleteObject",
+    "DeleteObjects",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+    "ListParts",
+    "PutBucketPolicy",
+    "GetBucketPolicy",
+    "DeleteBucketPolicy",
+    "GetBucketPolicyStatus",
+    "GetObjectTagging",
+    "PutObjectTagging",
+    "DeleteObjectTagging",
+    "GetObjectAcl",
+    "PutObjectAcl",
+    "PutBucketAcl",
+    "GetBucketVersioning",
+    "GetBucketAcl",
+    "GetBucketRequestPayment",
+    "GetBucketTagging",
+    "PutBucketTagging",
+    "DeleteBucketTagging",
+    "GetBucketOwnershipControls",
+    "PutBucketOwnershipControls",
+    "DeleteBucketOwnershipControls",
+    "GetPublicAccessBlock",
+    "PutPublicAccessBlock",
+    "DeletePublicAccessBlock",
+    "GetBucketCors",
+    "PutBucketCors",
+    "DeleteBucketCors",
+    "GetBucketLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration",
+    "DeleteBucketLifecycle",
+];
+
 /// Maps one request. `op` is s3s's operation name (`GetObject`, …).
 pub fn plan(
     op: &str,
@@ -172,6 +225,11 @@ pub fn plan(
     };
     let obj = |a| on_object(a, bucket, key);
     let bkt = |a| on_bucket(a, bucket);
+    // Bucket settings: the Service Authorization Reference's action for each operation
+    // (a Delete is authorized as the matching Put).
+    if let Some(action) = bucket_setting_action(op) {
+        return Ok(Plan::Checks(vec![bkt(action)]));
+    }
     let checks = match op {
         "ListBuckets" => vec![Check {
             action: "s3:ListAllMyBuckets",
@@ -193,8 +251,12 @@ pub fn plan(
         "HeadBucket" => vec![bkt("s3:ListBucket")],
         "DeleteBucket" => vec![bkt("s3:DeleteBucket")],
         "GetBucketLocation" => vec![bkt("s3:GetBucketLocation")],
-        "ListObjects" | "ListObjectsV2" => {
-            let mut c = bkt("s3:ListBucket");
+        "ListObjects" | "ListObjectsV2" | "ListObjectVersions" => {
+            let mut c = bkt(if op == "ListObjectVersions" {
+                "s3:ListBucketVersions"
+            } else {
+                "s3:ListBucket"
+            });
             for (p, k) in [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter")] {
                 if let Some(v) = param(query, p) {
                     c.keys.push((k.into(), vec![v.to_string()]));
@@ -273,6 +335,23 @@ pub fn plan(
             vec![c]
         }
         "PutObjectTagging" => return Ok(Plan::InHandler),
+        "GetObjectAcl" | "PutObjectAcl" => {
+            let mut c = obj(if op == "GetObjectAcl" {
+                "s3:GetObjectAcl"
+            } else {
+                "s3:PutObjectAcl"
+            });
+            if op == "PutObjectAcl" {
+                c.keys = acl_keys(h, false);
+            }
+            c.existing_object = Some((bucket.to_string(), key.to_string()));
+            vec![c]
+        }
+        "PutBucketAcl" => {
+            let mut c = bkt("s3:PutBucketAcl");
+            c.keys = acl_keys(h, false);
+            vec![c]
+        }
         "DeleteObjectTagging" => {
             let mut c = obj("s3:DeleteObjectTagging");
             c.existing_object = Some((bucket.to_string(), key.to_string()));
@@ -281,6 +360,30 @@ pub fn plan(
         other => return Err(MapError::Unsupported(other.to_string())),
     };
     Ok(Plan::Checks(checks))
+}
+
+/// The action of a bucket-settings operation (one check on the bucket, no keys).
+fn bucket_setting_action(op: &str) -> Option<&'static str> {
+    Some(match op {
+        "GetBucketVersioning" => "s3:GetBucketVersioning",
+        "GetBucketAcl" => "s3:GetBucketAcl",
+        "GetBucketRequestPayment" => "s3:GetBucketRequestPayment",
+        "GetBucketTagging" => "s3:GetBucketTagging",
+        "PutBucketTagging" | "DeleteBucketTagging" => "s3:PutBucketTagging",
+        "GetBucketOwnershipControls" => "s3:GetBucketOwnershipControls",
+        "PutBucketOwnershipControls" | "DeleteBucketOwnershipControls" => {
+            "s3:PutBucketOwnershipControls"
+        }
+        "GetPublicAccessBlock" => "s3:GetBucketPublicAccessBlock",
+        "PutPublicAccessBlock" | "DeletePublicAccessBlock" => "s3:PutBucketPublicAccessBlock",
+        "GetBucketCors" => "s3:GetBucketCORS",
+        "PutBucketCors" | "DeleteBucketCors" => "s3:PutBucketCORS",
+        "GetBucketLifecycleConfiguration" => "s3:GetLifecycleConfiguration",
+        "PutBucketLifecycleConfiguration" | "DeleteBucketLifecycle" => {
+            "s3:PutLifecycleConfiguration"
+        }
+        _ => return None,
+    })
 }
 
 fn has_grant(h: &HeaderMap) -> bool {
@@ -504,27 +607,39 @@ mod tests {
                 Ok(Plan::InHandler)
             );
         }
-        assert!(matches!(
-            plan("PutBucketAcl", &S3Path::bucket("b"), &[], &HeaderMap::new()),
-            Err(MapError::Unsupported(_))
-        ));
+        for op in ["PutBucketVersioning", "GetBucketWebsite", "Nonsense"] {
+            assert!(matches!(
+                plan(op, &S3Path::bucket("b"), &[], &HeaderMap::new()),
+                Err(MapError::Unsupported(_))
+            ));
+        }
     }
 
+    /// Every listed operation is mapped, to actions the Service Authorization
+    /// Reference lists; README's table names every one.
     #[test]
-    fn bucket_actions() {
-        for (op, action) in [
-            ("CreateBucket", "s3:CreateBucket"),
-            ("HeadBucket", "s3:ListBucket"),
-            ("DeleteBucket", "s3:DeleteBucket"),
-            ("GetBucketLocation", "s3:GetBucketLocation"),
-            ("ListMultipartUploads", "s3:ListBucketMultipartUploads"),
-            ("PutBucketPolicy", "s3:PutBucketPolicy"),
-            ("GetBucketPolicy", "s3:GetBucketPolicy"),
-            ("DeleteBucketPolicy", "s3:DeleteBucketPolicy"),
-            ("GetBucketPolicyStatus", "s3:GetBucketPolicyStatus"),
-        ] {
-            let c = checks(op, S3Path::bucket("houdini"), "", &[]);
-            assert_eq!((c[0].action, arn(&c[0])), (action, "arn:aws:s3:::houdini"));
+    fn mapped_actions_are_in_the_reference() {
+        let h = hm(&[("x-amz-copy-source", "/src/k"), ("x-amz-acl", "private")]);
+        let readme = include_str!("../../../README.md");
+        for op in OPERATIONS {
+            assert!(
+                readme
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|w| w == *op),
+                "README.md does not list {op}"
+            );
+            let cs = match plan(op, &S3Path::object("b", "k"), &[], &h) {
+                Ok(Plan::Checks(cs)) => cs,
+                Ok(Plan::InHandler) => continue,
+                Err(e) => panic!("{op} is not mapped: {e}"),
+            };
+            for c in cs {
+                assert!(
+                    iamd_policy::sar_resource_types(c.action).is_some(),
+                    "{op}: {} is not in the reference",
+                    c.action
+                );
+            }
         }
     }
 

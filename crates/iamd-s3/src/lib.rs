@@ -29,7 +29,10 @@ pub mod blobs;
 mod bucket_name;
 pub mod guard;
 mod integrity;
+mod lifecycle;
+mod public;
 mod service;
+mod settings;
 
 pub use access::{admit_session, AdmittedSession, ClientInfo};
 pub use guard::{precheck, Refusal};
@@ -49,6 +52,10 @@ pub struct Core {
 pub(crate) struct BucketEntry {
     pub owner: String,
     pub policy: Option<Arc<CompiledPolicy>>,
+    /// The public access block's RestrictPublicBuckets is on and the policy is
+    /// public: the policy grants nothing to callers outside the owner's account.
+    pub restrict_public: bool,
+    pub cors: Option<Arc<s3s::dto::CORSConfiguration>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,18 +86,34 @@ impl Core {
             .get_bucket_policy(name)
             .await
             .map_err(access::internal)?;
-        let policy = match doc {
+        let policy = match &doc {
             None => None,
             // A stored policy was validated when put; if it no longer compiles, deny
             // everything it could have granted by failing the request (fail closed).
             Some(d) => Some(Arc::new(
-                CompiledPolicy::from_json(&d, PolicyType::Resource, format!("bucket/{name}"))
+                CompiledPolicy::from_json(d, PolicyType::Resource, format!("bucket/{name}"))
                     .map_err(|_| access::internal("stored bucket policy does not compile"))?,
             )),
         };
+        let restrict_public = match doc.as_deref() {
+            Some(d) if public::is_public(d) => self
+                .stored_setting::<s3s::dto::PublicAccessBlockConfiguration>(
+                    name,
+                    settings::PUBLIC_ACCESS_BLOCK,
+                )
+                .await?
+                .is_some_and(|b| b.restrict_public_buckets == Some(true)),
+            _ => false,
+        };
+        let cors = self
+            .stored_setting::<s3s::dto::CORSConfiguration>(name, settings::CORS)
+            .await?
+            .map(Arc::new);
         let entry = Arc::new(BucketEntry {
             owner: rec.owner_account,
             policy,
+            restrict_public,
+            cors,
         });
         self.buckets
             .write()
@@ -135,13 +158,133 @@ impl s3s::host::S3Host for Host {
     }
 }
 
+/// The S3 service and what the listener answers around it.
+pub struct S3 {
+    pub service: s3s::service::S3Service,
+    pub cors: Cors,
+}
+
+impl S3 {
+    /// The background task applying the buckets' lifecycle rules every `every`
+    /// (expirations, aborted uploads); runs until the process ends.
+    pub fn lifecycle_task(
+        &self,
+        every: std::time::Duration,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        lifecycle::run(self.cors.core.clone(), every)
+    }
+}
+
+/// CORS answers from the buckets' CORS configurations: the `OPTIONS` preflight (no
+/// signature, not an S3 operation) and the `Access-Control-*` headers of a request
+/// that sends `Origin`.
+pub struct Cors {
+    core: Arc<Core>,
+    domain: Option<String>,
+}
+
+fn forbidden(message: &str) -> Refusal {
+    Refusal {
+        status: 403,
+        code: "AccessForbidden".into(),
+        message: message.to_string(),
+        extra: Vec::new(),
+    }
+}
+
+impl Cors {
+    /// The bucket a request names: `bucket.<domain>` with `--domain`, else the first
+    /// path segment.
+    pub fn bucket_of(&self, host: Option<&str>, path: &str) -> Option<String> {
+        if let (Some(d), Some(host)) = (&self.domain, host) {
+            let name = match host.rsplit_once(':') {
+                Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+                _ => host,
+            };
+            if let Some(b) = name
+                .to_ascii_lowercase()
+                .strip_suffix(d.as_str())
+                .and_then(|b| b.strip_suffix('.'))
+                .filter(|b| !b.is_empty())
+            {
+                return Some(b.to_string());
+            }
+        }
+        let first = path.trim_start_matches('/').split('/').next()?;
+        (!first.is_empty()).then(|| first.to_string())
+    }
+
+    /// The answer to a preflight (`OPTIONS`) request for `bucket`: the headers of the
+    /// matching rule, or S3's refusal.
+    pub async fn preflight(
+        &self,
+        bucket: Option<&str>,
+        headers: &http::HeaderMap,
+    ) -> Result<Vec<(&'static str, String)>, Refusal> {
+        let text = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+        let bad = |m: &str| Refusal {
+            status: 400,
+            code: "BadRequest".into(),
+            message: m.to_string(),
+            extra: Vec::new(),
+        };
+        let Some(origin) = text("origin") else {
+            return Err(bad(
+                "Insufficient information. Origin request header needed.",
+            ));
+        };
+        let Some(method) = text("access-control-request-method") else {
+            return Err(bad("Invalid Access-Control-Request-Method: null"));
+        };
+        let requested: Vec<String> = text("access-control-request-headers")
+            .unwrap_or("")
+            .split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect();
+        let entry = match bucket {
+            Some(b) => self
+                .core
+                .bucket(b)
+                .await
+                .map_err(|e| Refusal::from_s3(&e))?,
+            None => None,
+        };
+        let Some(cors) = entry.as_ref().and_then(|e| e.cors.clone()) else {
+            return Err(forbidden(
+                "CORSResponse: CORS is not enabled for this bucket.",
+            ));
+        };
+        settings::cors_headers(&cors, origin, method, &requested, true).ok_or_else(|| {
+            forbidden("CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.")
+        })
+    }
+
+    /// The `Access-Control-*` headers for a request from `origin` (none when the
+    /// bucket has no matching rule).
+    pub async fn response_headers(
+        &self,
+        bucket: &str,
+        origin: &str,
+        method: &str,
+    ) -> Vec<(&'static str, String)> {
+        let Ok(Some(entry)) = self.core.bucket(bucket).await else {
+            return Vec::new();
+        };
+        let Some(cors) = &entry.cors else {
+            return Vec::new();
+        };
+        settings::cors_headers(cors, origin, method, &[], false).unwrap_or_default()
+    }
+}
+
 /// Builds the S3 service (not yet routed anywhere: the listener calls it).
 pub fn service(
     iam: Iam<AnyStore>,
     store: AnyStore,
     data_dir: &Path,
     domain: Option<&str>,
-) -> Result<s3s::service::S3Service, S3InitError> {
+) -> Result<S3, S3InitError> {
     let domain = match domain {
         Some(d) if d.is_empty() || d.contains(['/', ':', ' ']) => {
             return Err(S3InitError::Domain(d.to_string()))
@@ -156,11 +299,14 @@ pub fn service(
     });
     let mut b = s3s::service::S3ServiceBuilder::new(service::Service(core.clone()));
     b.set_auth(access::Auth(core.clone()));
-    b.set_access(access::Access(core));
-    if let Some(domain) = domain {
+    b.set_access(access::Access(core.clone()));
+    if let Some(domain) = domain.clone() {
         b.set_host(Host { domain });
     }
-    Ok(b.build())
+    Ok(S3 {
+        service: b.build(),
+        cors: Cors { core, domain },
+    })
 }
 
 /// Startup: removes blobs no metadata references (left by a crash between writing

@@ -16,6 +16,10 @@ use crate::access::{internal, Authn};
 use crate::authz::{self, Check, Target};
 use crate::blobs::{hex, BlobError, Written};
 use crate::integrity::{self, BodyCheck};
+use crate::settings::{
+    self, CORS, LIFECYCLE, NO_CORS, NO_LIFECYCLE, NO_PUBLIC_ACCESS_BLOCK, NO_TAGGING,
+    PUBLIC_ACCESS_BLOCK, TAGGING,
+};
 use crate::Core;
 
 /// Largest single PutObject / UploadPart body (S3: 5 GiB).
@@ -25,10 +29,11 @@ const MIN_PART: i64 = 5 * 1024 * 1024;
 const MAX_TAGS: usize = 10;
 /// Largest bucket policy (S3: 20 KB), counted by [`policy_size`].
 const MAX_POLICY: usize = 20 * 1024;
+const INVALID_PRINCIPAL: &str = "Invalid principal in policy";
 
 pub struct Service(pub Arc<Core>);
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -85,7 +90,7 @@ pub(crate) fn body_error(m: String) -> S3Error {
     }
 }
 
-fn no_such_bucket() -> S3Error {
+pub(crate) fn no_such_bucket() -> S3Error {
     s3_error!(NoSuchBucket, "The specified bucket does not exist")
 }
 
@@ -234,6 +239,23 @@ fn url_encode(s: &str) -> String {
     out
 }
 
+/// Where a listing resumes after `marker`, the last entry of the previous page: past
+/// every key under it when it was a common prefix.
+fn past_common_prefix(marker: String, prefix: &str, delimiter: Option<&str>) -> String {
+    match delimiter {
+        Some(d)
+            if !d.is_empty()
+                && marker.ends_with(d)
+                && marker
+                    .get(prefix.len()..)
+                    .is_some_and(|rest| rest.contains(d)) =>
+        {
+            format!("{marker}{}", char::MAX)
+        }
+        _ => marker,
+    }
+}
+
 /// The page size a listing request asks for: 1000 unless given, at most 1000.
 fn page_size(requested: Option<i32>) -> i32 {
     requested.unwrap_or(1000).clamp(0, 1000)
@@ -271,7 +293,7 @@ struct Page {
 }
 
 impl Core {
-    async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
+    pub(crate) async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
         match self.bucket(bucket).await? {
             Some(_) => Ok(()),
             None => Err(no_such_bucket()),
@@ -290,6 +312,36 @@ impl Core {
                 self.require_bucket(bucket).await?;
                 Err(no_such_key())
             }
+        }
+    }
+
+    /// The bucket's owner account; `NoSuchBucket` if it is missing.
+    async fn bucket_owner(&self, bucket: &str) -> S3Result<String> {
+        match self.bucket(bucket).await? {
+            Some(b) => Ok(b.owner.clone()),
+            None => Err(no_such_bucket()),
+        }
+    }
+
+    /// [`Core::object`] for GetObject and HeadObject: a missing key is `NoSuchKey`
+    /// (404) only to a caller allowed `s3:ListBucket` on the bucket, else
+    /// `AccessDenied` (403), as S3 answers (one more decision, only on a miss).
+    async fn object_for_read(
+        &self,
+        extensions: &http::Extensions,
+        bucket: &str,
+        key: &str,
+    ) -> S3Result<ObjectRecord> {
+        match self.object(bucket, key).await {
+            Err(e) if *e.code() == S3ErrorCode::NoSuchKey => {
+                let authn = extensions
+                    .get::<Authn>()
+                    .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))?;
+                self.authorize(authn, &[authz::on_bucket("s3:ListBucket", bucket)])
+                    .await?;
+                Err(e)
+            }
+            r => r,
         }
     }
 
@@ -549,10 +601,7 @@ impl s3s::S3 for Service {
                     })
                     .collect(),
             ),
-            owner: Some(Owner {
-                display_name: None,
-                id: Some(account),
-            }),
+            owner: Some(settings::owner(&account)),
             ..Default::default()
         }))
     }
@@ -575,8 +624,41 @@ impl s3s::S3 for Service {
             owner_account: caller_account(core, &req)?,
             created: now_ms(),
         };
+        // Object Ownership: BucketOwnerEnforced unless the request says otherwise;
+        // the ACL the request sets must suit it.
+        let ownership = match &req.input.object_ownership {
+            None => None,
+            Some(o) => {
+                let c = OwnershipControls {
+                    rules: vec![OwnershipControlsRule {
+                        object_ownership: o.clone(),
+                    }],
+                };
+                settings::check_ownership(&c).map_err(|_| {
+                    s3_error!(
+                        InvalidArgument,
+                        "Invalid x-amz-object-ownership header: {}",
+                        o.as_str()
+                    )
+                })?;
+                Some(c)
+            }
+        };
+        let effective = ownership
+            .as_ref()
+            .and_then(|c| c.rules.first())
+            .map_or(ObjectOwnership::BUCKET_OWNER_ENFORCED, |r| {
+                r.object_ownership.as_str()
+            });
+        settings::acl_verdict(Some(effective), &rec.owner_account, &req.headers, None)?;
+        let store_ownership = effective != ObjectOwnership::BUCKET_OWNER_ENFORCED;
         match core.store.create_bucket(&rec).await {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some(c) = ownership.as_ref().filter(|_| store_ownership) {
+                    core.set_setting(&name, settings::OWNERSHIP, Some(c))
+                        .await?;
+                }
+            }
             Err(StoreError::Conflict(_)) => {
                 // Bucket names are global: ours, or another account's.
                 let owner = core.store.get_bucket(&name).await.map_err(store_err)?;
@@ -585,6 +667,19 @@ impl s3s::S3 for Service {
                         BucketAlreadyExists,
                         "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
                     ));
+                }
+                // us-east-1's legacy behaviour: creating a bucket you already own there
+                // succeeds (and changes nothing); other regions answer 409.
+                let region = req
+                    .input
+                    .create_bucket_configuration
+                    .as_ref()
+                    .and_then(|c| c.location_constraint.as_ref())
+                    .map(|l| l.as_str());
+                if matches!(region, None | Some("" | "us-east-1")) {
+                    return Ok(S3Response::new(CreateBucketOutput {
+                        location: Some(format!("/{name}")),
+                    }));
                 }
                 return Err(s3_error!(
                     BucketAlreadyOwnedByYou,
@@ -619,7 +714,11 @@ impl s3s::S3 for Service {
         let r = core.store.delete_bucket(name).await.map_err(store_err)?;
         core.forget_bucket(name);
         match r {
-            DeleteBucket::Deleted => Ok(S3Response::new(DeleteBucketOutput {})),
+            DeleteBucket::Deleted(part_blobs) => {
+                // The aborted uploads' parts, deleted after the store let go of them.
+                core.blobs.remove(&part_blobs).await;
+                Ok(S3Response::new(DeleteBucketOutput {}))
+            }
             DeleteBucket::NoSuchBucket => Err(no_such_bucket()),
             DeleteBucket::NotEmpty => Err(s3_error!(
                 BucketNotEmpty,
@@ -653,6 +752,7 @@ impl s3s::S3 for Service {
         }
         let tags = parse_tags(&i.tagging)?;
         core.require_bucket(&i.bucket).await?;
+        core.check_acl(&i.bucket, &req.headers, None).await?;
         let w = core.put_bytes(i.body, check, MAX_PUT).await?;
         let tag = format!("\"{}\"", hex(&w.md5));
         let o = ObjectRecord {
@@ -678,7 +778,9 @@ impl s3s::S3 for Service {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let core = &self.0;
         let i = req.input;
-        let o = core.object(&i.bucket, &i.key).await?;
+        let o = core
+            .object_for_read(&req.extensions, &i.bucket, &i.key)
+            .await?;
         preconditions(
             &o,
             &i.if_match,
@@ -739,7 +841,9 @@ impl s3s::S3 for Service {
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let core = &self.0;
         let i = req.input;
-        let o = core.object(&i.bucket, &i.key).await?;
+        let o = core
+            .object_for_read(&req.extensions, &i.bucket, &i.key)
+            .await?;
         preconditions(
             &o,
             &i.if_match,
@@ -859,6 +963,7 @@ impl s3s::S3 for Service {
         let i = req.input;
         let src = core.object(&sb, &sk).await?;
         core.require_bucket(&i.bucket).await?;
+        core.check_acl(&i.bucket, &req.headers, None).await?;
         if let Some(c) = &i.copy_source_if_match {
             if !matches!(c, ETagCondition::Any)
                 && !matches!(c, ETagCondition::ETag(e) if e.value() == src.etag.trim_matches('"'))
@@ -1000,18 +1105,10 @@ impl s3s::S3 for Service {
             (None, None) => String::new(),
         };
         // A continuation token after a common prefix skips the whole prefix.
-        let start = match &i.delimiter {
-            Some(d)
-                if !d.is_empty()
-                    && after_token.is_some()
-                    && start.ends_with(d.as_str())
-                    && start
-                        .get(prefix.len()..)
-                        .is_some_and(|rest| rest.contains(d.as_str())) =>
-            {
-                format!("{start}{}", char::MAX)
-            }
-            _ => start,
+        let start = if after_token.is_some() {
+            past_common_prefix(start, &prefix, i.delimiter.as_deref())
+        } else {
+            start
         };
         let l = core
             .list(
@@ -1054,6 +1151,7 @@ impl s3s::S3 for Service {
         let i = req.input;
         parse_tags(&i.tagging)?;
         core.require_bucket(&i.bucket).await?;
+        core.check_acl(&i.bucket, &req.headers, None).await?;
         let id = crate::blobs::new_id().map_err(internal)?;
         let u = UploadRecord {
             upload_id: id.clone(),
@@ -1356,14 +1454,37 @@ impl s3s::S3 for Service {
             e.set_status_code(http::StatusCode::BAD_REQUEST);
             return Err(e);
         }
+        let authn = req
+            .extensions
+            .get::<Authn>()
+            .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))?;
         if let Err(findings) =
             CompiledPolicy::from_json(&i.policy, PolicyType::Resource, "bucket-policy")
         {
-            let msg = findings
-                .first()
-                .map(|f| f.message.clone())
-                .unwrap_or_else(|| "Policies must be valid JSON".into());
+            // S3 names no value: "Invalid principal in policy" alone.
+            let msg = match findings.first() {
+                Some(f) if f.message.starts_with(INVALID_PRINCIPAL) => INVALID_PRINCIPAL.into(),
+                Some(f) => f.message.clone(),
+                None => "Policies must be valid JSON".into(),
+            };
             return Err(S3Error::with_message(S3ErrorCode::MalformedPolicy, msg));
+        }
+        let block: Option<PublicAccessBlockConfiguration> =
+            core.setting(&i.bucket, PUBLIC_ACCESS_BLOCK).await?;
+        if block.is_some_and(|b| b.block_public_policy == Some(true))
+            && crate::public::is_public(&i.policy)
+        {
+            let who = authn
+                .principal
+                .as_ref()
+                .map_or_else(|| "anonymous".to_string(), |p| p.arn().into_owned());
+            return Err(S3Error::with_message(
+                S3ErrorCode::AccessDenied,
+                format!(
+                    "User: {who} is not authorized to perform: s3:PutBucketPolicy on resource: \"{}\" because public policies are blocked by the BlockPublicPolicy block public access setting.",
+                    authz::bucket_arn(&i.bucket)
+                ),
+            ));
         }
         core.store
             .set_bucket_policy(&i.bucket, Some(&i.policy))
@@ -1433,7 +1554,7 @@ impl s3s::S3 for Service {
         };
         Ok(S3Response::new(GetBucketPolicyStatusOutput {
             policy_status: Some(PolicyStatus {
-                is_public: Some(is_public(&doc)),
+                is_public: Some(crate::public::is_public(&doc)),
             }),
         }))
     }
@@ -1503,6 +1624,357 @@ impl s3s::S3 for Service {
         resp.status = Some(http::StatusCode::NO_CONTENT);
         Ok(resp)
     }
+
+    // -- versioning of never-versioned buckets ---------------------------------
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        // Never versioned: an empty VersioningConfiguration, as S3 answers.
+        self.0.require_bucket(&req.input.bucket).await?;
+        Ok(S3Response::new(GetBucketVersioningOutput::default()))
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        let owner_account = core.bucket_owner(&i.bucket).await?;
+        if i.version_id_marker
+            .as_deref()
+            .is_some_and(|m| !m.is_empty())
+            && i.key_marker.as_deref().unwrap_or("").is_empty()
+        {
+            return Err(s3_error!(
+                InvalidArgument,
+                "A version-id marker cannot be specified without a key marker."
+            ));
+        }
+        if i.version_id_marker
+            .as_deref()
+            .is_some_and(|m| m != "null" && !m.is_empty())
+        {
+            return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
+        }
+        let prefix = i.prefix.clone().unwrap_or_default();
+        let max = page_size(i.max_keys);
+        // One version ("null") per key: listing after a key marker (and its null
+        // version) is listing after the key, or after the common prefix it names.
+        let start = past_common_prefix(
+            i.key_marker.clone().unwrap_or_default(),
+            &prefix,
+            i.delimiter.as_deref(),
+        );
+        let l = core
+            .list(
+                &i.bucket,
+                &prefix,
+                i.delimiter.as_deref(),
+                &start,
+                max,
+                &i.encoding_type,
+            )
+            .await?;
+        let enc = |s: String| list_key(l.url, s);
+        let owner = settings::owner(&owner_account);
+        let versions = l
+            .contents
+            .into_iter()
+            .map(|o| ObjectVersion {
+                e_tag: o.e_tag,
+                is_latest: Some(true),
+                key: o.key,
+                last_modified: o.last_modified,
+                owner: Some(owner.clone()),
+                size: o.size,
+                storage_class: Some(ObjectVersionStorageClass::from_static(
+                    ObjectVersionStorageClass::STANDARD,
+                )),
+                version_id: Some("null".into()),
+                ..Default::default()
+            })
+            .collect();
+        let (next_key_marker, next_version_id_marker) = match (l.truncated, l.last) {
+            (true, Some(last)) => (Some(enc(last)), Some("null".to_string())),
+            _ => (None, None),
+        };
+        Ok(S3Response::new(ListObjectVersionsOutput {
+            name: Some(i.bucket),
+            prefix: Some(enc(prefix)),
+            key_marker: Some(enc(i.key_marker.unwrap_or_default())),
+            version_id_marker: Some(i.version_id_marker.unwrap_or_default()),
+            max_keys: Some(max),
+            is_truncated: Some(l.truncated),
+            versions: Some(versions),
+            common_prefixes: Some(l.common_prefixes),
+            delimiter: i.delimiter.map(enc),
+            next_key_marker,
+            next_version_id_marker,
+            encoding_type: i.encoding_type,
+            ..Default::default()
+        }))
+    }
+
+    // -- ACLs and AWS's defaults -------------------------------------------------
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        let owner = self.0.bucket_owner(&req.input.bucket).await?;
+        Ok(S3Response::new(GetBucketAclOutput {
+            grants: Some(settings::owner_grants(&owner)),
+            owner: Some(settings::owner(&owner)),
+        }))
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<PutBucketAclInput>,
+    ) -> S3Result<S3Response<PutBucketAclOutput>> {
+        settings::require_digest(&req.headers)?;
+        let i = &req.input;
+        self.0
+            .check_acl(&i.bucket, &req.headers, i.access_control_policy.as_ref())
+            .await?;
+        Ok(S3Response::new(PutBucketAclOutput::default()))
+    }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<GetObjectAclInput>,
+    ) -> S3Result<S3Response<GetObjectAclOutput>> {
+        let core = &self.0;
+        let i = &req.input;
+        // The bucket owner owns every object (BucketOwnerEnforced).
+        core.object(&i.bucket, &i.key).await?;
+        let owner = core.bucket_owner(&i.bucket).await?;
+        Ok(S3Response::new(GetObjectAclOutput {
+            grants: Some(settings::owner_grants(&owner)),
+            owner: Some(settings::owner(&owner)),
+            ..Default::default()
+        }))
+    }
+
+    async fn put_object_acl(
+        &self,
+        req: S3Request<PutObjectAclInput>,
+    ) -> S3Result<S3Response<PutObjectAclOutput>> {
+        settings::require_digest(&req.headers)?;
+        let core = &self.0;
+        let i = &req.input;
+        core.object(&i.bucket, &i.key).await?;
+        core.check_acl(&i.bucket, &req.headers, i.access_control_policy.as_ref())
+            .await?;
+        Ok(S3Response::new(PutObjectAclOutput::default()))
+    }
+
+    async fn get_bucket_request_payment(
+        &self,
+        req: S3Request<GetBucketRequestPaymentInput>,
+    ) -> S3Result<S3Response<GetBucketRequestPaymentOutput>> {
+        self.0.require_bucket(&req.input.bucket).await?;
+        Ok(S3Response::new(GetBucketRequestPaymentOutput {
+            payer: Some(Payer::from_static(Payer::BUCKET_OWNER)),
+        }))
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+        match self.0.object_ownership(&req.input.bucket).await? {
+            Some(o) => Ok(S3Response::new(GetBucketOwnershipControlsOutput {
+                ownership_controls: Some(OwnershipControls {
+                    rules: vec![OwnershipControlsRule {
+                        object_ownership: ObjectOwnership::from(o),
+                    }],
+                }),
+            })),
+            None => Err(settings::not_found(
+                S3ErrorCode::Custom("OwnershipControlsNotFoundError".into()),
+                "The bucket ownership controls were not found",
+            )),
+        }
+    }
+
+    async fn put_bucket_ownership_controls(
+        &self,
+        req: S3Request<PutBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+        settings::require_digest(&req.headers)?;
+        let i = &req.input;
+        settings::check_ownership(&i.ownership_controls)?;
+        self.0
+            .set_setting(&i.bucket, settings::OWNERSHIP, Some(&i.ownership_controls))
+            .await?;
+        Ok(S3Response::new(PutBucketOwnershipControlsOutput::default()))
+    }
+
+    async fn delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+        self.0.delete_ownership_controls(&req.input.bucket).await?;
+        Ok(no_content(DeleteBucketOwnershipControlsOutput::default()))
+    }
+
+    // -- stored settings -----------------------------------------------------------
+
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+        let t: Tagging = self
+            .0
+            .required_setting(&req.input.bucket, &NO_TAGGING)
+            .await?;
+        Ok(S3Response::new(GetBucketTaggingOutput {
+            tag_set: t.tag_set,
+        }))
+    }
+
+    async fn put_bucket_tagging(
+        &self,
+        req: S3Request<PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+        settings::require_digest(&req.headers)?;
+        let i = &req.input;
+        settings::check_bucket_tags(&i.tagging.tag_set)?;
+        let tags = Some(&i.tagging).filter(|t| !t.tag_set.is_empty());
+        self.0.set_setting(&i.bucket, TAGGING, tags).await?;
+        Ok(no_content(PutBucketTaggingOutput::default()))
+    }
+
+    async fn delete_bucket_tagging(
+        &self,
+        req: S3Request<DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
+        self.0.delete_setting(&req.input.bucket, TAGGING).await?;
+        Ok(no_content(DeleteBucketTaggingOutput::default()))
+    }
+
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+        let c = self
+            .0
+            .required_setting(&req.input.bucket, &NO_PUBLIC_ACCESS_BLOCK)
+            .await?;
+        Ok(S3Response::new(GetPublicAccessBlockOutput {
+            public_access_block_configuration: Some(c),
+        }))
+    }
+
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+        settings::require_digest(&req.headers)?;
+        let i = &req.input;
+        // Unset members are false, as S3 stores them.
+        let c = &i.public_access_block_configuration;
+        let c = PublicAccessBlockConfiguration {
+            block_public_acls: Some(c.block_public_acls.unwrap_or(false)),
+            block_public_policy: Some(c.block_public_policy.unwrap_or(false)),
+            ignore_public_acls: Some(c.ignore_public_acls.unwrap_or(false)),
+            restrict_public_buckets: Some(c.restrict_public_buckets.unwrap_or(false)),
+        };
+        self.0
+            .set_setting(&i.bucket, PUBLIC_ACCESS_BLOCK, Some(&c))
+            .await?;
+        Ok(S3Response::new(PutPublicAccessBlockOutput::default()))
+    }
+
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+        self.0
+            .delete_setting(&req.input.bucket, PUBLIC_ACCESS_BLOCK)
+            .await?;
+        Ok(no_content(DeletePublicAccessBlockOutput::default()))
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<GetBucketCorsInput>,
+    ) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        let c: CORSConfiguration = self.0.required_setting(&req.input.bucket, &NO_CORS).await?;
+        Ok(S3Response::new(GetBucketCorsOutput {
+            cors_rules: Some(c.cors_rules),
+        }))
+    }
+
+    async fn put_bucket_cors(
+        &self,
+        req: S3Request<PutBucketCorsInput>,
+    ) -> S3Result<S3Response<PutBucketCorsOutput>> {
+        settings::require_digest(&req.headers)?;
+        let i = &req.input;
+        settings::check_cors(&i.cors_configuration)?;
+        self.0
+            .set_setting(&i.bucket, CORS, Some(&i.cors_configuration))
+            .await?;
+        Ok(S3Response::new(PutBucketCorsOutput::default()))
+    }
+
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+        self.0.delete_setting(&req.input.bucket, CORS).await?;
+        Ok(no_content(DeleteBucketCorsOutput::default()))
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+        let c: BucketLifecycleConfiguration = self
+            .0
+            .required_setting(&req.input.bucket, &NO_LIFECYCLE)
+            .await?;
+        Ok(S3Response::new(GetBucketLifecycleConfigurationOutput {
+            rules: Some(c.rules),
+            ..Default::default()
+        }))
+    }
+
+    async fn put_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<PutBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
+        settings::require_digest(&req.headers)?;
+        let i = &req.input;
+        let Some(c) = &i.lifecycle_configuration else {
+            return Err(settings::malformed_xml());
+        };
+        settings::check_lifecycle(c)?;
+        self.0.set_setting(&i.bucket, LIFECYCLE, Some(c)).await?;
+        Ok(S3Response::new(
+            PutBucketLifecycleConfigurationOutput::default(),
+        ))
+    }
+
+    async fn delete_bucket_lifecycle(
+        &self,
+        req: S3Request<DeleteBucketLifecycleInput>,
+    ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
+        self.0.delete_setting(&req.input.bucket, LIFECYCLE).await?;
+        Ok(no_content(DeleteBucketLifecycleOutput::default()))
+    }
+}
+
+/// A response S3 sends as 204 No Content.
+fn no_content<T>(out: T) -> S3Response<T> {
+    let mut resp = S3Response::new(out);
+    resp.status = Some(http::StatusCode::NO_CONTENT);
+    resp
 }
 
 fn object_dto(o: ObjectRecord, url: bool) -> Object {
@@ -1540,32 +2012,6 @@ fn policy_size(doc: &str) -> usize {
     n
 }
 
-/// A policy is public if an unconditioned Allow names every principal (`*`).
-fn is_public(doc: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(doc) else {
-        return false;
-    };
-    let stmts = match v.get("Statement") {
-        Some(serde_json::Value::Array(a)) => a.clone(),
-        Some(s) => vec![s.clone()],
-        None => return false,
-    };
-    stmts.iter().any(|s| {
-        let allow = s.get("Effect").and_then(|e| e.as_str()) == Some("Allow");
-        let star = |p: &serde_json::Value| match p {
-            serde_json::Value::String(s) => s == "*",
-            serde_json::Value::Array(a) => a.iter().any(|x| x.as_str() == Some("*")),
-            _ => false,
-        };
-        let principal = match s.get("Principal") {
-            Some(p @ serde_json::Value::String(_)) => star(p),
-            Some(serde_json::Value::Object(o)) => o.get("AWS").is_some_and(star),
-            _ => false,
-        };
-        allow && principal && s.get("Condition").is_none()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1574,16 +2020,6 @@ mod tests {
     fn hex_decoding() {
         assert_eq!(unhex("00ff"), Some(vec![0, 255]));
         assert_eq!(unhex("0"), None);
-    }
-
-    #[test]
-    fn public_policies() {
-        assert!(is_public(
-            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#
-        ));
-        assert!(!is_public(
-            r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:*","Resource":"*"}]}"#
-        ));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! S3 metadata: buckets, bucket policies, objects, object tags, multipart uploads and
-//! parts — the second interface of this crate, [`ObjectMeta`].
+//! S3 metadata: buckets, bucket policies and settings, objects, object tags, multipart
+//! uploads and parts — the second interface of this crate, [`ObjectMeta`].
 //!
 //! Unlike IAM state this is unbounded, so it is queried, never loaded whole: objects
 //! are listed by prefix and start-after with a limit, in UTF-8 byte order of the key
@@ -63,11 +63,13 @@ pub struct PartRecord {
 pub type Tags = Vec<(String, String)>;
 
 /// Outcome of [`ObjectMeta::delete_bucket`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteBucket {
-    Deleted,
+    /// Deleted, with its unfinished multipart uploads (aborted, as S3 does): the blobs
+    /// of their parts, for the caller to delete.
+    Deleted(Vec<String>),
     NoSuchBucket,
-    /// Objects or multipart uploads remain.
+    /// Objects remain.
     NotEmpty,
 }
 
@@ -84,7 +86,8 @@ pub trait ObjectMeta: Send + Sync + 'static {
         &self,
         bucket: &BucketRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Deletes the bucket (and its policy) only if it holds no object and no upload.
+    /// Deletes the bucket (its policy, its settings, and its unfinished multipart
+    /// uploads with their parts) only if it holds no object.
     fn delete_bucket(
         &self,
         name: &str,
@@ -97,6 +100,19 @@ pub trait ObjectMeta: Send + Sync + 'static {
     fn set_bucket_policy(
         &self,
         bucket: &str,
+        document: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A bucket setting of `kind` (a name the caller chooses: `tagging`, `cors`, …).
+    fn get_bucket_setting(
+        &self,
+        bucket: &str,
+        kind: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// `None` deletes. [`StoreError::Reference`] if the bucket is missing.
+    fn set_bucket_setting(
+        &self,
+        bucket: &str,
+        kind: &str,
         document: Option<&str>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -118,6 +134,15 @@ pub trait ObjectMeta: Send + Sync + 'static {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Deletes the object only if it still names `blob_id` (a lifecycle expiration
+    /// must not remove a newer object of the same key); `true` if it did (the blob is
+    /// then the caller's to delete).
+    fn delete_object_if_blob(
+        &self,
+        bucket: &str,
+        key: &str,
+        blob_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Objects with `key` starting with `prefix` and `key > after`, in byte order,
     /// at most `limit`.
     fn list_objects(
@@ -292,19 +317,28 @@ macro_rules! object_meta_impl {
                 if exists.is_none() {
                     return Ok(DeleteBucket::NoSuchBucket);
                 }
-                let used = sqlx::query(
-                    "SELECT 1 FROM s3_objects WHERE bucket = $1
-                     UNION ALL SELECT 1 FROM s3_uploads WHERE bucket = $1 LIMIT 1",
-                )
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db("delete bucket"))?;
+                let used = sqlx::query("SELECT 1 FROM s3_objects WHERE bucket = $1 LIMIT 1")
+                    .bind(name)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db("delete bucket"))?;
                 if used.is_some() {
                     return Ok(DeleteBucket::NotEmpty);
                 }
+                let part_blobs: Vec<String> = sqlx::query_scalar(
+                    "SELECT blob_id FROM s3_parts WHERE upload_id IN
+                     (SELECT upload_id FROM s3_uploads WHERE bucket = $1)",
+                )
+                .bind(name)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db("delete bucket"))?;
                 for sql in [
+                    "DELETE FROM s3_parts WHERE upload_id IN
+                     (SELECT upload_id FROM s3_uploads WHERE bucket = $1)",
+                    "DELETE FROM s3_uploads WHERE bucket = $1",
                     "DELETE FROM s3_bucket_policies WHERE bucket = $1",
+                    "DELETE FROM s3_bucket_settings WHERE bucket = $1",
                     "DELETE FROM s3_buckets WHERE name = $1",
                 ] {
                     sqlx::query(sql)
@@ -314,7 +348,7 @@ macro_rules! object_meta_impl {
                         .map_err(db("delete bucket"))?;
                 }
                 tx.commit().await.map_err(db("delete bucket: commit"))?;
-                Ok(DeleteBucket::Deleted)
+                Ok(DeleteBucket::Deleted(part_blobs))
             }
 
             async fn get_bucket_policy(&self, bucket: &str) -> Result<Option<String>, StoreError> {
@@ -346,6 +380,49 @@ macro_rules! object_meta_impl {
                         .map_err(db("set bucket policy"))?;
                 }
                 tx.commit().await.map_err(db("set bucket policy: commit"))
+            }
+
+            async fn get_bucket_setting(
+                &self,
+                bucket: &str,
+                kind: &str,
+            ) -> Result<Option<String>, StoreError> {
+                sqlx::query_scalar(
+                    "SELECT document FROM s3_bucket_settings WHERE bucket = $1 AND kind = $2",
+                )
+                .bind(bucket)
+                .bind(kind)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("get bucket setting"))
+            }
+
+            async fn set_bucket_setting(
+                &self,
+                bucket: &str,
+                kind: &str,
+                document: Option<&str>,
+            ) -> Result<(), StoreError> {
+                let $s = self;
+                let ($guard, mut tx) = $begin_write;
+                sqlx::query("DELETE FROM s3_bucket_settings WHERE bucket = $1 AND kind = $2")
+                    .bind(bucket)
+                    .bind(kind)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("set bucket setting"))?;
+                if let Some(doc) = document {
+                    sqlx::query(
+                        "INSERT INTO s3_bucket_settings (bucket, kind, document) VALUES ($1, $2, $3)",
+                    )
+                    .bind(bucket)
+                    .bind(kind)
+                    .bind(doc)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("set bucket setting"))?;
+                }
+                tx.commit().await.map_err(db("set bucket setting: commit"))
             }
 
             async fn get_object(
@@ -384,29 +461,22 @@ macro_rules! object_meta_impl {
             ) -> Result<Option<String>, StoreError> {
                 let $s = self;
                 let ($guard, mut tx) = $begin_write;
-                let old: Option<String> = sqlx::query_scalar(
-                    "SELECT blob_id FROM s3_objects WHERE bucket = $1 AND object_key = $2",
-                )
-                .bind(bucket)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db("delete object"))?;
-                if old.is_some() {
-                    for sql in [
-                        "DELETE FROM s3_object_tags WHERE bucket = $1 AND object_key = $2",
-                        "DELETE FROM s3_objects WHERE bucket = $1 AND object_key = $2",
-                    ] {
-                        sqlx::query(sql)
-                            .bind(bucket)
-                            .bind(key)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db("delete object"))?;
-                    }
-                }
+                let old = delete_object_in!(tx, bucket, key, |_: &str| true);
                 tx.commit().await.map_err(db("delete object: commit"))?;
                 Ok(old)
+            }
+
+            async fn delete_object_if_blob(
+                &self,
+                bucket: &str,
+                key: &str,
+                blob_id: &str,
+            ) -> Result<bool, StoreError> {
+                let $s = self;
+                let ($guard, mut tx) = $begin_write;
+                let old = delete_object_in!(tx, bucket, key, |current: &str| current == blob_id);
+                tx.commit().await.map_err(db("delete object: commit"))?;
+                Ok(old.is_some())
             }
 
             async fn list_objects(
@@ -640,6 +710,36 @@ macro_rules! set_tags_in {
     };
 }
 
+/// Deletes the object (and its tags) if it exists and `$keep_going` accepts its blob
+/// id; evaluates to the deleted blob.
+macro_rules! delete_object_in {
+    ($tx:ident, $bucket:expr, $key:expr, $keep_going:expr) => {{
+        let old: Option<String> = sqlx::query_scalar(
+            "SELECT blob_id FROM s3_objects WHERE bucket = $1 AND object_key = $2",
+        )
+        .bind($bucket)
+        .bind($key)
+        .fetch_optional(&mut *$tx)
+        .await
+        .map_err(db("delete object"))?;
+        let old = old.filter(|b| ($keep_going)(b.as_str()));
+        if old.is_some() {
+            for sql in [
+                "DELETE FROM s3_object_tags WHERE bucket = $1 AND object_key = $2",
+                "DELETE FROM s3_objects WHERE bucket = $1 AND object_key = $2",
+            ] {
+                sqlx::query(sql)
+                    .bind($bucket)
+                    .bind($key)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(db("delete object"))?;
+            }
+        }
+        old
+    }};
+}
+
 macro_rules! put_object_in {
     ($tx:ident, $o:expr, $tags:expr) => {{
         let o = $o;
@@ -755,6 +855,21 @@ impl ObjectMeta for crate::AnyStore {
     async fn set_bucket_policy(&self, bucket: &str, doc: Option<&str>) -> Result<(), StoreError> {
         delegate!(self, set_bucket_policy(bucket, doc))
     }
+    async fn get_bucket_setting(
+        &self,
+        bucket: &str,
+        kind: &str,
+    ) -> Result<Option<String>, StoreError> {
+        delegate!(self, get_bucket_setting(bucket, kind))
+    }
+    async fn set_bucket_setting(
+        &self,
+        bucket: &str,
+        kind: &str,
+        doc: Option<&str>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, set_bucket_setting(bucket, kind, doc))
+    }
     async fn get_object(
         &self,
         bucket: &str,
@@ -771,6 +886,14 @@ impl ObjectMeta for crate::AnyStore {
     }
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<String>, StoreError> {
         delegate!(self, delete_object(bucket, key))
+    }
+    async fn delete_object_if_blob(
+        &self,
+        bucket: &str,
+        key: &str,
+        blob_id: &str,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, delete_object_if_blob(bucket, key, blob_id))
     }
     async fn list_objects(
         &self,

@@ -57,7 +57,7 @@ pub(crate) struct Migration {
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 5;
+pub(crate) const LATEST: i64 = 6;
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -144,7 +144,23 @@ CREATE TABLE tags (
         version: 5,
         sql: MIGRATION_5_ACCOUNTS,
     },
+    Migration {
+        version: 6,
+        sql: MIGRATION_6_BUCKET_SETTINGS,
+    },
 ];
+
+/// S3 bucket settings beside the policy (tagging, CORS, lifecycle, public access
+/// block, ownership controls): one opaque document per (bucket, kind), deleted with
+/// the bucket.
+const MIGRATION_6_BUCKET_SETTINGS: &str = r#"
+CREATE TABLE s3_bucket_settings (
+    bucket   TEXT __BINCOLL__ NOT NULL REFERENCES s3_buckets (name),
+    kind     TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (bucket, kind)
+);
+"#;
 
 /// S3 metadata (object bytes live in files named by `blob_id`, never by key).
 /// Keys compare in byte order on both engines (`__BINCOLL__`).

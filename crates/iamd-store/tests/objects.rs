@@ -81,7 +81,7 @@ async fn buckets_and_policies(s: AnyStore) {
     assert_eq!(s.delete_object("houdini", "a").await.unwrap(), None);
     assert_eq!(
         s.delete_bucket("houdini").await.unwrap(),
-        DeleteBucket::Deleted
+        DeleteBucket::Deleted(Vec::new())
     );
     assert_eq!(
         s.delete_bucket("houdini").await.unwrap(),
@@ -90,6 +90,55 @@ async fn buckets_and_policies(s: AnyStore) {
     // The policy went with its bucket.
     s.create_bucket(&bucket("houdini")).await.unwrap();
     assert_eq!(s.get_bucket_policy("houdini").await.unwrap(), None);
+}
+
+/// Bucket settings: one document per (bucket, kind), replaced, deleted, and gone with
+/// the bucket.
+async fn bucket_settings(s: AnyStore) {
+    s.create_bucket(&bucket("b")).await.unwrap();
+    assert_eq!(s.get_bucket_setting("b", "cors").await.unwrap(), None);
+    s.set_bucket_setting("b", "cors", Some("c1")).await.unwrap();
+    s.set_bucket_setting("b", "tagging", Some("t1"))
+        .await
+        .unwrap();
+    s.set_bucket_setting("b", "cors", Some("c2")).await.unwrap();
+    assert_eq!(
+        s.get_bucket_setting("b", "cors").await.unwrap().as_deref(),
+        Some("c2")
+    );
+    assert_eq!(
+        s.get_bucket_setting("b", "tagging")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("t1")
+    );
+    s.set_bucket_setting("b", "cors", None).await.unwrap();
+    assert_eq!(s.get_bucket_setting("b", "cors").await.unwrap(), None);
+    assert!(matches!(
+        s.set_bucket_setting("nope", "cors", Some("c")).await,
+        Err(StoreError::Reference(_))
+    ));
+    assert!(matches!(
+        s.delete_bucket("b").await.unwrap(),
+        DeleteBucket::Deleted(_)
+    ));
+    s.create_bucket(&bucket("b")).await.unwrap();
+    assert_eq!(s.get_bucket_setting("b", "tagging").await.unwrap(), None);
+
+    // A conditional delete removes the object only while it names that blob.
+    s.put_object(&object("b", "k", "old"), &tags(&[("a", "1")]))
+        .await
+        .unwrap();
+    s.put_object(&object("b", "k", "new"), &[]).await.unwrap();
+    assert!(!s.delete_object_if_blob("b", "k", "old").await.unwrap());
+    assert_eq!(
+        s.get_object("b", "k").await.unwrap().unwrap().blob_id,
+        "new"
+    );
+    assert!(s.delete_object_if_blob("b", "k", "new").await.unwrap());
+    assert_eq!(s.get_object("b", "k").await.unwrap(), None);
+    assert!(!s.delete_object_if_blob("b", "k", "new").await.unwrap());
 }
 
 async fn objects_replace_and_list_in_byte_order(s: AnyStore) {
@@ -204,7 +253,6 @@ async fn multipart_uploads(s: AnyStore) {
     assert_eq!(s.list_parts("u1", 1, 10).await.unwrap().len(), 1);
     assert_eq!(s.list_uploads("b", "bi", 10).await.unwrap().len(), 1);
     assert_eq!(s.list_uploads("b", "x", 10).await.unwrap().len(), 0);
-    assert_eq!(s.delete_bucket("b").await.unwrap(), DeleteBucket::NotEmpty);
 
     let done = s
         .complete_upload("u1", &object("b", "big", "whole"), &tags(&[("a", "b")]))
@@ -245,8 +293,55 @@ async fn multipart_uploads(s: AnyStore) {
     assert_eq!(s.delete_upload("u2").await.unwrap(), None);
 }
 
+/// A bucket whose only content is unfinished uploads is deleted with them (S3 aborts
+/// them); their parts' blobs are returned for the caller to delete. Objects still
+/// keep it.
+async fn delete_bucket_aborts_uploads(s: AnyStore) {
+    s.create_bucket(&bucket("b")).await.unwrap();
+    for (id, blobs) in [("u1", &["p1", "p2"][..]), ("u2", &["q1"][..])] {
+        s.create_upload(&UploadRecord {
+            upload_id: id.into(),
+            bucket: "b".into(),
+            key: "k".into(),
+            created: 1,
+            content_type: None,
+            metadata: "{}".into(),
+            tagging: None,
+        })
+        .await
+        .unwrap();
+        for (n, blob) in blobs.iter().enumerate() {
+            s.put_part(&PartRecord {
+                upload_id: id.into(),
+                part_number: n as i64 + 1,
+                blob_id: (*blob).into(),
+                size: 1,
+                etag: "\"e\"".into(),
+                last_modified: 1,
+            })
+            .await
+            .unwrap();
+        }
+    }
+    s.put_object(&object("b", "o", "ob"), &[]).await.unwrap();
+    assert_eq!(s.delete_bucket("b").await.unwrap(), DeleteBucket::NotEmpty);
+    assert!(s.get_upload("u1").await.unwrap().is_some());
+    s.delete_object("b", "o").await.unwrap();
+    let DeleteBucket::Deleted(mut blobs) = s.delete_bucket("b").await.unwrap() else {
+        panic!("not deleted");
+    };
+    blobs.sort();
+    assert_eq!(blobs, ["p1", "p2", "q1"]);
+    assert_eq!(s.get_upload("u1").await.unwrap(), None);
+    assert_eq!(s.get_upload("u2").await.unwrap(), None);
+    assert!(s.all_blob_ids().await.unwrap().is_empty());
+    assert_eq!(s.get_bucket("b").await.unwrap(), None);
+}
+
 common::on_both!(
     threads = 2;
+    delete_bucket_aborts_uploads,
+    bucket_settings,
     buckets_and_policies,
     objects_replace_and_list_in_byte_order,
     multipart_uploads,

@@ -74,6 +74,7 @@ async fn create(args: CreateArgs) -> Result<String, StartError> {
         log: None,
         domain: None,
         s3_body_timeout: None,
+        s3_lifecycle_interval: None,
         session_key_rotation_hours: None,
     })?;
     let (iam, dir) = startup::open_existing(&config).await?;

@@ -48,7 +48,7 @@ pub struct App {
     iam: Iam<AnyStore>,
     sig_cache: SigningKeyCache,
     /// The S3 service: every request that is not Query protocol goes there.
-    s3: Option<s3s::service::S3Service>,
+    s3: Option<iamd_s3::S3>,
 }
 
 impl App {
@@ -60,7 +60,7 @@ impl App {
         }
     }
 
-    pub fn with_s3(mut self, s3: s3s::service::S3Service) -> Self {
+    pub fn with_s3(mut self, s3: iamd_s3::S3) -> Self {
         self.s3 = Some(s3);
         self
     }

@@ -13,6 +13,9 @@ pub const DEFAULT_DATA_DIR: &str = "./iamd-data";
 /// Seconds, as for the Query protocol's body timeout.
 pub const DEFAULT_S3_BODY_TIMEOUT: u64 = 10;
 const MAX_S3_BODY_TIMEOUT: u64 = 3600;
+/// Seconds between two passes of the S3 lifecycle rules (an hour; at most a day).
+pub const DEFAULT_S3_LIFECYCLE_INTERVAL: u64 = 3600;
+const MAX_S3_LIFECYCLE_INTERVAL: u64 = 86_400;
 /// Hours, as for the session-token key rotation period (a day).
 pub const DEFAULT_SESSION_KEY_ROTATION_HOURS: u64 = 24;
 /// The longest rotation period: a year.
@@ -38,7 +41,8 @@ pub struct ServeArgs {
     #[arg(long, env = "IAMD_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
     /// TOML configuration file (keys: listen, data_dir, database_url, account_id,
-    /// master_key_file, log, domain, s3_body_timeout, session_key_rotation_hours).
+    /// master_key_file, log, domain, s3_body_timeout, s3_lifecycle_interval,
+    /// session_key_rotation_hours).
     #[arg(long, env = "IAMD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `iamd=debug`.
@@ -52,6 +56,10 @@ pub struct ServeArgs {
     /// request fails with `RequestTimeout` (default 10).
     #[arg(long, env = "IAMD_S3_BODY_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=MAX_S3_BODY_TIMEOUT))]
     pub s3_body_timeout: Option<u64>,
+    /// Seconds between two passes applying the buckets' lifecycle rules (expiring
+    /// objects, aborting unfinished uploads); default 3600.
+    #[arg(long, env = "IAMD_S3_LIFECYCLE_INTERVAL", value_parser = clap::value_parser!(u64).range(1..=MAX_S3_LIFECYCLE_INTERVAL))]
+    pub s3_lifecycle_interval: Option<u64>,
     /// Hours between session-token key rotations (default 24): the key generation is
     /// counted in whole periods since the unix epoch, so every node must use the same
     /// value; a retired key still opens its tokens for 36 h.
@@ -70,6 +78,7 @@ struct FileConfig {
     log: Option<String>,
     domain: Option<String>,
     s3_body_timeout: Option<u64>,
+    s3_lifecycle_interval: Option<u64>,
     session_key_rotation_hours: Option<u64>,
 }
 
@@ -85,6 +94,8 @@ pub struct Config {
     pub domain: Option<String>,
     /// How long an S3 request body may stall (no byte received).
     pub s3_body_timeout: Duration,
+    /// How often the S3 lifecycle rules are applied.
+    pub s3_lifecycle_interval: Duration,
     /// The session-token key rotation period.
     pub session_key_rotation: Duration,
 }
@@ -104,6 +115,8 @@ pub enum ConfigError {
     Listen,
     #[error("invalid s3_body_timeout {0}: must be 1 to {MAX_S3_BODY_TIMEOUT} seconds")]
     S3BodyTimeout(u64),
+    #[error("invalid s3_lifecycle_interval {0}: must be 1 to {MAX_S3_LIFECYCLE_INTERVAL} seconds")]
+    S3LifecycleInterval(u64),
     #[error(
         "invalid session_key_rotation_hours {0}: must be 1 to {MAX_SESSION_KEY_ROTATION_HOURS} hours"
     )]
@@ -132,6 +145,12 @@ impl Config {
             MAX_S3_BODY_TIMEOUT,
             ConfigError::S3BodyTimeout,
         )?;
+        let s3_lifecycle_interval = from_one_to(
+            args.s3_lifecycle_interval.or(file.s3_lifecycle_interval),
+            DEFAULT_S3_LIFECYCLE_INTERVAL,
+            MAX_S3_LIFECYCLE_INTERVAL,
+            ConfigError::S3LifecycleInterval,
+        )?;
         let rotation_hours = from_one_to(
             args.session_key_rotation_hours
                 .or(file.session_key_rotation_hours),
@@ -151,6 +170,7 @@ impl Config {
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
             domain: args.domain.or(file.domain),
             s3_body_timeout: Duration::from_secs(s3_body_timeout),
+            s3_lifecycle_interval: Duration::from_secs(s3_lifecycle_interval),
             session_key_rotation: Duration::from_secs(rotation_hours * 3600),
         })
     }
@@ -198,6 +218,7 @@ mod tests {
             log: None,
             domain: None,
             s3_body_timeout: None,
+            s3_lifecycle_interval: None,
             session_key_rotation_hours: None,
         }
     }

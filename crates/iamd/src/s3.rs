@@ -4,8 +4,12 @@
 //! - before: AWS's front-door checks ([`crate::s3_checks`]); the peer address as an
 //!   extension (for `aws:SourceIp`); the body wrapped with a progress timeout
 //!   ([`crate::s3_body`]);
+//! - CORS: the `OPTIONS` preflight is answered here from the bucket's CORS
+//!   configuration ([`iamd_s3::Cors`]); a request with `Origin` gets the matching
+//!   rule's `Access-Control-*` headers;
 //! - after: a stalled body becomes `RequestTimeout` and the connection closes; every
-//!   response gets an `x-amz-request-id`, every error document its `<RequestId>`;
+//!   response gets an `x-amz-request-id` and `x-amz-id-2`, every error document its
+//!   `<Message>` (AWS's text where s3s has none), `<RequestId>` and `<HostId>`;
 //!   one log line per request, DEBUG for client errors and ERROR for server errors
 //!   (s3s's own error-level logs are off by default, see `startup::init_logging`);
 //! - the streaming response body is adapted to the listener's body type.
@@ -43,11 +47,12 @@ fn body_timeout() -> Duration {
 const REQUEST_TIMEOUT: &str = "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.";
 
 pub async fn handle(
-    svc: &s3s::service::S3Service,
+    s3: &iamd_s3::S3,
     iam: &iamd_iam::Iam<iamd_store::AnyStore>,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Body> {
+    let svc = &s3.service;
     let request_id = request_id();
     let (mut parts, body) = req.into_parts();
     let has_body = !body.is_end_stream();
@@ -92,6 +97,41 @@ pub async fn handle(
             Err(refusal) => Some(refusal),
         }
     });
+    // CORS: the bucket a browser's request names, for the preflight (answered here:
+    // it is unsigned and no S3 operation) and the Access-Control-* headers.
+    let origin = parts
+        .headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let cors_bucket = if origin.is_some() || parts.method == http::Method::OPTIONS {
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok());
+        s3.cors.bucket_of(host, parts.uri.path())
+    } else {
+        None
+    };
+    let refused = match refused {
+        None if parts.method == http::Method::OPTIONS => {
+            match s3
+                .cors
+                .preflight(cors_bucket.as_deref(), &parts.headers)
+                .await
+            {
+                Ok(headers) => {
+                    let mut resp = crate::http::response(200, "application/xml", Bytes::new());
+                    add_headers(resp.headers_mut(), &headers);
+                    set_request_id(resp.headers_mut(), &request_id);
+                    log_request(&parts.method, &parts.uri, resp.status(), None, &request_id);
+                    return resp;
+                }
+                Err(refusal) => Some(refusal),
+            }
+        }
+        r => r,
+    };
     if let Some(refusal) = refused {
         let resp = refusal_response(&refusal, &request_id, must_close());
         log_request(
@@ -150,7 +190,7 @@ pub async fn handle(
             let mut code = None;
             let body = match (parts.status.as_u16() >= 400, body.bytes()) {
                 (true, Some(xml)) => {
-                    let (xml, c) = finish_error_document(&xml, &request_id);
+                    let (xml, c) = finish_error_document(&xml, parts.status, &request_id);
                     code = c;
                     parts.headers.remove(http::header::CONTENT_LENGTH);
                     s3s::Body::from(xml)
@@ -158,6 +198,13 @@ pub async fn handle(
                 _ => body,
             };
             set_request_id(&mut parts.headers, &request_id);
+            if let (Some(origin), Some(bucket)) = (&origin, &cors_bucket) {
+                let headers = s3
+                    .cors
+                    .response_headers(bucket, origin, method.as_str())
+                    .await;
+                add_headers(&mut parts.headers, &headers);
+            }
             if must_close() {
                 parts.headers.insert(
                     http::header::CONNECTION,
@@ -191,9 +238,27 @@ fn request_id() -> String {
     id
 }
 
+/// The extended request id (`x-amz-id-2`, the error document's `<HostId>`): S3 sends
+/// an opaque base64 token; here one derived from the request id, so header and
+/// document always agree.
+fn host_id(request_id: &str) -> String {
+    iamd_api::base64::encode(format!("iamd/{request_id}").as_bytes())
+}
+
 fn set_request_id(headers: &mut http::HeaderMap, request_id: &str) {
     if let Ok(v) = http::HeaderValue::from_str(request_id) {
         headers.insert("x-amz-request-id", v);
+    }
+    if let Ok(v) = http::HeaderValue::from_str(&host_id(request_id)) {
+        headers.insert("x-amz-id-2", v);
+    }
+}
+
+fn add_headers(to: &mut http::HeaderMap, headers: &[(&'static str, String)]) {
+    for (name, value) in headers {
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            to.insert(*name, v);
+        }
     }
 }
 
@@ -207,6 +272,7 @@ fn refusal_response(r: &Refusal, request_id: &str, close: bool) -> Response<Body
         iamd_api::xml::elem_str(&mut xml, name, value);
     }
     iamd_api::xml::elem_str(&mut xml, "RequestId", request_id);
+    iamd_api::xml::elem_str(&mut xml, "HostId", &host_id(request_id));
     xml.push_str("</Error>");
     let mut resp = crate::http::response(r.status, "application/xml", xml);
     set_request_id(resp.headers_mut(), request_id);
@@ -219,28 +285,73 @@ fn refusal_response(r: &Refusal, request_id: &str, close: bool) -> Response<Body
     resp
 }
 
-/// s3s's `<Error>` document with the request id added (and the message s3s leaves
-/// out of `KeyTooLongError`); returns it with the error code.
-fn finish_error_document(xml: &[u8], request_id: &str) -> (Vec<u8>, Option<String>) {
+/// s3s's `<Error>` document with the request id added (and AWS's message where s3s
+/// leaves it out); returns it with the error code.
+fn finish_error_document(
+    xml: &[u8],
+    status: http::StatusCode,
+    request_id: &str,
+) -> (Vec<u8>, Option<String>) {
     let code = between(xml, b"<Code>", b"</Code>")
         .and_then(|c| std::str::from_utf8(c).ok())
         .map(str::to_owned);
     let Some(head) = xml.strip_suffix(b"</Error>") else {
         return (xml.to_vec(), code);
     };
-    let mut out = Vec::with_capacity(xml.len() + 64);
+    let mut out = Vec::with_capacity(xml.len() + 160);
     out.extend_from_slice(head);
-    // Messages s3s leaves out.
-    if head.ends_with(b"<Code>KeyTooLongError</Code>") {
-        out.extend_from_slice(b"<Message>Your key is too long</Message>");
+    if between(head, b"<Message>", b"</Message>").is_none() {
+        let text = default_message(code.as_deref().unwrap_or(""), status);
+        let mut m = String::new();
+        iamd_api::xml::elem_str(&mut m, "Message", text);
+        out.extend_from_slice(m.as_bytes());
     }
-    if head.ends_with(b"<Code>InvalidBucketName</Code>") {
-        out.extend_from_slice(b"<Message>The specified bucket is not valid.</Message>");
-    }
-    out.extend_from_slice(b"<RequestId>");
-    out.extend_from_slice(request_id.as_bytes());
-    out.extend_from_slice(b"</RequestId></Error>");
+    let mut tail = String::new();
+    iamd_api::xml::elem_str(&mut tail, "RequestId", request_id);
+    iamd_api::xml::elem_str(&mut tail, "HostId", &host_id(request_id));
+    out.extend_from_slice(tail.as_bytes());
+    out.extend_from_slice(b"</Error>");
     (out, code)
+}
+
+/// AWS's message for an error s3s raises without one (S3 error responses always
+/// carry a `<Message>`); the status's reason phrase for a code not listed.
+fn default_message(code: &str, status: http::StatusCode) -> &'static str {
+    match code {
+        "AccessDenied" => "Access Denied",
+        "BadDigest" => "The Content-MD5 you specified did not match what we received.",
+        "EntityTooLarge" => "Your proposed upload exceeds the maximum allowed object size.",
+        "IncompleteBody" => {
+            "You did not provide the number of bytes specified by the Content-Length HTTP header"
+        }
+        "InternalError" => "We encountered an internal error. Please try again.",
+        "InvalidAccessKeyId" => {
+            "The AWS Access Key Id you provided does not exist in our records."
+        }
+        "InvalidBucketName" => "The specified bucket is not valid.",
+        "InvalidDigest" => "The Content-MD5 you specified is not valid.",
+        "InvalidRange" => "The requested range is not satisfiable",
+        "InvalidURI" => "Couldn't parse the specified URI.",
+        "KeyTooLongError" => "Your key is too long",
+        "MalformedXML" => {
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        }
+        "MethodNotAllowed" => "The specified method is not allowed against this resource.",
+        "MissingContentLength" => "You must provide the Content-Length HTTP header.",
+        "NoSuchBucket" => "The specified bucket does not exist",
+        "NoSuchKey" => "The specified key does not exist.",
+        "NotImplemented" => {
+            "A header you provided implies functionality that is not implemented"
+        }
+        "PreconditionFailed" => "At least one of the pre-conditions you specified did not hold",
+        "RequestTimeTooSkewed" => {
+            "The difference between the request time and the current time is too large."
+        }
+        "SignatureDoesNotMatch" => {
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+        }
+        _ => status.canonical_reason().unwrap_or("Error"),
+    }
 }
 
 fn between<'a>(s: &'a [u8], open: &[u8], close: &[u8]) -> Option<&'a [u8]> {
@@ -250,7 +361,8 @@ fn between<'a>(s: &'a [u8], open: &[u8], close: &[u8]) -> Option<&'a [u8]> {
     rest.get(..len)
 }
 
-/// One line per request: anybody can provoke client errors, so they stay at DEBUG.
+/// One line per request: anybody can provoke client errors (and 501s, for operations
+/// this server does not offer), so they stay at DEBUG.
 fn log_request(
     method: &http::Method,
     uri: &http::Uri,
@@ -260,9 +372,10 @@ fn log_request(
 ) {
     let code = code.unwrap_or("-");
     let path = uri.path();
-    if status.is_server_error() {
+    // 501: an operation this server does not offer (a client's probe, not a fault).
+    if status.is_server_error() && status != http::StatusCode::NOT_IMPLEMENTED {
         tracing::error!(request_id, %method, path, status = status.as_u16(), code, "s3 request failed");
-    } else if status.is_client_error() {
+    } else if status.is_client_error() || status == http::StatusCode::NOT_IMPLEMENTED {
         tracing::debug!(request_id, %method, path, status = status.as_u16(), code, "s3 request refused");
     } else {
         tracing::trace!(request_id, %method, path, status = status.as_u16(), "s3 request");
@@ -307,20 +420,31 @@ mod tests {
 
     #[test]
     fn error_documents_get_the_request_id() {
+        let host = host_id("ABC");
         let (xml, code) = finish_error_document(
             br#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>m</Message></Error>"#,
+            http::StatusCode::NOT_FOUND,
             "ABC",
         );
         assert_eq!(code.as_deref(), Some("NoSuchKey"));
-        assert!(xml.ends_with(b"<Message>m</Message><RequestId>ABC</RequestId></Error>"));
+        let want = format!(
+            "<Message>m</Message><RequestId>ABC</RequestId><HostId>{host}</HostId></Error>"
+        );
+        assert!(xml.ends_with(want.as_bytes()));
         let (xml, code) = finish_error_document(
             br#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>KeyTooLongError</Code></Error>"#,
+            http::StatusCode::BAD_REQUEST,
             "ABC",
         );
         assert_eq!(code.as_deref(), Some("KeyTooLongError"));
-        assert!(xml.ends_with(
-            b"<Code>KeyTooLongError</Code><Message>Your key is too long</Message><RequestId>ABC</RequestId></Error>"
-        ));
+        let want = format!("<Code>KeyTooLongError</Code><Message>Your key is too long</Message><RequestId>ABC</RequestId><HostId>{host}</HostId></Error>");
+        assert!(xml.ends_with(want.as_bytes()));
+        let (xml, _) = finish_error_document(
+            br#"<Error><Code>Whatever</Code></Error>"#,
+            http::StatusCode::CONFLICT,
+            "ABC",
+        );
+        assert!(xml.starts_with(b"<Error><Code>Whatever</Code><Message>Conflict</Message>"));
         let id = request_id();
         assert_eq!(id.len(), 16);
         assert!(id

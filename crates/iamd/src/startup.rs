@@ -235,6 +235,7 @@ async fn serve(config: Config) -> Result<(), StartError> {
     crate::s3::set_body_timeout(config.s3_body_timeout);
     let s3 = iamd_s3::service(iam.clone(), s3_store, dir, config.domain.as_deref())
         .map_err(|e| StartError::S3(e.to_string()))?;
+    tokio::spawn(s3.lifecycle_task(config.s3_lifecycle_interval));
     let app = Arc::new(crate::app::App::new(iam).with_s3(s3));
     tracing::info!(endpoint = %format!("http://{local}"), account = %account, accounts, data_dir = %dir.display(), "iamd listening");
     let creds_note = if report.root_key_from_env {
