@@ -17,7 +17,7 @@ import botocore.exceptions
 import pytest
 
 import e2e_util as u
-from test_s3_integrity import b64, call, client_error
+from test_s3_integrity import b64, call, chunked_put, client_error
 
 BUCKET = "sums"
 MIB = 1024 * 1024
@@ -103,6 +103,30 @@ def test_an_upload_without_checksum_gets_crc64nvme(server, s3):
     h = s3.head_object(Bucket=BUCKET, Key="plain", ChecksumMode="ENABLED")
     assert h["ChecksumCRC64NVME"] == b64(digest("CRC64NVME", body))
     assert h["ChecksumType"] == "FULL_OBJECT"
+
+
+def test_a_trailer_checksum_is_kept(server, s3):
+    body = os.urandom(150_000)
+    assert chunked_put(server, f"/{BUCKET}/trailer", body) == (200, None, None)
+    h = s3.head_object(Bucket=BUCKET, Key="trailer", ChecksumMode="ENABLED")
+    assert (h["ChecksumCRC32"], h["ChecksumType"]) == (b64(digest("CRC32", body)), "FULL_OBJECT")
+
+
+def test_transfer_manager_multipart_upload_and_download(s3, tmp_path):
+    """boto3's upload_file/download_file (s3transfer) above the 8 MiB multipart
+    threshold, with their default checksums, end to end."""
+    src, dst = tmp_path / "big", tmp_path / "back"
+    data = os.urandom(9 * MIB)
+    src.write_bytes(data)
+    s3.upload_file(str(src), BUCKET, "transfer")
+    s3.download_file(BUCKET, "transfer", str(dst))
+    assert dst.read_bytes() == data
+    h = s3.head_object(Bucket=BUCKET, Key="transfer", ChecksumMode="ENABLED")
+    assert h["ETag"].strip('"').endswith("-2")
+    # s3transfer asks for CRC32 parts (8 MiB chunks): a composite of the two.
+    parts = [data[:8 * MIB], data[8 * MIB:]]
+    composite = b64(digest("CRC32", b"".join(digest("CRC32", p) for p in parts)))
+    assert (h["ChecksumCRC32"], h["ChecksumType"]) == (f"{composite}-2", "COMPOSITE")
 
 
 def test_a_wrong_checksum_is_refused_and_nothing_kept(s3):
