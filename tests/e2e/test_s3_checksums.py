@@ -105,6 +105,14 @@ def test_an_upload_without_checksum_gets_crc64nvme(server, s3):
     assert h["ChecksumType"] == "FULL_OBJECT"
 
 
+def test_listings_name_each_objects_checksum_algorithm(s3):
+    s3.put_object(Bucket=BUCKET, Key="listed/sha", Body=b"x", ChecksumAlgorithm="SHA256")
+    s3.put_object(Bucket=BUCKET, Key="listed/crc", Body=b"x")
+    got = {o["Key"]: (o["ChecksumAlgorithm"], o["ChecksumType"])
+           for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="listed/")["Contents"]}
+    assert got == {"listed/sha": (["SHA256"], "FULL_OBJECT"), "listed/crc": (["CRC32"], "FULL_OBJECT")}
+
+
 def test_a_trailer_checksum_is_kept(server, s3):
     body = os.urandom(150_000)
     assert chunked_put(server, f"/{BUCKET}/trailer", body) == (200, None, None)

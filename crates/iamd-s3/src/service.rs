@@ -1842,7 +1842,13 @@ impl s3s::S3 for Service {
 }
 
 fn object_dto(o: ObjectRecord, url: bool) -> Object {
+    // Listings name each object's checksum algorithm and type (not its value), as S3.
+    let checksum = decode_meta(&o.metadata).checksum;
     Object {
+        checksum_algorithm: checksum
+            .as_ref()
+            .map(|c| vec![ChecksumAlgorithm::from(c.algorithm.name().to_string())]),
+        checksum_type: checksum.map(|c| ChecksumType::from(c.kind.name().to_string())),
         e_tag: Some(etag(&o.etag)),
         key: Some(list_key(url, o.key)),
         last_modified: Some(ts(o.last_modified)),
