@@ -262,7 +262,7 @@ def test_multipart_without_algorithm_gets_a_full_object_crc64nvme(s3):
     assert r["ChecksumCRC64NVME"] == b64(digest("CRC64NVME", whole))
 
 
-def test_multipart_checksum_rules(s3):
+def test_multipart_checksum_rules(server, s3):
     def refused(**kw):
         with pytest.raises(botocore.exceptions.ClientError) as ei:
             s3.create_multipart_upload(Bucket=BUCKET, Key="rules", **kw)
@@ -282,6 +282,26 @@ def test_multipart_checksum_rules(s3):
                        ChecksumAlgorithm="CRC32")
     assert client_error(ei) == (400, "InvalidRequest",
                                 "Checksum Type mismatch occurred, expected checksum Type: sha1, actual checksum Type: crc32")
+    # A composite upload's part must carry its checksum (here: a raw request without).
+    status, code, msg = call(server, "PUT", f"/{BUCKET}/rules", b"x", f"partNumber=1&uploadId={uid}")
+    assert (status, code, msg) == (400, "InvalidRequest",
+                                   "Checksum Type mismatch occurred, expected checksum Type: sha1, actual checksum Type: null")
+    # …and its Complete must list each part's checksum.
+    e = s3.upload_part(Bucket=BUCKET, Key="rules", UploadId=uid, PartNumber=1, Body=b"x",
+                       ChecksumAlgorithm="SHA1")
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        s3.complete_multipart_upload(Bucket=BUCKET, Key="rules", UploadId=uid,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e["ETag"]}]})
+    assert client_error(ei) == (
+        400, "InvalidRequest", "The upload was created using a sha1 checksum. The complete request must "
+        "include the checksum for each part. It was missing for part 1 in the request.")
+    s3.abort_multipart_upload(Bucket=BUCKET, Key="rules", UploadId=uid)
+    # A full-object upload's part may leave its checksum to the server.
+    uid = s3.create_multipart_upload(Bucket=BUCKET, Key="rules", ChecksumAlgorithm="CRC32",
+                                     ChecksumType="FULL_OBJECT")["UploadId"]
+    assert call(server, "PUT", f"/{BUCKET}/rules", b"x", f"partNumber=1&uploadId={uid}")[0] == 200
+    listed = s3.list_parts(Bucket=BUCKET, Key="rules", UploadId=uid)["Parts"]
+    assert listed[0]["ChecksumCRC32"] == b64(digest("CRC32", b"x"))
     s3.abort_multipart_upload(Bucket=BUCKET, Key="rules", UploadId=uid)
 
 

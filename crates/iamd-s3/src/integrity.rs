@@ -486,14 +486,16 @@ impl Expect {
         let kept = match (keep, declared) {
             (Keep::DeclaredOr(_), Some(d)) => d,
             (Keep::DeclaredOr(a) | Keep::Also(a), _) => a,
-            (Keep::Only(a), Some(d)) if d != a => {
+            (Keep::Only(a) | Keep::Required(a), d)
+                if d.is_some_and(|d| d != a) || (d.is_none() && keep == Keep::Required(a)) =>
+            {
                 return Err(invalid_request(format!(
                     "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
                     a.name().to_ascii_lowercase(),
-                    d.name().to_ascii_lowercase()
+                    d.map_or("null".to_string(), |d| d.name().to_ascii_lowercase())
                 )))
             }
-            (Keep::Only(a), _) => a,
+            (Keep::Only(a) | Keep::Required(a), _) => a,
         };
         let mut check = self.check(trailers);
         check.kept = Some((kept, None));
@@ -522,9 +524,12 @@ impl Expect {
 pub(crate) enum Keep {
     /// The declared algorithm's, else this one's (PutObject: S3's default CRC64NVME).
     DeclaredOr(Algorithm),
-    /// This algorithm's; a checksum declared in another is refused (parts of an upload
-    /// created with a checksum algorithm).
+    /// This algorithm's; a checksum declared in another is refused (parts of a
+    /// full-object upload created with a checksum algorithm).
     Only(Algorithm),
+    /// [`Keep::Only`], and the request must declare the checksum (parts of a composite
+    /// upload: S3 refuses a part without one).
+    Required(Algorithm),
     /// This algorithm's, whatever else is declared (and verified): parts of an upload
     /// created without one, copies.
     Also(Algorithm),
@@ -1165,6 +1170,27 @@ mod tests {
             "InvalidRequest"
         );
         let k = run(Expect::default(), None, body, Keep::Only(Algorithm::Sha1)).unwrap();
+        // A part of a composite upload must declare its checksum.
+        assert_eq!(
+            run(
+                Expect::default(),
+                None,
+                body,
+                Keep::Required(Algorithm::Sha1)
+            )
+            .unwrap_err(),
+            "InvalidRequest"
+        );
+        let sha1 = b64(&sum(Algorithm::Sha1, body));
+        let h = headers(&[("x-amz-checksum-sha1", &sha1)]);
+        let k2 = run(
+            Expect::from_headers(&h).unwrap(),
+            None,
+            body,
+            Keep::Required(Algorithm::Sha1),
+        )
+        .unwrap();
+        assert_eq!(k2.value, sha1);
         assert_eq!(k.value, b64(&sum(Algorithm::Sha1, body)));
         // A copy computes its checksum.
         let mut c = compute(Algorithm::Crc32c);

@@ -1371,7 +1371,8 @@ impl s3s::S3 for Service {
         check_part_number(i.part_number)?;
         let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
         let keep = match upload_checksum(&u) {
-            (a, _, true) => Keep::Only(a),
+            (a, ChecksumKind::Composite, true) => Keep::Required(a),
+            (a, ChecksumKind::FullObject, true) => Keep::Only(a),
             (a, _, false) => Keep::Also(a),
         };
         let check = integrity::stream_check(&req.headers, req.trailing_headers.clone(), keep)?;
@@ -1461,7 +1462,7 @@ impl s3s::S3 for Service {
                 "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
             )
         };
-        let (algorithm, kind, _) = upload_checksum(&u);
+        let (algorithm, kind, chosen) = upload_checksum(&u);
         let mut sources = Vec::with_capacity(wanted.len());
         let mut md5s = Vec::with_capacity(wanted.len() * 16);
         let mut summary = Vec::with_capacity(wanted.len());
@@ -1488,7 +1489,17 @@ impl s3s::S3 for Service {
                     return Err(invalid_part());
                 }
             }
-            // A part checksum the client lists must be the stored one.
+            // A composite upload's Complete lists every part's checksum (S3 refuses it
+            // otherwise), and a part checksum the client lists must be the stored one.
+            if chosen && kind == ChecksumKind::Composite && part_checksum(w, algorithm).is_none() {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidRequest,
+                    format!(
+                        "The upload was created using a {} checksum. The complete request must include the checksum for each part. It was missing for part {n} in the request.",
+                        algorithm.name().to_ascii_lowercase()
+                    ),
+                ));
+            }
             if let (Some(listed), Some(stored)) = (part_checksum(w, algorithm), &p.checksum) {
                 if listed.trim() != stored {
                     return Err(invalid_part());
