@@ -688,7 +688,19 @@ pub fn carries_digest(h: &HeaderMap) -> bool {
 /// The operations s3s parses whole cannot check the digest of an aws-chunked body
 /// (s3s decodes it out of sight): refused rather than taken unchecked.
 pub(crate) fn refuse_unchecked(h: &HeaderMap) -> S3Result<()> {
-    if is_aws_chunked(h) && carries_digest(h) {
+    refuse_if(is_aws_chunked(h) && carries_digest(h))
+}
+
+/// [`refuse_unchecked`] for CompleteMultipartUpload, whose `x-amz-checksum-*` headers
+/// name the object's checksum: only `Content-MD5` and `x-amz-trailer` are the body's.
+pub(crate) fn refuse_unchecked_complete(h: &HeaderMap) -> S3Result<()> {
+    refuse_if(
+        is_aws_chunked(h) && (h.contains_key("content-md5") || h.contains_key("x-amz-trailer")),
+    )
+}
+
+fn refuse_if(unchecked: bool) -> S3Result<()> {
+    if unchecked {
         return Err(S3Error::with_message(
             S3ErrorCode::NotImplemented,
             "aws-chunked request bodies with a checksum are not supported for this operation",
@@ -1197,6 +1209,21 @@ mod tests {
         c.feed(body).unwrap();
         c.end(&[0; 16]).unwrap();
         assert_eq!(c.kept().unwrap().value, b64(&0xE306_9283u32.to_be_bytes()));
+    }
+
+    #[test]
+    fn a_completes_object_checksum_is_not_an_unchecked_body_digest() {
+        let chunked = |extra: (&str, &str)| {
+            headers(&[
+                ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD"),
+                extra,
+            ])
+        };
+        let object = chunked(("x-amz-checksum-crc32", "AAAAAA=="));
+        assert!(refuse_unchecked_complete(&object).is_ok());
+        assert_eq!(code(refuse_unchecked(&object)), "NotImplemented");
+        let md5 = chunked(("content-md5", "AAAAAAAAAAAAAAAAAAAAAA=="));
+        assert_eq!(code(refuse_unchecked_complete(&md5)), "NotImplemented");
     }
 
     #[test]

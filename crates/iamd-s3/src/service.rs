@@ -1440,7 +1440,7 @@ impl s3s::S3 for Service {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        integrity::refuse_unchecked(&req.headers)?;
+        integrity::refuse_unchecked_complete(&req.headers)?;
         let core = &self.0;
         let i = req.input;
         let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
