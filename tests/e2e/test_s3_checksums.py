@@ -210,6 +210,23 @@ def test_multipart_composite_sha256(s3):
     g = s3.get_object(Bucket=BUCKET, Key="mp-sha", ChecksumMode="ENABLED")
     assert g["Body"].read() == b"".join(parts)
 
+    # One part (?partNumber=): its bytes and range, the parts count, its own checksum
+    # (which botocore validates against the part's body).
+    g = s3.get_object(Bucket=BUCKET, Key="mp-sha", PartNumber=2, ChecksumMode="ENABLED")
+    assert g["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert (g["PartsCount"], g["ContentRange"]) == (3, f"bytes {5 * MIB}-{10 * MIB - 1}/{10 * MIB + 1024}")
+    assert g["ChecksumSHA256"] == b64(digest("SHA256", parts[1]))
+    assert g["Body"].read() == parts[1]
+    h = s3.head_object(Bucket=BUCKET, Key="mp-sha", PartNumber=3, ChecksumMode="ENABLED")
+    assert (h["ContentLength"], h["PartsCount"]) == (1024, 3)  # (AWS: 206; s3s answers 200)
+    assert h["ChecksumSHA256"] == b64(digest("SHA256", parts[2]))
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        s3.get_object(Bucket=BUCKET, Key="mp-sha", PartNumber=4)
+    assert client_error(ei)[:2] == (416, "InvalidPartNumber")
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        s3.get_object(Bucket=BUCKET, Key="mp-sha", PartNumber=1, Range="bytes=0-1")
+    assert client_error(ei)[:2] == (400, "InvalidRequest")
+
     a = s3.get_object_attributes(Bucket=BUCKET, Key="mp-sha", ObjectAttributes=[
         "ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"])
     assert a["Checksum"] == {"ChecksumSHA256": composite, "ChecksumType": "COMPOSITE"}
@@ -249,6 +266,9 @@ def test_multipart_full_object_crc32_checks_the_declared_object_checksum(s3):
     a = s3.get_object_attributes(Bucket=BUCKET, Key="mp-full", ObjectAttributes=["ObjectParts", "Checksum"])
     assert a["Checksum"] == {"ChecksumCRC32": want, "ChecksumType": "FULL_OBJECT"}
     assert a["ObjectParts"]["TotalPartsCount"] == 2 and "Parts" not in a["ObjectParts"]
+    # A part of a full-object checksum has none of its own.
+    g = s3.get_object(Bucket=BUCKET, Key="mp-full", PartNumber=2, ChecksumMode="ENABLED")
+    assert g["Body"].read() == parts[1] and "ChecksumCRC32" not in g and g["PartsCount"] == 2
 
 
 def test_multipart_without_algorithm_gets_a_full_object_crc64nvme(s3):
@@ -313,6 +333,12 @@ def test_object_attributes_of_a_single_put_object(s3):
     assert a["Checksum"] == {"ChecksumCRC32C": b64(digest("CRC32C", body)), "ChecksumType": "FULL_OBJECT"}
     assert a["ObjectSize"] == len(body)
     assert "ObjectParts" not in a and "ETag" not in a
+    # An object stored whole is its own part 1, and has no other.
+    g = s3.get_object(Bucket=BUCKET, Key="attrs", PartNumber=1, ChecksumMode="ENABLED")
+    assert g["Body"].read() == body and "PartsCount" not in g
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        s3.head_object(Bucket=BUCKET, Key="attrs", PartNumber=2)
+    assert client_error(ei)[0] == 416
     with pytest.raises(botocore.exceptions.ClientError) as ei:
         s3.get_object_attributes(Bucket=BUCKET, Key="attrs", ObjectAttributes=["ETag"],
                                  VersionId="3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")

@@ -641,6 +641,85 @@ fn object_parts(
     Some(out)
 }
 
+/// One part of an object, as GET/HEAD `?partNumber=N` read it.
+#[derive(Debug)]
+struct PartSlice {
+    start: u64,
+    len: u64,
+    /// A multipart object's number of parts (`x-amz-mp-parts-count`).
+    count: Option<i32>,
+    /// The checksum returned for the part with `x-amz-checksum-mode: ENABLED`: a
+    /// composite object's part checksum, or the whole object's when the part is the
+    /// object (S3 returns none for a part of a full-object multipart checksum).
+    checksum: Option<(Algorithm, String, ChecksumKind)>,
+}
+
+fn invalid_part_number() -> S3Error {
+    let mut e = S3Error::with_message(
+        S3ErrorCode::Custom("InvalidPartNumber".into()),
+        "The requested partnumber is not satisfiable",
+    );
+    e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+    e
+}
+
+/// Part `n` of `o`: a multipart object's part by its number; an object stored whole
+/// is its own part 1 (S3 serves it for `partNumber=1`, refuses any other).
+fn part_slice(o: &ObjectRecord, meta: &Meta, n: i32) -> S3Result<PartSlice> {
+    check_part_number(n)?;
+    if meta.parts.is_empty() {
+        if o.etag.contains('-') {
+            // Completed before part sizes were recorded: its parts cannot be located.
+            return Err(S3Error::with_message(
+                S3ErrorCode::NotImplemented,
+                "partNumber is not supported for this object",
+            ));
+        }
+        if n != 1 {
+            return Err(invalid_part_number());
+        }
+        return Ok(PartSlice {
+            start: 0,
+            len: o.size as u64,
+            count: None,
+            checksum: meta
+                .checksum
+                .as_ref()
+                .map(|c| (c.algorithm, c.value.clone(), c.kind)),
+        });
+    }
+    let mut start = 0u64;
+    for (number, size, sum) in &meta.parts {
+        let len = u64::try_from(*size).unwrap_or(0);
+        if *number == n {
+            let composite = meta
+                .checksum
+                .as_ref()
+                .filter(|c| c.kind == ChecksumKind::Composite);
+            return Ok(PartSlice {
+                start,
+                len,
+                count: i32::try_from(meta.parts.len()).ok(),
+                checksum: composite
+                    .zip(sum.as_ref())
+                    .map(|(c, v)| (c.algorithm, v.clone(), c.kind)),
+            });
+        }
+        start += len;
+    }
+    Err(invalid_part_number())
+}
+
+/// Sets a GET/HEAD output's checksum for a part read with `?partNumber=`.
+macro_rules! set_part_checksum {
+    ($out:expr, $part:expr) => {{
+        if let Some((a, v, kind)) = $part.checksum.clone() {
+            set_checksum_value!($out, a, v);
+            $out.checksum_type = Some(ChecksumType::from(kind.name().to_string()));
+        }
+    }};
+}
+
 /// S3's default checksum for what a client sends without one.
 const DEFAULT_CHECKSUM: Algorithm = Algorithm::Crc64Nvme;
 
@@ -896,9 +975,29 @@ impl s3s::S3 for Service {
             &i.if_unmodified_since,
         )?;
         let size = o.size as u64;
-        let (start, len, content_range) = match &i.range {
-            None => (0, size, None),
-            Some(r) => {
+        let meta = decode_meta(&o.metadata);
+        let part = match (i.part_number, &i.range) {
+            (Some(_), Some(_)) => {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Cannot specify both Range header and partNumber query parameter."
+                ))
+            }
+            (Some(n), None) => Some(part_slice(&o, &meta, n)?),
+            (None, _) => None,
+        };
+        let (start, len, content_range) = match (&part, &i.range) {
+            (Some(p), _) => (
+                p.start,
+                p.len,
+                Some(format!(
+                    "bytes {}-{}/{size}",
+                    p.start,
+                    (p.start + p.len).saturating_sub(1)
+                )),
+            ),
+            (None, None) => (0, size, None),
+            (None, Some(r)) => {
                 let rg = r.check(size).map_err(|_| {
                     s3_error!(InvalidRange, "The requested range is not satisfiable")
                 })?;
@@ -918,12 +1017,10 @@ impl s3s::S3 for Service {
             .read(&o.blob_id, start, len)
             .await
             .map_err(internal)?;
-        let meta = decode_meta(&o.metadata);
         let partial = content_range.is_some();
+        let mode = checksum_mode(&i.checksum_mode);
         // The checksum covers the whole object: not returned with a range (as S3).
-        let checksum = meta
-            .checksum
-            .filter(|_| !partial && checksum_mode(&i.checksum_mode));
+        let checksum = meta.checksum.filter(|_| !partial && mode);
         let mut out = GetObjectOutput {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some(len as i64),
@@ -940,6 +1037,12 @@ impl s3s::S3 for Service {
             ..Default::default()
         };
         set_checksum!(out, checksum);
+        if let Some(p) = &part {
+            out.parts_count = p.count;
+            if mode {
+                set_part_checksum!(out, p);
+            }
+        }
         let mut resp = S3Response::new(out);
         if partial {
             resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
@@ -962,9 +1065,14 @@ impl s3s::S3 for Service {
             &i.if_unmodified_since,
         )?;
         let meta = decode_meta(&o.metadata);
-        let checksum = meta.checksum.filter(|_| checksum_mode(&i.checksum_mode));
+        let part = i
+            .part_number
+            .map(|n| part_slice(&o, &meta, n))
+            .transpose()?;
+        let mode = checksum_mode(&i.checksum_mode);
+        let checksum = meta.checksum.clone().filter(|_| mode && part.is_none());
         let mut out = HeadObjectOutput {
-            content_length: Some(o.size),
+            content_length: Some(part.as_ref().map_or(o.size, |p| p.len as i64)),
             content_type: o.content_type,
             e_tag: Some(etag(&o.etag)),
             last_modified: Some(ts(o.last_modified)),
@@ -977,6 +1085,21 @@ impl s3s::S3 for Service {
             ..Default::default()
         };
         set_checksum!(out, checksum);
+        let Some(p) = part else {
+            return Ok(S3Response::new(out));
+        };
+        // A part: its range, as a GET of it (AWS answers 206; s3s 0.14's HeadObject
+        // serializer answers 200 whatever the operation returns).
+        out.parts_count = p.count;
+        out.content_range = Some(format!(
+            "bytes {}-{}/{}",
+            p.start,
+            (p.start + p.len).saturating_sub(1),
+            o.size
+        ));
+        if mode {
+            set_part_checksum!(out, p);
+        }
         Ok(S3Response::new(out))
     }
 
@@ -1920,8 +2043,59 @@ fn is_public(doc: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_are_located_by_number() {
+        let o = |etag: &str, metadata: &str| ObjectRecord {
+            bucket: "b".into(),
+            key: "k".into(),
+            blob_id: "x".into(),
+            size: 15,
+            etag: etag.into(),
+            content_type: None,
+            metadata: metadata.into(),
+            last_modified: 0,
+        };
+        let ck = ObjectChecksum {
+            algorithm: Algorithm::Sha1,
+            kind: ChecksumKind::Composite,
+            value: "v".into(),
+            parts: 2,
+        };
+        let parts = [(1, 10, Some("p1".into())), (3, 5, Some("p3".into()))];
+        let mp = o("\"e-2\"", &with_checksum("{}", Some(&ck), &parts));
+        let meta = decode_meta(&mp.metadata);
+        let p = part_slice(&mp, &meta, 3).unwrap();
+        assert_eq!((p.start, p.len, p.count), (10, 5, Some(2)));
+        assert_eq!(
+            p.checksum,
+            Some((Algorithm::Sha1, "p3".into(), ChecksumKind::Composite))
+        );
+        assert_eq!(
+            part_slice(&mp, &meta, 2).unwrap_err().code().as_str(),
+            "InvalidPartNumber"
+        );
+        assert_eq!(
+            part_slice(&mp, &meta, 0).unwrap_err().code().as_str(),
+            "InvalidArgument"
+        );
+        // Stored whole: part 1 only. Completed before parts were recorded: refused.
+        let whole = o("\"e\"", "{}");
+        let p = part_slice(&whole, &decode_meta("{}"), 1).unwrap();
+        assert_eq!((p.start, p.len, p.count), (0, 15, None));
+        assert!(part_slice(&whole, &decode_meta("{}"), 2).is_err());
+        let legacy = o("\"e-2\"", "{}");
+        assert_eq!(
+            part_slice(&legacy, &decode_meta("{}"), 1)
+                .unwrap_err()
+                .code()
+                .as_str(),
+            "NotImplemented"
+        );
+    }
 
     #[test]
     fn hex_decoding() {
