@@ -4,7 +4,8 @@
 # its own virtualenv), checks formatting, lints and generated code, then runs the
 # Rust tests (unit, corpus, property, SQLite and PostgreSQL store tests), a short
 # run of every fuzz target over its committed corpus, and the end-to-end tests that
-# start the real `iamd serve` and drive it with boto3, the aws CLI and boto 2.
+# start the real `iamd serve` and drive it with boto3, the aws CLI, boto 2 and the
+# AWS SDK for JavaScript v3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,11 @@ fi
 step "python packages"
 python3 -m pip install -q --disable-pip-version-check -r requirements.txt
 bash tests/e2e/setup_boto2.sh
+
+step "AWS SDK for JavaScript v3 (tests/e2e/js, pinned by its package-lock.json)"
+if command -v npm >/dev/null 2>&1; then
+  npm ci --prefix tests/e2e/js --no-audit --no-fund --silent
+fi
 
 step "generated code is up to date"
 bash codegen/check.sh

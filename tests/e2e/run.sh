@@ -11,4 +11,7 @@ if [ "${IAMD_E2E_BUILD:-0}" = 1 ]; then
   cargo build -p iamd
 fi
 bash tests/e2e/setup_boto2.sh >/dev/null
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/e2e/js/node_modules ]; then
+  npm ci --prefix tests/e2e/js --no-audit --no-fund --silent   # the AWS SDK for JavaScript v3
+fi
 exec python3 -m pytest tests/e2e -p no:cacheprovider "$@"

@@ -399,3 +399,38 @@ def test_bucket_settings_and_edge_rules_on_postgres(pg, tmp_path):
         assert keys == ["new/b"]
     finally:
         s.kill()
+
+
+def test_s3_checksums_on_postgres(pg, tmp_path):
+    """Checksums kept on PostgreSQL (issue 13): a part's checksum (schema 7 columns)
+    between UploadPart and Complete across a kill -9, the composite it yields, and a
+    PutObject's default CRC32 from boto3."""
+    import base64
+    import hashlib
+    url = make_db(pg, "sums")
+    s = pg_server(tmp_path, url, "a")
+    try:
+        s3 = s.client("s3")
+        s3.create_bucket(Bucket="sums")
+        r = s3.put_object(Bucket="sums", Key="one", Body=b"one")
+        parts = [b"a" * (5 * 1024 * 1024), b"b" * 10]
+        uid = s3.create_multipart_upload(Bucket="sums", Key="mp", ChecksumAlgorithm="SHA1")["UploadId"]
+        done = []
+        for n, p in enumerate(parts, 1):
+            e = s3.upload_part(Bucket="sums", Key="mp", UploadId=uid, PartNumber=n, Body=p,
+                               ChecksumAlgorithm="SHA1")
+            done.append({"PartNumber": n, "ETag": e["ETag"], "ChecksumSHA1": e["ChecksumSHA1"]})
+        s.kill()
+        s.start()
+        s3 = s.client("s3")
+        listed = s3.list_parts(Bucket="sums", Key="mp", UploadId=uid)
+        assert [p["ChecksumSHA1"] for p in listed["Parts"]] == [d["ChecksumSHA1"] for d in done]
+        c = s3.complete_multipart_upload(Bucket="sums", Key="mp", UploadId=uid,
+                                         MultipartUpload={"Parts": done})
+        composite = base64.b64encode(hashlib.sha1(b"".join(
+            hashlib.sha1(p).digest() for p in parts)).digest()).decode()
+        assert (c["ChecksumSHA1"], c["ChecksumType"]) == (f"{composite}-2", "COMPOSITE")
+        h = s3.head_object(Bucket="sums", Key="one", ChecksumMode="ENABLED")
+        assert h["ChecksumCRC32"] == r["ChecksumCRC32"]
+    finally:
+        s.kill()

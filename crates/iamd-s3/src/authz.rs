@@ -272,6 +272,22 @@ pub fn plan(
             c.existing_object = Some((bucket.to_string(), key.to_string()));
             vec![c]
         }
+        // Both actions (AWS's API reference); the Version pair when a version is named.
+        "GetObjectAttributes" => {
+            let actions = if param(query, "versionId").is_some() {
+                ["s3:GetObjectVersion", "s3:GetObjectVersionAttributes"]
+            } else {
+                ["s3:GetObject", "s3:GetObjectAttributes"]
+            };
+            actions
+                .into_iter()
+                .map(|a| {
+                    let mut c = obj(a);
+                    c.existing_object = Some((bucket.to_string(), key.to_string()));
+                    c
+                })
+                .collect()
+        }
         "PutObject" => {
             let mut c = obj("s3:PutObject");
             c.keys = acl_keys(h, true);
@@ -513,6 +529,26 @@ mod tests {
         }
         let c = checks("GetObject", S3Path::object("b", "k"), "", &[]);
         assert_eq!(c[0].existing_object, Some(("b".into(), "k".into())));
+    }
+
+    #[test]
+    fn object_attributes_need_both_actions() {
+        let actions = |query| {
+            let c = checks("GetObjectAttributes", S3Path::object("b", "k"), query, &[]);
+            for c in &c {
+                assert_eq!(arn(c), "arn:aws:s3:::b/k");
+                assert_eq!(c.existing_object, Some(("b".into(), "k".into())));
+            }
+            c.iter().map(|c| c.action).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            actions("attributes"),
+            ["s3:GetObject", "s3:GetObjectAttributes"]
+        );
+        assert_eq!(
+            actions("attributes&versionId=null"),
+            ["s3:GetObjectVersion", "s3:GetObjectVersionAttributes"]
+        );
     }
 
     #[test]

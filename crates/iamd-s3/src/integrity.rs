@@ -20,8 +20,17 @@
 //!   header or trailer checksum. The operations s3s parses whole refuse aws-chunked
 //!   bodies that carry a digest ([`refuse_unchecked`]): nothing could check it.
 //!
+//! A CompleteMultipartUpload's `x-amz-checksum-*` headers are not its body's: they name
+//! the assembled object's checksum, which the operation compares ([`check_declared`]).
+//!
+//! Kept checksums: PutObject and UploadPart also compute the checksum stored with the
+//! object or part ([`Keep`], [`BodyCheck::kept`]): the declared algorithm's, else S3's
+//! default CRC64NVME; a multipart object's is [`combine`]d from its parts' (`COMPOSITE`:
+//! the digest of the part digests, `-N`; `FULL_OBJECT`: the parts' CRCs combined).
+//!
 //! The digests are s3s's own (`s3s::crypto`, already compiled in for its signature
-//! checks): no second CRC or SHA implementation.
+//! checks): no second CRC or SHA implementation; CRC combination is `crc-fast`'s, the
+//! engine under `s3s::crypto`.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -56,7 +65,7 @@ impl Algorithm {
         Algorithm::Sha256,
     ];
 
-    fn header(self) -> &'static str {
+    pub(crate) fn header(self) -> &'static str {
         match self {
             Algorithm::Crc32 => "x-amz-checksum-crc32",
             Algorithm::Crc32c => "x-amz-checksum-crc32c",
@@ -67,7 +76,7 @@ impl Algorithm {
     }
 
     /// As S3 names it in `x-amz-sdk-checksum-algorithm` and in its error messages.
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Algorithm::Crc32 => "CRC32",
             Algorithm::Crc32c => "CRC32C",
@@ -83,6 +92,23 @@ impl Algorithm {
             Algorithm::Crc64Nvme => 8,
             Algorithm::Sha1 => 20,
             Algorithm::Sha256 => 32,
+        }
+    }
+
+    /// By its S3 name (`CRC32`, …; case-insensitive, as S3 takes `ChecksumAlgorithm`).
+    pub(crate) fn by_name(name: &str) -> Option<Algorithm> {
+        Algorithm::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The CRCs, which S3 combines into a full-object checksum of a multipart object.
+    fn crc(self) -> Option<crc_fast::CrcAlgorithm> {
+        match self {
+            Algorithm::Crc32 => Some(crc_fast::CrcAlgorithm::Crc32IsoHdlc),
+            Algorithm::Crc32c => Some(crc_fast::CrcAlgorithm::Crc32Iscsi),
+            Algorithm::Crc64Nvme => Some(crc_fast::CrcAlgorithm::Crc64Nvme),
+            Algorithm::Sha1 | Algorithm::Sha256 => None,
         }
     }
 
@@ -132,6 +158,177 @@ impl Sum {
             Sum::Sha256(h) => h.finalize().as_ref().to_vec(),
         }
     }
+}
+
+/// How a stored checksum covers its object (`x-amz-checksum-type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChecksumKind {
+    /// The digest of the whole object (every PutObject; multipart with a CRC, combined).
+    FullObject,
+    /// The digest of the parts' binary digests, in part order (multipart only).
+    Composite,
+}
+
+impl ChecksumKind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ChecksumKind::FullObject => "FULL_OBJECT",
+            ChecksumKind::Composite => "COMPOSITE",
+        }
+    }
+
+    pub(crate) fn by_name(s: &str) -> Option<ChecksumKind> {
+        [ChecksumKind::FullObject, ChecksumKind::Composite]
+            .into_iter()
+            .find(|k| k.name() == s)
+    }
+}
+
+/// An object's (or part's) stored checksum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ObjectChecksum {
+    pub algorithm: Algorithm,
+    pub kind: ChecksumKind,
+    /// Base64 of the digest, without a composite's `-N`.
+    pub value: String,
+    /// A composite's number of parts (its `-N`); 0 otherwise.
+    pub parts: usize,
+}
+
+impl ObjectChecksum {
+    /// As S3 returns it in `x-amz-checksum-*` headers and Complete/Copy results: a
+    /// composite with its `-N` (GetObjectAttributes returns [`Self::value`]).
+    pub(crate) fn wire(&self) -> String {
+        match self.kind {
+            ChecksumKind::Composite => format!("{}-{}", self.value, self.parts),
+            ChecksumKind::FullObject => self.value.clone(),
+        }
+    }
+}
+
+/// The algorithm and type of a new multipart upload (CreateMultipartUpload's
+/// `x-amz-checksum-algorithm` and `x-amz-checksum-type`): SHA-1/SHA-256 composite
+/// only, CRC64NVME full-object only, CRC32/CRC32C composite unless asked otherwise.
+/// `None` for neither: the upload then keeps S3's default, a CRC64NVME of each part,
+/// combined into a full-object checksum.
+pub(crate) fn upload_checksum(
+    algorithm: Option<&str>,
+    kind: Option<&str>,
+) -> S3Result<Option<(Algorithm, ChecksumKind)>> {
+    let kind = kind
+        .map(|k| {
+            ChecksumKind::by_name(k)
+                .ok_or_else(|| invalid_request("Value for x-amz-checksum-type header is invalid."))
+        })
+        .transpose()?;
+    let Some(name) = algorithm else {
+        return match kind {
+            Some(_) => Err(invalid_request(
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
+            )),
+            None => Ok(None),
+        };
+    };
+    let a = Algorithm::by_name(name).ok_or_else(|| {
+        invalid_request("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+    })?;
+    let kind = kind.unwrap_or(match a {
+        Algorithm::Crc64Nvme => ChecksumKind::FullObject,
+        _ => ChecksumKind::Composite,
+    });
+    let allowed = match kind {
+        ChecksumKind::FullObject => a.crc().is_some(),
+        ChecksumKind::Composite => a != Algorithm::Crc64Nvme,
+    };
+    if !allowed {
+        return Err(invalid_request(format!(
+            "The {} checksum type cannot be used with the {} checksum algorithm.",
+            kind.name(),
+            a.name().to_ascii_lowercase()
+        )));
+    }
+    Ok(Some((a, kind)))
+}
+
+/// A multipart object's checksum from its parts' `(base64 checksum, size)` in part
+/// order: composite (the digest of the concatenated digests) or full-object (the
+/// parts' CRCs combined as if computed over the whole object). `None` if a part's
+/// value is malformed or the algorithm has no full-object form.
+pub(crate) fn combine(
+    a: Algorithm,
+    kind: ChecksumKind,
+    parts: &[(&str, u64)],
+) -> Option<ObjectChecksum> {
+    let digests: Vec<Vec<u8>> = parts
+        .iter()
+        .map(|(v, _)| unbase64(v).filter(|d| d.len() == a.digest_len()))
+        .collect::<Option<_>>()?;
+    let value = match kind {
+        ChecksumKind::Composite => {
+            let mut sum = Sum::new(a);
+            for d in &digests {
+                sum.update(d);
+            }
+            sum.finish()
+        }
+        ChecksumKind::FullObject => {
+            let crc = a.crc()?;
+            let as_u64 = |d: &[u8]| d.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+            let mut whole: Option<u64> = None;
+            for (d, (_, len)) in digests.iter().zip(parts) {
+                let part = as_u64(d);
+                whole = Some(match whole {
+                    None => part,
+                    Some(w) => crc_fast::checksum_combine(crc, w, part, *len),
+                });
+            }
+            let bytes = whole.unwrap_or(0).to_be_bytes();
+            bytes.get(8 - a.digest_len()..)?.to_vec()
+        }
+    };
+    Some(ObjectChecksum {
+        algorithm: a,
+        kind,
+        value: iamd_api::base64::encode(&value),
+        parts: if kind == ChecksumKind::Composite {
+            parts.len()
+        } else {
+            0
+        },
+    })
+}
+
+/// A checksum value a request names for a whole object (CompleteMultipartUpload's
+/// `x-amz-checksum-*`), checked against the one computed: `InvalidRequest` for another
+/// algorithm or type than the upload's, `BadDigest` for another value.
+pub(crate) fn check_declared(
+    computed: &ObjectChecksum,
+    declared: &[(Algorithm, Option<&str>)],
+    declared_kind: Option<&str>,
+) -> S3Result<()> {
+    if let Some(k) = declared_kind {
+        if k != computed.kind.name() {
+            return Err(invalid_request(format!(
+                "The upload was created using the {} checksum mode. The complete request must use the same checksum mode.",
+                computed.kind.name().to_ascii_lowercase().replace('_', " ")
+            )));
+        }
+    }
+    for (a, v) in declared {
+        let Some(v) = v else { continue };
+        if *a != computed.algorithm {
+            return Err(invalid_request(format!(
+                "The upload was created using a {} checksum. The complete request had checksums for {}.",
+                computed.algorithm.name().to_ascii_lowercase(),
+                a.name().to_ascii_lowercase()
+            )));
+        }
+        let v = v.trim();
+        if v != computed.wire() && v != computed.value {
+            return Err(checksum_mismatch(*a));
+        }
+    }
+    Ok(())
 }
 
 fn invalid_request(msg: impl Into<String>) -> S3Error {
@@ -203,6 +400,12 @@ impl Expect {
     /// or second checksum value or an `x-amz-sdk-checksum-algorithm` that names another
     /// algorithm than the value.
     pub(crate) fn from_headers(h: &HeaderMap) -> S3Result<Expect> {
+        Expect::parse(h, false)
+    }
+
+    /// `object_checksums`: the `x-amz-checksum-*` headers name the checksum of an object
+    /// the request assembles (CompleteMultipartUpload), not of its body: left out.
+    fn parse(h: &HeaderMap, object_checksums: bool) -> S3Result<Expect> {
         let mut e = Expect::default();
         if let Some(v) = header_str(h, "content-md5") {
             let d = unbase64(v.trim()).and_then(|d| <[u8; 16]>::try_from(d).ok());
@@ -214,7 +417,7 @@ impl Expect {
             )
         };
         for a in Algorithm::ALL {
-            let Some(v) = header_str(h, a.header()) else {
+            let Some(v) = header_str(h, a.header()).filter(|_| !object_checksums) else {
                 continue;
             };
             if e.checksum.is_some() {
@@ -259,15 +462,47 @@ impl Expect {
     }
 
     /// The check to run over the body as it streams; `trailers` are the aws-chunked
-    /// trailing headers s3s fills in when the body ends.
+    /// trailing headers s3s fills in when the body ends. Nothing is kept.
     pub(crate) fn check(self, trailers: Option<TrailingHeaders>) -> BodyCheck {
-        let algorithm = self.checksum.as_ref().map(|c| c.0).or(self.trailer);
+        let algorithm = self.declared();
         BodyCheck {
             sum: algorithm.map(Sum::new),
+            extra: None,
+            kept: None,
             expect: self,
-            trailers,
+            trailers: trailers.map(Trailers::Stream),
             seen: 0,
         }
+    }
+
+    /// The algorithm of the checksum the request declared (header or trailer).
+    fn declared(&self) -> Option<Algorithm> {
+        self.checksum.as_ref().map(|c| c.0).or(self.trailer)
+    }
+
+    /// [`Expect::check`] that also computes the checksum to store, as `keep` says.
+    fn check_keeping(self, trailers: Option<TrailingHeaders>, keep: Keep) -> S3Result<BodyCheck> {
+        let declared = self.declared();
+        let kept = match (keep, declared) {
+            (Keep::DeclaredOr(_), Some(d)) => d,
+            (Keep::DeclaredOr(a) | Keep::Also(a), _) => a,
+            (Keep::Only(a) | Keep::Required(a), d)
+                if d.is_some_and(|d| d != a) || (d.is_none() && keep == Keep::Required(a)) =>
+            {
+                return Err(invalid_request(format!(
+                    "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+                    a.name().to_ascii_lowercase(),
+                    d.map_or("null".to_string(), |d| d.name().to_ascii_lowercase())
+                )))
+            }
+            (Keep::Only(a) | Keep::Required(a), _) => a,
+        };
+        let mut check = self.check(trailers);
+        check.kept = Some((kept, None));
+        if declared != Some(kept) {
+            check.extra = Some(Sum::new(kept));
+        }
+        Ok(check)
     }
 
     /// Checks a body read whole.
@@ -284,18 +519,40 @@ impl Expect {
     }
 }
 
-/// The check PutObject and UploadPart run while their body streams to disk: an
-/// aws-chunked body's (decoded length, header or trailer checksum); a plain body is
-/// checked by [`CheckedBody`] on its way in, so nothing here.
+/// Which checksum a written body keeps (S3 stores one per object and per part).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// The declared algorithm's, else this one's (PutObject: S3's default CRC64NVME).
+    DeclaredOr(Algorithm),
+    /// This algorithm's; a checksum declared in another is refused (parts of a
+    /// full-object upload created with a checksum algorithm).
+    Only(Algorithm),
+    /// [`Keep::Only`], and the request must declare the checksum (parts of a composite
+    /// upload: S3 refuses a part without one).
+    Required(Algorithm),
+    /// This algorithm's, whatever else is declared (and verified): parts of an upload
+    /// created without one, copies.
+    Also(Algorithm),
+}
+
+/// The check PutObject and UploadPart run while their body streams to disk: the
+/// declared digests (again for a plain body, which [`CheckedBody`] checked on its way
+/// in; for an aws-chunked body the only check, with its decoded length), and the
+/// checksum to store, computed as `keep` says ([`BodyCheck::kept`]).
 pub(crate) fn stream_check(
     h: &HeaderMap,
     trailers: Option<TrailingHeaders>,
+    keep: Keep,
 ) -> S3Result<BodyCheck> {
-    if is_aws_chunked(h) {
-        Ok(Expect::from_headers(h)?.check(trailers))
-    } else {
-        Ok(Expect::default().check(None))
-    }
+    Expect::from_headers(h)?.check_keeping(trailers, keep)
+}
+
+/// A check of stored bytes that only computes the checksum to keep (copies).
+pub(crate) fn compute(a: Algorithm) -> BodyCheck {
+    let mut check = Expect::default().check(None);
+    check.kept = Some((a, None));
+    check.extra = Some(Sum::new(a));
+    check
 }
 
 /// `x-amz-content-sha256: STREAMING-…`: s3s decodes the aws-chunked body.
@@ -306,9 +563,32 @@ pub(crate) fn is_aws_chunked(h: &HeaderMap) -> bool {
 /// [`Expect`] applied to a body as it passes.
 pub(crate) struct BodyCheck {
     expect: Expect,
+    /// The declared algorithm's digest.
     sum: Option<Sum>,
-    trailers: Option<TrailingHeaders>,
+    /// The kept algorithm's digest when it is not the declared one.
+    extra: Option<Sum>,
+    /// The algorithm to keep, and its value once the body ended and was verified.
+    kept: Option<(Algorithm, Option<Vec<u8>>)>,
+    trailers: Option<Trailers>,
     seen: u64,
+}
+
+/// Where an aws-chunked body's trailing headers are read once it ended.
+enum Trailers {
+    /// Filled in by s3s as it decodes the body.
+    Stream(TrailingHeaders),
+    #[cfg(test)]
+    Given(HeaderMap),
+}
+
+impl Trailers {
+    fn read<R>(&self, f: impl FnOnce(&HeaderMap) -> R) -> Option<R> {
+        match self {
+            Trailers::Stream(t) => t.read(f),
+            #[cfg(test)]
+            Trailers::Given(h) => Some(f(h)),
+        }
+    }
 }
 
 impl BodyCheck {
@@ -318,6 +598,9 @@ impl BodyCheck {
             return Err(incomplete_body());
         }
         if let Some(s) = &mut self.sum {
+            s.update(chunk);
+        }
+        if let Some(s) = &mut self.extra {
             s.update(chunk);
         }
         Ok(())
@@ -337,12 +620,35 @@ impl BodyCheck {
             (None, Some(a)) => Some((a, self.trailer_value(a)?)),
             (None, None) => None,
         };
+        let mut declared = None;
         if let (Some((a, want)), Some(sum)) = (want, self.sum.take()) {
-            if sum.finish() != want {
+            let got = sum.finish();
+            if got != want {
                 return Err(checksum_mismatch(a));
             }
+            declared = Some((a, got));
+        }
+        if let Some((a, value)) = &mut self.kept {
+            *value = match (self.extra.take(), declared) {
+                (Some(extra), _) => Some(extra.finish()),
+                (None, Some((d, got))) if d == *a => Some(got),
+                (None, _) => None,
+            };
         }
         Ok(())
+    }
+
+    /// The checksum to store, once the body ended and was verified.
+    pub(crate) fn kept(&self) -> Option<ObjectChecksum> {
+        let (a, Some(v)) = self.kept.as_ref()? else {
+            return None;
+        };
+        Some(ObjectChecksum {
+            algorithm: *a,
+            kind: ChecksumKind::FullObject,
+            value: iamd_api::base64::encode(v),
+            parts: 0,
+        })
     }
 
     fn trailer_value(&self, a: Algorithm) -> S3Result<Vec<u8>> {
@@ -382,7 +688,19 @@ pub fn carries_digest(h: &HeaderMap) -> bool {
 /// The operations s3s parses whole cannot check the digest of an aws-chunked body
 /// (s3s decodes it out of sight): refused rather than taken unchecked.
 pub(crate) fn refuse_unchecked(h: &HeaderMap) -> S3Result<()> {
-    if is_aws_chunked(h) && carries_digest(h) {
+    refuse_if(is_aws_chunked(h) && carries_digest(h))
+}
+
+/// [`refuse_unchecked`] for CompleteMultipartUpload, whose `x-amz-checksum-*` headers
+/// name the object's checksum: only `Content-MD5` and `x-amz-trailer` are the body's.
+pub(crate) fn refuse_unchecked_complete(h: &HeaderMap) -> S3Result<()> {
+    refuse_if(
+        is_aws_chunked(h) && (h.contains_key("content-md5") || h.contains_key("x-amz-trailer")),
+    )
+}
+
+fn refuse_if(unchecked: bool) -> S3Result<()> {
+    if unchecked {
         return Err(S3Error::with_message(
             S3ErrorCode::NotImplemented,
             "aws-chunked request bodies with a checksum are not supported for this operation",
@@ -413,12 +731,25 @@ enum Checking {
 }
 
 impl<B> CheckedBody<B> {
-    /// Wraps `inner` when `headers` announce a digest of a plain body; else `Err(inner)`.
-    pub fn wrap(inner: B, headers: &HeaderMap, verdict: Verdict) -> Result<Self, B> {
-        if is_aws_chunked(headers) || !carries_digest(headers) {
+    /// Wraps `inner` when the request's headers announce a digest of a plain body; else
+    /// `Err(inner)`. A CompleteMultipartUpload's `x-amz-checksum-*` headers name the
+    /// object's checksum, which the operation checks: only its `Content-MD5` is the body's.
+    pub fn wrap(inner: B, req: &http::request::Parts, verdict: Verdict) -> Result<Self, B> {
+        let headers = &req.headers;
+        let complete = req.method == http::Method::POST
+            && req.uri.query().is_some_and(|q| {
+                q.split('&')
+                    .any(|p| p.split('=').next() == Some("uploadId"))
+            });
+        let digest = if complete {
+            headers.contains_key("content-md5")
+        } else {
+            carries_digest(headers)
+        };
+        if is_aws_chunked(headers) || !digest {
             return Err(inner);
         }
-        let state = match Expect::from_headers(headers) {
+        let state = match Expect::parse(headers, complete) {
             Err(e) => Checking::Refused(Some(e)),
             Ok(expect) => Checking::Running {
                 md5: expect.md5.is_some().then(Md5::new),
@@ -539,11 +870,18 @@ mod tests {
         }
     }
 
+    /// A PUT request's head with `h`.
+    fn put(h: &HeaderMap) -> http::request::Parts {
+        let (mut p, ()) = http::Request::put("/b/k").body(()).unwrap().into_parts();
+        p.headers = h.clone();
+        p
+    }
+
     /// Reads a checked body to its end: the bytes, or the error that replaced the end.
     fn drain(headers: &HeaderMap, pieces: &[&[u8]]) -> (Result<Vec<u8>, String>, Option<Refusal>) {
         let body = Chunks(pieces.iter().map(|p| Bytes::copy_from_slice(p)).collect());
         let verdict = Verdict::default();
-        let Ok(mut checked) = CheckedBody::wrap(body, headers, verdict.clone()) else {
+        let Ok(mut checked) = CheckedBody::wrap(body, &put(headers), verdict.clone()) else {
             panic!("not wrapped");
         };
         let waker = futures_util::task::noop_waker();
@@ -580,14 +918,29 @@ mod tests {
         assert_eq!(v.unwrap().code, "InvalidDigest");
         // Nothing to check, or aws-chunked (checked after s3s decodes it): not wrapped.
         let v = Verdict::default();
-        assert!(
-            CheckedBody::wrap(Chunks(Default::default()), &HeaderMap::new(), v.clone()).is_err()
-        );
+        assert!(CheckedBody::wrap(
+            Chunks(Default::default()),
+            &put(&HeaderMap::new()),
+            v.clone()
+        )
+        .is_err());
         let chunked = headers(&[
             ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
             ("x-amz-trailer", "x-amz-checksum-crc32"),
         ]);
-        assert!(CheckedBody::wrap(Chunks(Default::default()), &chunked, v).is_err());
+        assert!(CheckedBody::wrap(Chunks(Default::default()), &put(&chunked), v.clone()).is_err());
+        // CompleteMultipartUpload: the checksum headers are the object's, not the body's.
+        let complete = |h: &HeaderMap| {
+            let (mut p, ()) = http::Request::post("/b/k?uploadId=x")
+                .body(())
+                .unwrap()
+                .into_parts();
+            p.headers = h.clone();
+            p
+        };
+        assert!(CheckedBody::wrap(Chunks(Default::default()), &complete(&crc), v.clone()).is_err());
+        let md5 = headers(&[("content-md5", &b64(&Md5::digest(b"hello")))]);
+        assert!(CheckedBody::wrap(Chunks(Default::default()), &complete(&md5), v).is_ok());
     }
 
     #[test]
@@ -748,5 +1101,282 @@ mod tests {
             .unwrap()
             .verify(b"hello")
             .is_ok());
+    }
+
+    fn sum(a: Algorithm, data: &[u8]) -> Vec<u8> {
+        let mut s = Sum::new(a);
+        s.update(data);
+        s.finish()
+    }
+
+    /// Runs `expect` over `body` as PutObject does (streamed in two pieces), keeping
+    /// as `keep` says; the kept checksum or the refusal's code.
+    fn run(
+        expect: Expect,
+        trailers: Option<HeaderMap>,
+        body: &[u8],
+        keep: Keep,
+    ) -> Result<ObjectChecksum, String> {
+        let mut check = expect
+            .check_keeping(None, keep)
+            .map_err(|e| e.code().as_str().to_string())?;
+        check.trailers = trailers.map(Trailers::Given);
+        let md5: [u8; 16] = Md5::digest(body).into();
+        let (a, b) = body.split_at(body.len() / 2);
+        check
+            .feed(a)
+            .and_then(|()| check.feed(b))
+            .and_then(|()| check.end(&md5))
+            .map_err(|e| e.code().as_str().to_string())?;
+        check.kept().ok_or_else(|| "nothing kept".to_string())
+    }
+
+    #[test]
+    fn the_kept_checksum_is_the_declared_one_or_the_default() {
+        let body = b"123456789";
+        let crc = b64(&sum(Algorithm::Crc32, body));
+        let declared =
+            || Expect::from_headers(&headers(&[("x-amz-checksum-crc32", &crc)])).unwrap();
+        // PutObject: the declared algorithm, else CRC64NVME.
+        let k = run(
+            declared(),
+            None,
+            body,
+            Keep::DeclaredOr(Algorithm::Crc64Nvme),
+        )
+        .unwrap();
+        assert_eq!(
+            (k.algorithm, k.value.as_str(), k.kind),
+            (Algorithm::Crc32, crc.as_str(), ChecksumKind::FullObject)
+        );
+        let k = run(
+            Expect::default(),
+            None,
+            body,
+            Keep::DeclaredOr(Algorithm::Crc64Nvme),
+        )
+        .unwrap();
+        assert_eq!(
+            (k.algorithm, k.value),
+            (
+                Algorithm::Crc64Nvme,
+                b64(&0xAE8B_1486_0A79_9888u64.to_be_bytes())
+            )
+        );
+        // A part of an upload without algorithm: CRC64NVME, the declared one verified too.
+        let k = run(declared(), None, body, Keep::Also(Algorithm::Crc64Nvme)).unwrap();
+        assert_eq!(k.algorithm, Algorithm::Crc64Nvme);
+        assert_eq!(
+            run(
+                declared(),
+                None,
+                b"12345678X",
+                Keep::Also(Algorithm::Crc64Nvme)
+            )
+            .unwrap_err(),
+            "BadDigest"
+        );
+        // A part of a SHA-1 upload: a CRC32 is refused before any byte.
+        assert_eq!(
+            run(declared(), None, body, Keep::Only(Algorithm::Sha1)).unwrap_err(),
+            "InvalidRequest"
+        );
+        let k = run(Expect::default(), None, body, Keep::Only(Algorithm::Sha1)).unwrap();
+        // A part of a composite upload must declare its checksum.
+        assert_eq!(
+            run(
+                Expect::default(),
+                None,
+                body,
+                Keep::Required(Algorithm::Sha1)
+            )
+            .unwrap_err(),
+            "InvalidRequest"
+        );
+        let sha1 = b64(&sum(Algorithm::Sha1, body));
+        let h = headers(&[("x-amz-checksum-sha1", &sha1)]);
+        let k2 = run(
+            Expect::from_headers(&h).unwrap(),
+            None,
+            body,
+            Keep::Required(Algorithm::Sha1),
+        )
+        .unwrap();
+        assert_eq!(k2.value, sha1);
+        assert_eq!(k.value, b64(&sum(Algorithm::Sha1, body)));
+        // A copy computes its checksum.
+        let mut c = compute(Algorithm::Crc32c);
+        c.feed(body).unwrap();
+        c.end(&[0; 16]).unwrap();
+        assert_eq!(c.kept().unwrap().value, b64(&0xE306_9283u32.to_be_bytes()));
+    }
+
+    #[test]
+    fn a_completes_object_checksum_is_not_an_unchecked_body_digest() {
+        let chunked = |extra: (&str, &str)| {
+            headers(&[
+                ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD"),
+                extra,
+            ])
+        };
+        let object = chunked(("x-amz-checksum-crc32", "AAAAAA=="));
+        assert!(refuse_unchecked_complete(&object).is_ok());
+        assert_eq!(code(refuse_unchecked(&object)), "NotImplemented");
+        let md5 = chunked(("content-md5", "AAAAAAAAAAAAAAAAAAAAAA=="));
+        assert_eq!(code(refuse_unchecked_complete(&md5)), "NotImplemented");
+    }
+
+    #[test]
+    fn composite_checksums_match_s3s() {
+        // Three SHA-256 part checksums and the composite S3 returned for them (a
+        // capture from AWS published in floci-io/floci#3083).
+        let parts = [
+            ("lcKa6Boe7a167tUCN5C4OaFygGSYD8MBnBARTrdL+1w=", 5 << 20),
+            ("gHjhbUT4oo2tSCtSZJdlKi+jeNXJT+VImqdPXsXvkOc=", 5 << 20),
+            ("4l9PQ3zOPZ0oGFvknFX+J4zZwE4WMzO+l3r8XrbWOeM=", 1 << 20),
+        ];
+        let c = combine(Algorithm::Sha256, ChecksumKind::Composite, &parts).unwrap();
+        assert_eq!(c.wire(), "rVWtNbadtsaKXJAcgWPWjifHzJaXde/iV4jaJAOdivc=-3");
+        assert_eq!(c.value, "rVWtNbadtsaKXJAcgWPWjifHzJaXde/iV4jaJAOdivc=");
+        // A malformed part value: no checksum rather than a wrong one.
+        assert_eq!(
+            combine(Algorithm::Sha256, ChecksumKind::Composite, &[("AAAA", 3)]),
+            None
+        );
+        assert_eq!(
+            combine(Algorithm::Sha1, ChecksumKind::FullObject, &[]),
+            None
+        );
+    }
+
+    #[test]
+    fn full_object_crcs_combine_to_the_whole_objects() {
+        let body: Vec<u8> = (0..10_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        for a in [Algorithm::Crc32, Algorithm::Crc32c, Algorithm::Crc64Nvme] {
+            for cuts in [vec![], vec![1], vec![4096, 4097, 9999], vec![5000]] {
+                let mut bounds = vec![0];
+                bounds.extend(&cuts);
+                bounds.push(body.len());
+                let values: Vec<(String, u64)> = bounds
+                    .windows(2)
+                    .map(|w| (b64(&sum(a, &body[w[0]..w[1]])), (w[1] - w[0]) as u64))
+                    .collect();
+                let parts: Vec<(&str, u64)> =
+                    values.iter().map(|(v, n)| (v.as_str(), *n)).collect();
+                let c = combine(a, ChecksumKind::FullObject, &parts).unwrap();
+                assert_eq!(c.wire(), b64(&sum(a, &body)), "{a:?} {cuts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn upload_checksum_rules() {
+        use ChecksumKind::*;
+        let ok = |a, k| upload_checksum(a, k).unwrap();
+        assert_eq!(ok(None, None), None);
+        assert_eq!(
+            ok(Some("SHA256"), None),
+            Some((Algorithm::Sha256, Composite))
+        );
+        assert_eq!(ok(Some("CRC32"), None), Some((Algorithm::Crc32, Composite)));
+        assert_eq!(
+            ok(Some("CRC32"), Some("FULL_OBJECT")),
+            Some((Algorithm::Crc32, FullObject))
+        );
+        assert_eq!(
+            ok(Some("CRC64NVME"), None),
+            Some((Algorithm::Crc64Nvme, FullObject))
+        );
+        let refused = |a, k| {
+            upload_checksum(a, k)
+                .unwrap_err()
+                .message()
+                .map(str::to_string)
+        };
+        assert_eq!(
+            refused(Some("SHA1"), Some("FULL_OBJECT")).as_deref(),
+            Some("The FULL_OBJECT checksum type cannot be used with the sha1 checksum algorithm.")
+        );
+        assert_eq!(
+            refused(Some("CRC64NVME"), Some("COMPOSITE")).as_deref(),
+            Some(
+                "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm."
+            )
+        );
+        assert!(refused(None, Some("COMPOSITE")).is_some());
+        assert!(refused(Some("MD4"), None).is_some());
+        assert!(refused(Some("CRC32"), Some("PARTIAL")).is_some());
+    }
+
+    #[test]
+    fn a_declared_object_checksum_must_match() {
+        let c = ObjectChecksum {
+            algorithm: Algorithm::Crc32,
+            kind: ChecksumKind::Composite,
+            value: "AAAAAA==".into(),
+            parts: 2,
+        };
+        let check = |d: &[(Algorithm, Option<&str>)], k| {
+            check_declared(&c, d, k).map_err(|e| e.code().as_str().to_string())
+        };
+        assert_eq!(
+            check(&[(Algorithm::Crc32, Some("AAAAAA==-2"))], Some("COMPOSITE")),
+            Ok(())
+        );
+        assert_eq!(check(&[(Algorithm::Crc32, Some("AAAAAA=="))], None), Ok(()));
+        assert_eq!(
+            check(&[(Algorithm::Crc32, Some("AAAAAQ==-2"))], None).unwrap_err(),
+            "BadDigest"
+        );
+        assert_eq!(
+            check(&[(Algorithm::Sha1, Some("AAAAAA=="))], None).unwrap_err(),
+            "InvalidRequest"
+        );
+        assert_eq!(
+            check(&[], Some("FULL_OBJECT")).unwrap_err(),
+            "InvalidRequest"
+        );
+    }
+
+    proptest::proptest! {
+        /// Any single-bit change in the body, or in the checksum declared for it (as a
+        /// header or as an aws-chunked trailer), is refused with BadDigest; the
+        /// unchanged pair passes.
+        #[test]
+        fn any_single_bit_flip_is_refused(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 1..300),
+            which in 0usize..5,
+            in_trailer in proptest::bool::ANY,
+            flip_body in proptest::bool::ANY,
+            bit in proptest::num::usize::ANY,
+        ) {
+            let a = Algorithm::ALL[which];
+            let mut declared = sum(a, &body);
+            let mut sent = body.clone();
+            let run_with = |declared: &[u8], sent: &[u8]| {
+                let value = b64(declared);
+                if in_trailer {
+                    let h = headers(&[
+                        ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+                        ("x-amz-trailer", a.header()),
+                    ]);
+                    let t = headers(&[(a.header(), &value)]);
+                    run(Expect::from_headers(&h).unwrap(), Some(t), sent, Keep::DeclaredOr(Algorithm::Crc64Nvme))
+                } else {
+                    let h = headers(&[(a.header(), &value)]);
+                    run(Expect::from_headers(&h).unwrap(), None, sent, Keep::DeclaredOr(Algorithm::Crc64Nvme))
+                }
+            };
+            let kept = run_with(&declared, &sent).unwrap();
+            proptest::prop_assert_eq!(kept.value, b64(&declared));
+            if flip_body {
+                let i = bit % (sent.len() * 8);
+                sent[i / 8] ^= 1 << (i % 8);
+            } else {
+                let i = bit % (declared.len() * 8);
+                declared[i / 8] ^= 1 << (i % 8);
+            }
+            proptest::prop_assert_eq!(run_with(&declared, &sent).unwrap_err(), "BadDigest");
+        }
     }
 }

@@ -15,7 +15,7 @@ use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use crate::access::{internal, Authn};
 use crate::authz::{self, Check, Target};
 use crate::blobs::{hex, BlobError, Written};
-use crate::integrity::{self, BodyCheck};
+use crate::integrity::{self, Algorithm, BodyCheck, ChecksumKind, Keep, ObjectChecksum};
 use crate::settings::{
     self, CORS, LIFECYCLE, NO_CORS, NO_LIFECYCLE, NO_PUBLIC_ACCESS_BLOCK, NO_TAGGING,
     PUBLIC_ACCESS_BLOCK, TAGGING,
@@ -141,6 +141,10 @@ macro_rules! request_meta {
 
 struct Meta {
     user: Metadata,
+    /// The object's checksum (none for objects stored before checksums were kept).
+    checksum: Option<ObjectChecksum>,
+    /// A multipart object's parts: (number, size, checksum in the object's algorithm).
+    parts: Vec<(i32, i64, Option<String>)>,
     cache_control: Option<String>,
     content_disposition: Option<String>,
     content_encoding: Option<String>,
@@ -158,13 +162,101 @@ fn decode_meta(s: &str) -> Meta {
             }
         }
     }
+    let checksum = v.get("ck").and_then(|c| {
+        Some(ObjectChecksum {
+            algorithm: Algorithm::by_name(c.get("a")?.as_str()?)?,
+            kind: ChecksumKind::by_name(c.get("t")?.as_str()?)?,
+            value: c.get("v")?.as_str()?.to_string(),
+            parts: usize::try_from(c.get("n")?.as_u64()?).ok()?,
+        })
+    });
+    let parts = v
+        .get("parts")
+        .and_then(|p| p.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| {
+                    Some((
+                        i32::try_from(p.get(0)?.as_i64()?).ok()?,
+                        p.get(1)?.as_i64()?,
+                        p.get(2).and_then(|c| c.as_str()).map(str::to_string),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Meta {
         user,
+        checksum,
+        parts,
         cache_control: get("cc"),
         content_disposition: get("cd"),
         content_encoding: get("ce"),
         content_language: get("cl"),
     }
+}
+
+/// `metadata` (an [`encode_meta`] text) with the object's checksum and, for a
+/// multipart object, its parts (number, size, checksum) set; a copy passes none.
+fn with_checksum(
+    metadata: &str,
+    checksum: Option<&ObjectChecksum>,
+    parts: &[(i32, i64, Option<String>)],
+) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(metadata).unwrap_or_default();
+    let Some(m) = v.as_object_mut() else {
+        return metadata.to_string();
+    };
+    m.remove("ck");
+    m.remove("parts");
+    if let Some(c) = checksum {
+        m.insert(
+            "ck".into(),
+            serde_json::json!({
+                "a": c.algorithm.name(),
+                "t": c.kind.name(),
+                "v": c.value,
+                "n": c.parts,
+            }),
+        );
+    }
+    if !parts.is_empty() {
+        m.insert("parts".into(), serde_json::json!(parts));
+    }
+    v.to_string()
+}
+
+/// Sets an output's `checksum_<algorithm>` field to `$value` (a checksum's [`wire`]
+/// form or its value) for the checksum's algorithm.
+///
+/// [`wire`]: ObjectChecksum::wire
+macro_rules! set_checksum_value {
+    ($out:expr, $algorithm:expr, $value:expr) => {{
+        let v = Some($value);
+        match $algorithm {
+            Algorithm::Crc32 => $out.checksum_crc32 = v,
+            Algorithm::Crc32c => $out.checksum_crc32c = v,
+            Algorithm::Crc64Nvme => $out.checksum_crc64nvme = v,
+            Algorithm::Sha1 => $out.checksum_sha1 = v,
+            Algorithm::Sha256 => $out.checksum_sha256 = v,
+        }
+    }};
+}
+
+/// Sets an output's checksum field and `checksum_type` from a stored checksum.
+macro_rules! set_checksum {
+    ($out:expr, $checksum:expr) => {{
+        if let Some(c) = $checksum {
+            set_checksum_value!($out, c.algorithm, c.wire());
+            $out.checksum_type = Some(ChecksumType::from(c.kind.name().to_string()));
+        }
+    }};
+}
+
+/// The checksum a request's `x-amz-checksum-mode: ENABLED` asks to be returned.
+fn checksum_mode(mode: &Option<ChecksumMode>) -> bool {
+    mode.as_ref()
+        .is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED))
 }
 
 /// The account of the request's caller (the server's first account for an anonymous
@@ -445,8 +537,8 @@ impl Core {
         body: Option<StreamingBlob>,
         mut check: BodyCheck,
         limit: u64,
-    ) -> S3Result<Written> {
-        match body {
+    ) -> S3Result<(Written, Option<ObjectChecksum>)> {
+        let w = match body {
             Some(b) => self.blobs.write(b, limit, &mut check).await,
             None => {
                 self.blobs
@@ -458,7 +550,27 @@ impl Core {
                     .await
             }
         }
-        .map_err(blob_err)
+        .map_err(blob_err)?;
+        Ok((w, check.kept()))
+    }
+
+    /// Copies `len` bytes of a stored blob from `start` to a new blob, computing the
+    /// copy's checksum in `a`.
+    async fn copy_bytes(
+        &self,
+        blob: &str,
+        start: u64,
+        len: u64,
+        a: Algorithm,
+    ) -> S3Result<(Written, Option<ObjectChecksum>)> {
+        let stream = self.blobs.read(blob, start, len).await.map_err(internal)?;
+        let mut check = integrity::compute(a);
+        let w = self
+            .blobs
+            .write(stream, MAX_PUT, &mut check)
+            .await
+            .map_err(blob_err)?;
+        Ok((w, check.kept()))
     }
 
     /// Commits an object whose blob is written; deletes the replaced blob after.
@@ -490,7 +602,13 @@ impl Core {
         }
     }
 
-    async fn commit_part(&self, upload_id: &str, number: i32, w: Written) -> S3Result<String> {
+    async fn commit_part(
+        &self,
+        upload_id: &str,
+        number: i32,
+        w: Written,
+        checksum: Option<&ObjectChecksum>,
+    ) -> S3Result<String> {
         let tag = format!("\"{}\"", hex(&w.md5));
         let p = PartRecord {
             upload_id: upload_id.to_string(),
@@ -499,6 +617,7 @@ impl Core {
             size: w.size as i64,
             etag: tag.clone(),
             last_modified: now_ms(),
+            checksum: checksum.map(|c| c.value.clone()),
         };
         match self.store.put_part(&p).await {
             Ok(old) => {
@@ -515,6 +634,169 @@ impl Core {
                 }
             }
         }
+    }
+}
+
+/// GetObjectAttributes' ObjectParts of a multipart object (`None` for one stored by a
+/// single PUT or copy): the parts count, and for a composite checksum the parts with
+/// theirs, paged by part number like ListParts (S3 lists no parts otherwise).
+fn object_parts(
+    o: &ObjectRecord,
+    meta: &Meta,
+    marker: Option<i32>,
+    max: Option<i32>,
+) -> Option<GetObjectAttributesParts> {
+    // Objects completed before parts were recorded: the count from the ETag's `-N`.
+    let count = match meta.parts.len() {
+        0 => o
+            .etag
+            .trim_matches('"')
+            .rsplit_once('-')
+            .and_then(|(_, n)| n.parse().ok())?,
+        n => i32::try_from(n).ok()?,
+    };
+    let mut out = GetObjectAttributesParts {
+        total_parts_count: Some(count),
+        ..Default::default()
+    };
+    let Some(c) = meta
+        .checksum
+        .as_ref()
+        .filter(|c| c.kind == ChecksumKind::Composite)
+    else {
+        return Some(out);
+    };
+    let max = page_size(max);
+    let marker = marker.unwrap_or(0);
+    let after: Vec<_> = meta.parts.iter().filter(|p| p.0 > marker).collect();
+    let page = &after[..after.len().min(max as usize)];
+    let truncated = after.len() > page.len();
+    out.part_number_marker = Some(marker);
+    out.max_parts = Some(max);
+    out.is_truncated = Some(truncated);
+    out.next_part_number_marker = page.last().map(|p| p.0).filter(|_| truncated);
+    out.parts = Some(
+        page.iter()
+            .map(|(n, size, sum)| {
+                let mut part = ObjectPart {
+                    part_number: Some(*n),
+                    size: Some(*size),
+                    ..Default::default()
+                };
+                if let Some(v) = sum {
+                    set_checksum_value!(part, c.algorithm, v.clone());
+                }
+                part
+            })
+            .collect(),
+    );
+    Some(out)
+}
+
+/// One part of an object, as GET/HEAD `?partNumber=N` read it.
+#[derive(Debug)]
+struct PartSlice {
+    start: u64,
+    len: u64,
+    /// A multipart object's number of parts (`x-amz-mp-parts-count`).
+    count: Option<i32>,
+    /// The checksum returned for the part with `x-amz-checksum-mode: ENABLED`: a
+    /// composite object's part checksum, or the whole object's when the part is the
+    /// object (S3 returns none for a part of a full-object multipart checksum).
+    checksum: Option<(Algorithm, String, ChecksumKind)>,
+}
+
+fn invalid_part_number() -> S3Error {
+    let mut e = S3Error::with_message(
+        S3ErrorCode::Custom("InvalidPartNumber".into()),
+        "The requested partnumber is not satisfiable",
+    );
+    e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+    e
+}
+
+/// Part `n` of `o`: a multipart object's part by its number; an object stored whole
+/// is its own part 1 (S3 serves it for `partNumber=1`, refuses any other).
+fn part_slice(o: &ObjectRecord, meta: &Meta, n: i32) -> S3Result<PartSlice> {
+    check_part_number(n)?;
+    if meta.parts.is_empty() {
+        if o.etag.contains('-') {
+            // Completed before part sizes were recorded: its parts cannot be located.
+            return Err(S3Error::with_message(
+                S3ErrorCode::NotImplemented,
+                "partNumber is not supported for this object",
+            ));
+        }
+        if n != 1 {
+            return Err(invalid_part_number());
+        }
+        return Ok(PartSlice {
+            start: 0,
+            len: o.size as u64,
+            count: None,
+            checksum: meta
+                .checksum
+                .as_ref()
+                .map(|c| (c.algorithm, c.value.clone(), c.kind)),
+        });
+    }
+    let mut start = 0u64;
+    for (number, size, sum) in &meta.parts {
+        let len = u64::try_from(*size).unwrap_or(0);
+        if *number == n {
+            let composite = meta
+                .checksum
+                .as_ref()
+                .filter(|c| c.kind == ChecksumKind::Composite);
+            return Ok(PartSlice {
+                start,
+                len,
+                count: i32::try_from(meta.parts.len()).ok(),
+                checksum: composite
+                    .zip(sum.as_ref())
+                    .map(|(c, v)| (c.algorithm, v.clone(), c.kind)),
+            });
+        }
+        start += len;
+    }
+    Err(invalid_part_number())
+}
+
+/// Sets a GET/HEAD output's checksum for a part read with `?partNumber=`.
+macro_rules! set_part_checksum {
+    ($out:expr, $part:expr) => {{
+        if let Some((a, v, kind)) = $part.checksum.clone() {
+            set_checksum_value!($out, a, v);
+            $out.checksum_type = Some(ChecksumType::from(kind.name().to_string()));
+        }
+    }};
+}
+
+/// S3's default checksum for what a client sends without one.
+const DEFAULT_CHECKSUM: Algorithm = Algorithm::Crc64Nvme;
+
+/// An upload's checksum algorithm and type, and whether the client chose them: else
+/// S3's default, a CRC64NVME of each part combined into a full-object checksum.
+fn upload_checksum(u: &UploadRecord) -> (Algorithm, ChecksumKind, bool) {
+    let chosen = u
+        .checksum_algorithm
+        .as_deref()
+        .and_then(Algorithm::by_name)
+        .zip(u.checksum_type.as_deref().and_then(ChecksumKind::by_name));
+    match chosen {
+        Some((a, k)) => (a, k, true),
+        None => (DEFAULT_CHECKSUM, ChecksumKind::FullObject, false),
+    }
+}
+
+/// The checksum a CompleteMultipartUpload request lists for a part, in `a`.
+fn part_checksum(p: &CompletedPart, a: Algorithm) -> Option<&str> {
+    match a {
+        Algorithm::Crc32 => p.checksum_crc32.as_deref(),
+        Algorithm::Crc32c => p.checksum_crc32c.as_deref(),
+        Algorithm::Crc64Nvme => p.checksum_crc64nvme.as_deref(),
+        Algorithm::Sha1 => p.checksum_sha1.as_deref(),
+        Algorithm::Sha256 => p.checksum_sha256.as_deref(),
     }
 }
 
@@ -742,7 +1024,11 @@ impl s3s::S3 for Service {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let core = &self.0;
-        let check = integrity::stream_check(&req.headers, req.trailing_headers.clone())?;
+        let check = integrity::stream_check(
+            &req.headers,
+            req.trailing_headers.clone(),
+            Keep::DeclaredOr(DEFAULT_CHECKSUM),
+        )?;
         let i = req.input;
         if i.content_length.is_some_and(|n| n as u64 > MAX_PUT) {
             return Err(s3_error!(
@@ -753,7 +1039,7 @@ impl s3s::S3 for Service {
         let tags = parse_tags(&i.tagging)?;
         core.require_bucket(&i.bucket).await?;
         core.check_acl(&i.bucket, &req.headers, None).await?;
-        let w = core.put_bytes(i.body, check, MAX_PUT).await?;
+        let (w, checksum) = core.put_bytes(i.body, check, MAX_PUT).await?;
         let tag = format!("\"{}\"", hex(&w.md5));
         let o = ObjectRecord {
             bucket: i.bucket,
@@ -762,14 +1048,16 @@ impl s3s::S3 for Service {
             size: w.size as i64,
             etag: tag.clone(),
             content_type: i.content_type,
-            metadata: request_meta!(i),
+            metadata: with_checksum(&request_meta!(i), checksum.as_ref(), &[]),
             last_modified: now_ms(),
         };
         core.commit_object(&o, &tags).await?;
-        Ok(S3Response::new(PutObjectOutput {
+        let mut out = PutObjectOutput {
             e_tag: Some(etag(&tag)),
             ..Default::default()
-        }))
+        };
+        set_checksum!(out, checksum);
+        Ok(S3Response::new(out))
     }
 
     async fn get_object(
@@ -789,9 +1077,29 @@ impl s3s::S3 for Service {
             &i.if_unmodified_since,
         )?;
         let size = o.size as u64;
-        let (start, len, content_range) = match &i.range {
-            None => (0, size, None),
-            Some(r) => {
+        let meta = decode_meta(&o.metadata);
+        let part = match (i.part_number, &i.range) {
+            (Some(_), Some(_)) => {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Cannot specify both Range header and partNumber query parameter."
+                ))
+            }
+            (Some(n), None) => Some(part_slice(&o, &meta, n)?),
+            (None, _) => None,
+        };
+        let (start, len, content_range) = match (&part, &i.range) {
+            (Some(p), _) => (
+                p.start,
+                p.len,
+                Some(format!(
+                    "bytes {}-{}/{size}",
+                    p.start,
+                    (p.start + p.len).saturating_sub(1)
+                )),
+            ),
+            (None, None) => (0, size, None),
+            (None, Some(r)) => {
                 let rg = r.check(size).map_err(|_| {
                     s3_error!(InvalidRange, "The requested range is not satisfiable")
                 })?;
@@ -811,9 +1119,11 @@ impl s3s::S3 for Service {
             .read(&o.blob_id, start, len)
             .await
             .map_err(internal)?;
-        let meta = decode_meta(&o.metadata);
         let partial = content_range.is_some();
-        let out = GetObjectOutput {
+        let mode = checksum_mode(&i.checksum_mode);
+        // The checksum covers the whole object: not returned with a range (as S3).
+        let checksum = meta.checksum.filter(|_| !partial && mode);
+        let mut out = GetObjectOutput {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some(len as i64),
             content_range,
@@ -828,6 +1138,13 @@ impl s3s::S3 for Service {
             content_language: i.response_content_language.or(meta.content_language),
             ..Default::default()
         };
+        set_checksum!(out, checksum);
+        if let Some(p) = &part {
+            out.parts_count = p.count;
+            if mode {
+                set_part_checksum!(out, p);
+            }
+        }
         let mut resp = S3Response::new(out);
         if partial {
             resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
@@ -852,8 +1169,14 @@ impl s3s::S3 for Service {
             &i.if_unmodified_since,
         )?;
         let meta = decode_meta(&o.metadata);
-        Ok(S3Response::new(HeadObjectOutput {
-            content_length: Some(o.size),
+        let part = i
+            .part_number
+            .map(|n| part_slice(&o, &meta, n))
+            .transpose()?;
+        let mode = checksum_mode(&i.checksum_mode);
+        let checksum = meta.checksum.clone().filter(|_| mode && part.is_none());
+        let mut out = HeadObjectOutput {
+            content_length: Some(part.as_ref().map_or(o.size, |p| p.len as i64)),
             content_type: o.content_type,
             e_tag: Some(etag(&o.etag)),
             last_modified: Some(ts(o.last_modified)),
@@ -864,7 +1187,76 @@ impl s3s::S3 for Service {
             content_encoding: meta.content_encoding,
             content_language: meta.content_language,
             ..Default::default()
-        }))
+        };
+        set_checksum!(out, checksum);
+        let Some(p) = part else {
+            return Ok(S3Response::new(out));
+        };
+        // A part: its range, as a GET of it (AWS answers 206; s3s 0.14's HeadObject
+        // serializer answers 200 whatever the operation returns).
+        out.parts_count = p.count;
+        out.content_range = Some(format!(
+            "bytes {}-{}/{}",
+            p.start,
+            (p.start + p.len).saturating_sub(1),
+            o.size
+        ));
+        if mode {
+            set_part_checksum!(out, p);
+        }
+        Ok(S3Response::new(out))
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        let core = &self.0;
+        let i = req.input;
+        // No versioning: only the null version exists.
+        if i.version_id.as_deref().is_some_and(|v| v != "null") {
+            return Err(s3_error!(
+                NoSuchVersion,
+                "The specified version does not exist."
+            ));
+        }
+        let o = core.object(&i.bucket, &i.key).await?;
+        // One header, comma-separated (s3s hands it over as one element).
+        let want = |a: &str| {
+            i.object_attributes
+                .iter()
+                .flat_map(|x| x.as_str().split(','))
+                .any(|x| x.trim() == a)
+        };
+        let meta = decode_meta(&o.metadata);
+        let mut out = GetObjectAttributesOutput {
+            last_modified: Some(ts(o.last_modified)),
+            ..Default::default()
+        };
+        if want(ObjectAttributes::ETAG) {
+            out.e_tag = Some(etag(&o.etag));
+        }
+        if want(ObjectAttributes::OBJECT_SIZE) {
+            out.object_size = Some(o.size);
+        }
+        if want(ObjectAttributes::STORAGE_CLASS) {
+            out.storage_class = Some(StorageClass::from_static(StorageClass::STANDARD));
+        }
+        if want(ObjectAttributes::CHECKSUM) {
+            if let Some(c) = &meta.checksum {
+                // The value without a composite's `-N` (the count is in ObjectParts).
+                let mut sum = Checksum {
+                    checksum_type: Some(ChecksumType::from(c.kind.name().to_string())),
+                    ..Default::default()
+                };
+                set_checksum_value!(sum, c.algorithm, c.value.clone());
+                out.checksum = Some(sum);
+            }
+        }
+        if want(ObjectAttributes::OBJECT_PARTS) {
+            out.object_parts = object_parts(&o, &meta, i.part_number_marker, i.max_parts);
+        }
+        Ok(S3Response::new(out))
     }
 
     async fn delete_object(
@@ -999,16 +1391,23 @@ impl s3s::S3 for Service {
                 .await
                 .map_err(store_err)?,
         };
-        let stream = core
-            .blobs
-            .read(&src.blob_id, 0, src.size as u64)
-            .await
-            .map_err(internal)?;
-        let w = core
-            .blobs
-            .write(stream, MAX_PUT, &mut ())
-            .await
-            .map_err(blob_err)?;
+        // The copy's checksum: in the algorithm the request names, else the source's,
+        // else S3's default; always of the whole copy (a single PUT's type).
+        let algorithm = match &i.checksum_algorithm {
+            Some(a) => Algorithm::by_name(a.as_str()).ok_or_else(|| {
+                S3Error::with_message(
+                    S3ErrorCode::InvalidRequest,
+                    "Value for x-amz-checksum-algorithm header is invalid.",
+                )
+            })?,
+            None => decode_meta(&src.metadata)
+                .checksum
+                .map_or(DEFAULT_CHECKSUM, |c| c.algorithm),
+        };
+        let (w, checksum) = core
+            .copy_bytes(&src.blob_id, 0, src.size as u64, algorithm)
+            .await?;
+        let metadata = with_checksum(&metadata, checksum.as_ref(), &[]);
         let tag = if src.etag.contains('-') {
             format!("\"{}\"", hex(&w.md5))
         } else {
@@ -1026,12 +1425,14 @@ impl s3s::S3 for Service {
             last_modified: now,
         };
         core.commit_object(&o, &tags).await?;
+        let mut result = CopyObjectResult {
+            e_tag: Some(etag(&tag)),
+            last_modified: Some(ts(now)),
+            ..Default::default()
+        };
+        set_checksum!(result, checksum);
         Ok(S3Response::new(CopyObjectOutput {
-            copy_object_result: Some(CopyObjectResult {
-                e_tag: Some(etag(&tag)),
-                last_modified: Some(ts(now)),
-                ..Default::default()
-            }),
+            copy_object_result: Some(result),
             ..Default::default()
         }))
     }
@@ -1150,6 +1551,10 @@ impl s3s::S3 for Service {
         let core = &self.0;
         let i = req.input;
         parse_tags(&i.tagging)?;
+        let checksum = integrity::upload_checksum(
+            i.checksum_algorithm.as_ref().map(|a| a.as_str()),
+            i.checksum_type.as_ref().map(|t| t.as_str()),
+        )?;
         core.require_bucket(&i.bucket).await?;
         core.check_acl(&i.bucket, &req.headers, None).await?;
         let id = crate::blobs::new_id().map_err(internal)?;
@@ -1161,6 +1566,8 @@ impl s3s::S3 for Service {
             content_type: i.content_type,
             metadata: request_meta!(i),
             tagging: i.tagging,
+            checksum_algorithm: checksum.map(|c| c.0.name().to_string()),
+            checksum_type: checksum.map(|c| c.1.name().to_string()),
         };
         core.store.create_upload(&u).await.map_err(|e| match e {
             StoreError::Reference(_) => no_such_bucket(),
@@ -1170,6 +1577,8 @@ impl s3s::S3 for Service {
             bucket: Some(i.bucket),
             key: Some(i.key),
             upload_id: Some(id),
+            checksum_algorithm: checksum.map(|c| ChecksumAlgorithm::from(c.0.name().to_string())),
+            checksum_type: checksum.map(|c| ChecksumType::from(c.1.name().to_string())),
             ..Default::default()
         }))
     }
@@ -1179,16 +1588,27 @@ impl s3s::S3 for Service {
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let core = &self.0;
-        let check = integrity::stream_check(&req.headers, req.trailing_headers.clone())?;
         let i = req.input;
         check_part_number(i.part_number)?;
-        core.upload(&i.bucket, &i.key, &i.upload_id).await?;
-        let w = core.put_bytes(i.body, check, MAX_PUT).await?;
-        let tag = core.commit_part(&i.upload_id, i.part_number, w).await?;
-        Ok(S3Response::new(UploadPartOutput {
+        let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
+        let keep = match upload_checksum(&u) {
+            (a, ChecksumKind::Composite, true) => Keep::Required(a),
+            (a, ChecksumKind::FullObject, true) => Keep::Only(a),
+            (a, _, false) => Keep::Also(a),
+        };
+        let check = integrity::stream_check(&req.headers, req.trailing_headers.clone(), keep)?;
+        let (w, checksum) = core.put_bytes(i.body, check, MAX_PUT).await?;
+        let tag = core
+            .commit_part(&i.upload_id, i.part_number, w, checksum.as_ref())
+            .await?;
+        let mut out = UploadPartOutput {
             e_tag: Some(etag(&tag)),
             ..Default::default()
-        }))
+        };
+        if let Some(c) = checksum {
+            set_checksum_value!(out, c.algorithm, c.value);
+        }
+        Ok(S3Response::new(out))
     }
 
     async fn upload_part_copy(
@@ -1200,7 +1620,7 @@ impl s3s::S3 for Service {
             .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidArgument, e.to_string()))?;
         let i = req.input;
         check_part_number(i.part_number)?;
-        core.upload(&i.bucket, &i.key, &i.upload_id).await?;
+        let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
         let src = core.object(&sb, &sk).await?;
         let size = src.size as u64;
         let (start, len) = match &i.copy_source_range {
@@ -1217,23 +1637,22 @@ impl s3s::S3 for Service {
                 (a, b - a + 1)
             }
         };
-        let stream = core
-            .blobs
-            .read(&src.blob_id, start, len)
-            .await
-            .map_err(internal)?;
-        let w = core
-            .blobs
-            .write(stream, MAX_PUT, &mut ())
-            .await
-            .map_err(blob_err)?;
-        let tag = core.commit_part(&i.upload_id, i.part_number, w).await?;
+        let (w, checksum) = core
+            .copy_bytes(&src.blob_id, start, len, upload_checksum(&u).0)
+            .await?;
+        let tag = core
+            .commit_part(&i.upload_id, i.part_number, w, checksum.as_ref())
+            .await?;
+        let mut result = CopyPartResult {
+            e_tag: Some(etag(&tag)),
+            last_modified: Some(ts(now_ms())),
+            ..Default::default()
+        };
+        if let Some(c) = checksum {
+            set_checksum_value!(result, c.algorithm, c.value);
+        }
         Ok(S3Response::new(UploadPartCopyOutput {
-            copy_part_result: Some(CopyPartResult {
-                e_tag: Some(etag(&tag)),
-                last_modified: Some(ts(now_ms())),
-                ..Default::default()
-            }),
+            copy_part_result: Some(result),
             ..Default::default()
         }))
     }
@@ -1242,7 +1661,7 @@ impl s3s::S3 for Service {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        integrity::refuse_unchecked(&req.headers)?;
+        integrity::refuse_unchecked_complete(&req.headers)?;
         let core = &self.0;
         let i = req.input;
         let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
@@ -1264,8 +1683,10 @@ impl s3s::S3 for Service {
                 "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
             )
         };
+        let (algorithm, kind, chosen) = upload_checksum(&u);
         let mut sources = Vec::with_capacity(wanted.len());
         let mut md5s = Vec::with_capacity(wanted.len() * 16);
+        let mut summary = Vec::with_capacity(wanted.len());
         let mut last = 0;
         for w in &wanted {
             let n = w.part_number.unwrap_or(0);
@@ -1289,6 +1710,23 @@ impl s3s::S3 for Service {
                     return Err(invalid_part());
                 }
             }
+            // A composite upload's Complete lists every part's checksum (S3 refuses it
+            // otherwise), and a part checksum the client lists must be the stored one.
+            if chosen && kind == ChecksumKind::Composite && part_checksum(w, algorithm).is_none() {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidRequest,
+                    format!(
+                        "The upload was created using a {} checksum. The complete request must include the checksum for each part. It was missing for part {n} in the request.",
+                        algorithm.name().to_ascii_lowercase()
+                    ),
+                ));
+            }
+            if let (Some(listed), Some(stored)) = (part_checksum(w, algorithm), &p.checksum) {
+                if listed.trim() != stored {
+                    return Err(invalid_part());
+                }
+            }
+            summary.push((n, p.size, p.checksum.clone()));
             if idx + 1 < wanted.len() && p.size < MIN_PART {
                 return Err(s3_error!(
                     EntityTooSmall,
@@ -1297,6 +1735,26 @@ impl s3s::S3 for Service {
             }
             md5s.extend(unhex(stored_tag).ok_or_else(|| internal("bad part etag"))?);
             sources.push((p.blob_id.clone(), 0, p.size as u64));
+        }
+        // The object's checksum from its parts' (none if a part has none: parts
+        // stored before checksums were kept).
+        let part_sums: Option<Vec<(&str, u64)>> = summary
+            .iter()
+            .map(|(_, size, c)| Some((c.as_deref()?, *size as u64)))
+            .collect();
+        let checksum = part_sums.and_then(|p| integrity::combine(algorithm, kind, &p));
+        if let Some(c) = &checksum {
+            integrity::check_declared(
+                c,
+                &[
+                    (Algorithm::Crc32, i.checksum_crc32.as_deref()),
+                    (Algorithm::Crc32c, i.checksum_crc32c.as_deref()),
+                    (Algorithm::Crc64Nvme, i.checksum_crc64nvme.as_deref()),
+                    (Algorithm::Sha1, i.checksum_sha1.as_deref()),
+                    (Algorithm::Sha256, i.checksum_sha256.as_deref()),
+                ],
+                i.checksum_type.as_ref().map(|t| t.as_str()),
+            )?;
         }
         let whole = core.blobs.concat(&sources).await.map_err(blob_err)?;
         let tag = format!("\"{}-{}\"", hex(&Md5::digest(&md5s)), wanted.len());
@@ -1308,7 +1766,7 @@ impl s3s::S3 for Service {
             size: whole.size as i64,
             etag: tag.clone(),
             content_type: u.content_type,
-            metadata: u.metadata,
+            metadata: with_checksum(&u.metadata, checksum.as_ref(), &summary),
             last_modified: now_ms(),
         };
         match core.store.complete_upload(&i.upload_id, &o, &tags).await {
@@ -1322,13 +1780,15 @@ impl s3s::S3 for Service {
                 return Err(store_err(e));
             }
         }
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
+        let mut out = CompleteMultipartUploadOutput {
             bucket: Some(i.bucket.clone()),
             key: Some(i.key.clone()),
             e_tag: Some(etag(&tag)),
             location: Some(format!("/{}/{}", i.bucket, i.key)),
             ..Default::default()
-        }))
+        };
+        set_checksum!(out, checksum);
+        Ok(S3Response::new(out))
     }
 
     async fn abort_multipart_upload(
@@ -1358,7 +1818,8 @@ impl s3s::S3 for Service {
     ) -> S3Result<S3Response<ListPartsOutput>> {
         let core = &self.0;
         let i = req.input;
-        core.upload(&i.bucket, &i.key, &i.upload_id).await?;
+        let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
+        let (algorithm, kind, chosen) = upload_checksum(&u);
         let max = page_size(i.max_parts);
         let marker = i64::from(i.part_number_marker.unwrap_or(0));
         let mut parts = core
@@ -1377,15 +1838,24 @@ impl s3s::S3 for Service {
             is_truncated: Some(truncated),
             part_number_marker: i.part_number_marker,
             next_part_number_marker: if truncated { next } else { None },
+            checksum_algorithm: chosen
+                .then(|| ChecksumAlgorithm::from(algorithm.name().to_string())),
+            checksum_type: chosen.then(|| ChecksumType::from(kind.name().to_string())),
             parts: Some(
                 parts
                     .into_iter()
-                    .map(|p| Part {
-                        e_tag: Some(etag(&p.etag)),
-                        last_modified: Some(ts(p.last_modified)),
-                        part_number: i32::try_from(p.part_number).ok(),
-                        size: Some(p.size),
-                        ..Default::default()
+                    .map(|p| {
+                        let mut part = Part {
+                            e_tag: Some(etag(&p.etag)),
+                            last_modified: Some(ts(p.last_modified)),
+                            part_number: i32::try_from(p.part_number).ok(),
+                            size: Some(p.size),
+                            ..Default::default()
+                        };
+                        if let Some(c) = p.checksum {
+                            set_checksum_value!(part, algorithm, c);
+                        }
+                        part
                     })
                     .collect(),
             ),
@@ -1978,7 +2448,13 @@ fn no_content<T>(out: T) -> S3Response<T> {
 }
 
 fn object_dto(o: ObjectRecord, url: bool) -> Object {
+    // Listings name each object's checksum algorithm and type (not its value), as S3.
+    let checksum = decode_meta(&o.metadata).checksum;
     Object {
+        checksum_algorithm: checksum
+            .as_ref()
+            .map(|c| vec![ChecksumAlgorithm::from(c.algorithm.name().to_string())]),
+        checksum_type: checksum.map(|c| ChecksumType::from(c.kind.name().to_string())),
         e_tag: Some(etag(&o.etag)),
         key: Some(list_key(url, o.key)),
         last_modified: Some(ts(o.last_modified)),
@@ -2013,8 +2489,59 @@ fn policy_size(doc: &str) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_are_located_by_number() {
+        let o = |etag: &str, metadata: &str| ObjectRecord {
+            bucket: "b".into(),
+            key: "k".into(),
+            blob_id: "x".into(),
+            size: 15,
+            etag: etag.into(),
+            content_type: None,
+            metadata: metadata.into(),
+            last_modified: 0,
+        };
+        let ck = ObjectChecksum {
+            algorithm: Algorithm::Sha1,
+            kind: ChecksumKind::Composite,
+            value: "v".into(),
+            parts: 2,
+        };
+        let parts = [(1, 10, Some("p1".into())), (3, 5, Some("p3".into()))];
+        let mp = o("\"e-2\"", &with_checksum("{}", Some(&ck), &parts));
+        let meta = decode_meta(&mp.metadata);
+        let p = part_slice(&mp, &meta, 3).unwrap();
+        assert_eq!((p.start, p.len, p.count), (10, 5, Some(2)));
+        assert_eq!(
+            p.checksum,
+            Some((Algorithm::Sha1, "p3".into(), ChecksumKind::Composite))
+        );
+        assert_eq!(
+            part_slice(&mp, &meta, 2).unwrap_err().code().as_str(),
+            "InvalidPartNumber"
+        );
+        assert_eq!(
+            part_slice(&mp, &meta, 0).unwrap_err().code().as_str(),
+            "InvalidArgument"
+        );
+        // Stored whole: part 1 only. Completed before parts were recorded: refused.
+        let whole = o("\"e\"", "{}");
+        let p = part_slice(&whole, &decode_meta("{}"), 1).unwrap();
+        assert_eq!((p.start, p.len, p.count), (0, 15, None));
+        assert!(part_slice(&whole, &decode_meta("{}"), 2).is_err());
+        let legacy = o("\"e-2\"", "{}");
+        assert_eq!(
+            part_slice(&legacy, &decode_meta("{}"), 1)
+                .unwrap_err()
+                .code()
+                .as_str(),
+            "NotImplemented"
+        );
+    }
 
     #[test]
     fn hex_decoding() {

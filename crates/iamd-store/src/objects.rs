@@ -47,6 +47,10 @@ pub struct UploadRecord {
     pub content_type: Option<String>,
     pub metadata: String,
     pub tagging: Option<String>,
+    /// The additional checksum algorithm (`CRC32`, …) chosen at creation, if any.
+    pub checksum_algorithm: Option<String>,
+    /// `COMPOSITE` or `FULL_OBJECT`, with `checksum_algorithm`.
+    pub checksum_type: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +61,8 @@ pub struct PartRecord {
     pub size: i64,
     pub etag: String,
     pub last_modified: Millis,
+    /// The part's checksum (base64) in its upload's algorithm, if it has one.
+    pub checksum: Option<String>,
 }
 
 /// `(key, value)` pairs, sorted by key.
@@ -216,8 +222,10 @@ pub trait ObjectMeta: Send + Sync + 'static {
 const BUCKET_COLS: &str = "name, owner_account, created";
 const OBJ_COLS: &str =
     "bucket, object_key, blob_id, size, etag, content_type, metadata, last_modified";
-const UPLOAD_COLS: &str = "upload_id, bucket, object_key, created, content_type, metadata, tagging";
-const PART_COLS: &str = "upload_id, part_number, blob_id, size, etag, last_modified";
+const UPLOAD_COLS: &str =
+    "upload_id, bucket, object_key, created, content_type, metadata, tagging, \
+     checksum_algorithm, checksum_type";
+const PART_COLS: &str = "upload_id, part_number, blob_id, size, etag, last_modified, checksum";
 
 fn bucket(r: &impl crate::decode::Cells) -> Result<BucketRecord, StoreError> {
     Ok(BucketRecord {
@@ -249,6 +257,8 @@ fn upload(r: &impl crate::decode::Cells) -> Result<UploadRecord, StoreError> {
         content_type: r.opt_text(4)?,
         metadata: r.text(5)?,
         tagging: r.opt_text(6)?,
+        checksum_algorithm: r.opt_text(7)?,
+        checksum_type: r.opt_text(8)?,
     })
 }
 
@@ -260,6 +270,7 @@ fn part(r: &impl crate::decode::Cells) -> Result<PartRecord, StoreError> {
         size: r.int(3)?,
         etag: r.text(4)?,
         last_modified: r.int(5)?,
+        checksum: r.opt_text(6)?,
     })
 }
 
@@ -549,7 +560,7 @@ macro_rules! object_meta_impl {
                 let $s = self;
                 let ($guard, mut tx) = $begin_write;
                 let sql = format!(
-                    "INSERT INTO s3_uploads ({UPLOAD_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    "INSERT INTO s3_uploads ({UPLOAD_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 );
                 sqlx::query(&sql)
                     .bind(&u.upload_id)
@@ -559,6 +570,8 @@ macro_rules! object_meta_impl {
                     .bind(&u.content_type)
                     .bind(&u.metadata)
                     .bind(&u.tagging)
+                    .bind(&u.checksum_algorithm)
+                    .bind(&u.checksum_type)
                     .execute(&mut *tx)
                     .await
                     .map_err(db("create upload"))?;
@@ -613,7 +626,7 @@ macro_rules! object_meta_impl {
                     .execute(&mut *tx)
                     .await
                     .map_err(db("put part"))?;
-                let sql = format!("INSERT INTO s3_parts ({PART_COLS}) VALUES ($1, $2, $3, $4, $5, $6)");
+                let sql = format!("INSERT INTO s3_parts ({PART_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
                 sqlx::query(&sql)
                     .bind(&p.upload_id)
                     .bind(p.part_number)
@@ -621,6 +634,7 @@ macro_rules! object_meta_impl {
                     .bind(p.size)
                     .bind(&p.etag)
                     .bind(p.last_modified)
+                    .bind(&p.checksum)
                     .execute(&mut *tx)
                     .await
                     .map_err(db("put part"))?;

@@ -57,7 +57,7 @@ pub(crate) struct Migration {
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 6;
+pub(crate) const LATEST: i64 = 7;
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -147,6 +147,10 @@ CREATE TABLE tags (
     Migration {
         version: 6,
         sql: MIGRATION_6_BUCKET_SETTINGS,
+    },
+    Migration {
+        version: 7,
+        sql: MIGRATION_7_S3_CHECKSUMS,
     },
 ];
 
@@ -335,6 +339,17 @@ CREATE UNIQUE INDEX instance_profiles_name_ci ON instance_profiles (account_id, 
 DROP INDEX managed_policies_name_ci;
 CREATE UNIQUE INDEX managed_policies_name_ci ON managed_policies (account_id, lower(name));
 CREATE INDEX access_keys_account ON access_keys (account_id);
+"#;
+
+/// S3 additional checksums of multipart uploads: the algorithm and type chosen at
+/// CreateMultipartUpload (`CRC32`…, `COMPOSITE` / `FULL_OBJECT`; NULL for uploads
+/// started before this version, which complete without a checksum) and each part's
+/// checksum (base64, in the upload's algorithm). An object's own checksum lives in its
+/// opaque `metadata`.
+const MIGRATION_7_S3_CHECKSUMS: &str = r#"
+ALTER TABLE s3_uploads ADD COLUMN checksum_algorithm TEXT;
+ALTER TABLE s3_uploads ADD COLUMN checksum_type TEXT;
+ALTER TABLE s3_parts ADD COLUMN checksum TEXT;
 "#;
 
 /// The table that records applied migrations (created outside the migrations).

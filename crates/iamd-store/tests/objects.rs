@@ -228,6 +228,8 @@ async fn multipart_uploads(s: AnyStore) {
         content_type: None,
         metadata: "{}".into(),
         tagging: Some("a=b".into()),
+        checksum_algorithm: Some("CRC32".into()),
+        checksum_type: Some("COMPOSITE".into()),
     };
     s.create_upload(&up).await.unwrap();
     assert_eq!(s.get_upload("u1").await.unwrap(), Some(up.clone()));
@@ -238,6 +240,7 @@ async fn multipart_uploads(s: AnyStore) {
         size: 10,
         etag: "\"e\"".into(),
         last_modified: 6,
+        checksum: (n != 2).then(|| format!("crc{n}")),
     };
     assert_eq!(s.put_part(&part(2, "p2")).await.unwrap(), None);
     assert_eq!(s.put_part(&part(1, "p1")).await.unwrap(), None);
@@ -250,7 +253,26 @@ async fn multipart_uploads(s: AnyStore) {
         parts.iter().map(|p| p.blob_id.as_str()).collect::<Vec<_>>(),
         ["p1b", "p2"]
     );
+    // Each part keeps its checksum (or none).
+    assert_eq!(
+        parts
+            .iter()
+            .map(|p| p.checksum.as_deref())
+            .collect::<Vec<_>>(),
+        [Some("crc1"), None]
+    );
+    assert_eq!(parts[0], part(1, "p1b"));
     assert_eq!(s.list_parts("u1", 1, 10).await.unwrap().len(), 1);
+    // An upload without a checksum algorithm reads back without one.
+    let plain = UploadRecord {
+        upload_id: "u0".into(),
+        checksum_algorithm: None,
+        checksum_type: None,
+        ..up.clone()
+    };
+    s.create_upload(&plain).await.unwrap();
+    assert_eq!(s.get_upload("u0").await.unwrap(), Some(plain));
+    s.delete_upload("u0").await.unwrap();
     assert_eq!(s.list_uploads("b", "bi", 10).await.unwrap().len(), 1);
     assert_eq!(s.list_uploads("b", "x", 10).await.unwrap().len(), 0);
 
@@ -307,6 +329,8 @@ async fn delete_bucket_aborts_uploads(s: AnyStore) {
             content_type: None,
             metadata: "{}".into(),
             tagging: None,
+            checksum_algorithm: None,
+            checksum_type: None,
         })
         .await
         .unwrap();
@@ -318,6 +342,7 @@ async fn delete_bucket_aborts_uploads(s: AnyStore) {
                 size: 1,
                 etag: "\"e\"".into(),
                 last_modified: 1,
+                checksum: None,
             })
             .await
             .unwrap();

@@ -152,7 +152,7 @@ pub async fn handle(
     let verdict = iamd_s3::Verdict::default();
     let body = if has_body {
         let timed = crate::s3_body::ProgressTimeout::new(body, body_timeout(), stalled.clone());
-        match iamd_s3::CheckedBody::wrap(timed, &parts.headers, verdict.clone()) {
+        match iamd_s3::CheckedBody::wrap(timed, &parts, verdict.clone()) {
             Ok(checked) => s3s::Body::http_body(checked),
             Err(timed) => s3s::Body::http_body(timed),
         }
