@@ -96,6 +96,26 @@ def test_cli_prints_where_the_key_is_never_the_secret(setup):
     assert list(empty.iterdir()) == []
 
 
+def test_no_account_without_its_credentials_file(setup):
+    """The root secret is shown once: when its file cannot be written, no account is
+    committed (the same id is free afterwards); an existing file is never replaced."""
+    server, _, _, _, _ = setup
+    c = "310987654321"
+    blocked = server.data_dir / f"root-credentials-{c}"
+    blocked.mkdir(mode=0o700)
+    r = account_create(server.data_dir, "--account-id", c)
+    assert r.returncode != 0 and str(blocked) in r.stderr, (r.stdout, r.stderr)
+    blocked.rmdir()
+    blocked.write_text("someone else's\n")
+    r = account_create(server.data_dir, "--account-id", c)
+    assert r.returncode != 0 and blocked.read_text() == "someone else's\n", r.stderr
+    assert not (server.data_dir / f"root-credentials-{c}.tmp").exists()
+    blocked.unlink()
+    r = account_create(server.data_dir, "--account-id", c)
+    assert r.returncode == 0, r.stderr
+    assert read_key(blocked)[0].startswith("AKIA")
+
+
 def test_each_account_has_its_own_namespace(setup, b_iam, iam):
     server, _, _, ak, sk = setup
     who = server.client("sts", ak, sk).get_caller_identity()

@@ -105,6 +105,52 @@ impl std::fmt::Debug for NewAccount {
     }
 }
 
+/// An account chosen by [`Iam::begin_account`] and not yet committed; the write lock
+/// is held until it is committed or dropped (dropping it writes nothing).
+pub struct PendingAccount<'a, S> {
+    iam: &'a Iam<S>,
+    _lock: tokio::sync::MutexGuard<'a, ()>,
+    changes: Vec<Change>,
+    new: NewAccount,
+}
+
+impl<S> std::fmt::Debug for PendingAccount<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingAccount")
+            .field("new", &self.new)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> PendingAccount<'_, S> {
+    /// The id and root key the account will have.
+    pub fn account(&self) -> &NewAccount {
+        &self.new
+    }
+
+    /// Commits the account and its root key in one batch, then shows them in memory.
+    pub async fn commit(self) -> Result<NewAccount, IamError> {
+        let inner = &self.iam.inner;
+        let id = self.new.account_id.clone();
+        let mut state = State::default();
+        let prepared = state.prepare(&self.changes, &inner.master)?;
+        inner.store.apply_in(Some(&id), &self.changes).await?;
+        state.apply(prepared);
+        let acct = Account::new(id.clone(), false, state);
+        inner
+            .key_accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(self.new.access_key_id.clone(), acct.clone());
+        inner
+            .accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, acct);
+        Ok(self.new)
+    }
+}
+
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -294,9 +340,21 @@ impl<S: Store> Iam<S> {
 
     /// Creates an account (id `id`, random 12 digits when `None`) with one root
     /// access key, in the store and in memory. An existing id is refused
-    /// (`EntityAlreadyExists`).
+    /// (`EntityAlreadyExists`). [`Iam::begin_account`] then
+    /// [`PendingAccount::commit`], for a caller with nothing to do in between.
     pub async fn create_account(&self, id: Option<String>) -> Result<NewAccount, IamError> {
-        let _lock = self.inner.write.lock().await;
+        self.begin_account(id).await?.commit().await
+    }
+
+    /// The first half of creating an account: chooses its id (checked as
+    /// [`Iam::create_account`] does) and its root key, and holds the write lock until
+    /// [`PendingAccount::commit`] (or its drop, which writes nothing). The caller stores
+    /// the secret first — it is shown once — and commits only once it is safe.
+    pub async fn begin_account(
+        &self,
+        id: Option<String>,
+    ) -> Result<PendingAccount<'_, S>, IamError> {
+        let lock = self.inner.write.lock().await;
         let id = match id {
             Some(id) => {
                 if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
@@ -333,25 +391,15 @@ impl<S: Store> Iam<S> {
                 created: now_ms(),
             }),
         ];
-        let mut state = State::default();
-        let prepared = state.prepare(&changes, &self.inner.master)?;
-        self.inner.store.apply_in(Some(&id), &changes).await?;
-        state.apply(prepared);
-        let acct = Account::new(id.clone(), false, state);
-        self.inner
-            .key_accounts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key_id.clone(), acct.clone());
-        self.inner
-            .accounts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), acct);
-        Ok(NewAccount {
-            account_id: id,
-            access_key_id: key_id,
-            secret_access_key: secret,
+        Ok(PendingAccount {
+            iam: self,
+            _lock: lock,
+            changes,
+            new: NewAccount {
+                account_id: id,
+                access_key_id: key_id,
+                secret_access_key: secret,
+            },
         })
     }
 

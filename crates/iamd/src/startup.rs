@@ -366,6 +366,16 @@ fn load_master_key(
 /// Writes a file readable only by its owner (mode 0600 whatever the umask), durably
 /// (fsync of file and directory).
 pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_private(path, contents, true)
+}
+
+/// [`write_private_file`] for a file that must not exist yet: an existing `path`
+/// (a file, a directory, anything) is `AlreadyExists` and left as it is.
+pub(crate) fn write_new_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_private(path, contents, false)
+}
+
+fn write_private(path: &Path, contents: &[u8], replace: bool) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(".tmp");
@@ -382,7 +392,14 @@ pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Resul
         f.write_all(contents)?;
         f.sync_all()?;
     }
-    std::fs::rename(&tmp, path)?;
+    if replace {
+        std::fs::rename(&tmp, path)?;
+    } else {
+        // A hard link never replaces what is there; the temporary name goes after.
+        let linked = std::fs::hard_link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        linked?;
+    }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::File::open(parent)?.sync_all()?;
     }
