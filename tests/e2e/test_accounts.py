@@ -253,3 +253,38 @@ def test_a_restart_keeps_every_account(setup, b_iam):
     assert b.get_user(UserName="survivor")["User"]["Arn"] == f"arn:aws:iam::{B}:user/survivor"
     with u.aws_error("NoSuchEntity", 404):
         server.client("iam").get_user(UserName="survivor")
+
+
+def test_trust_binds_another_accounts_user_to_its_unique_id(setup):
+    """As on AWS, a user of another account named in a trust policy is bound to its
+    unique id: a user that does not exist is an invalid principal; deleted and
+    recreated, it is no longer trusted (after a restart too), and GetRole shows the old
+    unique id where its ARN was."""
+    # After the module's other restart, with clients of the port the server has now;
+    # last in the module: it restarts the server again.
+    server, _, _, ak, sk = setup
+    iam, b_iam = server.client("iam"), server.client("iam", ak, sk)
+    arn = f"arn:aws:iam::{B}:user/binder"
+    with u.aws_error("MalformedPolicyDocument", 400, f'Invalid principal in policy: "AWS":"{arn}"'):
+        shared_role(iam, "bound", arn)
+    first = b_user(server, b_iam, "binder", allow("sts:AssumeRole", f"arn:aws:iam::{A}:role/*"))
+    old_id = b_iam.get_user(UserName="binder")["User"]["UserId"]
+    shared_role(iam, "bound", arn)
+    role = f"arn:aws:iam::{A}:role/bound"
+    server.client("sts", *first).assume_role(RoleArn=role, RoleSessionName="s1", ExternalId="x-42")
+    assert iam.get_role(RoleName="bound")["Role"]["AssumeRolePolicyDocument"]["Statement"][0][
+        "Principal"] == {"AWS": arn}
+    b_iam.delete_user_policy(UserName="binder", PolicyName="p")
+    b_iam.delete_access_key(UserName="binder", AccessKeyId=first[0])
+    b_iam.delete_user(UserName="binder")
+    again = b_user(server, b_iam, "binder", allow("sts:AssumeRole", f"arn:aws:iam::{A}:role/*"))
+    assert b_iam.get_user(UserName="binder")["User"]["UserId"] != old_id
+    denied = f"User: {arn} is not authorized to perform: sts:AssumeRole on resource: {role}"
+    for restarted in (False, True):
+        if restarted:
+            server.restart()
+            iam = server.client("iam")  # the restarted server listens on another port
+        shown = iam.get_role(RoleName="bound")["Role"]["AssumeRolePolicyDocument"]
+        assert shown["Statement"][0]["Principal"] == {"AWS": old_id}, (restarted, shown)
+        with u.aws_error("AccessDenied", 403, denied):
+            server.client("sts", *again).assume_role(RoleArn=role, RoleSessionName="s1", ExternalId="x-42")

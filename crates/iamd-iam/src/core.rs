@@ -158,6 +158,38 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+impl<S> Inner<S> {
+    /// Rebinds every account's trust policies to what the principals of the *other*
+    /// accounts they name are now (`trust.rs`; each state rebinds its own account's in
+    /// `State::apply`). Run under the write lock, or before the service is shared: no
+    /// state changes meanwhile, so reading two accounts at once cannot deadlock.
+    fn rebind_across_accounts(&self) {
+        let accounts: Vec<Arc<Account>> = self
+            .accounts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for acct in &accounts {
+            let views = acct
+                .state
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .trust_views(|b| {
+                    let (owner, _) = crate::trust::iam_arn_account(&b.arn)?;
+                    let other = accounts.iter().find(|a| a.id == owner && a.id != acct.id)?;
+                    let state = other.state.read().unwrap_or_else(|p| p.into_inner());
+                    Some(state.principal_arn(owner, &b.id))
+                });
+            acct.state
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .set_trust_views(views);
+        }
+    }
+}
+
 impl<S: Store> Iam<S> {
     /// Loads the account from the store, creating it (and the root key) on first start.
     pub async fn open(
@@ -276,6 +308,9 @@ impl<S: Store> Iam<S> {
             }),
             acct: first,
         };
+        // Each state bound its own account's principals; now that every account is
+        // loaded, the principals trust policies name in other accounts.
+        iam.inner.rebind_across_accounts();
         tokio::spawn(usage_writer(Arc::downgrade(&iam.inner), usage_rx));
         Ok((iam, report))
     }
@@ -441,6 +476,17 @@ impl<S: Store> Iam<S> {
                 .unwrap_or_else(|p| p.into_inner())
                 .apply(prepared);
             self.index_keys(&changes);
+            if changes.iter().any(|c| {
+                matches!(
+                    c,
+                    Change::PutUser(_)
+                        | Change::DeleteUser { .. }
+                        | Change::PutRole(_)
+                        | Change::DeleteRole { .. }
+                )
+            }) {
+                self.inner.rebind_across_accounts();
+            }
         }
         Ok(answer)
     }

@@ -31,9 +31,22 @@ fn check_trust_document(doc: &str) -> Result<(), IamError> {
     )
 }
 
-/// The users and roles a trust policy names, bound to their unique ids now.
-fn bindings(state: &State, account: &str, doc: &str) -> Result<Vec<TrustBinding>, IamError> {
-    crate::trust::bind(doc, account, |arn| state.principal_id(account, arn))
+/// The users and roles a trust policy names, in the role's account (`state`) or
+/// another this server holds, bound to their unique ids now.
+fn bindings<S: Store>(
+    iam: &Iam<S>,
+    state: &State,
+    doc: &str,
+) -> Result<Vec<TrustBinding>, IamError> {
+    let own = iam.account_id();
+    crate::trust::bind(doc, |account, arn| {
+        if account == own {
+            return Some(state.principal_id(own, arn));
+        }
+        // Under the write lock no state changes: reading another account is safe.
+        iam.in_account(account)
+            .map(|other| other.read().principal_id(account, arn))
+    })
 }
 
 /// LimitExceeded once the account holds AWS's default number of roles.
@@ -94,7 +107,6 @@ impl Operation for api::CreateRoleRequest {
             last_used: None,
             last_used_region: None,
         };
-        let account = iam.account_id().to_string();
         let boundary = rec.boundary_arn.clone();
         let mut role = iam
             .create_with::<Role>(rec, |state, rec| {
@@ -102,7 +114,7 @@ impl Operation for api::CreateRoleRequest {
                 if let Some(arn) = &rec.boundary_arn {
                     boundaries::check_boundary(state, arn)?;
                 }
-                rec.trust_bindings = bindings(state, &account, &rec.trust_policy)?;
+                rec.trust_bindings = bindings(iam, state, &rec.trust_policy)?;
                 tags::tagging::<Role>(&rec.id, &[], &tags)
             })
             .await?;
@@ -202,14 +214,13 @@ impl Operation for api::UpdateAssumeRolePolicyRequest {
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         check_trust_document(&self.policy_document)?;
-        let account = iam.account_id().to_string();
         let doc = self.policy_document;
         edit_role(
             iam,
             &self.role_name,
             Role::ensure_modifiable,
             |state, rec| {
-                rec.trust_bindings = bindings(state, &account, &doc)?;
+                rec.trust_bindings = bindings(iam, state, &doc)?;
                 rec.trust_policy = doc;
                 Ok(())
             },
