@@ -392,7 +392,7 @@ impl<S: Store> Iam<S> {
         let lock = self.inner.write.lock().await;
         let id = match id {
             Some(id) => {
-                if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                if !iamd_session::is_account_id(&id) {
                     return Err(IamError::Validation(format!(
                         "account id {id:?} is not 12 digits"
                     )));

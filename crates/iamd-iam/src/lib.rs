@@ -36,6 +36,7 @@ pub use crate::core::{Iam, InitOptions, InitReport, NewAccount, PendingAccount};
 pub use analyzer::{lint_policy, ValidatePolicyInput, ValidatePolicyOutput};
 pub use authz_message::{capture_denial, capture_denial_sync, AUTHORIZATION_MESSAGE_HEADER};
 pub use error::IamError;
+pub use iamd_session::is_account_id;
 pub use ops::Output;
 pub use principal::{
     request_context, Authenticated, Check, Identity, KeyProblem, LazyContext, Principal,

@@ -108,7 +108,7 @@ const ACCOUNT_MASK: u64 = 0x7fff_ffff_ff80;
 /// read big-endian, hold the account id in bits 7–46; the other 41 bits are `random`.
 /// `None` for an account id that is not 12 digits.
 pub(crate) fn key_id_for_account(prefix: &str, account: &str, random: [u8; 10]) -> Option<String> {
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !iamd_session::is_account_id(account) {
         return None;
     }
     let account: u64 = account.parse().ok()?;

@@ -189,7 +189,7 @@ impl SessionClaims {
     /// Checks every field against its bounds. Values are never part of the error.
     pub fn validate(&self) -> Result<(), TokenError> {
         use bounds::*;
-        if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
+        if !crate::is_account_id(&self.account_id) {
             return Err(out_of_bounds("account_id", "is not 12 digits"));
         }
         match &self.principal {

@@ -295,8 +295,27 @@ pub fn open(
 #[path = "typical.rs"]
 pub(crate) mod test_support;
 
+/// An AWS account id: exactly 12 ASCII digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert!(super::is_account_id("123456789012"));
+        for bad in [
+            "12345678901",
+            "1234567890123",
+            "12345678901a",
+            "",
+            "１２３４５６７８９０１２",
+        ] {
+            assert!(!super::is_account_id(bad), "{bad}");
+        }
+    }
+
     use super::test_support::typical_claims;
     use super::*;
 

@@ -59,7 +59,7 @@ pub fn run(cmd: AccountCommand) -> ExitCode {
 
 async fn create(args: CreateArgs) -> Result<String, StartError> {
     if let Some(id) = &args.account_id {
-        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        if !iamd_iam::is_account_id(id) {
             return Err(crate::config::ConfigError::AccountId(id.clone()).into());
         }
     }

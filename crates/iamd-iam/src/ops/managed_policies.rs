@@ -40,8 +40,7 @@ pub(crate) fn check_arn(arn: &str) -> Result<(), IamError> {
         .strip_prefix("arn:aws:iam::")
         .and_then(|rest| rest.split_once(':'))
         .is_some_and(|(account, resource)| {
-            (account == "aws"
-                || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+            (account == "aws" || iamd_session::is_account_id(account))
                 && resource.starts_with("policy/")
                 && !resource.contains(':')
         });
