@@ -151,11 +151,17 @@ impl<S: Store> PendingAccount<'_, S> {
     }
 }
 
+/// The service's one clock: unix milliseconds now.
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// Unix seconds now, from [`now_ms`].
+pub(crate) fn now_secs() -> u64 {
+    u64::try_from(now_ms() / 1000).unwrap_or(0)
 }
 
 impl<S> Inner<S> {

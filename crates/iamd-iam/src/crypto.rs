@@ -49,7 +49,7 @@ impl MasterKey {
         let key = Key::<Aes256Gcm>::from_slice(bytes);
         let schedule = iamd_session::Schedule::default();
         let sessions = schedule
-            .keyring_at(bytes, crate::sessions::now_secs())
+            .keyring_at(bytes, crate::core::now_secs())
             .map_err(|_| CryptoError::BadMasterKey)?;
         Ok(Self {
             cipher: Aes256Gcm::new(key),
@@ -66,7 +66,7 @@ impl MasterKey {
             iamd_session::Schedule::new(period).map_err(|_| CryptoError::RotationPeriod)?;
         let ring = self
             .read_sessions()
-            .at(&self.schedule, crate::sessions::now_secs());
+            .at(&self.schedule, crate::core::now_secs());
         let ring = ring.map_err(|_| CryptoError::RotationPeriod)?;
         self.sessions = RwLock::new(Arc::new(ring));
         Ok(self)

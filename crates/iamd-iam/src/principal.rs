@@ -460,7 +460,7 @@ impl<S: Store> Iam<S> {
         access_key_id: &str,
         session_token: Option<&str>,
     ) -> Result<Authenticated, KeyProblem> {
-        self.authenticate_at(access_key_id, session_token, crate::sessions::now_secs())
+        self.authenticate_at(access_key_id, session_token, crate::core::now_secs())
     }
 
     /// [`Iam::authenticate`] at `now` (unix seconds).

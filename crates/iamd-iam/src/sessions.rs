@@ -16,7 +16,7 @@ use iamd_policy::{CompiledPolicy, Context, PolicyType};
 use iamd_session::{SessionClaims, SessionPrincipal, TokenError};
 use iamd_store::Store;
 
-use crate::core::Iam;
+use crate::core::{now_secs, Iam};
 use crate::entity::Entity;
 use crate::principal::Identity;
 use crate::principal::{Authenticated, KeyProblem, Principal, RoleSession, UserSession};
@@ -86,11 +86,6 @@ impl SessionCache {
         }
         map.insert(key_id.into(), v);
     }
-}
-
-/// Unix seconds now (the service's one clock, [`crate::core::now_ms`]).
-pub(crate) fn now_secs() -> u64 {
-    u64::try_from(crate::core::now_ms() / 1000).unwrap_or(0)
 }
 
 /// An access key id of temporary credentials.

@@ -87,9 +87,7 @@ impl Operation for api::CreateRoleRequest {
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         check_trust_document(&self.assume_role_policy_document)?;
-        if let Some(arn) = &self.permissions_boundary {
-            super::managed_policies::check_arn(arn)?;
-        }
+        boundaries::check_boundary_arn(self.permissions_boundary.as_deref())?;
         let tags = self.tags.unwrap_or_default();
         let rec = RoleRecord {
             id: crate::ids::unique_id("AROA")?,

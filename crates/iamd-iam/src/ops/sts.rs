@@ -9,13 +9,12 @@ use iamd_session::{SecretAccessKey, SessionClaims, SessionPrincipal, SessionTag}
 use iamd_store::{Change, Store};
 
 use super::{Cx, Operation, Output};
-use crate::core::{now_ms, Iam};
+use crate::core::{now_ms, now_secs, Iam};
 use crate::entity::Entity;
 use crate::error::IamError;
 use crate::principal::{Check, Principal};
 use crate::sessions::{
-    compile_catalog_policy, compile_session_policy, federated_arn, now_secs, root_issuer,
-    IssueError,
+    compile_catalog_policy, compile_session_policy, federated_arn, root_issuer, IssueError,
 };
 use crate::state::{is_aws_managed, Role, State};
 
@@ -37,8 +36,10 @@ impl Operation for sts::GetCallerIdentityRequest {
 const CHAINED_MAX_SECONDS: i64 = 3600;
 /// AssumeRole's default duration (seconds).
 const DEFAULT_DURATION: i64 = 3600;
-/// Characters of an inline session policy.
-const SESSION_POLICY_MAX: usize = 2048;
+/// Characters of an inline session policy: STS's model (`sessionPolicyDocumentType`).
+pub(crate) fn session_policy_max() -> u64 {
+    sts::RULE_SESSION_POLICY_DOCUMENT_TYPE.max.unwrap_or(0)
+}
 /// How often a role's last use is written at most (milliseconds).
 const LAST_USED_EVERY_MS: i64 = 60_000;
 
@@ -285,9 +286,10 @@ fn session_policies<S: Store>(
     arns: Option<&[sts::PolicyDescriptorType]>,
 ) -> Result<Vec<String>, IamError> {
     if let Some(policy) = policy {
-        if policy.chars().count() > SESSION_POLICY_MAX {
+        let max = session_policy_max();
+        if u64::try_from(policy.chars().count()).unwrap_or(u64::MAX) > max {
             return Err(IamError::Validation(format!(
-                "1 validation error detected: Value '{policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to {SESSION_POLICY_MAX}"
+                "1 validation error detected: Value '{policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to {max}"
             )));
         }
         compile_session_policy(policy)

@@ -1613,3 +1613,10 @@ async fn startup_loads_roles_and_instance_profiles() {
     );
     assert_eq!(iam.read().deletion_tasks.len(), 1);
 }
+
+/// The STS limits iamd checks by hand are the model's (a newer model moves them).
+#[test]
+fn sts_limits_are_the_models() {
+    assert_eq!(super::sts::session_policy_max(), 2048);
+    assert_eq!(crate::authz_message::max_encoded(), 10_240);
+}
