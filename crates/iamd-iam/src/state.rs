@@ -575,6 +575,19 @@ impl State {
             .or_else(|| Role::by_arn(self, account, arn).map(|r| r.rec.id.clone()))
     }
 
+    /// The AWS-managed policies in use in this account: attached to a user, group or
+    /// role, or set as a permissions boundary (ListPolicies' `OnlyAttached`, as AWS
+    /// counts both usages there; GetAccountSummary's PolicyVersionsInUse and
+    /// GetAccountAuthorizationDetails' policies).
+    pub(crate) fn aws_managed_in_use(&self) -> BTreeSet<&str> {
+        self.attached_to
+            .keys()
+            .chain(self.bound_by.keys())
+            .map(String::as_str)
+            .filter(|arn| is_aws_managed(arn))
+            .collect()
+    }
+
     /// The current ARN of the user or role with unique id `id`, in `account`.
     pub(crate) fn principal_arn(&self, account: &str, id: &str) -> Option<String> {
         self.users
