@@ -470,12 +470,16 @@ impl<S: Store> Iam<S> {
             Some(v) if *v.token == *token => v,
             _ => {
                 let master = &self.inner.master;
-                let claims =
-                    iamd_session::open(&master.session_keyring(now), token, access_key_id, now)
-                        .map_err(|e| match e {
-                            TokenError::Expired => KeyProblem::ExpiredToken,
-                            _ => KeyProblem::InvalidToken,
-                        })?;
+                let (claims, generation) = iamd_session::open_with_generation(
+                    &master.session_keyring(now),
+                    token,
+                    access_key_id,
+                    now,
+                )
+                .map_err(|e| match e {
+                    TokenError::Expired => KeyProblem::ExpiredToken,
+                    _ => KeyProblem::InvalidToken,
+                })?;
                 // The session's own account (the role's, for a role session).
                 let Some(home) = self.in_account(&claims.account_id) else {
                     return Err(KeyProblem::InvalidToken);
@@ -488,9 +492,7 @@ impl<S: Store> Iam<S> {
                         Some(state.users.get(id)?.arn(&claims.account_id))
                     })?,
                     expires_at: claims.expires_at,
-                    // The token opened, so its header names its generation.
-                    refused_from: iamd_session::token_generation(token)
-                        .map_or(0, |g| master.session_schedule().opens_until(g)),
+                    refused_from: master.session_schedule().opens_until(generation),
                 });
                 cache.insert(access_key_id, v.clone(), now);
                 v
@@ -512,7 +514,7 @@ impl<S: Store> Iam<S> {
             let v = self.inner.sessions.get(access_key_id)?;
             return v.check(now_secs()).is_ok().then(|| v.secret.clone());
         }
-        self.credentials(access_key_id).ok().map(|(_, s, _)| s)
+        self.long_term_secret(access_key_id)
     }
 
     /// Seals a new session token for `claims` under a fresh `ASIA…` key id, with the
