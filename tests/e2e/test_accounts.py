@@ -202,12 +202,18 @@ def test_cross_account_bucket_policy(setup, b_iam):
     s3.create_bucket(Bucket=bucket)
     s3.create_bucket(Bucket=private)
     reader_arn = f"arn:aws:iam::{B}:user/reader"
-    s3.put_bucket_policy(Bucket=bucket, Policy=policy(
-        {"Effect": "Allow", "Principal": {"AWS": reader_arn}, "Action": ["s3:GetObject", "s3:PutObject"],
-         "Resource": f"arn:aws:s3:::{bucket}/*"}))
+    grant = policy({"Effect": "Allow", "Principal": {"AWS": reader_arn}, "Action": ["s3:GetObject", "s3:PutObject"],
+                    "Resource": f"arn:aws:s3:::{bucket}/*"})
+    # As on AWS, a user of an account the server holds must exist to be named.
+    with pytest.raises(Exception) as e:
+        s3.put_bucket_policy(Bucket=bucket, Policy=grant)
+    err = e.value.response
+    assert (err["Error"]["Code"], err["Error"]["Message"], err["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "MalformedPolicy", "Invalid principal in policy", 400)
+    reader = b_user(server, b_iam, "reader", allow("s3:*", "*"))
+    s3.put_bucket_policy(Bucket=bucket, Policy=grant)
     s3.put_object(Bucket=bucket, Key="a.txt", Body=b"from A")
     s3.put_object(Bucket=private, Key="a.txt", Body=b"private")
-    reader = b_user(server, b_iam, "reader", allow("s3:*", "*"))
     unpermitted = b_user(server, b_iam, "unpermitted")
     r3 = server.client("s3", *reader)
     assert r3.get_object(Bucket=bucket, Key="a.txt")["Body"].read() == b"from A"

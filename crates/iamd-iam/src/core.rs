@@ -374,6 +374,21 @@ impl<S: Store> Iam<S> {
         self.in_account(p.account()).unwrap_or_else(|| self.clone())
     }
 
+    /// The unique id of the user or role `arn` of `account`: `None` when the server
+    /// does not hold the account, `Some(None)` when no such principal exists there.
+    pub(crate) fn principal_id_in(&self, account: &str, arn: &str) -> Option<Option<String>> {
+        self.in_account(account)
+            .map(|other| other.read().principal_id(account, arn))
+    }
+
+    /// The first user or role ARN a resource policy (`doc`, a bucket policy) names in an
+    /// account this server holds that does not exist there (AWS refuses such a policy:
+    /// S3's `MalformedPolicy` "Invalid principal in policy"). `None`: every named user
+    /// and role exists, or the document does not parse.
+    pub fn missing_principal(&self, doc: &str) -> Option<String> {
+        crate::trust::missing_principal(doc, |account, arn| self.principal_id_in(account, arn))
+    }
+
     /// The account of the long-term access key `id`, if any holds it.
     pub(crate) fn key_account(&self, id: &str) -> Option<Iam<S>> {
         self.view(&self.inner.key_accounts, id)

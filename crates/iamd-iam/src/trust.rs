@@ -192,8 +192,23 @@ pub(crate) fn bind(
 ) -> Result<Vec<TrustBinding>, IamError> {
     let parsed =
         iamd_policy::parse(doc).map_err(|f| IamError::MalformedPolicyDocument(f.message))?;
+    bound(&parsed, lookup).map_err(|arn| invalid_principal(&arn))
+}
+
+/// The first user or role ARN `doc` (a policy with principals: a bucket policy) names
+/// in an account `lookup` knows that does not exist there, if any (an unparsable
+/// document names none).
+pub(crate) fn missing_principal(doc: &str, lookup: impl Fn(&str, &str) -> Known) -> Option<String> {
+    bound(&iamd_policy::parse(doc).ok()?, lookup).err()
+}
+
+/// [`bind`] of a parsed document; `Err` names the first ARN of a missing principal.
+fn bound(
+    doc: &PolicyDocument,
+    lookup: impl Fn(&str, &str) -> Known,
+) -> Result<Vec<TrustBinding>, String> {
     let mut out: Vec<TrustBinding> = Vec::new();
-    for (value, _) in aws_principals(&parsed) {
+    for (value, _) in aws_principals(doc) {
         let Some((account, resource)) = iam_arn_account(value) else {
             continue;
         };
@@ -203,7 +218,7 @@ pub(crate) fn bind(
         let Some(found) = lookup(account, value) else {
             continue;
         };
-        let id = found.ok_or_else(|| invalid_principal(value))?;
+        let id = found.ok_or_else(|| value.to_string())?;
         if !out.iter().any(|b| b.arn == value) {
             out.push(TrustBinding {
                 arn: value.to_string(),
@@ -215,7 +230,7 @@ pub(crate) fn bind(
 }
 
 /// AWS's answer to a policy naming a principal that does not exist.
-pub(crate) fn invalid_principal(arn: &str) -> IamError {
+fn invalid_principal(arn: &str) -> IamError {
     IamError::MalformedPolicyDocument(format!("Invalid principal in policy: \"AWS\":\"{arn}\""))
 }
 

@@ -1365,6 +1365,13 @@ impl s3s::S3 for Service {
                 .unwrap_or_else(|| "Policies must be valid JSON".into());
             return Err(S3Error::with_message(S3ErrorCode::MalformedPolicy, msg));
         }
+        // A user or role of an account this server holds must exist (AWS's answer).
+        if core.iam.missing_principal(&i.policy).is_some() {
+            return Err(S3Error::with_message(
+                S3ErrorCode::MalformedPolicy,
+                "Invalid principal in policy",
+            ));
+        }
         core.store
             .set_bucket_policy(&i.bucket, Some(&i.policy))
             .await

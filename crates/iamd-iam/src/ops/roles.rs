@@ -44,8 +44,7 @@ fn bindings<S: Store>(
             return Some(state.principal_id(own, arn));
         }
         // Under the write lock no state changes: reading another account is safe.
-        iam.in_account(account)
-            .map(|other| other.read().principal_id(account, arn))
+        iam.principal_id_in(account, arn)
     })
 }
 

@@ -357,3 +357,28 @@ async fn validate_policy_is_decided_in_the_callers_account() {
     .await;
     assert!(iam.validate_policy(&dev, &input, &ctx).is_ok());
 }
+
+/// A resource policy may name the users and roles of the server's accounts only if
+/// they exist; other accounts' principals, roots and `*` are not looked up.
+#[tokio::test]
+async fn missing_principals_of_held_accounts_are_found() {
+    let (iam, other_root) = two_accounts().await;
+    user_with_key(&iam, &other_root, "dev").await;
+    ok(&iam, "CreateUser", "UserName=alice").await;
+    let doc = |principals: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":[{principals}]}},"Action":"s3:GetObject","Resource":"*"}}]}}"#
+        )
+    };
+    let present = format!(
+        r#""arn:aws:iam::{ACCOUNT}:user/alice","arn:aws:iam::{OTHER}:user/dev","arn:aws:iam::{OTHER}:root","arn:aws:iam::111122223333:user/x","*""#
+    );
+    assert_eq!(iam.missing_principal(&doc(&present)), None);
+    for missing in [
+        format!("arn:aws:iam::{ACCOUNT}:user/bob"),
+        format!("arn:aws:iam::{OTHER}:role/ci"),
+    ] {
+        let d = doc(&format!(r#"{present},"{missing}""#));
+        assert_eq!(iam.missing_principal(&d), Some(missing));
+    }
+}
