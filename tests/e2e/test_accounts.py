@@ -116,6 +116,28 @@ def test_no_account_without_its_credentials_file(setup):
     assert read_key(blocked)[0].startswith("AKIA")
 
 
+def test_first_start_keeps_its_root_key_before_committing(tmp_path):
+    """The first account's generated root key is in root-credentials before it is
+    committed: a start that cannot write the file creates nothing, and the next start
+    (file writable) generates the key and writes it."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    blocked = data / "root-credentials"
+    blocked.mkdir()
+    s = u.Server(data_dir=data, log_dir=tmp_path / "logs", with_root_env=False)
+    with pytest.raises(RuntimeError) as e:
+        s.start()
+    assert "root-credentials" in str(e.value), e.value
+    blocked.rmdir()
+    s.start()
+    try:
+        ak, sk = u.read_root_credentials(data)
+        who = s.client("sts", ak, sk).get_caller_identity()
+        assert who["Arn"] == f"arn:aws:iam::{A}:root"
+    finally:
+        s.stop()
+
+
 def test_each_account_has_its_own_namespace(setup, b_iam, iam):
     server, _, _, ak, sk = setup
     who = server.client("sts", ak, sk).get_caller_identity()

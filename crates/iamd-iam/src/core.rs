@@ -20,6 +20,22 @@ pub struct InitOptions {
     /// generated (a command that cannot hand a generated secret to anyone, such as
     /// `iamd account create`). A store without an account is an error.
     pub existing_only: bool,
+    /// Stores a root key generated now (id, secret) before it is committed: the secret
+    /// is shown once, so if this fails nothing is committed and `open` fails.
+    pub keep_root_key: Option<KeepRootKey>,
+}
+
+/// Stores a root key (id, secret); the error says why it could not.
+pub type KeepFn = dyn Fn(&str, &str) -> Result<(), String> + Send + Sync;
+
+/// Where [`Iam::open`] hands a root key it generates, before committing it.
+#[derive(Clone)]
+pub struct KeepRootKey(pub Arc<KeepFn>);
+
+impl std::fmt::Debug for KeepRootKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeepRootKey(..)")
+    }
 }
 
 /// What startup did, for the operator.
@@ -270,6 +286,13 @@ impl<S: Store> Iam<S> {
         }
         if !changes.is_empty() {
             let prepared = state.prepare(&changes, &master)?;
+            if let (Some((id, secret)), Some(keep)) =
+                (&report.generated_root_key, &init.keep_root_key)
+            {
+                (keep.0)(id, secret).map_err(|e| {
+                    IamError::Internal(format!("the new root key could not be stored: {e}"))
+                })?;
+            }
             store.apply(&changes).await?;
             state.apply(prepared);
         }
@@ -750,6 +773,41 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    /// A root key generated on first start is handed to `keep_root_key` before it is
+    /// committed; if it cannot be kept, nothing is committed.
+    #[tokio::test]
+    async fn a_generated_root_key_is_kept_before_it_is_committed() {
+        let refuse = InitOptions {
+            keep_root_key: Some(KeepRootKey(Arc::new(|_: &str, _: &str| {
+                Err("no room".to_string())
+            }))),
+            ..Default::default()
+        };
+        let store = MemStore::default();
+        let e = Iam::open(store.clone(), crate::testing::master(), refuse)
+            .await
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("no room"), "{e}");
+        assert_eq!(store.batches(), 0);
+        let kept = Arc::new(std::sync::Mutex::new(None));
+        let (seen, at_keep) = (kept.clone(), store.clone());
+        let keep = InitOptions {
+            keep_root_key: Some(KeepRootKey(Arc::new(move |id: &str, secret: &str| {
+                *seen.lock().unwrap() =
+                    Some((id.to_string(), secret.to_string(), at_keep.batches()));
+                Ok(())
+            }))),
+            ..Default::default()
+        };
+        let (_, report) = Iam::open(store.clone(), crate::testing::master(), keep)
+            .await
+            .unwrap();
+        let (id, secret) = report.generated_root_key.unwrap();
+        assert_eq!(*kept.lock().unwrap(), Some((id, secret, 0)));
+        assert_eq!(store.batches(), 1);
     }
 
     #[tokio::test]

@@ -191,24 +191,25 @@ async fn serve(config: Config) -> Result<(), StartError> {
         (Ok(id), Ok(secret)) => Some((id, secret)),
         _ => None,
     };
+    // A root key generated now is in its file before it is committed (shown once).
+    let cred_file = dir.join("root-credentials");
+    let keep = {
+        let path = cred_file.clone();
+        iamd_iam::KeepRootKey(Arc::new(move |id: &str, secret: &str| {
+            write_private_file(&path, credentials_file(id, secret).as_bytes())
+                .map_err(|e| format!("{}: {e}", path.display()))
+        }))
+    };
     let init = iamd_iam::InitOptions {
         account_id: config.account_id.clone(),
         root_key: root_env,
         existing_only: false,
+        keep_root_key: Some(keep),
     };
     let s3_store = store.clone();
     let (iam, report) = iamd_iam::Iam::open(store, master, init)
         .await
         .map_err(|e| StartError::Account(e.to_string()))?;
-    let cred_file = dir.join("root-credentials");
-    if let Some((id, secret)) = &report.generated_root_key {
-        write_private_file(&cred_file, credentials_file(id, secret).as_bytes()).map_err(
-            |source| StartError::DataDir {
-                path: cred_file.clone(),
-                source,
-            },
-        )?;
-    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {
