@@ -96,6 +96,48 @@ def test_cli_prints_where_the_key_is_never_the_secret(setup):
     assert list(empty.iterdir()) == []
 
 
+def test_no_account_without_its_credentials_file(setup):
+    """The root secret is shown once: when its file cannot be written, no account is
+    committed (the same id is free afterwards); an existing file is never replaced."""
+    server, _, _, _, _ = setup
+    c = "310987654321"
+    blocked = server.data_dir / f"root-credentials-{c}"
+    blocked.mkdir(mode=0o700)
+    r = account_create(server.data_dir, "--account-id", c)
+    assert r.returncode != 0 and str(blocked) in r.stderr, (r.stdout, r.stderr)
+    blocked.rmdir()
+    blocked.write_text("someone else's\n")
+    r = account_create(server.data_dir, "--account-id", c)
+    assert r.returncode != 0 and blocked.read_text() == "someone else's\n", r.stderr
+    assert not (server.data_dir / f"root-credentials-{c}.tmp").exists()
+    blocked.unlink()
+    r = account_create(server.data_dir, "--account-id", c)
+    assert r.returncode == 0, r.stderr
+    assert read_key(blocked)[0].startswith("AKIA")
+
+
+def test_first_start_keeps_its_root_key_before_committing(tmp_path):
+    """The first account's generated root key is in root-credentials before it is
+    committed: a start that cannot write the file creates nothing, and the next start
+    (file writable) generates the key and writes it."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    blocked = data / "root-credentials"
+    blocked.mkdir()
+    s = u.Server(data_dir=data, log_dir=tmp_path / "logs", with_root_env=False)
+    with pytest.raises(RuntimeError) as e:
+        s.start()
+    assert "root-credentials" in str(e.value), e.value
+    blocked.rmdir()
+    s.start()
+    try:
+        ak, sk = u.read_root_credentials(data)
+        who = s.client("sts", ak, sk).get_caller_identity()
+        assert who["Arn"] == f"arn:aws:iam::{A}:root"
+    finally:
+        s.stop()
+
+
 def test_each_account_has_its_own_namespace(setup, b_iam, iam):
     server, _, _, ak, sk = setup
     who = server.client("sts", ak, sk).get_caller_identity()
@@ -182,12 +224,18 @@ def test_cross_account_bucket_policy(setup, b_iam):
     s3.create_bucket(Bucket=bucket)
     s3.create_bucket(Bucket=private)
     reader_arn = f"arn:aws:iam::{B}:user/reader"
-    s3.put_bucket_policy(Bucket=bucket, Policy=policy(
-        {"Effect": "Allow", "Principal": {"AWS": reader_arn}, "Action": ["s3:GetObject", "s3:PutObject"],
-         "Resource": f"arn:aws:s3:::{bucket}/*"}))
+    grant = policy({"Effect": "Allow", "Principal": {"AWS": reader_arn}, "Action": ["s3:GetObject", "s3:PutObject"],
+                    "Resource": f"arn:aws:s3:::{bucket}/*"})
+    # As on AWS, a user of an account the server holds must exist to be named.
+    with pytest.raises(Exception) as e:
+        s3.put_bucket_policy(Bucket=bucket, Policy=grant)
+    err = e.value.response
+    assert (err["Error"]["Code"], err["Error"]["Message"], err["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "MalformedPolicy", "Invalid principal in policy", 400)
+    reader = b_user(server, b_iam, "reader", allow("s3:*", "*"))
+    s3.put_bucket_policy(Bucket=bucket, Policy=grant)
     s3.put_object(Bucket=bucket, Key="a.txt", Body=b"from A")
     s3.put_object(Bucket=private, Key="a.txt", Body=b"private")
-    reader = b_user(server, b_iam, "reader", allow("s3:*", "*"))
     unpermitted = b_user(server, b_iam, "unpermitted")
     r3 = server.client("s3", *reader)
     assert r3.get_object(Bucket=bucket, Key="a.txt")["Body"].read() == b"from A"
@@ -236,3 +284,38 @@ def test_a_restart_keeps_every_account(setup, b_iam):
     assert b.get_user(UserName="survivor")["User"]["Arn"] == f"arn:aws:iam::{B}:user/survivor"
     with u.aws_error("NoSuchEntity", 404):
         server.client("iam").get_user(UserName="survivor")
+
+
+def test_trust_binds_another_accounts_user_to_its_unique_id(setup):
+    """As on AWS, a user of another account named in a trust policy is bound to its
+    unique id: a user that does not exist is an invalid principal; deleted and
+    recreated, it is no longer trusted (after a restart too), and GetRole shows the old
+    unique id where its ARN was."""
+    # After the module's other restart, with clients of the port the server has now;
+    # last in the module: it restarts the server again.
+    server, _, _, ak, sk = setup
+    iam, b_iam = server.client("iam"), server.client("iam", ak, sk)
+    arn = f"arn:aws:iam::{B}:user/binder"
+    with u.aws_error("MalformedPolicyDocument", 400, f'Invalid principal in policy: "AWS":"{arn}"'):
+        shared_role(iam, "bound", arn)
+    first = b_user(server, b_iam, "binder", allow("sts:AssumeRole", f"arn:aws:iam::{A}:role/*"))
+    old_id = b_iam.get_user(UserName="binder")["User"]["UserId"]
+    shared_role(iam, "bound", arn)
+    role = f"arn:aws:iam::{A}:role/bound"
+    server.client("sts", *first).assume_role(RoleArn=role, RoleSessionName="s1", ExternalId="x-42")
+    assert iam.get_role(RoleName="bound")["Role"]["AssumeRolePolicyDocument"]["Statement"][0][
+        "Principal"] == {"AWS": arn}
+    b_iam.delete_user_policy(UserName="binder", PolicyName="p")
+    b_iam.delete_access_key(UserName="binder", AccessKeyId=first[0])
+    b_iam.delete_user(UserName="binder")
+    again = b_user(server, b_iam, "binder", allow("sts:AssumeRole", f"arn:aws:iam::{A}:role/*"))
+    assert b_iam.get_user(UserName="binder")["User"]["UserId"] != old_id
+    denied = f"User: {arn} is not authorized to perform: sts:AssumeRole on resource: {role}"
+    for restarted in (False, True):
+        if restarted:
+            server.restart()
+            iam = server.client("iam")  # the restarted server listens on another port
+        shown = iam.get_role(RoleName="bound")["Role"]["AssumeRolePolicyDocument"]
+        assert shown["Statement"][0]["Principal"] == {"AWS": old_id}, (restarted, shown)
+        with u.aws_error("AccessDenied", 403, denied):
+            server.client("sts", *again).assume_role(RoleArn=role, RoleSessionName="s1", ExternalId="x-42")

@@ -1,6 +1,7 @@
 """The IAM policy simulator: SimulateCustomPolicy, SimulatePrincipalPolicy,
 GetContextKeysFor*Policy, and the proof that it decides like enforcement."""
 
+import itertools
 import json
 
 import boto3
@@ -867,7 +868,8 @@ TRUST_CORPUS = [
 def test_simulated_assume_role_decides_like_sts(iam, server):
     """sts:AssumeRole on a role ARN is simulated against the role's trust policy (AWS's own
     simulator ignores trust policies): for a corpus of trust policies × callers with and
-    without an identity grant × requests with and without an ExternalId, the simulated
+    without an identity grant × requests with and without an ExternalId × two session
+    names (one the corpus's sts:RoleSessionName condition refuses), the simulated
     decision equals the real AssumeRole's, and an allowing trust statement is the
     matched statement."""
     caller = u.uniq("trusting")
@@ -879,7 +881,7 @@ def test_simulated_assume_role_decides_like_sts(iam, server):
     sts = server.client("sts", k["AccessKeyId"], k["SecretAccessKey"])
     principals = {"SELF": caller_arn, "ACCT": f"arn:aws:iam::{ACCT}:root",
                   "OTHER": f"arn:aws:iam::{ACCT}:user/{other}"}
-    compared, outcomes = 0, set()
+    compared, outcomes, by_session = 0, set(), {}
     for i, (principal, condition) in enumerate(TRUST_CORPUS):
         statement = {"Effect": "Allow", "Principal": {"AWS": principals[principal]}, "Action": "sts:AssumeRole"}
         if condition:
@@ -892,8 +894,8 @@ def test_simulated_assume_role_decides_like_sts(iam, server):
                                     PolicyDocument=doc(allow("sts:AssumeRole", role_arn)))
             elif iam.list_user_policies(UserName=caller)["PolicyNames"]:
                 iam.delete_user_policy(UserName=caller, PolicyName="assume")
-            for external_id in (None, "ext-1"):
-                entries = [{"ContextKeyName": "sts:RoleSessionName", "ContextKeyValues": ["ok-1"],
+            for external_id, session in itertools.product((None, "ext-1"), ("ok-1", "no-1")):
+                entries = [{"ContextKeyName": "sts:RoleSessionName", "ContextKeyValues": [session],
                             "ContextKeyType": "string"},
                            {"ContextKeyName": "aws:MultiFactorAuthPresent", "ContextKeyValues": ["false"],
                             "ContextKeyType": "boolean"}]
@@ -906,16 +908,21 @@ def test_simulated_assume_role_decides_like_sts(iam, server):
                                                     ResourceArns=[role_arn], ContextEntries=entries)
                 r = res["EvaluationResults"][0]
                 try:
-                    sts.assume_role(RoleArn=role_arn, RoleSessionName="ok-1", **kw)
+                    sts.assume_role(RoleArn=role_arn, RoleSessionName=session, **kw)
                     real = True
                 except ClientError as e:
                     assert e.response["Error"]["Code"] == "AccessDenied", e
                     real = False
-                assert (r["EvalDecision"] == "allowed") == real, (i, identity, external_id, r)
+                assert (r["EvalDecision"] == "allowed") == real, (i, identity, external_id, session, r)
                 if real:
                     ids = {s["SourcePolicyId"] for s in r["MatchedStatements"]}
                     assert "AssumeRolePolicy" in ids, r
                 compared += 1
                 outcomes.add(real)
-    assert compared == len(TRUST_CORPUS) * 4
+                by_session.setdefault((principal, str(condition), session), set()).add(real)
+    assert compared == len(TRUST_CORPUS) * 8
     assert outcomes == {True, False}
+    # The session name decides where the trust policy reads it, and nowhere else.
+    named = ("SELF", str({"StringLike": {"sts:RoleSessionName": "ok-*"}}))
+    assert by_session[(*named, "ok-1")] == {True} and by_session[(*named, "no-1")] == {False}
+    assert by_session[("SELF", "None", "ok-1")] == by_session[("SELF", "None", "no-1")] == {True}

@@ -35,8 +35,12 @@ tokio::task_local! {
 /// The response header that carries the encoded message.
 pub const AUTHORIZATION_MESSAGE_HEADER: &str = "x-iamd-authorization-message";
 
-/// The longest encoded message DecodeAuthorizationMessage accepts (AWS's model).
-const MAX_ENCODED: usize = 10_240;
+/// The longest encoded message DecodeAuthorizationMessage accepts: STS's model
+/// (`encodedMessageType`).
+pub(crate) fn max_encoded() -> usize {
+    let max = iamd_api::sts::RULE_ENCODED_MESSAGE_TYPE.max.unwrap_or(0);
+    usize::try_from(max).unwrap_or(usize::MAX)
+}
 
 /// Runs `f` (one IAM or STS operation) and returns its output with the encoded
 /// authorization message of the denial it met, if any. Pass the operation's future
@@ -231,7 +235,7 @@ impl<S: Store> Iam<S> {
         for with_conditions in [true, false] {
             let json = explain(caller, req, d, resource, with_conditions);
             match self.seal_message(&json) {
-                Some(m) if m.len() <= MAX_ENCODED => return record(m),
+                Some(m) if m.len() <= max_encoded() => return record(m),
                 Some(_) => continue,
                 None => return,
             }
@@ -248,17 +252,14 @@ impl<S: Store> Iam<S> {
     fn seal_message(&self, json: &str) -> Option<String> {
         let mut nonce = [0u8; iamd_session::NONCE_LEN];
         crate::crypto::fill_random(&mut nonce).ok()?;
-        let keyring = self
-            .inner
-            .master
-            .session_keyring(crate::sessions::now_secs());
+        let keyring = self.inner.master.session_keyring(crate::core::now_secs());
         iamd_session::seal_message(&keyring, json.as_bytes(), &nonce)
     }
 
     /// The decoded message of an encoded one (`None`: damaged, forged, or sealed under
     /// a key this server no longer holds).
     pub(crate) fn open_message(&self, encoded: &str) -> Option<String> {
-        let now = crate::sessions::now_secs();
+        let now = crate::core::now_secs();
         let plain =
             iamd_session::open_message(&self.inner.master.session_keyring(now), encoded, now)?;
         String::from_utf8(plain.to_vec()).ok()

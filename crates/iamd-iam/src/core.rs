@@ -20,6 +20,22 @@ pub struct InitOptions {
     /// generated (a command that cannot hand a generated secret to anyone, such as
     /// `iamd account create`). A store without an account is an error.
     pub existing_only: bool,
+    /// Stores a root key generated now (id, secret) before it is committed: the secret
+    /// is shown once, so if this fails nothing is committed and `open` fails.
+    pub keep_root_key: Option<KeepRootKey>,
+}
+
+/// Stores a root key (id, secret); the error says why it could not.
+pub type KeepFn = dyn Fn(&str, &str) -> Result<(), String> + Send + Sync;
+
+/// Where [`Iam::open`] hands a root key it generates, before committing it.
+#[derive(Clone)]
+pub struct KeepRootKey(pub Arc<KeepFn>);
+
+impl std::fmt::Debug for KeepRootKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeepRootKey(..)")
+    }
 }
 
 /// What startup did, for the operator.
@@ -105,11 +121,95 @@ impl std::fmt::Debug for NewAccount {
     }
 }
 
+/// An account chosen by [`Iam::begin_account`] and not yet committed; the write lock
+/// is held until it is committed or dropped (dropping it writes nothing).
+pub struct PendingAccount<'a, S> {
+    iam: &'a Iam<S>,
+    _lock: tokio::sync::MutexGuard<'a, ()>,
+    changes: Vec<Change>,
+    new: NewAccount,
+}
+
+impl<S> std::fmt::Debug for PendingAccount<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingAccount")
+            .field("new", &self.new)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> PendingAccount<'_, S> {
+    /// The id and root key the account will have.
+    pub fn account(&self) -> &NewAccount {
+        &self.new
+    }
+
+    /// Commits the account and its root key in one batch, then shows them in memory.
+    pub async fn commit(self) -> Result<NewAccount, IamError> {
+        let inner = &self.iam.inner;
+        let id = self.new.account_id.clone();
+        let mut state = State::default();
+        let prepared = state.prepare(&self.changes, &inner.master)?;
+        inner.store.apply_in(Some(&id), &self.changes).await?;
+        state.apply(prepared);
+        let acct = Account::new(id.clone(), false, state);
+        inner
+            .key_accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(self.new.access_key_id.clone(), acct.clone());
+        inner
+            .accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, acct);
+        Ok(self.new)
+    }
+}
+
+/// The service's one clock: unix milliseconds now.
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// Unix seconds now, from [`now_ms`].
+pub(crate) fn now_secs() -> u64 {
+    u64::try_from(now_ms() / 1000).unwrap_or(0)
+}
+
+impl<S> Inner<S> {
+    /// Rebinds every account's trust policies to what the principals of the *other*
+    /// accounts they name are now (`trust.rs`; each state rebinds its own account's in
+    /// `State::apply`). Run under the write lock, or before the service is shared: no
+    /// state changes meanwhile, so reading two accounts at once cannot deadlock.
+    fn rebind_across_accounts(&self) {
+        let accounts: Vec<Arc<Account>> = self
+            .accounts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for acct in &accounts {
+            let views = acct
+                .state
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .trust_views(|b| {
+                    let (owner, _) = crate::trust::iam_arn_account(&b.arn)?;
+                    let other = accounts.iter().find(|a| a.id == owner && a.id != acct.id)?;
+                    let state = other.state.read().unwrap_or_else(|p| p.into_inner());
+                    Some(state.principal_arn(owner, &b.id))
+                });
+            acct.state
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .set_trust_views(views);
+        }
+    }
 }
 
 impl<S: Store> Iam<S> {
@@ -186,6 +286,13 @@ impl<S: Store> Iam<S> {
         }
         if !changes.is_empty() {
             let prepared = state.prepare(&changes, &master)?;
+            if let (Some((id, secret)), Some(keep)) =
+                (&report.generated_root_key, &init.keep_root_key)
+            {
+                (keep.0)(id, secret).map_err(|e| {
+                    IamError::Internal(format!("the new root key could not be stored: {e}"))
+                })?;
+            }
             store.apply(&changes).await?;
             state.apply(prepared);
         }
@@ -230,6 +337,9 @@ impl<S: Store> Iam<S> {
             }),
             acct: first,
         };
+        // Each state bound its own account's principals; now that every account is
+        // loaded, the principals trust policies name in other accounts.
+        iam.inner.rebind_across_accounts();
         tokio::spawn(usage_writer(Arc::downgrade(&iam.inner), usage_rx));
         Ok((iam, report))
     }
@@ -287,6 +397,21 @@ impl<S: Store> Iam<S> {
         self.in_account(p.account()).unwrap_or_else(|| self.clone())
     }
 
+    /// The unique id of the user or role `arn` of `account`: `None` when the server
+    /// does not hold the account, `Some(None)` when no such principal exists there.
+    pub(crate) fn principal_id_in(&self, account: &str, arn: &str) -> Option<Option<String>> {
+        self.in_account(account)
+            .map(|other| other.read().principal_id(account, arn))
+    }
+
+    /// The first user or role ARN a resource policy (`doc`, a bucket policy) names in an
+    /// account this server holds that does not exist there (AWS refuses such a policy:
+    /// S3's `MalformedPolicy` "Invalid principal in policy"). `None`: every named user
+    /// and role exists, or the document does not parse.
+    pub fn missing_principal(&self, doc: &str) -> Option<String> {
+        crate::trust::missing_principal(doc, |account, arn| self.principal_id_in(account, arn))
+    }
+
     /// The account of the long-term access key `id`, if any holds it.
     pub(crate) fn key_account(&self, id: &str) -> Option<Iam<S>> {
         self.view(&self.inner.key_accounts, id)
@@ -294,12 +419,24 @@ impl<S: Store> Iam<S> {
 
     /// Creates an account (id `id`, random 12 digits when `None`) with one root
     /// access key, in the store and in memory. An existing id is refused
-    /// (`EntityAlreadyExists`).
+    /// (`EntityAlreadyExists`). [`Iam::begin_account`] then
+    /// [`PendingAccount::commit`], for a caller with nothing to do in between.
     pub async fn create_account(&self, id: Option<String>) -> Result<NewAccount, IamError> {
-        let _lock = self.inner.write.lock().await;
+        self.begin_account(id).await?.commit().await
+    }
+
+    /// The first half of creating an account: chooses its id (checked as
+    /// [`Iam::create_account`] does) and its root key, and holds the write lock until
+    /// [`PendingAccount::commit`] (or its drop, which writes nothing). The caller stores
+    /// the secret first — it is shown once — and commits only once it is safe.
+    pub async fn begin_account(
+        &self,
+        id: Option<String>,
+    ) -> Result<PendingAccount<'_, S>, IamError> {
+        let lock = self.inner.write.lock().await;
         let id = match id {
             Some(id) => {
-                if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                if !iamd_session::is_account_id(&id) {
                     return Err(IamError::Validation(format!(
                         "account id {id:?} is not 12 digits"
                     )));
@@ -333,25 +470,15 @@ impl<S: Store> Iam<S> {
                 created: now_ms(),
             }),
         ];
-        let mut state = State::default();
-        let prepared = state.prepare(&changes, &self.inner.master)?;
-        self.inner.store.apply_in(Some(&id), &changes).await?;
-        state.apply(prepared);
-        let acct = Account::new(id.clone(), false, state);
-        self.inner
-            .key_accounts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key_id.clone(), acct.clone());
-        self.inner
-            .accounts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), acct);
-        Ok(NewAccount {
-            account_id: id,
-            access_key_id: key_id,
-            secret_access_key: secret,
+        Ok(PendingAccount {
+            iam: self,
+            _lock: lock,
+            changes,
+            new: NewAccount {
+                account_id: id,
+                access_key_id: key_id,
+                secret_access_key: secret,
+            },
         })
     }
 
@@ -393,6 +520,17 @@ impl<S: Store> Iam<S> {
                 .unwrap_or_else(|p| p.into_inner())
                 .apply(prepared);
             self.index_keys(&changes);
+            if changes.iter().any(|c| {
+                matches!(
+                    c,
+                    Change::PutUser(_)
+                        | Change::DeleteUser { .. }
+                        | Change::PutRole(_)
+                        | Change::DeleteRole { .. }
+                )
+            }) {
+                self.inner.rebind_across_accounts();
+            }
         }
         Ok(answer)
     }
@@ -635,6 +773,41 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    /// A root key generated on first start is handed to `keep_root_key` before it is
+    /// committed; if it cannot be kept, nothing is committed.
+    #[tokio::test]
+    async fn a_generated_root_key_is_kept_before_it_is_committed() {
+        let refuse = InitOptions {
+            keep_root_key: Some(KeepRootKey(Arc::new(|_: &str, _: &str| {
+                Err("no room".to_string())
+            }))),
+            ..Default::default()
+        };
+        let store = MemStore::default();
+        let e = Iam::open(store.clone(), crate::testing::master(), refuse)
+            .await
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("no room"), "{e}");
+        assert_eq!(store.batches(), 0);
+        let kept = Arc::new(std::sync::Mutex::new(None));
+        let (seen, at_keep) = (kept.clone(), store.clone());
+        let keep = InitOptions {
+            keep_root_key: Some(KeepRootKey(Arc::new(move |id: &str, secret: &str| {
+                *seen.lock().unwrap() =
+                    Some((id.to_string(), secret.to_string(), at_keep.batches()));
+                Ok(())
+            }))),
+            ..Default::default()
+        };
+        let (_, report) = Iam::open(store.clone(), crate::testing::master(), keep)
+            .await
+            .unwrap();
+        let (id, secret) = report.generated_root_key.unwrap();
+        assert_eq!(*kept.lock().unwrap(), Some((id, secret, 0)));
+        assert_eq!(store.batches(), 1);
     }
 
     #[tokio::test]

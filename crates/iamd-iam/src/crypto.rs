@@ -43,33 +43,32 @@ impl std::fmt::Debug for MasterKey {
 
 impl MasterKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        Self::new(bytes, iamd_session::Schedule::default())
+    }
+
+    /// The key `bytes` with the session-token key rotating every `period` seconds (at
+    /// least an hour; default a day). Every node of a deployment must use the same
+    /// period: a node derives the generation from its clock and the period.
+    pub fn from_bytes_rotating(bytes: &[u8], period: u64) -> Result<Self, CryptoError> {
+        let schedule =
+            iamd_session::Schedule::new(period).map_err(|_| CryptoError::RotationPeriod)?;
+        Self::new(bytes, schedule)
+    }
+
+    /// The key and its session keyring, derived once, for `schedule`.
+    fn new(bytes: &[u8], schedule: iamd_session::Schedule) -> Result<Self, CryptoError> {
         if bytes.len() != 32 {
             return Err(CryptoError::BadMasterKey);
         }
         let key = Key::<Aes256Gcm>::from_slice(bytes);
-        let schedule = iamd_session::Schedule::default();
         let sessions = schedule
-            .keyring_at(bytes, crate::sessions::now_secs())
+            .keyring_at(bytes, crate::core::now_secs())
             .map_err(|_| CryptoError::BadMasterKey)?;
         Ok(Self {
             cipher: Aes256Gcm::new(key),
             schedule,
             sessions: RwLock::new(Arc::new(sessions)),
         })
-    }
-
-    /// The same key with the session-token key rotating every `period` seconds (at
-    /// least an hour; default a day). Every node of a deployment must use the same
-    /// period: a node derives the generation from its clock and the period.
-    pub fn with_session_key_rotation(mut self, period: u64) -> Result<Self, CryptoError> {
-        self.schedule =
-            iamd_session::Schedule::new(period).map_err(|_| CryptoError::RotationPeriod)?;
-        let ring = self
-            .read_sessions()
-            .at(&self.schedule, crate::sessions::now_secs());
-        let ring = ring.map_err(|_| CryptoError::RotationPeriod)?;
-        self.sessions = RwLock::new(Arc::new(ring));
-        Ok(self)
     }
 
     /// When the session-token key rotates.
@@ -86,16 +85,28 @@ impl MasterKey {
 
     /// Parses 64 hex characters (surrounding whitespace ignored).
     pub fn from_hex(text: &str) -> Result<Self, CryptoError> {
+        Self::from_hex_rotating(text, iamd_session::Schedule::default().period())
+    }
+
+    /// [`MasterKey::from_hex`] with the session-token key rotating every `period`
+    /// seconds ([`MasterKey::from_bytes_rotating`]).
+    pub fn from_hex_rotating(text: &str, period: u64) -> Result<Self, CryptoError> {
         let bytes = decode_hex(text.trim()).ok_or(CryptoError::BadMasterKey)?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes_rotating(&bytes, period)
     }
 
     /// A fresh random key, returned with its hex form (for writing `master.key`).
     pub fn generate() -> Result<(Self, String), CryptoError> {
+        Self::generate_rotating(iamd_session::Schedule::default().period())
+    }
+
+    /// [`MasterKey::generate`] with the session-token key rotating every `period`
+    /// seconds.
+    pub fn generate_rotating(period: u64) -> Result<(Self, String), CryptoError> {
         let mut bytes = [0u8; 32];
         fill_random(&mut bytes)?;
         let hex = encode_hex(&bytes);
-        Ok((Self::from_bytes(&bytes)?, hex))
+        Ok((Self::from_bytes_rotating(&bytes, period)?, hex))
     }
 
     /// The keyring that seals and opens session tokens and authorization messages at

@@ -58,9 +58,11 @@ impl From<iamd_store::StoreError> for IamError {
             )),
             // A row this batch refers to was removed by a concurrent writer (another
             // node), or a row still has dependents: the request raced and changed nothing.
-            iamd_store::StoreError::Reference(what) => IamError::ConcurrentModification(format!(
-                "A conflicting change was committed concurrently ({what}). Retry the request."
-            )),
+            iamd_store::StoreError::Reference(what) | iamd_store::StoreError::Missing(what) => {
+                IamError::ConcurrentModification(format!(
+                    "A conflicting change was committed concurrently ({what}). Retry the request."
+                ))
+            }
             other => IamError::Store(other),
         }
     }

@@ -32,10 +32,11 @@ mod trust;
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod write_bench;
 
-pub use crate::core::{Iam, InitOptions, InitReport};
+pub use crate::core::{Iam, InitOptions, InitReport, KeepRootKey, NewAccount, PendingAccount};
 pub use analyzer::{lint_policy, ValidatePolicyInput, ValidatePolicyOutput};
 pub use authz_message::{capture_denial, capture_denial_sync, AUTHORIZATION_MESSAGE_HEADER};
 pub use error::IamError;
+pub use iamd_session::is_account_id;
 pub use ops::Output;
 pub use principal::{
     request_context, Authenticated, Check, Identity, KeyProblem, LazyContext, Principal,

@@ -413,40 +413,64 @@ impl<S: Store> Iam<S> {
     /// cell that records the key's last use. Requests authenticate through
     /// [`Iam::authenticate`]; S3's signature check asks this for the secret alone.
     pub fn credentials(&self, access_key_id: &str) -> Result<KeyCredentials, KeyProblem> {
-        // This handle's account first (one lookup for the common case), else the key's
-        // own account, found through the key index.
-        if let Some(found) = self.credentials_here(access_key_id) {
+        self.with_key(access_key_id, |iam, key, user| {
+            let account = iam.account_id().to_string();
+            let principal = match user {
+                None => Principal::Root { account },
+                Some(u) => Principal::User {
+                    id: u.rec.id.clone(),
+                    name: u.rec.name.clone(),
+                    arn: crate::ops::user_arn(&account, &u.rec.path, &u.rec.name),
+                    account,
+                },
+            };
+            (principal, key.secret.clone(), key.usage.clone())
+        })
+    }
+
+    /// The plaintext secret of an active long-term key (what [`Iam::credentials`]
+    /// answers, without making the principal).
+    pub(crate) fn long_term_secret(&self, access_key_id: &str) -> Option<Arc<str>> {
+        self.with_key(access_key_id, |_, key, _| key.secret.clone())
+            .ok()
+    }
+
+    /// `f` of an active long-term key, with its account's view and its user (`None`:
+    /// the root's key). This handle's account first (one lookup for the common case),
+    /// else the key's own account, found through the key index.
+    fn with_key<T>(
+        &self,
+        access_key_id: &str,
+        f: impl Fn(&Iam<S>, &crate::state::Key, Option<&crate::state::User>) -> T,
+    ) -> Result<T, KeyProblem> {
+        if let Some(found) = self.with_key_here(access_key_id, &f) {
             return found;
         }
         self.key_account(access_key_id)
             .filter(|owner| owner.account_id() != self.account_id())
-            .and_then(|owner| owner.credentials_here(access_key_id))
+            .and_then(|owner| owner.with_key_here(access_key_id, &f))
             .unwrap_or(Err(KeyProblem::Unknown))
     }
 
-    /// [`Iam::credentials`] of a key of this handle's account (`None`: not one).
-    fn credentials_here(&self, access_key_id: &str) -> Option<Result<KeyCredentials, KeyProblem>> {
+    /// [`Iam::with_key`] for a key of this handle's account (`None`: not one).
+    fn with_key_here<T>(
+        &self,
+        access_key_id: &str,
+        f: &impl Fn(&Iam<S>, &crate::state::Key, Option<&crate::state::User>) -> T,
+    ) -> Option<Result<T, KeyProblem>> {
         let state = self.read();
         let key = state.keys.get(access_key_id)?;
         if key.rec.status != iamd_store::KeyStatus::Active {
             return Some(Err(KeyProblem::Inactive));
         }
-        let account = self.account_id().to_string();
-        let principal = match &key.rec.user_id {
-            None => Principal::Root { account },
-            Some(uid) => {
-                let Some(u) = state.users.get(uid) else {
-                    return Some(Err(KeyProblem::Unknown));
-                };
-                Principal::User {
-                    id: u.rec.id.clone(),
-                    name: u.rec.name.clone(),
-                    arn: crate::ops::user_arn(&account, &u.rec.path, &u.rec.name),
-                    account,
-                }
-            }
+        let user = match &key.rec.user_id {
+            None => None,
+            Some(uid) => match state.users.get(uid) {
+                Some(u) => Some(u),
+                None => return Some(Err(KeyProblem::Unknown)),
+            },
         };
-        Some(Ok((principal, key.secret.clone(), key.usage.clone())))
+        Some(Ok(f(self, key, user)))
     }
 
     /// The one authenticator, for every protocol (Query, the analyzer's REST-JSON, S3):
@@ -460,7 +484,7 @@ impl<S: Store> Iam<S> {
         access_key_id: &str,
         session_token: Option<&str>,
     ) -> Result<Authenticated, KeyProblem> {
-        self.authenticate_at(access_key_id, session_token, crate::sessions::now_secs())
+        self.authenticate_at(access_key_id, session_token, crate::core::now_secs())
     }
 
     /// [`Iam::authenticate`] at `now` (unix seconds).

@@ -16,7 +16,7 @@ use iamd_policy::{CompiledPolicy, Context, PolicyType};
 use iamd_session::{SessionClaims, SessionPrincipal, TokenError};
 use iamd_store::Store;
 
-use crate::core::Iam;
+use crate::core::{now_secs, Iam};
 use crate::entity::Entity;
 use crate::principal::Identity;
 use crate::principal::{Authenticated, KeyProblem, Principal, RoleSession, UserSession};
@@ -88,11 +88,6 @@ impl SessionCache {
     }
 }
 
-/// Unix seconds now (the service's one clock, [`crate::core::now_ms`]).
-pub(crate) fn now_secs() -> u64 {
-    u64::try_from(crate::core::now_ms() / 1000).unwrap_or(0)
-}
-
 /// An access key id of temporary credentials.
 pub fn is_session_key(access_key_id: &str) -> bool {
     access_key_id.starts_with("ASIA")
@@ -108,7 +103,7 @@ const ACCOUNT_MASK: u64 = 0x7fff_ffff_ff80;
 /// read big-endian, hold the account id in bits 7–46; the other 41 bits are `random`.
 /// `None` for an account id that is not 12 digits.
 pub(crate) fn key_id_for_account(prefix: &str, account: &str, random: [u8; 10]) -> Option<String> {
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !iamd_session::is_account_id(account) {
         return None;
     }
     let account: u64 = account.parse().ok()?;
@@ -475,12 +470,16 @@ impl<S: Store> Iam<S> {
             Some(v) if *v.token == *token => v,
             _ => {
                 let master = &self.inner.master;
-                let claims =
-                    iamd_session::open(&master.session_keyring(now), token, access_key_id, now)
-                        .map_err(|e| match e {
-                            TokenError::Expired => KeyProblem::ExpiredToken,
-                            _ => KeyProblem::InvalidToken,
-                        })?;
+                let (claims, generation) = iamd_session::open_with_generation(
+                    &master.session_keyring(now),
+                    token,
+                    access_key_id,
+                    now,
+                )
+                .map_err(|e| match e {
+                    TokenError::Expired => KeyProblem::ExpiredToken,
+                    _ => KeyProblem::InvalidToken,
+                })?;
                 // The session's own account (the role's, for a role session).
                 let Some(home) = self.in_account(&claims.account_id) else {
                     return Err(KeyProblem::InvalidToken);
@@ -493,9 +492,7 @@ impl<S: Store> Iam<S> {
                         Some(state.users.get(id)?.arn(&claims.account_id))
                     })?,
                     expires_at: claims.expires_at,
-                    // The token opened, so its header names its generation.
-                    refused_from: iamd_session::token_generation(token)
-                        .map_or(0, |g| master.session_schedule().opens_until(g)),
+                    refused_from: master.session_schedule().opens_until(generation),
                 });
                 cache.insert(access_key_id, v.clone(), now);
                 v
@@ -517,7 +514,7 @@ impl<S: Store> Iam<S> {
             let v = self.inner.sessions.get(access_key_id)?;
             return v.check(now_secs()).is_ok().then(|| v.secret.clone());
         }
-        self.credentials(access_key_id).ok().map(|(_, s, _)| s)
+        self.long_term_secret(access_key_id)
     }
 
     /// Seals a new session token for `claims` under a fresh `ASIA…` key id, with the

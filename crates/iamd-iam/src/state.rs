@@ -14,7 +14,7 @@ use std::sync::Arc;
 use iamd_store::{
     AccessKeyRecord, AccountRecord, AttachmentRecord, Change, GroupRecord, InstanceProfileRecord,
     InstanceProfileRoleRecord, KeyUsageRecord, ManagedPolicyRecord, MembershipRecord, OwnerKind,
-    PolicyVersionRecord, RoleRecord, Snapshot, UserRecord,
+    PolicyVersionRecord, RoleRecord, Snapshot, TrustBinding, UserRecord,
 };
 
 use iamd_policy::{CompiledPolicy, PolicyType};
@@ -575,30 +575,59 @@ impl State {
             .or_else(|| Role::by_arn(self, account, arn).map(|r| r.rec.id.clone()))
     }
 
+    /// The AWS-managed policies in use in this account: attached to a user, group or
+    /// role, or set as a permissions boundary (ListPolicies' `OnlyAttached`, as AWS
+    /// counts both usages there; GetAccountSummary's PolicyVersionsInUse and
+    /// GetAccountAuthorizationDetails' policies).
+    pub(crate) fn aws_managed_in_use(&self) -> BTreeSet<&str> {
+        self.attached_to
+            .keys()
+            .chain(self.bound_by.keys())
+            .map(String::as_str)
+            .filter(|arn| is_aws_managed(arn))
+            .collect()
+    }
+
     /// The current ARN of the user or role with unique id `id`, in `account`.
-    fn principal_arn(&self, account: &str, id: &str) -> Option<String> {
+    pub(crate) fn principal_arn(&self, account: &str, id: &str) -> Option<String> {
         self.users
             .get(id)
             .map(|u| u.arn(account))
             .or_else(|| self.roles.get(id).map(|r| r.arn(account)))
     }
 
-    /// Rebinds every role's trust policy to what the principals it names are now
-    /// (`trust.rs`): after users or roles were created, deleted, renamed or moved.
+    /// Rebinds every role's trust policy to what the principals of this account it
+    /// names are now (`trust.rs`): after users or roles were created, deleted, renamed
+    /// or moved. Other accounts' principals are rebound by `Iam`, which sees them.
     fn rebind_trusts(&mut self) {
         let Some(account) = self.account.as_ref().map(|a| a.id.clone()) else {
             return;
         };
-        let views: Vec<(String, trust::Rebound)> = self
-            .roles
+        let views = self.trust_views(|b| {
+            (trust::iam_arn_account(&b.arn).map(|(a, _)| a) == Some(account.as_str()))
+                .then(|| self.principal_arn(&account, &b.id))
+        });
+        self.set_trust_views(views);
+    }
+
+    /// Every bound role's trust view, with `current` telling what a binding stands for
+    /// now (`None`: unknown here, the view keeps what it had).
+    pub(crate) fn trust_views(
+        &self,
+        current: impl Fn(&TrustBinding) -> trust::Known,
+    ) -> Vec<(String, trust::Rebound)> {
+        self.roles
             .values()
             .filter(|r| !r.rec.trust_bindings.is_empty())
             .map(|r| {
-                let view =
-                    trust::rebound(&r.rec.trust_bindings, |id| self.principal_arn(&account, id));
+                let view = trust::rebound(&r.rec.trust_bindings, r.trust.rebound(), &current);
                 (r.rec.id.clone(), view)
             })
-            .collect();
+            .collect()
+    }
+
+    /// Installs views made by [`State::trust_views`].
+    pub(crate) fn set_trust_views(&mut self, views: Vec<(String, trust::Rebound)>) {
         for (id, view) in views {
             if let Some(r) = self.roles.get_mut(&id) {
                 r.trust.rebind(&r.rec.trust_policy, view);
@@ -1163,9 +1192,19 @@ impl State {
                 let holder = Holder::Role(id.clone());
                 let old = self.roles.get(&id).and_then(|o| o.rec.boundary_arn.clone());
                 let new = rec.boundary_arn.clone();
+                // The same trust policy and bindings (another field changed): the view
+                // stays, with what it knows of other accounts' principals.
+                let kept = self
+                    .roles
+                    .get(&id)
+                    .filter(|o| {
+                        o.rec.trust_policy == rec.trust_policy
+                            && o.rec.trust_bindings == rec.trust_bindings
+                    })
+                    .map(|o| o.trust.clone());
                 self.put_entity::<Role>(rec);
                 if let Some(r) = self.roles.get_mut(&id) {
-                    r.trust = trust;
+                    r.trust = kept.unwrap_or(trust);
                 }
                 self.rebound(&holder, old, new.as_deref(), compiled);
             }

@@ -80,6 +80,7 @@ pub(crate) async fn open(store: MemStore) -> Iam<MemStore> {
         account_id: Some(ACCOUNT.to_string()),
         root_key: Some((ROOT_KEY.to_string(), "secret".to_string())),
         existing_only: false,
+        keep_root_key: None,
     };
     match Iam::open(store, master(), init).await {
         Ok((iam, _)) => iam,

@@ -81,6 +81,11 @@ impl Trust {
         }
     }
 
+    /// What the bindings stand for now, where they no longer hold.
+    pub(crate) fn rebound(&self) -> &Rebound {
+        &self.rebound
+    }
+
     /// Rebuilds the view when what the bindings stand for changed; `text` is the saved
     /// document.
     pub(crate) fn rebind(&mut self, text: &str, rebound: Rebound) {
@@ -166,30 +171,54 @@ fn rewrite(text: &str, literals: &[(String, Range<usize>)], rebound: &Rebound) -
     out
 }
 
-/// The user and role ARNs of `account` a trust policy names, each bound to the unique
-/// id `lookup` finds for it; an ARN naming no existing user or role is AWS's
-/// MalformedPolicyDocument ("Invalid principal in policy").
+/// The account an IAM ARN names (`arn:aws:iam::ACCOUNT:…`), and what follows it.
+pub(crate) fn iam_arn_account(arn: &str) -> Option<(&str, &str)> {
+    arn.strip_prefix("arn:aws:iam::")?.split_once(':')
+}
+
+/// What [`bind`] and [`rebound`] learn of a principal: `None` when its account is not
+/// one this server holds (nothing is known: the ARN is left as written), else whether
+/// it exists (its unique id, or its current ARN) or not.
+pub(crate) type Known = Option<Option<String>>;
+
+/// The user and role ARNs a trust policy names, in any account this server holds (the
+/// role's own or another), each bound to the unique id `lookup(account, arn)` finds
+/// for it; an ARN naming no existing user or role of a held account is AWS's
+/// MalformedPolicyDocument ("Invalid principal in policy"). Principals of accounts the
+/// server does not hold are not bound.
 pub(crate) fn bind(
     doc: &str,
-    account: &str,
-    lookup: impl Fn(&str) -> Option<String>,
+    lookup: impl Fn(&str, &str) -> Known,
 ) -> Result<Vec<TrustBinding>, IamError> {
     let parsed =
         iamd_policy::parse(doc).map_err(|f| IamError::MalformedPolicyDocument(f.message))?;
-    let prefix = format!("arn:aws:iam::{account}:");
+    bound(&parsed, lookup).map_err(|arn| invalid_principal(&arn))
+}
+
+/// The first user or role ARN `doc` (a policy with principals: a bucket policy) names
+/// in an account `lookup` knows that does not exist there, if any (an unparsable
+/// document names none).
+pub(crate) fn missing_principal(doc: &str, lookup: impl Fn(&str, &str) -> Known) -> Option<String> {
+    bound(&iamd_policy::parse(doc).ok()?, lookup).err()
+}
+
+/// [`bind`] of a parsed document; `Err` names the first ARN of a missing principal.
+fn bound(
+    doc: &PolicyDocument,
+    lookup: impl Fn(&str, &str) -> Known,
+) -> Result<Vec<TrustBinding>, String> {
     let mut out: Vec<TrustBinding> = Vec::new();
-    for (value, _) in aws_principals(&parsed) {
-        let Some(resource) = value.strip_prefix(&prefix) else {
+    for (value, _) in aws_principals(doc) {
+        let Some((account, resource)) = iam_arn_account(value) else {
             continue;
         };
         if !(resource.starts_with("user/") || resource.starts_with("role/")) {
             continue;
         }
-        let id = lookup(value).ok_or_else(|| {
-            IamError::MalformedPolicyDocument(format!(
-                "Invalid principal in policy: \"AWS\":\"{value}\""
-            ))
-        })?;
+        let Some(found) = lookup(account, value) else {
+            continue;
+        };
+        let id = found.ok_or_else(|| value.to_string())?;
         if !out.iter().any(|b| b.arn == value) {
             out.push(TrustBinding {
                 arn: value.to_string(),
@@ -200,18 +229,27 @@ pub(crate) fn bind(
     Ok(out)
 }
 
-/// What each binding stands for now: `current(id)` is the ARN of the user or role with
-/// that id, if one exists. Bindings that hold are left out.
+/// AWS's answer to a policy naming a principal that does not exist.
+fn invalid_principal(arn: &str) -> IamError {
+    IamError::MalformedPolicyDocument(format!("Invalid principal in policy: \"AWS\":\"{arn}\""))
+}
+
+/// What each binding stands for now: `current(binding)` is the ARN of the user or role
+/// with the binding's id (`Some(None)`: none exists); where it is `None` (an account
+/// this caller does not look at), what `old` says stays. Bindings that hold are left
+/// out.
 pub(crate) fn rebound(
     bindings: &[TrustBinding],
-    current: impl Fn(&str) -> Option<String>,
+    old: &Rebound,
+    current: impl Fn(&TrustBinding) -> Known,
 ) -> Rebound {
     bindings
         .iter()
-        .filter_map(|b| match current(&b.id) {
-            Some(arn) if arn == b.arn => None,
-            Some(arn) => Some((b.arn.clone(), arn)),
-            None => Some((b.arn.clone(), b.id.clone())),
+        .filter_map(|b| match current(b) {
+            None => old.get(&b.arn).map(|to| (b.arn.clone(), to.clone())),
+            Some(Some(arn)) if arn == b.arn => None,
+            Some(Some(arn)) => Some((b.arn.clone(), arn)),
+            Some(None) => Some((b.arn.clone(), b.id.clone())),
         })
         .collect()
 }
@@ -259,26 +297,49 @@ mod tests {
 
     #[test]
     fn bind_names_existing_users_and_roles_and_refuses_missing_ones() {
-        let lookup = |arn: &str| match arn {
-            ALICE => Some("AIDAALICE".to_string()),
-            "arn:aws:iam::123456789012:role/ops/r" => Some("AROAR".to_string()),
-            _ => None,
+        // Two accounts held: 123456789012 and 210987654321.
+        let lookup = |account: &str, arn: &str| -> Known {
+            if account != "123456789012" && account != "210987654321" {
+                return None;
+            }
+            Some(match arn {
+                ALICE => Some("AIDAALICE".to_string()),
+                "arn:aws:iam::123456789012:role/ops/r" => Some("AROAR".to_string()),
+                "arn:aws:iam::210987654321:user/bob" => Some("AIDABOB".to_string()),
+                _ => None,
+            })
         };
-        let b = bind(DOC, "123456789012", lookup).unwrap();
+        let b = bind(DOC, lookup).unwrap();
         assert_eq!(
             b.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
             ["AIDAALICE", "AROAR"]
         );
-        // Other accounts, the account root and sessions are not bound.
-        let other = r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":["arn:aws:iam::111122223333:user/x","arn:aws:iam::123456789012:root","123456789012"]}}}"#;
-        assert!(bind(other, "123456789012", lookup).unwrap().is_empty());
-        let missing = r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"arn:aws:iam::123456789012:user/nobody"}}}"#;
-        match bind(missing, "123456789012", lookup) {
-            Err(IamError::MalformedPolicyDocument(m)) => assert_eq!(
-                m,
-                "Invalid principal in policy: \"AWS\":\"arn:aws:iam::123456789012:user/nobody\""
-            ),
-            other => panic!("{other:?}"),
+        // Another account the server holds: bound like the role's own.
+        let held = r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"arn:aws:iam::210987654321:user/bob"}}}"#;
+        assert_eq!(
+            bind(held, lookup).unwrap(),
+            [TrustBinding {
+                arn: "arn:aws:iam::210987654321:user/bob".into(),
+                id: "AIDABOB".into()
+            }]
+        );
+        // Accounts the server does not hold, the account root and sessions are not bound.
+        let other = r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":["arn:aws:iam::111122223333:user/x","arn:aws:iam::123456789012:root","123456789012","arn:aws:iam::210987654321:root"]}}}"#;
+        assert!(bind(other, lookup).unwrap().is_empty());
+        for nobody in [
+            "arn:aws:iam::123456789012:user/nobody",
+            "arn:aws:iam::210987654321:role/nobody",
+        ] {
+            let missing = format!(
+                r#"{{"Statement":{{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{{"AWS":"{nobody}"}}}}}}"#
+            );
+            match bind(&missing, lookup) {
+                Err(IamError::MalformedPolicyDocument(m)) => assert_eq!(
+                    m,
+                    format!("Invalid principal in policy: \"AWS\":\"{nobody}\"")
+                ),
+                other => panic!("{other:?}"),
+            }
         }
     }
 
@@ -302,11 +363,15 @@ mod tests {
             "AIDAALICE" => Some(ALICE.to_string()),
             _ => Some("arn:aws:iam::123456789012:role/ops/r".to_string()),
         };
-        assert!(rebound(&bindings, same).is_empty());
+        let none = Rebound::new();
+        assert!(rebound(&bindings, &none, |b| Some(same(&b.id))).is_empty());
         // Alice deleted (and recreated with another id): the ARN becomes her old id.
         let gone =
             |id: &str| (id == "AROAR").then(|| "arn:aws:iam::123456789012:role/ops/r".to_string());
-        t.rebind(DOC, rebound(&bindings, gone));
+        let view = rebound(&bindings, &none, |b| Some(gone(&b.id)));
+        t.rebind(DOC, view.clone());
+        // What a caller does not know of stays as it was.
+        assert_eq!(rebound(&bindings, &view, |_| None), view);
         assert!(!allows(&t, ALICE, "AIDANEWALICE"));
         assert!(
             t.shown
@@ -323,7 +388,7 @@ mod tests {
             "AROAR" => Some("arn:aws:iam::123456789012:role/r2".to_string()),
             _ => None,
         };
-        t.rebind(DOC, rebound(&bindings, renamed));
+        t.rebind(DOC, rebound(&bindings, &none, |b| Some(renamed(&b.id))));
         assert!(
             t.shown.contains("\"arn:aws:iam::123456789012:role/r2\""),
             "{}",

@@ -1939,6 +1939,13 @@ impl s3s::S3 for Service {
             };
             return Err(S3Error::with_message(S3ErrorCode::MalformedPolicy, msg));
         }
+        // A user or role of an account this server holds must exist (AWS's answer).
+        if core.iam.missing_principal(&i.policy).is_some() {
+            return Err(S3Error::with_message(
+                S3ErrorCode::MalformedPolicy,
+                INVALID_PRINCIPAL,
+            ));
+        }
         let block: Option<PublicAccessBlockConfiguration> =
             core.setting(&i.bucket, PUBLIC_ACCESS_BLOCK).await?;
         if block.is_some_and(|b| b.block_public_policy == Some(true))

@@ -159,10 +159,37 @@ pub(crate) fn check_access_key_id(id: &str) -> Result<(), TokenError> {
 }
 
 impl SessionClaims {
+    /// The claims of a session of `principal` in `account_id` from `issued_at` to
+    /// `expires_at` (unix seconds), with nothing else: no MFA, source identity,
+    /// chaining, session policies or tags (set the fields that apply).
+    pub fn new(
+        account_id: String,
+        principal: SessionPrincipal,
+        secret_access_key: SecretAccessKey,
+        issued_at: u64,
+        expires_at: u64,
+    ) -> SessionClaims {
+        SessionClaims {
+            account_id,
+            principal,
+            secret_access_key,
+            issued_at,
+            expires_at,
+            mfa_authenticated_at: None,
+            source_identity: None,
+            role_chained: false,
+            from_session_credentials: false,
+            session_policy: None,
+            session_policy_arns: Vec::new(),
+            tags: Vec::new(),
+            transitive_tag_keys: Vec::new(),
+        }
+    }
+
     /// Checks every field against its bounds. Values are never part of the error.
     pub fn validate(&self) -> Result<(), TokenError> {
         use bounds::*;
-        if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
+        if !crate::is_account_id(&self.account_id) {
             return Err(out_of_bounds("account_id", "is not 12 digits"));
         }
         match &self.principal {

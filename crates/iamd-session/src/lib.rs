@@ -243,6 +243,17 @@ pub fn open(
     access_key_id: &str,
     now: u64,
 ) -> Result<SessionClaims, TokenError> {
+    open_with_generation(keyring, token, access_key_id, now).map(|(claims, _)| claims)
+}
+
+/// [`open`], also answering the generation that sealed the token (read from the header
+/// it authenticated: no second decoding, unlike [`token_generation`]).
+pub fn open_with_generation(
+    keyring: &Keyring,
+    token: &str,
+    access_key_id: &str,
+    now: u64,
+) -> Result<(SessionClaims, u32), TokenError> {
     let invalid = TokenError::Invalid;
     if token.len() > MAX_TOKEN_LEN {
         return Err(invalid(InvalidToken::Length));
@@ -271,15 +282,14 @@ pub fn open(
     let nonce: &[u8; NONCE_LEN] = nonce
         .try_into()
         .map_err(|_| invalid(InvalidToken::Length))?;
-    let key = keyring
-        .lookup(u32::from_be_bytes(*generation), now)
-        .map_err(|retired| {
-            invalid(if retired {
-                InvalidToken::RetiredGeneration
-            } else {
-                InvalidToken::UnknownGeneration
-            })
-        })?;
+    let generation = u32::from_be_bytes(*generation);
+    let key = keyring.lookup(generation, now).map_err(|retired| {
+        invalid(if retired {
+            InvalidToken::RetiredGeneration
+        } else {
+            InvalidToken::UnknownGeneration
+        })
+    })?;
     let aad = associated_data(header, access_key_id);
     let plaintext: Zeroizing<Vec<u8>> =
         keys::decrypt(key, nonce, &aad, ciphertext).ok_or(invalid(InvalidToken::Authentication))?;
@@ -287,7 +297,7 @@ pub fn open(
     if claims.is_expired_at(now) {
         return Err(TokenError::Expired);
     }
-    Ok(claims)
+    Ok((claims, generation))
 }
 
 /// Example claims shared by the unit tests, the bench and the fuzz-seed example.
@@ -295,8 +305,27 @@ pub fn open(
 #[path = "typical.rs"]
 pub(crate) mod test_support;
 
+/// An AWS account id: exactly 12 ASCII digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert!(super::is_account_id("123456789012"));
+        for bad in [
+            "12345678901",
+            "1234567890123",
+            "12345678901a",
+            "",
+            "１２３４５６７８９０１２",
+        ] {
+            assert!(!super::is_account_id(bad), "{bad}");
+        }
+    }
+
     use super::test_support::typical_claims;
     use super::*;
 
@@ -317,7 +346,13 @@ mod tests {
         let c = typical_claims();
         for g in [1, 2, 0x0102_0304, u32::MAX] {
             let ring = Keyring::new(&MASTER, g).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(token_generation(&sealed(&ring, &c)), Some(g));
+            let token = sealed(&ring, &c);
+            assert_eq!(token_generation(&token), Some(g));
+            // Opening answers the same generation, from the header it authenticated.
+            assert_eq!(
+                open_with_generation(&ring, &token, KEY_ID, c.issued_at),
+                Ok((c.clone(), g))
+            );
         }
         assert_eq!(token_generation(""), None);
         assert_eq!(token_generation("AQAAAA"), None);

@@ -6,22 +6,6 @@ use super::*;
 /// A role session without policies, with two tags.
 pub fn typical_claims() -> SessionClaims {
     SessionClaims {
-        account_id: "123456789012".into(),
-        principal: SessionPrincipal::AssumedRole {
-            role_id: "AROA3XFRBF535PLBIFPI4".into(),
-            role_name: "houdini-writer".into(),
-            role_path: "/".into(),
-            session_name: "melvins-ci-2024".into(),
-        },
-        secret_access_key: SecretAccessKey::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-        issued_at: 1_700_000_000,
-        expires_at: 1_700_003_600,
-        mfa_authenticated_at: None,
-        source_identity: None,
-        role_chained: false,
-        from_session_credentials: false,
-        session_policy: None,
-        session_policy_arns: Vec::new(),
         tags: vec![
             SessionTag {
                 key: "team".into(),
@@ -32,6 +16,17 @@ pub fn typical_claims() -> SessionClaims {
                 value: "12345".into(),
             },
         ],
-        transitive_tag_keys: Vec::new(),
+        ..SessionClaims::new(
+            "123456789012".into(),
+            SessionPrincipal::AssumedRole {
+                role_id: "AROA3XFRBF535PLBIFPI4".into(),
+                role_name: "houdini-writer".into(),
+                role_path: "/".into(),
+                session_name: "melvins-ci-2024".into(),
+            },
+            SecretAccessKey::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            1_700_000_000,
+            1_700_003_600,
+        )
     }
 }

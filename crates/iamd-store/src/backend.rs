@@ -43,7 +43,8 @@ pub(crate) use migrate;
 
 /// Runs every statement of every change on `$tx` (an open sqlx transaction), returning
 /// early from the enclosing function with the mapped error on the first failure (the
-/// dropped transaction then rolls back).
+/// dropped transaction then rolls back). A statement that did not change the rows it
+/// must ([`crate::sql::Rows`]) is a failure too.
 macro_rules! run_changes {
     ($tx:expr, $scope:expr, $changes:expr) => {
         for change in $changes {
@@ -59,9 +60,11 @@ macro_rules! run_changes {
                         $crate::sql::Arg::Bytes(v) => q.bind(v),
                     };
                 }
-                q.execute(&mut *$tx).await.map_err(|e| {
+                let done = q.execute(&mut *$tx).await.map_err(|e| {
                     $crate::StoreError::from_sqlx(e, || $crate::sql::describe(change))
                 })?;
+                s.rows
+                    .check(done.rows_affected(), || $crate::sql::describe(change))?;
             }
         }
     };

@@ -2,7 +2,7 @@
 
 /// What can go wrong in [`crate::Store::load`], [`crate::Store::apply`] and opening a store.
 ///
-/// `Conflict` and `Reference` are the errors a correct service layer can still meet
+/// `Conflict`, `Reference` and `Missing` are the errors a correct service layer can still meet
 /// (a racing writer on another node, or in this process); the rest are operational.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -18,6 +18,11 @@ pub enum StoreError {
     /// batch was written.
     #[error("dangling reference: {0}")]
     Reference(String),
+    /// A change deletes an entity (user, group, access key, role, instance profile,
+    /// managed policy) that is not in the batch's account: gone already (a racing
+    /// writer), or never there. Nothing of the batch was written.
+    #[error("no such row: {0}")]
+    Missing(String),
     /// The database failed (I/O, connection, pool timeout, bad SQL, ...).
     #[error("database error: {0}")]
     Database(String),

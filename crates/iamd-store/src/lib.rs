@@ -19,9 +19,15 @@
 //!   in an instance profile is unique per (profile, role). Customer-managed policies
 //!   (schema version 4) too; a policy version is unique per (policy, version id), an
 //!   attachment per (owner, policy ARN).
-//! - `Put*` replaces the row with the same primary key, or inserts it.
-//! - `Delete*` of a missing row is not an error (the service checked existence in
-//!   memory under its write lock).
+//! - `Put*` replaces the row with the same primary key, or inserts it. A put of an
+//!   entity (user, group, access key, role, instance profile, deletion task, managed
+//!   policy) whose id is a row of another account writes nothing and fails the batch
+//!   with `Conflict`.
+//! - `Delete*` of an entity deletes it in the batch's account only; one that is not
+//!   there (gone already, or another account's) fails the batch with `Missing`.
+//!   `Delete*` of a missing child row (membership, inline policy, tag, attachment,
+//!   policy version, role in a profile) is not an error (the service checked
+//!   existence in memory under its write lock).
 //! - Secrets arrive already encrypted (`secret_ciphertext`): the store never sees a
 //!   plaintext secret.
 //!

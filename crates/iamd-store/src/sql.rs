@@ -15,15 +15,71 @@ pub(crate) enum Arg<'a> {
     Bytes(&'a [u8]),
 }
 
+/// What a statement must have done for its change to be carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// Any number of rows (an idempotent child write, or usage of a deleted key).
+    Any,
+    /// Exactly one row: a put guarded by the account (none changed means the id is a
+    /// row of another account: [`crate::StoreError::Conflict`]).
+    Put,
+    /// Exactly one row: an entity deleted in its account (none deleted means it is not
+    /// there, or is another account's: [`crate::StoreError::Missing`]).
+    Delete,
+}
+
 /// One statement with its parameters (`$1` is `args[0]`, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Stmt<'a> {
     pub sql: &'static str,
     pub args: Vec<Arg<'a>>,
+    pub rows: Rows,
 }
 
 fn stmt<'a>(sql: &'static str, args: Vec<Arg<'a>>) -> Stmt<'a> {
-    Stmt { sql, args }
+    Stmt {
+        sql,
+        args,
+        rows: Rows::Any,
+    }
+}
+
+/// A put guarded by the account: it must write its row.
+fn guarded_put<'a>(sql: &'static str, args: Vec<Arg<'a>>) -> Stmt<'a> {
+    Stmt {
+        rows: Rows::Put,
+        ..stmt(sql, args)
+    }
+}
+
+/// The delete of an entity of the account `scope`: it must delete its row.
+fn scoped_delete<'a>(sql: &'static str, id: &'a str, scope: &'a str) -> Stmt<'a> {
+    Stmt {
+        rows: Rows::Delete,
+        ..stmt(sql, vec![Arg::Text(id), Arg::Text(scope)])
+    }
+}
+
+impl Rows {
+    /// The error for a statement that changed `affected` rows, if that is not what it
+    /// must do; `what` describes the change.
+    pub(crate) fn check(
+        self,
+        affected: u64,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), crate::StoreError> {
+        match (self, affected) {
+            (Rows::Any, _) | (Rows::Put | Rows::Delete, 1) => Ok(()),
+            (Rows::Put, n) => Err(crate::StoreError::Conflict(format!(
+                "{}: {n} rows written (the id is a row of another account)",
+                what()
+            ))),
+            (Rows::Delete, n) => Err(crate::StoreError::Missing(format!(
+                "{}: {n} rows deleted (no such row in this account)",
+                what()
+            ))),
+        }
+    }
 }
 
 const PUT_ACCOUNT: &str = "INSERT INTO account (id, created) VALUES ($1, $2) \
@@ -39,12 +95,12 @@ const PUT_USER: &str = "INSERT INTO users (id, name, path, created, boundary_arn
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
      created = excluded.created, boundary_arn = excluded.boundary_arn \
      WHERE users.account_id = excluded.account_id";
-const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
+const DELETE_USER: &str = "DELETE FROM users WHERE id = $1 AND account_id = $2";
 const PUT_GROUP: &str = "INSERT INTO groups (id, name, path, created, account_id) \
      VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
      created = excluded.created WHERE groups.account_id = excluded.account_id";
-const DELETE_GROUP: &str = "DELETE FROM groups WHERE id = $1";
+const DELETE_GROUP: &str = "DELETE FROM groups WHERE id = $1 AND account_id = $2";
 const PUT_MEMBERSHIP: &str = "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) \
      ON CONFLICT (group_id, user_id) DO NOTHING";
 const DELETE_MEMBERSHIP: &str = "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2";
@@ -62,7 +118,7 @@ const PUT_ACCESS_KEY: &str =
      ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, status = excluded.status, \
      secret_ciphertext = excluded.secret_ciphertext, created = excluded.created \
      WHERE access_keys.account_id = excluded.account_id";
-const DELETE_ACCESS_KEY: &str = "DELETE FROM access_keys WHERE id = $1";
+const DELETE_ACCESS_KEY: &str = "DELETE FROM access_keys WHERE id = $1 AND account_id = $2";
 /// Usage is written off the request path: usage of a key deleted meanwhile is dropped
 /// (inserts nothing), and an older timestamp never replaces a newer one.
 const PUT_KEY_USAGE: &str = "INSERT INTO key_usage (access_key_id, last_used, service, region) \
@@ -87,12 +143,13 @@ const PUT_ROLE: &str = "INSERT INTO roles (id, name, path, created, trust_policy
      boundary_arn = excluded.boundary_arn, service_linked = excluded.service_linked, \
      last_used = excluded.last_used, last_used_region = excluded.last_used_region \
      WHERE roles.account_id = excluded.account_id";
-const DELETE_ROLE: &str = "DELETE FROM roles WHERE id = $1";
+const DELETE_ROLE: &str = "DELETE FROM roles WHERE id = $1 AND account_id = $2";
 const PUT_INSTANCE_PROFILE: &str = "INSERT INTO instance_profiles (id, name, path, created, \
      account_id) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, path = excluded.path, \
      created = excluded.created WHERE instance_profiles.account_id = excluded.account_id";
-const DELETE_INSTANCE_PROFILE: &str = "DELETE FROM instance_profiles WHERE id = $1";
+const DELETE_INSTANCE_PROFILE: &str =
+    "DELETE FROM instance_profiles WHERE id = $1 AND account_id = $2";
 const PUT_INSTANCE_PROFILE_ROLE: &str =
     "INSERT INTO instance_profile_roles (profile_id, role_id) VALUES ($1, $2) \
      ON CONFLICT (profile_id, role_id) DO NOTHING";
@@ -109,7 +166,8 @@ const PUT_MANAGED_POLICY: &str = "INSERT INTO managed_policies (id, name, path, 
      created = excluded.created, description = excluded.description, \
      default_version = excluded.default_version, next_version = excluded.next_version \
      WHERE managed_policies.account_id = excluded.account_id";
-const DELETE_MANAGED_POLICY: &str = "DELETE FROM managed_policies WHERE id = $1";
+const DELETE_MANAGED_POLICY: &str =
+    "DELETE FROM managed_policies WHERE id = $1 AND account_id = $2";
 const PUT_POLICY_VERSION: &str =
     "INSERT INTO policy_versions (policy_id, version_id, document, created) \
      VALUES ($1, $2, $3, $4) \
@@ -135,7 +193,7 @@ pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>
             vec![stmt(PUT_ACCOUNT, vec![Text(&a.id), Int(a.created)])]
         }
         Change::PutAccount(a) => vec![stmt(PUT_OTHER_ACCOUNT, vec![Text(&a.id), Int(a.created)])],
-        Change::PutUser(u) => vec![stmt(
+        Change::PutUser(u) => vec![guarded_put(
             PUT_USER,
             vec![
                 Text(&u.id),
@@ -146,8 +204,8 @@ pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>
                 Text(scope),
             ],
         )],
-        Change::DeleteUser { id } => owner_delete(OwnerKind::User, id, DELETE_USER),
-        Change::PutGroup(g) => vec![stmt(
+        Change::DeleteUser { id } => owner_delete(OwnerKind::User, id, scope, DELETE_USER),
+        Change::PutGroup(g) => vec![guarded_put(
             PUT_GROUP,
             vec![
                 Text(&g.id),
@@ -157,7 +215,7 @@ pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>
                 Text(scope),
             ],
         )],
-        Change::DeleteGroup { id } => owner_delete(OwnerKind::Group, id, DELETE_GROUP),
+        Change::DeleteGroup { id } => owner_delete(OwnerKind::Group, id, scope, DELETE_GROUP),
         Change::PutMembership(m) => vec![stmt(
             PUT_MEMBERSHIP,
             vec![Text(&m.group_id), Text(&m.user_id)],
@@ -183,7 +241,7 @@ pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>
             DELETE_INLINE_POLICY,
             vec![Text(owner_kind.as_str()), Text(owner_id), Text(name)],
         )],
-        Change::PutAccessKey(k) => vec![stmt(
+        Change::PutAccessKey(k) => vec![guarded_put(
             PUT_ACCESS_KEY,
             vec![
                 Text(&k.id),
@@ -194,7 +252,7 @@ pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>
                 Text(scope),
             ],
         )],
-        Change::DeleteAccessKey { id } => vec![stmt(DELETE_ACCESS_KEY, vec![Text(id)])],
+        Change::DeleteAccessKey { id } => vec![scoped_delete(DELETE_ACCESS_KEY, id, scope)],
         Change::PutKeyUsage(u) => vec![stmt(
             PUT_KEY_USAGE,
             vec![
@@ -221,7 +279,7 @@ pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>
             DELETE_TAG,
             vec![Text(owner_kind.as_str()), Text(owner_id), Text(key)],
         )],
-        Change::PutRole(r) => vec![stmt(
+        Change::PutRole(r) => vec![guarded_put(
             PUT_ROLE,
             vec![
                 Text(&r.id),
@@ -239,8 +297,8 @@ pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>
                 Text(scope),
             ],
         )],
-        Change::DeleteRole { id } => owner_delete(OwnerKind::Role, id, DELETE_ROLE),
-        Change::PutInstanceProfile(p) => vec![stmt(
+        Change::DeleteRole { id } => owner_delete(OwnerKind::Role, id, scope, DELETE_ROLE),
+        Change::PutInstanceProfile(p) => vec![guarded_put(
             PUT_INSTANCE_PROFILE,
             vec![
                 Text(&p.id),
@@ -250,9 +308,12 @@ pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>
                 Text(scope),
             ],
         )],
-        Change::DeleteInstanceProfile { id } => {
-            owner_delete(OwnerKind::InstanceProfile, id, DELETE_INSTANCE_PROFILE)
-        }
+        Change::DeleteInstanceProfile { id } => owner_delete(
+            OwnerKind::InstanceProfile,
+            id,
+            scope,
+            DELETE_INSTANCE_PROFILE,
+        ),
         Change::PutInstanceProfileRole(m) => vec![stmt(
             PUT_INSTANCE_PROFILE_ROLE,
             vec![Text(&m.profile_id), Text(&m.role_id)],
@@ -262,12 +323,12 @@ pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>
             vec![Text(&m.profile_id), Text(&m.role_id)],
         )],
         Change::PutDeletionTask(t) => {
-            vec![stmt(
+            vec![guarded_put(
                 PUT_DELETION_TASK,
                 vec![Text(&t.id), Int(t.created), Text(scope)],
             )]
         }
-        Change::PutManagedPolicy(p) => vec![stmt(
+        Change::PutManagedPolicy(p) => vec![guarded_put(
             PUT_MANAGED_POLICY,
             vec![
                 Text(&p.id),
@@ -286,7 +347,7 @@ pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>
                 vec![Text(OwnerKind::Policy.as_str()), Text(id)],
             ),
             stmt(DELETE_POLICY_VERSIONS_OF, vec![Text(id)]),
-            stmt(DELETE_MANAGED_POLICY, vec![Text(id)]),
+            scoped_delete(DELETE_MANAGED_POLICY, id, scope),
         ],
         Change::PutPolicyVersion(v) => vec![stmt(
             PUT_POLICY_VERSION,
@@ -325,13 +386,18 @@ pub(crate) fn statements<'a>(change: &'a Change, scope: &'a str) -> Vec<Stmt<'a>
 
 /// Deleting an owner deletes its tags, inline policies and policy attachments
 /// (polymorphic references that no foreign key can express), then the row itself.
-fn owner_delete<'a>(kind: OwnerKind, id: &'a str, delete: &'static str) -> Vec<Stmt<'a>> {
+fn owner_delete<'a>(
+    kind: OwnerKind,
+    id: &'a str,
+    scope: &'a str,
+    delete: &'static str,
+) -> Vec<Stmt<'a>> {
     let of = || vec![Arg::Text(kind.as_str()), Arg::Text(id)];
     vec![
         stmt(DELETE_TAGS_OF, of()),
         stmt(DELETE_INLINE_POLICIES_OF, of()),
         stmt(DELETE_ATTACHMENTS_OF, of()),
-        stmt(delete, vec![Arg::Text(id)]),
+        scoped_delete(delete, id, scope),
     ]
 }
 
@@ -512,6 +578,8 @@ mod tests {
         assert_eq!(stmts[2].sql, DELETE_ATTACHMENTS_OF);
         assert_eq!(stmts[3].sql, DELETE_USER);
         assert_eq!(stmts[0].args, vec![Arg::Text("user"), Arg::Text("AIDA1")]);
+        assert_eq!(stmts[3].args, vec![Arg::Text("AIDA1"), Arg::Text("")]);
+        assert_eq!(stmts[3].rows, Rows::Delete);
         let del_group = Change::DeleteGroup { id: "AGPA1".into() };
         let stmts = statements(&del_group, "");
         assert_eq!(stmts[1].args, vec![Arg::Text("group"), Arg::Text("AGPA1")]);

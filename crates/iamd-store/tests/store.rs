@@ -107,16 +107,8 @@ async fn upserts_replace_and_deletes_are_idempotent(store: AnyStore) {
                 Change::PutTag(t.clone()),
                 // An existing membership again: no-op.
                 Change::PutMembership(m),
-                // Missing rows: no-ops.
-                Change::DeleteUser {
-                    id: "AIDANOSUCHUSER".into(),
-                },
-                Change::DeleteGroup {
-                    id: "AGPANOSUCHGROUP".into(),
-                },
-                Change::DeleteAccessKey {
-                    id: "AKIANOSUCHKEY".into(),
-                },
+                // Missing children: no-ops (a missing entity is an error:
+                // `guarded_writes_report_what_they_miss`).
                 Change::DeleteMembership(MembershipRecord {
                     group_id: "AGPANOSUCHGROUP".into(),
                     user_id: "AIDANOSUCHUSER".into(),
@@ -801,6 +793,7 @@ common::on_both!(
     concurrent_creates_one_wins,
     concurrent_disjoint_writes_all_succeed,
     accounts_have_their_own_namespaces,
+    guarded_writes_report_what_they_miss,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1276,17 +1269,135 @@ async fn accounts_have_their_own_namespaces(store: AnyStore) {
     assert_eq!(b.access_keys, vec![root_key("AKIAOTHERROOT")]);
     assert_eq!(b.inline_policies.len(), 1);
     assert_eq!(ok(store.other_accounts().await, "accounts"), vec![other]);
-    // An update in the wrong account moves nothing.
+    // An update in the wrong account is refused and moves nothing, either way.
     let mut moved = user("AIDAFIRST", "renamed");
     moved.path = "/x/".into();
+    expect_in(&store, Some(OTHER), &[Change::PutUser(moved)], "Conflict").await;
+    expect_in(
+        &store,
+        None,
+        &[Change::PutUser(user("AIDAOTHER", "bobby"))],
+        "Conflict",
+    )
+    .await;
+    assert_eq!(ok(store.load().await, "load first"), a);
+    assert_eq!(ok(store.load_in(Some(OTHER)).await, "load other"), b);
+}
+
+/// Applies `changes` in the account `scope` expecting the error `want` (`"Conflict"`
+/// or `"Missing"`) and returns its message.
+async fn expect_in(
+    store: &AnyStore,
+    scope: Option<&str>,
+    changes: &[Change],
+    want: &str,
+) -> String {
+    match store.apply_in(scope, changes).await {
+        Err(StoreError::Conflict(m)) if want == "Conflict" => m,
+        Err(StoreError::Missing(m)) if want == "Missing" => m,
+        other => panic!("{changes:?} in {scope:?}: expected {want}, got {other:?}"),
+    }
+}
+
+/// A put guarded by the account that writes nothing (the id is another account's) is
+/// a conflict; deleting an entity that is not in the batch's account (missing, or
+/// another account's) is `Missing`; either way nothing of the batch is written, in
+/// neither account.
+async fn guarded_writes_report_what_they_miss(store: AnyStore) {
+    // Every entity kind, in the first account: one of each from `every_change`.
+    ok(store.apply(&every_change()).await, "first");
     ok(
-        store.apply_in(Some(OTHER), &[Change::PutUser(moved)]).await,
-        "foreign update",
+        store
+            .apply_in(
+                Some(OTHER),
+                &[Change::PutAccount(AccountRecord {
+                    id: OTHER.into(),
+                    created: 2,
+                })],
+            )
+            .await,
+        "other",
     );
-    assert_eq!(
-        ok(store.load().await, "load first").users,
-        vec![user("AIDAFIRST", "bob")]
-    );
+    let first = ok(store.load().await, "load first");
+    let other = ok(store.load_in(Some(OTHER)).await, "load other");
+    let puts = [
+        Change::PutUser(first.users[0].clone()),
+        Change::PutGroup(first.groups[0].clone()),
+        Change::PutAccessKey(first.access_keys[0].clone()),
+        Change::PutRole(first.roles[0].clone()),
+        Change::PutInstanceProfile(first.instance_profiles[0].clone()),
+        Change::PutDeletionTask(first.deletion_tasks[0].clone()),
+        Change::PutManagedPolicy(first.managed_policies[0].clone()),
+    ];
+    let deletes = [
+        Change::DeleteUser {
+            id: first.users[0].id.clone(),
+        },
+        Change::DeleteGroup {
+            id: first.groups[0].id.clone(),
+        },
+        Change::DeleteAccessKey {
+            id: first.access_keys[0].id.clone(),
+        },
+        Change::DeleteRole {
+            id: first.roles[0].id.clone(),
+        },
+        Change::DeleteInstanceProfile {
+            id: first.instance_profiles[0].id.clone(),
+        },
+        Change::DeleteManagedPolicy {
+            id: first.managed_policies[0].id.clone(),
+        },
+    ];
+    // Each alone, and after a change that would succeed (the batch is undone).
+    let fine = Change::PutUser(user("AIDAOTHERFINE", "fine"));
+    for put in &puts {
+        let msg = expect_in(&store, Some(OTHER), std::slice::from_ref(put), "Conflict").await;
+        assert!(msg.contains("another account"), "{msg}");
+        expect_in(
+            &store,
+            Some(OTHER),
+            &[fine.clone(), put.clone()],
+            "Conflict",
+        )
+        .await;
+    }
+    for delete in &deletes {
+        let msg = expect_in(&store, Some(OTHER), std::slice::from_ref(delete), "Missing").await;
+        assert!(msg.contains(&deleted_id(delete)), "{msg}");
+        expect_in(
+            &store,
+            Some(OTHER),
+            &[fine.clone(), delete.clone()],
+            "Missing",
+        )
+        .await;
+    }
+    assert_eq!(ok(store.load().await, "load first"), first);
+    assert_eq!(ok(store.load_in(Some(OTHER)).await, "load other"), other);
+    // A missing entity, in its own account.
+    for id in ["AIDANOSUCHUSER", "AKIANOSUCHKEY"] {
+        let gone = if id.starts_with("AIDA") {
+            Change::DeleteUser { id: id.into() }
+        } else {
+            Change::DeleteAccessKey { id: id.into() }
+        };
+        expect_in(&store, None, &[gone], "Missing").await;
+    }
+    assert_eq!(ok(store.load().await, "load first"), first);
+}
+
+/// The id a delete names.
+fn deleted_id(c: &Change) -> String {
+    match c {
+        Change::DeleteUser { id }
+        | Change::DeleteGroup { id }
+        | Change::DeleteAccessKey { id }
+        | Change::DeleteRole { id }
+        | Change::DeleteInstanceProfile { id }
+        | Change::DeleteManagedPolicy { id } => id.clone(),
+        other => panic!("not a delete: {other:?}"),
+    }
 }
 
 /// A database of schema 4 with data, opened by this binary: migrated to 5, every row

@@ -59,7 +59,7 @@ pub fn run(cmd: AccountCommand) -> ExitCode {
 
 async fn create(args: CreateArgs) -> Result<String, StartError> {
     if let Some(id) = &args.account_id {
-        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        if !iamd_iam::is_account_id(id) {
             return Err(crate::config::ConfigError::AccountId(id.clone()).into());
         }
     }
@@ -78,12 +78,17 @@ async fn create(args: CreateArgs) -> Result<String, StartError> {
         session_key_rotation_hours: None,
     })?;
     let (iam, dir) = startup::open_existing(&config).await?;
-    let new = iam
-        .create_account(args.account_id)
+    // The secret is shown once: it is in its file before the account is committed,
+    // and the file is removed if the commit fails. Nothing is committed when the
+    // file cannot be written, and an existing file is never replaced (it may hold
+    // another account's key).
+    let pending = iam
+        .begin_account(args.account_id)
         .await
         .map_err(|e| StartError::Account(e.to_string()))?;
+    let new = pending.account();
     let file = dir.join(format!("root-credentials-{}", new.account_id));
-    startup::write_private_file(
+    startup::write_new_private_file(
         &file,
         startup::credentials_file(&new.access_key_id, &new.secret_access_key).as_bytes(),
     )
@@ -91,6 +96,13 @@ async fn create(args: CreateArgs) -> Result<String, StartError> {
         path: file.clone(),
         source,
     })?;
+    let new = match pending.commit().await {
+        Ok(new) => new,
+        Err(e) => {
+            let _ = std::fs::remove_file(&file);
+            return Err(StartError::Account(e.to_string()));
+        }
+    };
     iam.flush_usage().await;
     Ok(format!(
         "account {} created; its root credentials are in {} (restart a running server to serve it)",

@@ -135,7 +135,7 @@ impl Config {
         };
         let account_id = args.account_id.or(file.account_id);
         if let Some(id) = &account_id {
-            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            if !iamd_iam::is_account_id(id) {
                 return Err(ConfigError::AccountId(id.clone()));
             }
         }

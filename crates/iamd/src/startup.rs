@@ -164,9 +164,7 @@ pub(crate) async fn open_existing(
     if first.is_none() {
         return Err(never_started());
     }
-    let master = load_master_key(dir, config.master_key_file.as_deref(), false)?
-        .with_session_key_rotation(config.session_key_rotation.as_secs())
-        .map_err(|e| StartError::MasterKey(e.to_string()))?;
+    let master = config_master_key(config, false)?;
     // Nothing is written to the first account here (a root key generated now would
     // have no one to be shown to).
     let init = iamd_iam::InitOptions {
@@ -182,9 +180,7 @@ pub(crate) async fn open_existing(
 async fn serve(config: Config) -> Result<(), StartError> {
     let dir = &config.data_dir;
     create_private_dir(dir)?;
-    let master = load_master_key(dir, config.master_key_file.as_deref(), true)?
-        .with_session_key_rotation(config.session_key_rotation.as_secs())
-        .map_err(|e| StartError::MasterKey(e.to_string()))?;
+    let master = config_master_key(&config, true)?;
     let store = iamd_store::AnyStore::open(&database_url(&config))
         .await
         .map_err(|e| StartError::Store(e.to_string()))?;
@@ -195,24 +191,25 @@ async fn serve(config: Config) -> Result<(), StartError> {
         (Ok(id), Ok(secret)) => Some((id, secret)),
         _ => None,
     };
+    // A root key generated now is in its file before it is committed (shown once).
+    let cred_file = dir.join("root-credentials");
+    let keep = {
+        let path = cred_file.clone();
+        iamd_iam::KeepRootKey(Arc::new(move |id: &str, secret: &str| {
+            write_private_file(&path, credentials_file(id, secret).as_bytes())
+                .map_err(|e| format!("{}: {e}", path.display()))
+        }))
+    };
     let init = iamd_iam::InitOptions {
         account_id: config.account_id.clone(),
         root_key: root_env,
         existing_only: false,
+        keep_root_key: Some(keep),
     };
     let s3_store = store.clone();
     let (iam, report) = iamd_iam::Iam::open(store, master, init)
         .await
         .map_err(|e| StartError::Account(e.to_string()))?;
-    let cred_file = dir.join("root-credentials");
-    if let Some((id, secret)) = &report.generated_root_key {
-        write_private_file(&cred_file, credentials_file(id, secret).as_bytes()).map_err(
-            |source| StartError::DataDir {
-                path: cred_file.clone(),
-                source,
-            },
-        )?;
-    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {
@@ -316,14 +313,27 @@ fn shell_quote(path: &Path) -> String {
     }
 }
 
+/// The master key `config` names ([`load_master_key`] with its data directory, key
+/// file and rotation period).
+fn config_master_key(config: &Config, create: bool) -> Result<MasterKey, StartError> {
+    load_master_key(
+        &config.data_dir,
+        config.master_key_file.as_deref(),
+        create,
+        config.session_key_rotation.as_secs(),
+    )
+}
+
 /// `IAMD_MASTER_KEY` (64 hex characters), or the key file: `key_file` if configured,
 /// else `<data-dir>/master.key`. A missing key file is created (mode 0600) with a new
 /// key (unless `create` is false: an error then); an existing one must be accessible
-/// by its owner only.
+/// by its owner only. Its session-token key rotates every `period` seconds (the
+/// keyring is derived once, for that period).
 fn load_master_key(
     dir: &Path,
     key_file: Option<&Path>,
     create: bool,
+    period: u64,
 ) -> Result<MasterKey, StartError> {
     if let Ok(hex) = std::env::var("IAMD_MASTER_KEY") {
         if let Some(file) = key_file {
@@ -332,7 +342,7 @@ fn load_master_key(
                 file.display()
             )));
         }
-        return MasterKey::from_hex(&hex)
+        return MasterKey::from_hex_rotating(&hex, period)
             .map_err(|e| StartError::MasterKey(format!("IAMD_MASTER_KEY: {e}")));
     }
     let path = key_file.map_or_else(|| dir.join("master.key"), Path::to_path_buf);
@@ -351,12 +361,12 @@ fn load_master_key(
             check_private(&meta, KEY_FILE, &path, "600")?;
             let mut text = String::new();
             file.take(4096).read_to_string(&mut text).map_err(io_err)?;
-            MasterKey::from_hex(&text)
+            MasterKey::from_hex_rotating(&text, period)
                 .map_err(|e| StartError::MasterKey(format!("{}: {e}", path.display())))
         }
         Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => {
-            let (key, hex) =
-                MasterKey::generate().map_err(|e| StartError::MasterKey(e.to_string()))?;
+            let (key, hex) = MasterKey::generate_rotating(period)
+                .map_err(|e| StartError::MasterKey(e.to_string()))?;
             write_private_file(&path, format!("{hex}\n").as_bytes()).map_err(io_err)?;
             Ok(key)
         }
@@ -367,6 +377,16 @@ fn load_master_key(
 /// Writes a file readable only by its owner (mode 0600 whatever the umask), durably
 /// (fsync of file and directory).
 pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_private(path, contents, true)
+}
+
+/// [`write_private_file`] for a file that must not exist yet: an existing `path`
+/// (a file, a directory, anything) is `AlreadyExists` and left as it is.
+pub(crate) fn write_new_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_private(path, contents, false)
+}
+
+fn write_private(path: &Path, contents: &[u8], replace: bool) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(".tmp");
@@ -383,7 +403,14 @@ pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Resul
         f.write_all(contents)?;
         f.sync_all()?;
     }
-    std::fs::rename(&tmp, path)?;
+    if replace {
+        std::fs::rename(&tmp, path)?;
+    } else {
+        // A hard link never replaces what is there; the temporary name goes after.
+        let linked = std::fs::hard_link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        linked?;
+    }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::File::open(parent)?.sync_all()?;
     }
@@ -404,6 +431,8 @@ mod tests {
         assert_eq!(log_directives("s3s::ops=debug"), "s3s::ops=debug");
         assert_eq!(log_directives("s3sx=debug"), "s3sx=debug,s3s=off");
     }
+
+    const DAY: u64 = 86_400;
 
     fn scratch(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("iamd-startup-{}-{name}", std::process::id()));
@@ -454,12 +483,12 @@ mod tests {
         assert!(!tmp.exists());
         // A key file that others may read is refused; a private one loads.
         let key = base.join("k");
-        let _ = load_master_key(&base, Some(&key), true).unwrap();
+        let _ = load_master_key(&base, Some(&key), true, DAY).unwrap();
         assert_eq!(mode(&key), 0o600);
-        load_master_key(&base, Some(&key), true).unwrap();
+        load_master_key(&base, Some(&key), true, DAY).unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o604)).unwrap();
         assert!(matches!(
-            load_master_key(&base, Some(&key), true),
+            load_master_key(&base, Some(&key), true, DAY),
             Err(StartError::TooOpen { mode: 0o604, .. })
         ));
         std::fs::remove_dir_all(&base).unwrap();

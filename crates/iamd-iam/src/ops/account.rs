@@ -20,13 +20,9 @@ impl Operation for api::GetAccountSummaryRequest {
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         let root_keys = state.keys.values().any(|k| k.rec.user_id.is_none());
         // Versions in use: every version of every customer-managed policy, and the
-        // default version of each AWS-managed policy attached in this account.
+        // default version of each AWS-managed policy in use in this account.
         let local_versions: usize = state.policies.values().map(|p| p.versions.len()).sum();
-        let aws_in_use = state
-            .attached_to
-            .keys()
-            .filter(|arn| crate::state::is_aws_managed(arn))
-            .count();
+        let aws_in_use = state.aws_managed_in_use().len();
         let m: BTreeMap<String, i32> = [
             ("Users", count(state.users.len())),
             ("UsersQuota", quota::USERS),

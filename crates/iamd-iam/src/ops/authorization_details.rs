@@ -18,7 +18,7 @@ use crate::entity::Entity;
 use crate::error::IamError;
 use crate::policies::StoredPolicy;
 use crate::principal::{Check, Principal};
-use crate::state::{is_aws_managed, Group, InstanceProfile, Role, State, User};
+use crate::state::{Group, InstanceProfile, Role, State, User};
 
 /// One entity of the listing.
 enum Item<'a> {
@@ -131,21 +131,12 @@ fn policies_in_use<'a>(
         );
     }
     if aws {
-        let in_use: BTreeSet<&str> = state
-            .attached_to
-            .keys()
-            .chain(state.bound_by.keys())
-            .map(String::as_str)
-            .filter(|arn| is_aws_managed(arn))
-            .collect();
-        found.extend(
-            in_use
-                .into_iter()
-                .filter_map(|arn| match find(state, arn)? {
-                    Found::Aws(c) => Some((key(c.name(), arn), Found::Aws(c))),
-                    Found::Local(_) => None,
-                }),
-        );
+        found.extend(state.aws_managed_in_use().into_iter().filter_map(|arn| {
+            match find(state, arn)? {
+                Found::Aws(c) => Some((key(c.name(), arn), Found::Aws(c))),
+                Found::Local(_) => None,
+            }
+        }));
     }
     found
 }

@@ -73,12 +73,17 @@ pub(crate) fn shown(arn: Option<&String>) -> Option<api::AttachedPermissionsBoun
     })
 }
 
-/// A boundary a request sets: a managed policy ARN (InvalidInput otherwise) of a
-/// policy that exists (AWS's NoSuchEntity naming the "Scope ARN" otherwise) and is
-/// not a service-linked role's policy (`/aws-service-role/`: PolicyNotAttachable, as
-/// AWS answers attaching one to a role of a customer).
+/// The boundary a request sets, first (AWS's order): a managed policy ARN
+/// (InvalidInput otherwise).
+pub(crate) fn check_boundary_arn(arn: Option<&str>) -> Result<(), IamError> {
+    arn.map_or(Ok(()), check_arn)
+}
+
+/// The boundary a request sets (its ARN checked by [`check_boundary_arn`]), against
+/// the state: a policy that exists (AWS's NoSuchEntity naming the "Scope ARN"
+/// otherwise) and is not a service-linked role's policy (`/aws-service-role/`:
+/// PolicyNotAttachable, as AWS answers attaching one to a role of a customer).
 pub(crate) fn check_boundary(state: &State, arn: &str) -> Result<(), IamError> {
-    check_arn(arn)?;
     if !policy_exists(state, arn) {
         return Err(IamError::NoSuchEntity(format!(
             "Scope ARN: {arn} does not exist or is not attachable."
@@ -145,9 +150,7 @@ async fn set<E: Bounded, S: Store>(
     name: &str,
     arn: Option<String>,
 ) -> Result<Output, IamError> {
-    if let Some(a) = &arn {
-        check_arn(a)?;
-    }
+    check_boundary_arn(arn.as_deref())?;
     iam.change(|state| {
         let e = E::named(state, name)?;
         e.ensure_modifiable()?;

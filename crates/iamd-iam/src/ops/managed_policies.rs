@@ -40,8 +40,7 @@ pub(crate) fn check_arn(arn: &str) -> Result<(), IamError> {
         .strip_prefix("arn:aws:iam::")
         .and_then(|rest| rest.split_once(':'))
         .is_some_and(|(account, resource)| {
-            (account == "aws"
-                || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+            (account == "aws" || iamd_session::is_account_id(account))
                 && resource.starts_with("policy/")
                 && !resource.contains(':')
         });
@@ -617,11 +616,8 @@ impl Operation for api::TagPolicyRequest {
     }
 
     async fn run<S: Store>(self, iam: &Iam<S>, p: &Principal) -> Result<Output, IamError> {
-        iam.change(|state| {
-            let m = writable(state, p, "iam:TagPolicy", &self.policy_arn)?;
-            tags::tagging::<ManagedPolicy>(&m.rec.id, &m.tags, &self.tags)
-        })
-        .await
+        let arn = &self.policy_arn;
+        tags::tag(iam, |s| writable(s, p, "iam:TagPolicy", arn), &self.tags).await
     }
 }
 
@@ -634,12 +630,12 @@ impl Operation for api::UntagPolicyRequest {
     }
 
     async fn run<S: Store>(self, iam: &Iam<S>, p: &Principal) -> Result<Output, IamError> {
-        iam.change(|state| {
-            let m = writable(state, p, "iam:UntagPolicy", &self.policy_arn)?;
-            Ok(tags::untagging(m, |k| {
-                self.tag_keys.iter().any(|d| d.eq_ignore_ascii_case(k))
-            }))
-        })
+        let arn = &self.policy_arn;
+        tags::untag(
+            iam,
+            |s| writable(s, p, "iam:UntagPolicy", arn),
+            &self.tag_keys,
+        )
         .await
     }
 }
@@ -651,13 +647,17 @@ impl Operation for api::ListPolicyTagsRequest {
 
     /// In insertion order; an AWS-managed policy has none.
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
-        let state = iam.read();
-        let all = match existing(&state, &self.policy_arn)? {
-            Found::Local(m) => tags::api_tags(&m.tags),
-            Found::Aws(_) => Vec::new(),
-        };
-        let (tags, is_truncated, marker) =
-            page(indexed(all), self.marker.as_deref(), self.max_items);
+        let (tags, is_truncated, marker) = tags::list(
+            iam,
+            |s| {
+                Ok(match existing(s, &self.policy_arn)? {
+                    Found::Local(m) => Some(&m.tags),
+                    Found::Aws(_) => None,
+                })
+            },
+            self.marker.as_deref(),
+            self.max_items,
+        )?;
         out(api::ListPolicyTagsResult {
             tags,
             is_truncated: Some(is_truncated),

@@ -31,9 +31,21 @@ fn check_trust_document(doc: &str) -> Result<(), IamError> {
     )
 }
 
-/// The users and roles a trust policy names, bound to their unique ids now.
-fn bindings(state: &State, account: &str, doc: &str) -> Result<Vec<TrustBinding>, IamError> {
-    crate::trust::bind(doc, account, |arn| state.principal_id(account, arn))
+/// The users and roles a trust policy names, in the role's account (`state`) or
+/// another this server holds, bound to their unique ids now.
+fn bindings<S: Store>(
+    iam: &Iam<S>,
+    state: &State,
+    doc: &str,
+) -> Result<Vec<TrustBinding>, IamError> {
+    let own = iam.account_id();
+    crate::trust::bind(doc, |account, arn| {
+        if account == own {
+            return Some(state.principal_id(own, arn));
+        }
+        // Under the write lock no state changes: reading another account is safe.
+        iam.principal_id_in(account, arn)
+    })
 }
 
 /// LimitExceeded once the account holds AWS's default number of roles.
@@ -74,9 +86,7 @@ impl Operation for api::CreateRoleRequest {
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         check_trust_document(&self.assume_role_policy_document)?;
-        if let Some(arn) = &self.permissions_boundary {
-            super::managed_policies::check_arn(arn)?;
-        }
+        boundaries::check_boundary_arn(self.permissions_boundary.as_deref())?;
         let tags = self.tags.unwrap_or_default();
         let rec = RoleRecord {
             id: crate::ids::unique_id("AROA")?,
@@ -94,7 +104,6 @@ impl Operation for api::CreateRoleRequest {
             last_used: None,
             last_used_region: None,
         };
-        let account = iam.account_id().to_string();
         let boundary = rec.boundary_arn.clone();
         let mut role = iam
             .create_with::<Role>(rec, |state, rec| {
@@ -102,7 +111,7 @@ impl Operation for api::CreateRoleRequest {
                 if let Some(arn) = &rec.boundary_arn {
                     boundaries::check_boundary(state, arn)?;
                 }
-                rec.trust_bindings = bindings(state, &account, &rec.trust_policy)?;
+                rec.trust_bindings = bindings(iam, state, &rec.trust_policy)?;
                 tags::tagging::<Role>(&rec.id, &[], &tags)
             })
             .await?;
@@ -202,14 +211,13 @@ impl Operation for api::UpdateAssumeRolePolicyRequest {
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         check_trust_document(&self.policy_document)?;
-        let account = iam.account_id().to_string();
         let doc = self.policy_document;
         edit_role(
             iam,
             &self.role_name,
             Role::ensure_modifiable,
             |state, rec| {
-                rec.trust_bindings = bindings(state, &account, &doc)?;
+                rec.trust_bindings = bindings(iam, state, &doc)?;
                 rec.trust_policy = doc;
                 Ok(())
             },

@@ -9,13 +9,12 @@ use iamd_session::{SecretAccessKey, SessionClaims, SessionPrincipal, SessionTag}
 use iamd_store::{Change, Store};
 
 use super::{Cx, Operation, Output};
-use crate::core::{now_ms, Iam};
+use crate::core::{now_ms, now_secs, Iam};
 use crate::entity::Entity;
 use crate::error::IamError;
 use crate::principal::{Check, Principal};
 use crate::sessions::{
-    compile_catalog_policy, compile_session_policy, federated_arn, now_secs, root_issuer,
-    IssueError,
+    compile_catalog_policy, compile_session_policy, federated_arn, root_issuer, IssueError,
 };
 use crate::state::{is_aws_managed, Role, State};
 
@@ -37,8 +36,10 @@ impl Operation for sts::GetCallerIdentityRequest {
 const CHAINED_MAX_SECONDS: i64 = 3600;
 /// AssumeRole's default duration (seconds).
 const DEFAULT_DURATION: i64 = 3600;
-/// Characters of an inline session policy.
-const SESSION_POLICY_MAX: usize = 2048;
+/// Characters of an inline session policy: STS's model (`sessionPolicyDocumentType`).
+pub(crate) fn session_policy_max() -> u64 {
+    sts::RULE_SESSION_POLICY_DOCUMENT_TYPE.max.unwrap_or(0)
+}
 /// How often a role's last use is written at most (milliseconds).
 const LAST_USED_EVERY_MS: i64 = 60_000;
 
@@ -172,20 +173,14 @@ pub(crate) async fn assume_role<S: Store>(
         _ => this.source_identity.clone(),
     };
     let (tags, transitive_tag_keys) = chained_tags(p, &this)?;
-    let secret = crate::ids::secret_access_key()?;
     let duration = u64::try_from(duration).unwrap_or(3600);
+    let principal = SessionPrincipal::AssumedRole {
+        role_id: role_id.clone(),
+        role_name: role_name.clone(),
+        role_path,
+        session_name: this.role_session_name.clone(),
+    };
     let claims = SessionClaims {
-        account_id: account.clone(),
-        principal: SessionPrincipal::AssumedRole {
-            role_id: role_id.clone(),
-            role_name: role_name.clone(),
-            role_path,
-            session_name: this.role_session_name.clone(),
-        },
-        secret_access_key: SecretAccessKey::new(secret.clone()),
-        issued_at: now,
-        expires_at: now + duration,
-        mfa_authenticated_at: None,
         source_identity: source_identity.clone(),
         role_chained: matches!(p, Principal::AssumedRole(_)),
         from_session_credentials: matches!(p, Principal::Session(_)),
@@ -193,13 +188,13 @@ pub(crate) async fn assume_role<S: Store>(
         session_policy_arns: policy_arns,
         tags,
         transitive_tag_keys,
+        ..claims(account.clone(), principal, now, duration)?
     };
-    let (key_id, token) = iam.issue_token(&claims).map_err(issue_error)?;
+    let issued = issue(iam, &claims)?;
     record_role_use(iam, &role_id).await;
-    let (size, percent) = token_size(&token);
-    let packed = packed_size(&claims, percent);
+    let packed = packed_size(&claims, issued.percent);
     Ok(Some(Box::new(sts::AssumeRoleResult {
-        credentials: Some(credentials(key_id, secret, token, &claims)),
+        credentials: Some(issued.credentials),
         assumed_role_user: Some(sts::AssumedRoleUser {
             assumed_role_id: format!("{role_id}:{}", this.role_session_name),
             arn: format!(
@@ -209,8 +204,8 @@ pub(crate) async fn assume_role<S: Store>(
         }),
         packed_policy_size: packed,
         source_identity,
-        session_token_utilization: Some(percent),
-        session_token_size: Some(size),
+        session_token_utilization: Some(issued.percent),
+        session_token_size: Some(issued.size),
     })))
 }
 
@@ -291,9 +286,10 @@ fn session_policies<S: Store>(
     arns: Option<&[sts::PolicyDescriptorType]>,
 ) -> Result<Vec<String>, IamError> {
     if let Some(policy) = policy {
-        if policy.chars().count() > SESSION_POLICY_MAX {
+        let max = session_policy_max();
+        if u64::try_from(policy.chars().count()).unwrap_or(u64::MAX) > max {
             return Err(IamError::Validation(format!(
-                "1 validation error detected: Value '{policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to {SESSION_POLICY_MAX}"
+                "1 validation error detected: Value '{policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to {max}"
             )));
         }
         compile_session_policy(policy)
@@ -366,28 +362,47 @@ fn issue_error(e: IssueError) -> IamError {
     }
 }
 
-/// `SessionTokenSize` (bytes) and `SessionTokenUtilization` (percent of the limit).
-fn token_size(token: &str) -> (i32, i32) {
-    let percent = iamd_session::packed_size_percent(token.len());
-    (
-        i32::try_from(token.len()).unwrap_or(i32::MAX),
-        i32::try_from(percent).unwrap_or(i32::MAX),
-    )
+/// The claims of a new session of `principal` in `account`, from `now` for `duration`
+/// seconds, with a new secret; nothing else set (no MFA, source identity, chaining,
+/// session policies or tags): the caller sets what its operation carries.
+fn claims(
+    account: String,
+    principal: SessionPrincipal,
+    now: u64,
+    duration: u64,
+) -> Result<SessionClaims, IamError> {
+    Ok(SessionClaims::new(
+        account,
+        principal,
+        SecretAccessKey::new(crate::ids::secret_access_key()?),
+        now,
+        now + duration,
+    ))
 }
 
-fn credentials(
-    access_key_id: String,
-    secret_access_key: String,
-    session_token: String,
-    claims: &SessionClaims,
-) -> sts::Credentials {
+/// Issued temporary credentials, with `SessionTokenSize` (bytes) and
+/// `SessionTokenUtilization` (percent of the limit).
+struct Issued {
+    credentials: sts::Credentials,
+    size: i32,
+    percent: i32,
+}
+
+/// Seals `claims` into a session token and answers the credentials.
+fn issue<S: Store>(iam: &Iam<S>, claims: &SessionClaims) -> Result<Issued, IamError> {
+    let (access_key_id, session_token) = iam.issue_token(claims).map_err(issue_error)?;
+    let percent = iamd_session::packed_size_percent(session_token.len());
     let expiration = i64::try_from(claims.expires_at).unwrap_or(i64::MAX);
-    sts::Credentials {
-        access_key_id,
-        secret_access_key,
-        session_token,
-        expiration: iamd_api::Timestamp::from_secs(expiration),
-    }
+    Ok(Issued {
+        size: i32::try_from(session_token.len()).unwrap_or(i32::MAX),
+        percent: i32::try_from(percent).unwrap_or(i32::MAX),
+        credentials: sts::Credentials {
+            access_key_id,
+            secret_access_key: claims.secret_access_key.expose().to_string(),
+            session_token,
+            expiration: iamd_api::Timestamp::from_secs(expiration),
+        },
+    })
 }
 
 /// GetSessionToken's default duration (seconds), and the root's longest.
@@ -451,28 +466,12 @@ pub(crate) fn get_session_token<S: Store>(
             return Err(session_credentials_refused("GetSessionToken"))
         }
     };
-    let secret = crate::ids::secret_access_key()?;
-    let claims = SessionClaims {
-        account_id: iam.account_id().to_string(),
-        principal,
-        secret_access_key: SecretAccessKey::new(secret.clone()),
-        issued_at: now,
-        expires_at: now + duration,
-        mfa_authenticated_at: None,
-        source_identity: None,
-        role_chained: false,
-        from_session_credentials: false,
-        session_policy: None,
-        session_policy_arns: Vec::new(),
-        tags: Vec::new(),
-        transitive_tag_keys: Vec::new(),
-    };
-    let (key_id, token) = iam.issue_token(&claims).map_err(issue_error)?;
-    let (size, percent) = token_size(&token);
+    let claims = claims(iam.account_id().to_string(), principal, now, duration)?;
+    let issued = issue(iam, &claims)?;
     Ok(Some(Box::new(sts::GetSessionTokenResult {
-        credentials: Some(credentials(key_id, secret, token, &claims)),
-        session_token_utilization: Some(percent),
-        session_token_size: Some(size),
+        credentials: Some(issued.credentials),
+        session_token_utilization: Some(issued.percent),
+        session_token_size: Some(issued.size),
     })))
 }
 
@@ -524,36 +523,26 @@ pub(crate) fn get_federation_token<S: Store>(
         }
     };
     let policy_arns = session_policies(iam, this.policy.as_deref(), this.policy_arns.as_deref())?;
-    let secret = crate::ids::secret_access_key()?;
+    let principal = SessionPrincipal::FederatedUser {
+        name: this.name.clone(),
+        issuer_id,
+    };
     let claims = SessionClaims {
-        account_id: account.clone(),
-        principal: SessionPrincipal::FederatedUser {
-            name: this.name.clone(),
-            issuer_id,
-        },
-        secret_access_key: SecretAccessKey::new(secret.clone()),
-        issued_at: now,
-        expires_at: now + duration,
-        mfa_authenticated_at: None,
-        source_identity: None,
-        role_chained: false,
-        from_session_credentials: false,
         session_policy: this.policy.clone(),
         session_policy_arns: policy_arns,
         tags: this.tags.iter().flatten().map(session_tag).collect(),
-        transitive_tag_keys: Vec::new(),
+        ..claims(account.clone(), principal, now, duration)?
     };
-    let (key_id, token) = iam.issue_token(&claims).map_err(issue_error)?;
-    let (size, percent) = token_size(&token);
+    let issued = issue(iam, &claims)?;
     Ok(Some(Box::new(sts::GetFederationTokenResult {
-        credentials: Some(credentials(key_id, secret, token, &claims)),
+        credentials: Some(issued.credentials),
         federated_user: Some(sts::FederatedUser {
             federated_user_id: format!("{account}:{}", this.name),
             arn: federated_arn(&account, &this.name),
         }),
-        packed_policy_size: packed_size(&claims, percent),
-        session_token_utilization: Some(percent),
-        session_token_size: Some(size),
+        packed_policy_size: packed_size(&claims, issued.percent),
+        session_token_utilization: Some(issued.percent),
+        session_token_size: Some(issued.size),
     })))
 }
 

@@ -14,7 +14,7 @@ use crate::core::Iam;
 use crate::entity::{Entity, Tags};
 use crate::error::IamError;
 use crate::principal::{Check, Principal};
-use crate::state::{InstanceProfile, Role, User};
+use crate::state::{InstanceProfile, Role, State, User};
 
 /// AWS reserves tag keys beginning with `aws:` (any case) for its own use.
 pub(crate) const RESERVED_PREFIX: &str =
@@ -97,25 +97,28 @@ pub(crate) fn api_tags(tags: &Tags) -> Vec<api::Tag> {
         .collect()
 }
 
-async fn tag<E: Entity, S: Store>(
+/// Tag…: sets `tags` on the entity `find` resolves in the state (by name, or a
+/// customer-managed policy by ARN).
+pub(super) async fn tag<E: Entity, S: Store>(
     iam: &Iam<S>,
-    name: &str,
+    find: impl for<'s> FnOnce(&'s State) -> Result<&'s E, IamError> + Send,
     tags: &[api::Tag],
 ) -> Result<Output, IamError> {
     iam.change(|state| {
-        let e = E::named(state, name)?;
+        let e = find(state)?;
         tagging::<E>(e.id(), e.tags(), tags)
     })
     .await
 }
 
-async fn untag<E: Entity, S: Store>(
+/// Untag…: removes the `keys` (case-insensitively) from the entity `find` resolves.
+pub(super) async fn untag<E: Entity, S: Store>(
     iam: &Iam<S>,
-    name: &str,
+    find: impl for<'s> FnOnce(&'s State) -> Result<&'s E, IamError> + Send,
     keys: &[String],
 ) -> Result<Output, IamError> {
     iam.change(|state| {
-        let e = E::named(state, name)?;
+        let e = find(state)?;
         Ok(untagging(e, |k| {
             keys.iter().any(|d| d.eq_ignore_ascii_case(k))
         }))
@@ -123,16 +126,18 @@ async fn untag<E: Entity, S: Store>(
     .await
 }
 
-/// One page of the entity's tags, in insertion order.
-fn list<E: Entity, S: Store>(
+/// One page of the tags `find` resolves (`None`: an entity without tags, such as an
+/// AWS-managed policy), in insertion order: `(tags, is_truncated, marker)`.
+pub(super) fn list<S: Store>(
     iam: &Iam<S>,
-    name: &str,
+    find: impl for<'s> FnOnce(&'s State) -> Result<Option<&'s Tags>, IamError>,
     marker: Option<&str>,
     max_items: Option<i32>,
 ) -> Result<(Vec<api::Tag>, bool, Option<String>), IamError> {
     let state = iam.read();
-    let e = E::named(&state, name)?;
-    let items: Vec<(String, api::Tag)> = api_tags(e.tags())
+    let items: Vec<(String, api::Tag)> = find(&state)?
+        .map(api_tags)
+        .unwrap_or_default()
         .into_iter()
         .enumerate()
         .map(|(i, t)| (format!("{i:06}"), t))
@@ -151,7 +156,7 @@ macro_rules! tag_operations {
                 ))
             }
             async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
-                tag::<$E, S>(iam, &self.$name, &self.tags).await
+                tag(iam, |s| <$E>::named(s, &self.$name), &self.tags).await
             }
         }
 
@@ -163,7 +168,7 @@ macro_rules! tag_operations {
                 ))
             }
             async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
-                untag::<$E, S>(iam, &self.$name, &self.tag_keys).await
+                untag(iam, |s| <$E>::named(s, &self.$name), &self.tag_keys).await
             }
         }
 
@@ -172,8 +177,12 @@ macro_rules! tag_operations {
                 Ok(cx.entity::<$E>(&self.$name))
             }
             async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
-                let (tags, is_truncated, marker) =
-                    list::<$E, S>(iam, &self.$name, self.marker.as_deref(), self.max_items)?;
+                let (tags, is_truncated, marker) = list(
+                    iam,
+                    |s| <$E>::named(s, &self.$name).map(|e| Some(e.tags())),
+                    self.marker.as_deref(),
+                    self.max_items,
+                )?;
                 out(api::$listed {
                     tags,
                     is_truncated: Some(is_truncated),

@@ -1613,3 +1613,56 @@ async fn startup_loads_roles_and_instance_profiles() {
     );
     assert_eq!(iam.read().deletion_tasks.len(), 1);
 }
+
+/// The STS limits iamd checks by hand are the model's (a newer model moves them).
+#[test]
+fn sts_limits_are_the_models() {
+    assert_eq!(super::sts::session_policy_max(), 2048);
+    assert_eq!(crate::authz_message::max_encoded(), 10_240);
+}
+
+/// A role's trust policy holds exactly 2,048 characters (whitespace outside strings not
+/// counted) and its inline policies 10,240: the limit is accepted, one more refused
+/// with AWS's text.
+#[tokio::test]
+async fn role_document_sizes_at_the_limit() {
+    let iam = open(MemStore::default()).await;
+    // A document of exactly `size` characters, padded inside a string.
+    let sized = |template: &str, size: usize| {
+        let base = iamd_policy::size_without_whitespace(&template.replace("PAD", ""));
+        let text = template.replace("PAD", &"x".repeat(size - base));
+        assert_eq!(iamd_policy::size_without_whitespace(&text), size);
+        super::url_encode(&text)
+    };
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow", "Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"PAD"}}}]}"#;
+    let inline = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow", "Action":"s3:GetObject","Resource":"arn:aws:s3:::PAD"}]}"#;
+    let too_big = "Cannot exceed quota for ACLSizePerRole: 2048";
+    for (op, form) in [
+        ("CreateRole", "RoleName=edge&AssumeRolePolicyDocument="),
+        ("UpdateAssumeRolePolicy", "RoleName=edge&PolicyDocument="),
+    ] {
+        let e = err(&iam, op, &format!("{form}{}", sized(trust, 2049))).await;
+        assert_eq!(
+            message(e, |e| matches!(e, IamError::LimitExceeded(_))),
+            too_big,
+            "{op}"
+        );
+        ok(&iam, op, &format!("{form}{}", sized(trust, 2048))).await;
+    }
+    let put = |name: &str, size: usize| {
+        format!(
+            "RoleName=edge&PolicyName={name}&PolicyDocument={}",
+            sized(inline, size)
+        )
+    };
+    let e = err(&iam, "PutRolePolicy", &put("p", 10_241)).await;
+    assert_eq!(
+        message(e, |e| matches!(e, IamError::LimitExceeded(_))),
+        "Maximum policy size of 10240 bytes exceeded for role edge"
+    );
+    ok(&iam, "PutRolePolicy", &put("p", 10_240)).await;
+    // Full: another policy of any size is one too many; replacing p at the limit is not.
+    let e = err(&iam, "PutRolePolicy", &put("q", 200)).await;
+    assert!(matches!(e, IamError::LimitExceeded(_)), "{e:?}");
+    ok(&iam, "PutRolePolicy", &put("p", 10_240)).await;
+}

@@ -25,9 +25,7 @@ impl Operation for api::CreateUserRequest {
 
     async fn run<S: Store>(self, iam: &Iam<S>, _: &Principal) -> Result<Output, IamError> {
         let tags = self.tags.unwrap_or_default();
-        if let Some(arn) = &self.permissions_boundary {
-            super::managed_policies::check_arn(arn)?;
-        }
+        boundaries::check_boundary_arn(self.permissions_boundary.as_deref())?;
         let rec = UserRecord {
             id: crate::ids::unique_id("AIDA")?,
             name: self.user_name,

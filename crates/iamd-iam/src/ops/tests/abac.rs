@@ -300,6 +300,10 @@ fn sar_supports(action: &str, key: &str) -> bool {
 /// lists for its action, and every operation on an existing tagged user or role whose
 /// action the reference gives `iam:ResourceTag/*` carries it (creations excepted: their
 /// resource does not exist before the request).
+/// How many operations of the table at least act on the tagged user or role with an
+/// action the reference gives `iam:ResourceTag/*`.
+const RESOURCE_TAGGED_AT_LEAST: usize = 40;
+
 #[tokio::test]
 async fn iam_keys_are_those_the_reference_lists() {
     let iam = open(MemStore::default()).await;
@@ -325,7 +329,7 @@ async fn iam_keys_are_those_the_reference_lists() {
     ] {
         ok(&iam, op, &form).await;
     }
-    let mut carried = 0;
+    let (mut carried, mut resource_tagged) = (0, 0);
     for (op, form) in TABLE {
         let action = format!("iam:{op}");
         let checks = iam.checks(&caller(), &request(op, form)).unwrap();
@@ -344,7 +348,13 @@ async fn iam_keys_are_those_the_reference_lists() {
                     .any(|(k, _)| k == "iam:ResourceTag/team"),
                 "{op} lacks iam:ResourceTag/team"
             );
+            resource_tagged += 1;
         }
     }
     assert!(carried > 20, "{carried}");
+    // The iam:ResourceTag check above ran, for the user's and the role's operations.
+    assert!(
+        resource_tagged >= RESOURCE_TAGGED_AT_LEAST,
+        "{resource_tagged}"
+    );
 }

@@ -225,6 +225,30 @@ async fn account_summary_counts_what_exists() {
     ] {
         assert_eq!(value(k), want, "{k}");
     }
+    // An AWS-managed policy set only as a boundary is in use too (as ListPolicies'
+    // OnlyAttached and GetAccountAuthorizationDetails count it).
+    ok(
+        &iam,
+        "PutUserPermissionsBoundary",
+        "UserName=buzzo&PermissionsBoundary=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FPowerUserAccess",
+    )
+    .await;
+    let xml = ok(&iam, "GetAccountSummary", "").await;
+    let at = xml.find("<key>PolicyVersionsInUse</key>").unwrap();
+    assert!(
+        xml[at..].starts_with("<key>PolicyVersionsInUse</key><value>5</value>"),
+        "{xml}"
+    );
+    let details = ok(
+        &iam,
+        "GetAccountAuthorizationDetails",
+        "Filter.member.1=AWSManagedPolicy",
+    )
+    .await;
+    assert!(
+        details.contains("<PolicyName>PowerUserAccess</PolicyName>"),
+        "{details}"
+    );
     // Every key of the model's summaryKeyType, once.
     for k in [
         "Users",

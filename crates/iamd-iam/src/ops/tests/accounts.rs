@@ -206,16 +206,38 @@ async fn cross_account_assume_role_needs_trust_and_identity_policy() {
     ));
 }
 
-/// A trust policy naming the other account's user by ARN trusts that user only.
+/// A trust policy naming the other account's user by ARN trusts that user only, bound
+/// to its unique id as a user of the role's own account is: a user deleted and
+/// recreated is no longer trusted, and GetRole shows the old id; a user or role that
+/// does not exist in an account the server holds is an invalid principal.
 #[tokio::test]
 async fn a_trust_policy_names_another_accounts_user() {
     let (iam, other_root) = two_accounts().await;
-    shared_role(&iam, &format!("arn:aws:iam::{OTHER}:user/dev")).await;
+    let dev_arn = format!("arn:aws:iam::{OTHER}:user/dev");
+    for missing in [dev_arn.clone(), format!("arn:aws:iam::{OTHER}:role/ci")] {
+        let trust = url_encode(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{missing}"}},"Action":"sts:AssumeRole"}}]}}"#
+        ));
+        match err(
+            &iam,
+            "CreateRole",
+            &format!("RoleName=early&AssumeRolePolicyDocument={trust}"),
+        )
+        .await
+        {
+            IamError::MalformedPolicyDocument(m) => assert_eq!(
+                m,
+                format!("Invalid principal in policy: \"AWS\":\"{missing}\"")
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
     let mut callers = Vec::new();
     for name in ["dev", "ops"] {
         callers.push(user_with_key(&iam, &other_root, name).await);
         allow_user(&iam, &other_root, name, "sts:AssumeRole", "*").await;
     }
+    shared_role(&iam, &dev_arn).await;
     assert!(sts(&iam, &callers[0], "AssumeRole", &assume_form("x1"))
         .await
         .is_ok());
@@ -223,6 +245,44 @@ async fn a_trust_policy_names_another_accounts_user() {
         sts(&iam, &callers[1], "AssumeRole", &assume_form("x1")).await,
         Err(IamError::AccessDenied(_))
     ));
+    let shown = ok(&iam, "GetRole", "RoleName=shared").await;
+    assert!(shown.contains(&url_encode(&dev_arn)), "{shown}");
+    // Delete dev (in its account) and create it again: another user, not trusted.
+    let old_id = field(
+        &call(&iam, &other_root, "GetUser", "UserName=dev")
+            .await
+            .unwrap(),
+        "UserId",
+    );
+    let key = field(
+        &call(&iam, &other_root, "ListAccessKeys", "UserName=dev")
+            .await
+            .unwrap(),
+        "AccessKeyId",
+    );
+    for (op, form) in [
+        ("DeleteUserPolicy", "UserName=dev&PolicyName=a".to_string()),
+        ("DeleteAccessKey", format!("UserName=dev&AccessKeyId={key}")),
+        ("DeleteUser", "UserName=dev".to_string()),
+    ] {
+        call(&iam, &other_root, op, &form).await.unwrap();
+    }
+    let shown = ok(&iam, "GetRole", "RoleName=shared").await;
+    assert!(
+        shown.contains(&format!("%22AWS%22%3A%22{old_id}%22")),
+        "{shown}"
+    );
+    assert!(!shown.contains(&url_encode(&dev_arn)), "{shown}");
+    // Another change to the role keeps the broken binding broken.
+    ok(&iam, "UpdateRole", "RoleName=shared&Description=d").await;
+    let again = user_with_key(&iam, &other_root, "dev").await;
+    allow_user(&iam, &other_root, "dev", "sts:AssumeRole", "*").await;
+    assert!(matches!(
+        sts(&iam, &again, "AssumeRole", &assume_form("x1")).await,
+        Err(IamError::AccessDenied(_))
+    ));
+    let shown = ok(&iam, "GetRole", "RoleName=shared").await;
+    assert!(shown.contains(&old_id), "{shown}");
 }
 
 /// The simulator works in the caller's account: a principal of its own account is
@@ -296,4 +356,29 @@ async fn validate_policy_is_decided_in_the_callers_account() {
     )
     .await;
     assert!(iam.validate_policy(&dev, &input, &ctx).is_ok());
+}
+
+/// A resource policy may name the users and roles of the server's accounts only if
+/// they exist; other accounts' principals, roots and `*` are not looked up.
+#[tokio::test]
+async fn missing_principals_of_held_accounts_are_found() {
+    let (iam, other_root) = two_accounts().await;
+    user_with_key(&iam, &other_root, "dev").await;
+    ok(&iam, "CreateUser", "UserName=alice").await;
+    let doc = |principals: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":[{principals}]}},"Action":"s3:GetObject","Resource":"*"}}]}}"#
+        )
+    };
+    let present = format!(
+        r#""arn:aws:iam::{ACCOUNT}:user/alice","arn:aws:iam::{OTHER}:user/dev","arn:aws:iam::{OTHER}:root","arn:aws:iam::111122223333:user/x","*""#
+    );
+    assert_eq!(iam.missing_principal(&doc(&present)), None);
+    for missing in [
+        format!("arn:aws:iam::{ACCOUNT}:user/bob"),
+        format!("arn:aws:iam::{OTHER}:role/ci"),
+    ] {
+        let d = doc(&format!(r#"{present},"{missing}""#));
+        assert_eq!(iam.missing_principal(&d), Some(missing));
+    }
 }
