@@ -45,7 +45,7 @@ pub struct Auth(pub Arc<Core>);
 impl S3Auth for Auth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
         // Temporary credentials answer only once their token was verified
-        // (`admit_session`, before s3s): s3s asks by key id alone.
+        // (`admit`, before s3s): s3s asks by key id alone.
         match self.0.iam.secret_for(access_key) {
             Some(secret) => Ok(SecretKey::from(&*secret)),
             None => Err(s3_error!(
@@ -112,7 +112,7 @@ impl S3Access for Access {
             None if token.is_some() => return Err(invalid_token()),
             None => None,
             Some(c) => {
-                // A session was authenticated by `admit_session` before s3s verified its
+                // A session was authenticated by `admit` before s3s verified its
                 // signature: that authentication is used, not made again.
                 let a = match admitted {
                     Some(AdmittedSession {
@@ -281,8 +281,9 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> S3Error {
     )
 }
 
-/// Verifies the session token of a request signed with temporary credentials
-/// (`ASIA…`, SigV4 header or presigned) before s3s checks its signature: s3s asks for
+/// The guard's checks ([`crate::guard::precheck`]) and then, on the same parse of the
+/// request's SigV4 authentication, the session token of a request signed with temporary
+/// credentials (`ASIA…`, SigV4 header or presigned), before s3s checks its signature: s3s asks for
 /// the secret by access key id alone, and [`iamd_iam::Iam::secret_for`] answers for a
 /// session only once its token was verified here. An expired token is S3's
 /// `ExpiredToken`, a damaged or forged one `InvalidToken`. Other requests pass through
@@ -291,14 +292,14 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> S3Error {
 ///
 /// The session it authenticated is returned, for the request's extensions: the access
 /// check ([`S3Access::check`]) then uses it instead of authenticating again.
-pub fn admit_session(
+pub fn admit(
     iam: &iamd_iam::Iam<iamd_store::AnyStore>,
     method: &str,
     path: &str,
     query: &str,
     headers: &http::HeaderMap,
 ) -> Result<Option<AdmittedSession>, crate::guard::Refusal> {
-    crate::guard::with_sigv4(method, path, query, headers, |parsed| {
+    crate::guard::precheck_then(method, path, query, headers, |parsed| {
         if !iamd_iam::is_session_key(parsed.access_key_id()) {
             return Ok(None);
         }
@@ -316,7 +317,7 @@ pub fn admit_session(
     })
 }
 
-/// A session [`admit_session`] authenticated, carried in the request's extensions to
+/// A session [`admit`] authenticated, carried in the request's extensions to
 /// the access check.
 #[derive(Debug, Clone)]
 pub struct AdmittedSession {

@@ -84,6 +84,19 @@ pub fn precheck(
     query: &str,
     headers: &http::HeaderMap,
 ) -> Result<(), Refusal> {
+    precheck_then(method, path, query, headers, |_| Ok(()))
+}
+
+/// [`precheck`], then `then` on the same parse of the request's SigV4 authentication
+/// (not called, and `T::default()` returned, for SigV2, anonymous or unparsable SigV4
+/// requests, which s3s judges): one parse serves the guard and the session admission.
+pub(crate) fn precheck_then<T: Default>(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &http::HeaderMap,
+    then: impl FnOnce(&iamd_sigv4::ParsedAuth<'_>) -> Result<T, Refusal>,
+) -> Result<T, Refusal> {
     let authorization = headers.get(http::header::AUTHORIZATION);
     let (presigned_v4, presigned_v2) = presigned_params(query);
     if (authorization.is_some() && (presigned_v4 || presigned_v2)) || (presigned_v4 && presigned_v2)
@@ -97,9 +110,12 @@ pub fn precheck(
     let sigv2 = authorization.is_some_and(|v| v.as_bytes().starts_with(b"AWS "));
     if (authorization.is_none() || sigv2) && !presigned_v4 {
         // SigV2 (every x-amz-* header is in its string to sign) or anonymous.
-        return Ok(());
+        return Ok(T::default());
     }
-    with_sigv4(method, path, query, headers, check_sigv4)
+    with_sigv4(method, path, query, headers, |parsed| {
+        check_sigv4(parsed)?;
+        then(parsed)
+    })
 }
 
 /// Runs `f` on the request's SigV4 authentication; a request without (or with

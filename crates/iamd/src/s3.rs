@@ -70,19 +70,10 @@ pub async fn handle(
     let (body, read_to_end) = crate::s3_body::Tracked::new(body);
     let must_close =
         move || !read_to_end.load(Ordering::Acquire) || (expects_continue && !has_body);
+    // The guard's checks, then temporary credentials: the token is verified before s3s
+    // asks for the secret; the session found goes to the access check with the request.
     let refused = crate::s3_checks::precheck(&parts).or_else(|| {
-        iamd_s3::precheck(
-            parts.method.as_str(),
-            parts.uri.path(),
-            parts.uri.query().unwrap_or(""),
-            &parts.headers,
-        )
-        .err()
-    });
-    // Temporary credentials: the token is verified before s3s asks for the secret; the
-    // session found goes to the access check with the request.
-    let refused = refused.or_else(|| {
-        match iamd_s3::admit_session(
+        match iamd_s3::admit(
             iam,
             parts.method.as_str(),
             parts.uri.path(),
