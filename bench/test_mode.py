@@ -21,6 +21,10 @@ import time
 import boto3
 
 
+TRUST = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+         '"Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -69,9 +73,9 @@ def main():
             resets = []
             for i in range(a.resets):
                 iam.create_user(UserName="u")
-                iam.create_role(RoleName="r", AssumeRolePolicyDocument='{"Statement":[]}')
-                s3.create_bucket(Bucket="b")
-                s3.put_object(Bucket="b", Key="k", Body=b"x" * 1024)
+                iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST)
+                s3.create_bucket(Bucket="bkt")
+                s3.put_object(Bucket="bkt", Key="k", Body=b"x" * 1024)
                 t0 = time.perf_counter()
                 conn.request("POST", "/moto-api/reset")
                 r = conn.getresponse()

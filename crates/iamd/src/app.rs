@@ -79,8 +79,8 @@ impl App {
         self
     }
 
-    pub fn with_ephemeral(mut self, ephemeral: crate::test_mode::Ephemeral) -> Self {
-        self.ephemeral = Some(Arc::new(ephemeral));
+    pub fn with_ephemeral(mut self, ephemeral: Arc<crate::test_mode::Ephemeral>) -> Self {
+        self.ephemeral = Some(ephemeral);
         self
     }
 
@@ -110,7 +110,7 @@ impl App {
     pub async fn shutdown(&self) {
         self.served().iam.flush_usage().await;
         if let Some(e) = &self.ephemeral {
-            e.remove();
+            e.finish().await;
         }
     }
 

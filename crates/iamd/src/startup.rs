@@ -209,6 +209,8 @@ async fn bind(
 /// `--ephemeral`: everything in memory but S3 objects, which go to a temporary
 /// directory removed at exit (`test_mode.rs`).
 async fn serve_ephemeral(config: Config) -> Result<(), StartError> {
+    // Before the temporary directory exists: a SIGTERM from now on removes it.
+    let shutdown = crate::http::shutdown_signal();
     let root_key = root_key_from_env();
     let from_env = root_key.is_some();
     let ephemeral = crate::test_mode::Ephemeral::create(&config, root_key)?;
@@ -218,6 +220,10 @@ async fn serve_ephemeral(config: Config) -> Result<(), StartError> {
     crate::s3::set_body_timeout(config.s3_body_timeout);
     let app = crate::app::App::from_served(served);
     let tmp = ephemeral.dir().display().to_string();
+    let ephemeral = Arc::new(ephemeral);
+    if config.test_mode {
+        ephemeral.start_spare();
+    }
     let app = Arc::new(app.with_ephemeral(ephemeral));
     if config.test_mode {
         tracing::warn!(endpoint = %format!("http://{local}"), "TEST MODE: any access key this server does not hold is the root of account {account}, whatever its secret; /moto-api/reset and /moto-api/reset-auth answer. Never use this outside tests.");
@@ -232,7 +238,7 @@ async fn serve_ephemeral(config: Config) -> Result<(), StartError> {
     };
     println!("iamd listening on http://{local} (account {account}; ephemeral; {creds_note})");
     let _ = std::io::stdout().flush();
-    crate::http::serve(listener, app.clone(), crate::http::shutdown_signal()).await;
+    crate::http::serve(listener, app.clone(), shutdown).await;
     app.shutdown().await;
     Ok(())
 }

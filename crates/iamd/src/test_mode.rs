@@ -44,6 +44,14 @@ pub struct Ephemeral {
     lifecycle_interval: Duration,
     test_mode: bool,
     lifecycle: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The next reset's server, prepared in the background.
+    spare: Mutex<Option<tokio::task::JoinHandle<Result<Fresh, StartError>>>>,
+}
+
+/// A server built and not yet serving, with its objects directory.
+struct Fresh {
+    served: Served,
+    dir: PathBuf,
 }
 
 impl Ephemeral {
@@ -78,6 +86,7 @@ impl Ephemeral {
             lifecycle_interval: config.s3_lifecycle_interval,
             test_mode: config.test_mode,
             lifecycle: Mutex::new(None),
+            spare: Mutex::new(None),
         })
     }
 
@@ -86,9 +95,15 @@ impl Ephemeral {
         &self.dir
     }
 
-    /// A fresh server: an empty in-memory store with the default account, and S3 over
-    /// a new subdirectory. Its lifecycle task replaces the previous build's.
+    /// A fresh server, serving from now on: an empty in-memory store with the default
+    /// account, and S3 over a new subdirectory (startup).
     pub async fn build(&self) -> Result<Served, StartError> {
+        let fresh = self.prepare().await?;
+        Ok(self.activate(fresh))
+    }
+
+    /// A fresh server, not yet serving (no effect on the one that serves).
+    async fn prepare(&self) -> Result<Fresh, StartError> {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
         let dir = self.dir.join(generation.to_string());
         let master = MasterKey::generate()
@@ -110,29 +125,73 @@ impl Ephemeral {
         }
         let s3 = iamd_s3::service(iam.clone(), store, &dir, self.domain.as_deref())
             .map_err(|e| StartError::S3(e.to_string()))?;
-        let task = tokio::spawn(s3.lifecycle_task(self.lifecycle_interval));
-        if let Some(old) = lock(&self.lifecycle).replace(task) {
-            old.abort();
-        }
-        if let Some(old) = lock(&self.current).replace(dir) {
-            let _ = std::fs::remove_dir_all(old);
-        }
-        Ok(Served { iam, s3: Some(s3) })
+        Ok(Fresh {
+            served: Served { iam, s3: Some(s3) },
+            dir,
+        })
     }
 
-    /// [`Ephemeral::build`] on a blocking thread of the runtime: opening a store is a
-    /// future rustc cannot prove `Send` (sqlx's executors), so it is not awaited
-    /// inside a request's future.
-    pub async fn build_apart(self: Arc<Self>) -> Result<Served, StartError> {
+    /// Makes `fresh` the server: its lifecycle task replaces the previous one's, whose
+    /// objects directory is removed.
+    fn activate(&self, fresh: Fresh) -> Served {
+        if let Some(s3) = &fresh.served.s3 {
+            let task = tokio::spawn(s3.lifecycle_task(self.lifecycle_interval));
+            if let Some(old) = lock(&self.lifecycle).replace(task) {
+                old.abort();
+            }
+        }
+        if let Some(old) = lock(&self.current).replace(fresh.dir) {
+            let _ = std::fs::remove_dir_all(old);
+        }
+        fresh.served
+    }
+
+    /// Prepares the next reset's server in the background (on a blocking thread of
+    /// the runtime: opening a store is a future rustc cannot prove `Send`, sqlx's
+    /// executors, so it is not awaited inside a request's future).
+    pub fn start_spare(self: &Arc<Self>) {
         let runtime = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || runtime.block_on(self.build()))
-            .await
-            .map_err(|e| StartError::Store(format!("reset task: {e}")))?
+        let me = self.clone();
+        let task = tokio::task::spawn_blocking(move || runtime.block_on(me.prepare()));
+        if let Some(old) = lock(&self.spare).replace(task) {
+            old.abort();
+        }
+    }
+
+    /// A fresh server for a reset, serving from now on: the spare prepared in the
+    /// background (waited for if still in the making), and the next spare started.
+    pub async fn reset(self: &Arc<Self>) -> Result<Served, StartError> {
+        let spare = lock(&self.spare).take();
+        let fresh = match spare {
+            Some(task) => task.await,
+            None => {
+                let runtime = tokio::runtime::Handle::current();
+                let me = self.clone();
+                tokio::task::spawn_blocking(move || runtime.block_on(me.prepare())).await
+            }
+        }
+        .map_err(|e| StartError::Store(format!("reset task: {e}")))??;
+        let served = self.activate(fresh);
+        self.start_spare();
+        Ok(served)
+    }
+
+    /// At exit: waits for a spare in the making (a blocking task cannot be stopped,
+    /// and would create its directory again), then removes the temporary directory.
+    pub async fn finish(&self) {
+        let spare = lock(&self.spare).take();
+        if let Some(task) = spare {
+            let _ = task.await;
+        }
+        self.remove();
     }
 
     /// Removes the temporary directory (at exit).
     pub fn remove(&self) {
         if let Some(task) = lock(&self.lifecycle).take() {
+            task.abort();
+        }
+        if let Some(task) = lock(&self.spare).take() {
             task.abort();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -196,7 +255,7 @@ pub async fn control(app: &App, req: Request<Incoming>) -> Response<Body> {
             );
         };
         let started = std::time::Instant::now();
-        return match ephemeral.build_apart().await {
+        return match ephemeral.reset().await {
             Ok(fresh) => {
                 let old = app.replace(fresh);
                 old.iam.flush_usage().await;
