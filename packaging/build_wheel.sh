@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v maturin >/dev/null || python3 -m pip install -q 'maturin>=1.5,<2'
-maturin build --release -m packaging/pyproject.toml -o dist
+(cd packaging && maturin build --release -o ../dist)
 ls dist/iamd-*.whl
