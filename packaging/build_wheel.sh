@@ -3,6 +3,6 @@
 # Usage: bash packaging/build_wheel.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v maturin >/dev/null || python3 -m pip install -q 'maturin>=1.5,<2'
+command -v maturin >/dev/null || python3 -m pip install -q --disable-pip-version-check maturin==1.15.0
 (cd packaging && maturin build --release -o ../dist)
 ls dist/iamd-*.whl
