@@ -90,3 +90,53 @@ impl<S: Store> Iam<S> {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use crate::testing::{field, ok, open, root, MemStore, ROOT_KEY};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn unknown_keys_are_root_only_in_test_mode() {
+        let iam = open(MemStore::default()).await;
+        ok(&iam, "CreateUser", "UserName=melvins").await;
+        let xml = ok(&iam, "CreateAccessKey", "UserName=melvins").await;
+        let key = field(&xml, "AccessKeyId");
+        // Off: unknown keys and foreign tokens are refused, as always.
+        assert_eq!(
+            iam.authenticate("testing", None).err(),
+            Some(KeyProblem::Unknown)
+        );
+        assert_eq!(
+            iam.authenticate("testing", Some("testing")).err(),
+            Some(KeyProblem::InvalidToken)
+        );
+        iam.grant_root_passes(5);
+        assert!(!iam.authenticate(&key, None).unwrap().any_secret);
+
+        iam.enable_test_mode();
+        for (id, token) in [("testing", None), ("testing", Some("testing"))] {
+            let a = iam.authenticate(id, token).unwrap();
+            assert!(a.any_secret);
+            assert_eq!(a.principal, root());
+        }
+        // Held keys keep their identity, secret and refusals.
+        let a = iam.authenticate(&key, None).unwrap();
+        assert!(!a.any_secret);
+        assert!(matches!(a.principal, Principal::User { ref name, .. } if name == "melvins"));
+        assert_eq!(
+            iam.authenticate(ROOT_KEY, Some("token")).err(),
+            Some(KeyProblem::InvalidToken)
+        );
+        // reset-auth: exactly n authentications as root, whatever the key.
+        iam.grant_root_passes(2);
+        for _ in 0..2 {
+            let a = iam.authenticate(&key, None).unwrap();
+            assert!(a.any_secret);
+            assert_eq!(a.principal, root());
+        }
+        assert!(!iam.authenticate(&key, None).unwrap().any_secret);
+    }
+}
