@@ -106,6 +106,11 @@ def test_unknown_key_is_root_of_the_default_account_everywhere(tm):
                           ("testing", "testing", "testing")]:
         ident = tm.client("sts", ak, sk, token).get_caller_identity()
         assert ident["Arn"] == u.ROOT_ARN and ident["Account"] == u.ACCOUNT_ID
+    # Any region in the signature scope.
+    other_region = boto3.session.Session().client(
+        "sts", endpoint_url=tm.endpoint, region_name="eu-west-3", aws_access_key_id="testing",
+        aws_secret_access_key="testing", config=BotoConfig(retries={"total_max_attempts": 1}))
+    assert other_region.get_caller_identity()["Arn"] == u.ROOT_ARN
     iam = tm.client("iam", "AKIAANYTHING", "whatever")
     iam.create_user(UserName="alice")
     assert [x["UserName"] for x in tm.client("iam").list_users()["Users"]] == ["alice"]
