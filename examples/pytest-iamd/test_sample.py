@@ -81,3 +81,18 @@ def test_role_assumed_with_its_policy(iamd):
     with pytest.raises(ClientError) as denied:
         s3.create_bucket(Bucket="not-allowed")
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_denial_is_explained(iamd):
+    # A test that fails on an AccessDenied gets this explanation in its report; here it
+    # is asked for directly.
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "NoNewUsers", "Effect": "Deny", "Action": "iam:CreateUser", "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}
+    admin = iamd.client_for_new_user("iam", policy=policy)
+    with pytest.raises(ClientError) as denied:
+        admin.create_user(UserName="mallory")
+    why = json.loads(iamd.explain(denied.value))
+    assert why["explicitDeny"] is True
+    [statement] = why["matchedStatements"]["items"]
+    assert statement["statementId"] == "NoNewUsers"

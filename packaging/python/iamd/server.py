@@ -104,6 +104,21 @@ class IamdServer:
             aws_secret_access_key=secret_access_key or self.secret_access_key,
             config=kw.pop("config", Config(retries={"total_max_attempts": 1})), **kw)
 
+    def explain(self, error) -> str:
+        """iamd's explanation of a denial (`botocore` `ClientError` of an AccessDenied):
+        the sealed message iamd sends with it, decoded by the root through
+        `sts:DecodeAuthorizationMessage` (which statement of which policy decided).
+        Empty when the error carries none."""
+        headers = (getattr(error, "response", None) or {}).get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        sealed = headers.get("x-iamd-authorization-message")
+        if not sealed:
+            return ""
+        decoded = self.client("sts").decode_authorization_message(EncodedMessage=sealed)["DecodedMessage"]
+        try:
+            return json.dumps(json.loads(decoded), indent=2)
+        except ValueError:
+            return decoded
+
     def create_user(self, policy=None, name: str = None):
         """A new IAM user with `policy` (a dict or JSON text) inline, and an access key:
         returns (user name, access key id, secret)."""
