@@ -115,7 +115,7 @@ impl Ephemeral {
         let init = iamd_iam::InitOptions {
             account_id: self.account_id.clone(),
             root_key: self.root_key.clone(),
-            existing_only: false,
+            ..Default::default()
         };
         let (iam, _) = Iam::open(store.clone(), master, init)
             .await
