@@ -56,3 +56,6 @@ step "fuzz crate tests (the aws-chunked oracle's unit and property tests)"
 step "end-to-end tests"
 export IAMD_BIN="$PWD/target/debug/iamd"
 python3 -m pytest -q -p no:cacheprovider codegen/tests tests/e2e
+
+step "pip install iamd: the wheel into a fresh virtualenv, the sample pytest project there"
+bash packaging/test_wheel.sh

@@ -86,6 +86,8 @@ pub(crate) struct Inner<S> {
     pub(crate) usage_tx: tokio::sync::mpsc::UnboundedSender<UsageMsg>,
     /// Verified session tokens (`sessions.rs`).
     pub(crate) sessions: crate::sessions::SessionCache,
+    /// Test mode (`test_mode.rs`; off unless enabled).
+    pub(crate) test_mode: crate::test_mode::TestMode,
 }
 
 /// The IAM service, seen from one account (the first, as [`Iam::open`] returns it;
@@ -334,6 +336,7 @@ impl<S: Store> Iam<S> {
                 first: first.clone(),
                 usage_tx,
                 sessions: Default::default(),
+                test_mode: Default::default(),
             }),
             acct: first,
         };

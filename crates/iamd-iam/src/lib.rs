@@ -24,6 +24,7 @@ mod principal;
 mod sessions;
 mod simulate;
 mod state;
+mod test_mode;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod testing;

@@ -340,6 +340,9 @@ pub struct Authenticated {
     pub principal: Principal,
     pub secret: Arc<str>,
     pub usage: Option<Arc<UsageCell>>,
+    /// Test mode's root for a key this server does not hold: the signature is parsed
+    /// but not checked (`secret` is empty). Never set unless test mode is on.
+    pub any_secret: bool,
 }
 
 /// A resource of an authorization check: a specific ARN, or `*` for the
@@ -494,6 +497,18 @@ impl<S: Store> Iam<S> {
         session_token: Option<&str>,
         now: u64,
     ) -> Result<Authenticated, KeyProblem> {
+        self.test_mode_authenticate(access_key_id, || {
+            self.authenticate_held(access_key_id, session_token, now)
+        })
+    }
+
+    /// [`Iam::authenticate_at`] of the keys and tokens this server holds.
+    fn authenticate_held(
+        &self,
+        access_key_id: &str,
+        session_token: Option<&str>,
+        now: u64,
+    ) -> Result<Authenticated, KeyProblem> {
         match session_token {
             Some(token) if crate::sessions::is_session_key(access_key_id) => {
                 self.authenticate_session(access_key_id, token, now)
@@ -508,6 +523,7 @@ impl<S: Store> Iam<S> {
                     principal,
                     secret,
                     usage: Some(usage),
+                    any_secret: false,
                 })
             }
         }

@@ -503,6 +503,7 @@ impl<S: Store> Iam<S> {
             principal: verified.principal.clone(),
             secret: verified.secret.clone(),
             usage: None,
+            any_secret: false,
         })
     }
 

@@ -58,6 +58,13 @@ impl S3Auth for Auth {
 
 pub struct Access(pub Arc<Core>);
 
+/// Test mode (`iamd serve --test-mode`): the request was signed with a key the server
+/// does not hold (or came under `reset-auth`), and [`iamd_iam::Iam::authenticate`]
+/// made it this root; the listener removed its signature, and the access check uses
+/// this principal instead of treating the request as anonymous.
+#[derive(Debug, Clone)]
+pub struct TestRoot(pub Principal);
+
 fn invalid_token() -> S3Error {
     s3_error!(
         InvalidToken,
@@ -108,9 +115,11 @@ impl S3Access for Access {
         let admitted = cx.extensions_mut().remove::<AdmittedSession>();
         let token = session_token(cx.headers(), cx.uri().query()).map(|t| t.into_owned());
         let token = token.as_deref();
+        let test_root = cx.extensions_mut().remove::<TestRoot>();
         let principal = match cx.credentials() {
             None if token.is_some() => return Err(invalid_token()),
-            None => None,
+            // Test mode's root (its signature parsed, then removed, by the listener).
+            None => test_root.map(|t| t.0),
             Some(c) => {
                 // A session was authenticated by `admit` before s3s verified its
                 // signature: that authentication is used, not made again.

@@ -34,7 +34,7 @@ mod public;
 mod service;
 mod settings;
 
-pub use access::{admit, AdmittedSession, ClientInfo};
+pub use access::{admit, AdmittedSession, ClientInfo, TestRoot};
 pub use guard::{precheck, Refusal};
 pub use integrity::{carries_digest, CheckedBody, Verdict};
 

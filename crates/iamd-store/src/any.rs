@@ -28,6 +28,11 @@ impl AnyStore {
         Ok(AnyStore::Sqlite(SqliteStore::open_dir(data_dir).await?))
     }
 
+    /// An in-memory SQLite store (nothing on disk; gone when the last clone drops).
+    pub async fn open_memory() -> Result<AnyStore, StoreError> {
+        Ok(AnyStore::Sqlite(SqliteStore::open_memory().await?))
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         match self {

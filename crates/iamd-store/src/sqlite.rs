@@ -75,6 +75,31 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// A database in memory only (`iamd serve --ephemeral`): one connection that the
+    /// pool never closes (the database lives as long as it), nothing on disk.
+    pub async fn open_memory() -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .in_memory(true)
+            .journal_mode(SqliteJournalMode::Memory)
+            .synchronous(SqliteSynchronous::Off)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, || "opening sqlite in memory".into()))?;
+        let store = SqliteStore {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+            path: PathBuf::new(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

@@ -76,6 +76,9 @@ async fn create(args: CreateArgs) -> Result<String, StartError> {
         s3_body_timeout: None,
         s3_lifecycle_interval: None,
         session_key_rotation_hours: None,
+        ephemeral: false,
+        test_mode: false,
+        i_know_this_is_insecure: false,
     })?;
     let (iam, dir) = startup::open_existing(&config).await?;
     // The secret is shown once: it is in its file before the account is committed,

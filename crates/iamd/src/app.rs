@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
@@ -44,39 +45,94 @@ impl Service {
     }
 }
 
-pub struct App {
-    iam: Iam<AnyStore>,
-    sig_cache: SigningKeyCache,
+/// What serves requests: IAM/STS and S3 over one store. Test mode's reset swaps in
+/// a fresh one.
+pub struct Served {
+    pub iam: Iam<AnyStore>,
     /// The S3 service: every request that is not Query protocol goes there.
-    s3: Option<iamd_s3::S3>,
+    pub s3: Option<iamd_s3::S3>,
+}
+
+pub struct App {
+    served: std::sync::RwLock<Arc<Served>>,
+    sig_cache: SigningKeyCache,
+    /// `--ephemeral`: how to build a fresh store (test mode's reset).
+    ephemeral: Option<Arc<crate::test_mode::Ephemeral>>,
 }
 
 impl App {
     pub fn new(iam: Iam<AnyStore>) -> Self {
+        Self::from_served(Served { iam, s3: None })
+    }
+
+    pub fn from_served(served: Served) -> Self {
         App {
-            iam,
+            served: std::sync::RwLock::new(Arc::new(served)),
             sig_cache: SigningKeyCache::default(),
-            s3: None,
+            ephemeral: None,
         }
     }
 
-    pub fn with_s3(mut self, s3: iamd_s3::S3) -> Self {
-        self.s3 = Some(s3);
+    pub fn with_s3(self, s3: iamd_s3::S3) -> Self {
+        let iam = self.served().iam.clone();
+        self.replace(Served { iam, s3: Some(s3) });
         self
     }
 
+    pub fn with_ephemeral(mut self, ephemeral: Arc<crate::test_mode::Ephemeral>) -> Self {
+        self.ephemeral = Some(ephemeral);
+        self
+    }
+
+    pub(crate) fn ephemeral(&self) -> Option<Arc<crate::test_mode::Ephemeral>> {
+        self.ephemeral.clone()
+    }
+
+    /// What serves requests now.
+    pub(crate) fn served(&self) -> Arc<Served> {
+        match self.served.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Serves later requests with `new` (requests under way finish with the old one).
+    pub(crate) fn replace(&self, new: Served) -> Arc<Served> {
+        let new = Arc::new(new);
+        let old = match self.served.write() {
+            Ok(mut s) => std::mem::replace(&mut *s, new),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), new),
+        };
+        self.sig_cache.clear();
+        old
+    }
+
     pub async fn shutdown(&self) {
-        self.iam.flush_usage().await;
+        self.served().iam.flush_usage().await;
+        if let Some(e) = &self.ephemeral {
+            e.finish().await;
+        }
     }
 
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let served = self.served();
+        let iam = &served.iam;
+        // Test mode's control endpoints (moto's `/moto-api/…`).
+        let test_mode = iam.test_mode();
+        if crate::test_mode::is_control(&req, test_mode) {
+            return if test_mode {
+                crate::test_mode::control(self, req).await
+            } else {
+                crate::test_mode::not_found()
+            };
+        }
         // IAM Access Analyzer's ValidatePolicy (REST-JSON, signed for `access-analyzer`).
         if crate::analyzer::is_analyzer(&req) {
-            return crate::analyzer::handle(&self.iam, &self.sig_cache, req, peer).await;
+            return crate::analyzer::handle(iam, &self.sig_cache, req, peer).await;
         }
-        if let Some(s3) = &self.s3 {
+        if let Some(s3) = &served.s3 {
             if !is_query_protocol(&req) {
-                return crate::s3::handle(s3, &self.iam, req, peer).await;
+                return crate::s3::handle(s3, iam, req, peer).await;
             }
         }
         let request_id = iamd_iam::ids::request_id();
@@ -84,7 +140,14 @@ impl App {
         // Which service's namespace errors use: set once the request names it.
         let mut service = None;
         let result = self
-            .query(&parts, body, peer, &request_id, &mut service)
+            .query(
+                served.clone(),
+                &parts,
+                body,
+                peer,
+                &request_id,
+                &mut service,
+            )
             .await;
         let mut resp = match result {
             Ok(xml) => response(200, "text/xml", xml),
@@ -129,12 +192,14 @@ impl App {
 
     async fn query(
         &self,
+        served: Arc<Served>,
         parts: &http::request::Parts,
         body: Incoming,
         peer: SocketAddr,
         request_id: &str,
         service_out: &mut Option<Service>,
     ) -> Result<String, RequestError> {
+        let iam = &served.iam;
         let is_form = is_form_encoded(&parts.headers);
         let body = if parts.method == http::Method::POST || parts.method == http::Method::PUT {
             read_body(body).await?
@@ -181,8 +246,8 @@ impl App {
             principal,
             secret,
             usage,
-        } = self
-            .iam
+            any_secret,
+        } = iam
             .authenticate(parsed.access_key_id(), token)
             .map_err(|e| {
                 RequestError::Sig(match e {
@@ -190,13 +255,16 @@ impl App {
                     _ => SigError::InvalidClientTokenId,
                 })
             })?;
-        parsed.verify(secret.as_bytes(), SystemTime::now(), Some(&self.sig_cache))?;
+        // Test mode's root for a key this server does not hold: any secret.
+        if !any_secret {
+            parsed.verify(secret.as_bytes(), SystemTime::now(), Some(&self.sig_cache))?;
+        }
 
         // The condition keys, built only if a decision reads them.
         let origin = origin(&parts.headers, peer);
         let build = || {
             let mut ctx = request_context(&origin, 16);
-            self.iam.add_principal_keys(&principal, &mut ctx);
+            iam.add_principal_keys(&principal, &mut ctx);
             ctx
         };
         let ctx = LazyContext::new(&build);
@@ -206,13 +274,12 @@ impl App {
                 let action = params.action().unwrap_or_default();
                 let req = iam::decode(action, &params)?;
                 let op = req.operation_name();
-                let (out, message) = iamd_iam::capture_denial(std::pin::pin!(self
-                    .iam
-                    .handle(&principal, req, &ctx)))
-                .await;
+                let (out, message) =
+                    iamd_iam::capture_denial(std::pin::pin!(iam.handle(&principal, req, &ctx)))
+                        .await;
                 let out = out.map_err(|e| {
                     RequestError::from_operation(e, message, || {
-                        self.iam.encode_refusal(&principal, &format!("iam:{op}"))
+                        iam.encode_refusal(&principal, &format!("iam:{op}"))
                     })
                 })?;
                 (iam::XMLNS, op, out)
@@ -220,13 +287,12 @@ impl App {
             Service::Sts => {
                 let req = sts::decode_request(&params)?;
                 let op = req.operation_name();
-                let (out, message) = iamd_iam::capture_denial(std::pin::pin!(self
-                    .iam
-                    .handle_sts(&principal, req, &ctx)))
-                .await;
+                let (out, message) =
+                    iamd_iam::capture_denial(std::pin::pin!(iam.handle_sts(&principal, req, &ctx)))
+                        .await;
                 let out = out.map_err(|e| {
                     RequestError::from_operation(e, message, || {
-                        self.iam.encode_refusal(&principal, &format!("sts:{op}"))
+                        iam.encode_refusal(&principal, &format!("sts:{op}"))
                     })
                 })?;
                 (sts::XMLNS, op, out)
@@ -241,7 +307,7 @@ impl App {
             &mut xml,
         );
         if let Some(usage) = &usage {
-            self.iam.record_key_use(
+            iam.record_key_use(
                 usage,
                 parsed.access_key_id(),
                 service.name(),

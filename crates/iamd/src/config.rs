@@ -65,6 +65,19 @@ pub struct ServeArgs {
     /// value; a retired key still opens its tokens for 36 h.
     #[arg(long, env = "IAMD_SESSION_KEY_ROTATION_HOURS", value_parser = clap::value_parser!(u64).range(1..=MAX_SESSION_KEY_ROTATION_HOURS))]
     pub session_key_rotation_hours: Option<u64>,
+    /// Keep nothing on disk: the database in memory, S3 objects in a temporary
+    /// directory removed at exit (for test suites).
+    #[arg(long, env = "IAMD_EPHEMERAL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub ephemeral: bool,
+    /// Test mode (moto's conventions, for test suites): a key this server does not
+    /// hold is the root of the default account whatever its secret; keys it issued
+    /// keep their identity and permissions; `/moto-api/reset` and
+    /// `/moto-api/reset-auth` answer. Needs `--ephemeral` and a loopback address.
+    #[arg(long, env = "IAMD_TEST_MODE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub test_mode: bool,
+    /// Allow `--test-mode` without `--ephemeral` or on a non-loopback address.
+    #[arg(long)]
+    pub i_know_this_is_insecure: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,6 +111,10 @@ pub struct Config {
     pub s3_lifecycle_interval: Duration,
     /// The session-token key rotation period.
     pub session_key_rotation: Duration,
+    /// Nothing on disk (`--ephemeral`).
+    pub ephemeral: bool,
+    /// Test mode (`--test-mode`).
+    pub test_mode: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +138,12 @@ pub enum ConfigError {
         "invalid session_key_rotation_hours {0}: must be 1 to {MAX_SESSION_KEY_ROTATION_HOURS} hours"
     )]
     SessionKeyRotation(u64),
+    #[error("--test-mode needs --ephemeral (or --i-know-this-is-insecure): it makes any unknown key the root of the account")]
+    TestModeNotEphemeral,
+    #[error("--test-mode listens on loopback addresses only, not {0} (or give --i-know-this-is-insecure): it makes any unknown key the root of the account")]
+    TestModeNotLoopback(SocketAddr),
+    #[error("--ephemeral keeps the database in memory: it cannot be used with a database URL")]
+    EphemeralDatabase,
 }
 
 impl Config {
@@ -137,6 +160,18 @@ impl Config {
         if let Some(id) = &account_id {
             if !iamd_iam::is_account_id(id) {
                 return Err(ConfigError::AccountId(id.clone()));
+            }
+        }
+        let database_url = args.database_url.or(file.database_url);
+        if args.ephemeral && database_url.is_some() {
+            return Err(ConfigError::EphemeralDatabase);
+        }
+        if args.test_mode && !args.i_know_this_is_insecure {
+            if !args.ephemeral {
+                return Err(ConfigError::TestModeNotEphemeral);
+            }
+            if !listen.ip().is_loopback() {
+                return Err(ConfigError::TestModeNotLoopback(listen));
             }
         }
         let s3_body_timeout = from_one_to(
@@ -164,7 +199,7 @@ impl Config {
                 .data_dir
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-            database_url: args.database_url.or(file.database_url),
+            database_url,
             account_id,
             master_key_file: args.master_key_file.or(file.master_key_file),
             log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
@@ -172,6 +207,8 @@ impl Config {
             s3_body_timeout: Duration::from_secs(s3_body_timeout),
             s3_lifecycle_interval: Duration::from_secs(s3_lifecycle_interval),
             session_key_rotation: Duration::from_secs(rotation_hours * 3600),
+            ephemeral: args.ephemeral,
+            test_mode: args.test_mode,
         })
     }
 }
@@ -220,7 +257,37 @@ mod tests {
             s3_body_timeout: None,
             s3_lifecycle_interval: None,
             session_key_rotation_hours: None,
+            ephemeral: false,
+            test_mode: false,
+            i_know_this_is_insecure: false,
         }
+    }
+
+    #[test]
+    fn test_mode_needs_ephemeral_and_loopback_unless_insecure() {
+        let mut a = args();
+        a.test_mode = true;
+        assert!(matches!(
+            Config::resolve(a.clone()),
+            Err(ConfigError::TestModeNotEphemeral)
+        ));
+        a.ephemeral = true;
+        assert!(Config::resolve(a.clone()).unwrap().test_mode);
+        a.listen = Some("0.0.0.0:9911".parse().unwrap());
+        assert!(matches!(
+            Config::resolve(a.clone()),
+            Err(ConfigError::TestModeNotLoopback(_))
+        ));
+        a.i_know_this_is_insecure = true;
+        a.ephemeral = false;
+        assert!(Config::resolve(a).unwrap().test_mode);
+        let mut a = args();
+        a.ephemeral = true;
+        a.database_url = Some("sqlite:x.db".into());
+        assert!(matches!(
+            Config::resolve(a),
+            Err(ConfigError::EphemeralDatabase)
+        ));
     }
 
     #[test]

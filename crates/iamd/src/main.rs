@@ -11,6 +11,7 @@ mod s3;
 mod s3_body;
 mod s3_checks;
 mod startup;
+mod test_mode;
 
 use std::process::ExitCode;
 

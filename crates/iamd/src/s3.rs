@@ -70,9 +70,27 @@ pub async fn handle(
     let (body, read_to_end) = crate::s3_body::Tracked::new(body);
     let must_close =
         move || !read_to_end.load(Ordering::Acquire) || (expects_continue && !has_body);
+    let refused = crate::s3_checks::precheck(&parts);
+    // Test mode: a key this server does not hold is the root, whatever its secret — after
+    // the guard's checks (which `admit` below repeats: test mode only pays twice).
+    let refused = if refused.is_none() && iam.test_mode() {
+        iamd_s3::precheck(
+            parts.method.as_str(),
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            &parts.headers,
+        )
+        .err()
+        .or_else(|| {
+            crate::test_mode::admit_s3(iam, &mut parts);
+            None
+        })
+    } else {
+        refused
+    };
     // The guard's checks, then temporary credentials: the token is verified before s3s
     // asks for the secret; the session found goes to the access check with the request.
-    let refused = crate::s3_checks::precheck(&parts).or_else(|| {
+    let refused = refused.or_else(|| {
         match iamd_s3::admit(
             iam,
             parts.method.as_str(),

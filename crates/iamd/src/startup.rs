@@ -177,20 +177,81 @@ pub(crate) async fn open_existing(
     Ok((iam, dir.clone()))
 }
 
+/// `IAMD_ROOT_ACCESS_KEY_ID` and `IAMD_ROOT_SECRET_ACCESS_KEY`, if both are set.
+fn root_key_from_env() -> Option<(String, String)> {
+    match (
+        std::env::var("IAMD_ROOT_ACCESS_KEY_ID"),
+        std::env::var("IAMD_ROOT_SECRET_ACCESS_KEY"),
+    ) {
+        (Ok(id), Ok(secret)) => Some((id, secret)),
+        _ => None,
+    }
+}
+
+async fn bind(
+    config: &Config,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), StartError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    Ok((listener, local))
+}
+
+/// `--ephemeral`: everything in memory but S3 objects, which go to a temporary
+/// directory removed at exit (`test_mode.rs`).
+async fn serve_ephemeral(config: Config) -> Result<(), StartError> {
+    // Before the temporary directory exists: a SIGTERM from now on removes it.
+    let shutdown = crate::http::shutdown_signal();
+    let root_key = root_key_from_env();
+    let from_env = root_key.is_some();
+    let ephemeral = crate::test_mode::Ephemeral::create(&config, root_key)?;
+    let served = ephemeral.build().await?;
+    let (listener, local) = bind(&config).await?;
+    let account = served.iam.account_id().to_string();
+    crate::s3::set_body_timeout(config.s3_body_timeout);
+    let app = crate::app::App::from_served(served);
+    let tmp = ephemeral.dir().display().to_string();
+    let ephemeral = Arc::new(ephemeral);
+    if config.test_mode {
+        ephemeral.start_spare();
+    }
+    let app = Arc::new(app.with_ephemeral(ephemeral));
+    if config.test_mode {
+        tracing::warn!(endpoint = %format!("http://{local}"), "TEST MODE: any access key this server does not hold is the root of account {account}, whatever its secret; /moto-api/reset and /moto-api/reset-auth answer. Never use this outside tests.");
+    }
+    tracing::info!(endpoint = %format!("http://{local}"), account = %account, s3_objects = %tmp, "iamd listening (ephemeral)");
+    let creds_note = if from_env {
+        "root access key from IAMD_ROOT_ACCESS_KEY_ID"
+    } else if config.test_mode {
+        "test mode: any unknown access key is the root"
+    } else {
+        "no root key given: set IAMD_ROOT_ACCESS_KEY_ID and IAMD_ROOT_SECRET_ACCESS_KEY"
+    };
+    println!("iamd listening on http://{local} (account {account}; ephemeral; {creds_note})");
+    let _ = std::io::stdout().flush();
+    crate::http::serve(listener, app.clone(), shutdown).await;
+    app.shutdown().await;
+    Ok(())
+}
+
 async fn serve(config: Config) -> Result<(), StartError> {
+    if config.ephemeral {
+        return serve_ephemeral(config).await;
+    }
     let dir = &config.data_dir;
     create_private_dir(dir)?;
     let master = config_master_key(&config, true)?;
     let store = iamd_store::AnyStore::open(&database_url(&config))
         .await
         .map_err(|e| StartError::Store(e.to_string()))?;
-    let root_env = match (
-        std::env::var("IAMD_ROOT_ACCESS_KEY_ID"),
-        std::env::var("IAMD_ROOT_SECRET_ACCESS_KEY"),
-    ) {
-        (Ok(id), Ok(secret)) => Some((id, secret)),
-        _ => None,
-    };
+    let root_env = root_key_from_env();
     // A root key generated now is in its file before it is committed (shown once).
     let cred_file = dir.join("root-credentials");
     let keep = {
@@ -210,16 +271,7 @@ async fn serve(config: Config) -> Result<(), StartError> {
     let (iam, report) = iamd_iam::Iam::open(store, master, init)
         .await
         .map_err(|e| StartError::Account(e.to_string()))?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: config.listen,
-            source,
-        })?;
-    let local = listener.local_addr().map_err(|source| StartError::Listen {
-        addr: config.listen,
-        source,
-    })?;
+    let (listener, local) = bind(&config).await?;
     let account = iam.account_id().to_string();
     let accounts = iam.account_ids().len();
     // S3: remove blobs a crash left without metadata, then build the service.
@@ -233,6 +285,10 @@ async fn serve(config: Config) -> Result<(), StartError> {
     let s3 = iamd_s3::service(iam.clone(), s3_store, dir, config.domain.as_deref())
         .map_err(|e| StartError::S3(e.to_string()))?;
     tokio::spawn(s3.lifecycle_task(config.s3_lifecycle_interval));
+    if config.test_mode {
+        iam.enable_test_mode();
+        tracing::warn!(endpoint = %format!("http://{local}"), "TEST MODE on a store on disk (--i-know-this-is-insecure): any access key this server does not hold is the root of account {account}, whatever its secret. Never use this outside tests.");
+    }
     let app = Arc::new(crate::app::App::new(iam).with_s3(s3));
     tracing::info!(endpoint = %format!("http://{local}"), account = %account, accounts, data_dir = %dir.display(), "iamd listening");
     let creds_note = if report.root_key_from_env {
