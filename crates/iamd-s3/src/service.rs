@@ -53,6 +53,12 @@ fn etag(s: &str) -> ETag {
     ETag::Strong(s.trim_matches('"').to_string())
 }
 
+/// The Content-Type an object answers with: the one it was stored with, else S3's
+/// default for an upload that named none (AWS: "binary/octet-stream").
+fn object_type(stored: Option<String>) -> Option<String> {
+    Some(stored.unwrap_or_else(|| "binary/octet-stream".to_owned()))
+}
+
 fn store_err(e: StoreError) -> S3Error {
     internal(e)
 }
@@ -1127,7 +1133,7 @@ impl s3s::S3 for Service {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some(len as i64),
             content_range,
-            content_type: i.response_content_type.or(o.content_type),
+            content_type: i.response_content_type.or(object_type(o.content_type)),
             e_tag: Some(etag(&o.etag)),
             last_modified: Some(ts(o.last_modified)),
             metadata: Some(meta.user),
@@ -1177,7 +1183,7 @@ impl s3s::S3 for Service {
         let checksum = meta.checksum.clone().filter(|_| mode && part.is_none());
         let mut out = HeadObjectOutput {
             content_length: Some(part.as_ref().map_or(o.size, |p| p.len as i64)),
-            content_type: o.content_type,
+            content_type: object_type(o.content_type),
             e_tag: Some(etag(&o.etag)),
             last_modified: Some(ts(o.last_modified)),
             metadata: Some(meta.user),
