@@ -421,9 +421,11 @@ impl Core {
         }
     }
 
-    /// [`Core::object`] for GetObject and HeadObject: a missing key is `NoSuchKey`
-    /// (404) only to a caller allowed `s3:ListBucket` on the bucket, else
-    /// `AccessDenied` (403), as S3 answers (one more decision, only on a miss).
+    /// [`Core::object`] for the reads of an object (GetObject, HeadObject,
+    /// GetObjectAcl, GetObjectAttributes, the source of CopyObject and UploadPartCopy):
+    /// a missing key is `NoSuchKey` (404) only to a caller allowed `s3:ListBucket` on
+    /// the bucket, else `AccessDenied` (403), as S3 answers (one more decision, only
+    /// on a miss).
     async fn object_for_read(
         &self,
         extensions: &http::Extensions,
@@ -1226,7 +1228,9 @@ impl s3s::S3 for Service {
                 "The specified version does not exist."
             ));
         }
-        let o = core.object(&i.bucket, &i.key).await?;
+        let o = core
+            .object_for_read(&req.extensions, &i.bucket, &i.key)
+            .await?;
         // One header, comma-separated (s3s hands it over as one element).
         let want = |a: &str| {
             i.object_attributes
@@ -1359,7 +1363,7 @@ impl s3s::S3 for Service {
         let (sb, sk) = authz::copy_source(&req.headers)
             .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidArgument, e.to_string()))?;
         let i = req.input;
-        let src = core.object(&sb, &sk).await?;
+        let src = core.object_for_read(&req.extensions, &sb, &sk).await?;
         core.require_bucket(&i.bucket).await?;
         core.check_acl(&i.bucket, &req.headers, None).await?;
         if let Some(c) = &i.copy_source_if_match {
@@ -1627,7 +1631,7 @@ impl s3s::S3 for Service {
         let i = req.input;
         check_part_number(i.part_number)?;
         let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
-        let src = core.object(&sb, &sk).await?;
+        let src = core.object_for_read(&req.extensions, &sb, &sk).await?;
         let size = src.size as u64;
         let (start, len) = match &i.copy_source_range {
             None => (0, size),
@@ -2233,7 +2237,8 @@ impl s3s::S3 for Service {
         let core = &self.0;
         let i = &req.input;
         // The bucket owner owns every object (BucketOwnerEnforced).
-        core.object(&i.bucket, &i.key).await?;
+        core.object_for_read(&req.extensions, &i.bucket, &i.key)
+            .await?;
         let owner = core.bucket_owner(&i.bucket).await?;
         Ok(S3Response::new(GetObjectAclOutput {
             grants: Some(settings::owner_grants(&owner)),
