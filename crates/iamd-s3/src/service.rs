@@ -1456,12 +1456,19 @@ impl s3s::S3 for Service {
         core.require_bucket(&i.bucket).await?;
         let prefix = i.prefix.clone().unwrap_or_default();
         let max = page_size(i.max_keys);
+        // A Marker naming a common prefix (the NextMarker of a page that ended on
+        // one) skips the whole prefix, as V2's token and ListObjectVersions' marker do.
+        let start = past_common_prefix(
+            i.marker.clone().unwrap_or_default(),
+            &prefix,
+            i.delimiter.as_deref(),
+        );
         let l = core
             .list(
                 &i.bucket,
                 &prefix,
                 i.delimiter.as_deref(),
-                i.marker.as_deref().unwrap_or(""),
+                &start,
                 max,
                 &i.encoding_type,
             )
