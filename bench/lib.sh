@@ -32,7 +32,7 @@ bench_cleanup() { kill ${IAMD_PID:-} ${MOTO_PID:-} ${CEILING_PID:-} ${FLOOR_PID:
 
 # bench_start NAME: a new temporary folder NAME.XXXXXX (OUT) for data, logs and results; iamd on
 # IAMD_PORT (IAMD_PID), moto_server on MOTO_PORT (MOTO_PID), if CEILING_PORT is
-# set, the ceiling server (CEILING_PID) and, if FLOOR_PORT is set, the floor server
+# set, the ceiling server (CEILING_PID; with CEILING_ARGS, e.g. --body-bytes 1024) and, if FLOOR_PORT is set, the floor server
 # (the ceiling server verifying SigV4 with the root secret; FLOOR_PID), all stopped on
 # exit; returns once all accept connections.
 bench_start() {
@@ -48,7 +48,7 @@ bench_start() {
   MOTO_PID=$!
   local ports="$IAMD_PORT $MOTO_PORT" port
   if [ -n "${CEILING_PORT:-}" ]; then
-    "$CEILING_BIN" 127.0.0.1:$CEILING_PORT >"$OUT/ceiling.log" 2>&1 &
+    "$CEILING_BIN" 127.0.0.1:$CEILING_PORT ${CEILING_ARGS:-} >"$OUT/ceiling.log" 2>&1 &
     CEILING_PID=$!
     ports="$ports $CEILING_PORT"
   fi

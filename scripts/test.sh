@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of iamd on a fresh machine: installs what the tests need
-# (Debian's PostgreSQL for the store tests, the pinned Python packages, boto 2.49 in
+# (Debian's PostgreSQL for the store tests, rclone for its e2e test, the pinned Python packages, boto 2.49 in
 # its own virtualenv), checks formatting, lints and generated code, then runs the
 # Rust tests (unit, corpus, property, SQLite and PostgreSQL store tests), a short
 # run of every fuzz target over its committed corpus, and the end-to-end tests that
@@ -14,6 +14,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "system packages"
 need=()
 command -v initdb >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v rclone >/dev/null 2>&1 || need+=(rclone)  # tests/e2e/test_s3_rclone.py
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

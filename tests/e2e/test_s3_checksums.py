@@ -93,6 +93,8 @@ def test_put_keeps_the_clients_checksum_and_returns_it_on_request(s3):
         # A range is not the object: no checksum.
         g = s3.get_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED", Range="bytes=0-3")
         assert not [k for k in g if k.startswith("Checksum")]
+        assert g["ResponseMetadata"]["HTTPStatusCode"] == 206
+        assert g["ContentRange"] == f"bytes 0-3/{len(body)}"
         assert g["Body"].read() == body[:4]
 
 
@@ -221,8 +223,14 @@ def test_multipart_composite_sha256(s3):
     assert g["ChecksumSHA256"] == b64(digest("SHA256", parts[1]))
     assert g["Body"].read() == parts[1]
     h = s3.head_object(Bucket=BUCKET, Key="mp-sha", PartNumber=3, ChecksumMode="ENABLED")
-    assert (h["ContentLength"], h["PartsCount"]) == (1024, 3)  # (AWS: 206; s3s answers 200)
+    assert (h["ContentLength"], h["PartsCount"]) == (1024, 3)
+    # 206 with the part's range, as AWS (and as the GET of the part)
+    assert h["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert h["ContentRange"] == f"bytes {10 * MIB}-{10 * MIB + 1023}/{10 * MIB + 1024}"
     assert h["ChecksumSHA256"] == b64(digest("SHA256", parts[2]))
+    # a HEAD without partNumber stays 200 with no range
+    h = s3.head_object(Bucket=BUCKET, Key="mp-sha")
+    assert h["ResponseMetadata"]["HTTPStatusCode"] == 200 and "ContentRange" not in h
     with pytest.raises(botocore.exceptions.ClientError) as ei:
         s3.get_object(Bucket=BUCKET, Key="mp-sha", PartNumber=4)
     assert client_error(ei)[:2] == (416, "InvalidPartNumber")

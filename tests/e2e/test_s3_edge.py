@@ -183,6 +183,36 @@ def test_missing_key_is_404_only_with_list_bucket(server, root, iam):
     assert err(ei)[1] == 404
 
 
+def test_other_reads_of_a_missing_key_are_404_only_with_list_bucket(server, root, iam):
+    """The same rule for the other reads of an object: CopyObject's and UploadPartCopy's
+    source, GetObjectAcl, GetObjectAttributes."""
+    src, dst = bucket(root), bucket(root)
+    reads = ["s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectAttributes"]
+    base = [{"Effect": "Allow", "Action": reads, "Resource": f"arn:aws:s3:::{src}/*"},
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{dst}/*"}]
+    no_list = user(server, iam, base)
+    may_list = user(server, iam, base + [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{src}"}])
+    up = root.create_multipart_upload(Bucket=dst, Key="mp")["UploadId"]
+    calls = {
+        "CopyObject": lambda c: c.copy_object(Bucket=dst, Key="copy", CopySource=f"{src}/missing"),
+        "UploadPartCopy": lambda c: c.upload_part_copy(
+            Bucket=dst, Key="mp", UploadId=up, PartNumber=1, CopySource=f"{src}/missing"),
+        "GetObjectAcl": lambda c: c.get_object_acl(Bucket=src, Key="missing"),
+        "GetObjectAttributes": lambda c: c.get_object_attributes(
+            Bucket=src, Key="missing", ObjectAttributes=["ETag"]),
+    }
+    for op, call in calls.items():
+        ei = raises(lambda: call(no_list))
+        assert err(ei) == ("AccessDenied", 403), op
+        assert "s3:ListBucket" in ei.value.response["Error"]["Message"], op
+        assert err(raises(lambda: call(may_list))) == ("NoSuchKey", 404), op
+    # an existing source is copied either way
+    root.put_object(Bucket=src, Key="here", Body=b"v")
+    no_list.copy_object(Bucket=dst, Key="copy", CopySource=f"{src}/here")
+    assert root.get_object(Bucket=dst, Key="copy")["Body"].read() == b"v"
+
+
 # -- 6. principals that cannot exist ------------------------------------------------
 
 def test_invalid_principals_are_refused(server, root):

@@ -171,6 +171,21 @@ def test_list_v2_prefix_delimiter_pagination(server, root):
     # v1 with Marker.
     r = root.list_objects(Bucket="listing", Marker="dir2/z")
     assert [o["Key"] for o in r["Contents"]] == ["e.txt", "f+g h.txt"]
+    # v1 paging by NextMarker with a delimiter: a page ending on a common prefix
+    # resumes after all of it (the prefix is listed once, as AWS).
+    seen, marker = [], {}
+    while True:
+        r = root.list_objects(Bucket="listing", Delimiter="/", MaxKeys=1, **marker)
+        seen += [o["Key"] for o in r.get("Contents", [])] + [p["Prefix"] for p in r.get("CommonPrefixes", [])]
+        if not r["IsTruncated"]:
+            break
+        assert len(seen) < 10, seen
+        marker = {"Marker": r["NextMarker"]}
+    assert seen == ["a.txt", "dir1/", "dir2/", "e.txt", "f+g h.txt"]
+    r = root.list_objects(Bucket="listing", Delimiter="/", Marker="dir1/")
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["dir2/"]
+    r = root.list_objects(Bucket="listing", Marker="dir1/")  # no delimiter: keys under it
+    assert [o["Key"] for o in r["Contents"]][:2] == ["dir1/x", "dir1/y"]
     r = root.list_objects(Bucket="listing", MaxKeys=2)
     assert r["IsTruncated"] is True and len(r["Contents"]) == 2
 

@@ -421,3 +421,51 @@ def test_100mib_multipart_s3cmd(server, story, tmp_path):
     p = run_s3cmd(server, tmp_path, ak, sk, "ls", "s3://other/", check=False)
     assert p.returncode != 0 and ("AccessDenied" in p.stderr or "403" in p.stderr)
     run_s3cmd(server, tmp_path, ak, sk, "del", "s3://houdini/big/s3cmd.bin")
+
+
+@pytest.mark.skipif(shutil.which("s3cmd") is None, reason="s3cmd is not installed (requirements.txt)")
+def test_s3cmd_info(server, story, tmp_path):
+    """`s3cmd info` of a bucket and of objects reads every setting it probes
+    (location, payer, ownership, versioning, lifecycle, public access block, policy,
+    CORS, ACL) and an object's size, type, MD5 and metadata."""
+    ak, sk = story["buzzo"]
+    admin = s3_client(server, ak, sk)
+    admin.create_bucket(Bucket="s3cmd-info")
+    p = run_s3cmd(server, tmp_path, ak, sk, "info", "s3://s3cmd-info")
+    out = p.stdout
+    assert "Location:  us-east-1" in out and "Payer:     BucketOwner" in out, out
+    assert "Ownership: BucketOwnerEnforced" in out and "Versioning:none" in out, out
+    assert "Policy:    none" in out and "CORS:      none" in out, out
+    assert "FULL_CONTROL" in out and "ERROR" not in p.stderr, p.stderr
+
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{u.ACCOUNT_ID}:user/melvins"},
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::s3cmd-info/*"}]})
+    admin.put_bucket_policy(Bucket="s3cmd-info", Policy=policy)
+    admin.put_bucket_cors(Bucket="s3cmd-info", CORSConfiguration={
+        "CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]})
+    admin.put_bucket_lifecycle_configuration(Bucket="s3cmd-info", LifecycleConfiguration={
+        "Rules": [{"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 3}}]})
+    admin.put_object(Bucket="s3cmd-info", Key="plain", Body=b"hi")
+    f = tmp_path / "page.html"
+    f.write_text("<p>x</p>")
+    run_s3cmd(server, tmp_path, ak, sk, "put", "--mime-type=text/html", "--add-header=x-amz-meta-color:blue",
+              str(f), "s3://s3cmd-info/page.html")
+
+    out = run_s3cmd(server, tmp_path, ak, sk, "info", "s3://s3cmd-info").stdout
+    assert "objects with key prefix 'tmp/' will expire in '3' day(s)" in out, out
+    assert '"s3:GetObject"' in out and "<AllowedOrigin>*</AllowedOrigin>" in out, out
+
+    out = run_s3cmd(server, tmp_path, ak, sk, "info", "s3://s3cmd-info/plain").stdout
+    assert "File size: 2" in out and f"MD5 sum:   {hashlib.md5(b'hi').hexdigest()}" in out, out
+    assert "MIME type: binary/octet-stream" in out, out  # S3's default type
+    assert "FULL_CONTROL" in out, out
+    out = run_s3cmd(server, tmp_path, ak, sk, "info", "s3://s3cmd-info/page.html").stdout
+    assert "MIME type: text/html" in out and "x-amz-meta-color: blue" in out, out
+
+    # melvins may not read this bucket's settings: info fails, naming the refusal
+    mak, msk = story["melvins"]
+    p = run_s3cmd(server, tmp_path, mak, msk, "info", "s3://s3cmd-info/plain", check=False)
+    assert p.returncode != 0 and ("AccessDenied" in p.stderr or "403" in p.stderr), (p.stdout, p.stderr)
+    p = run_s3cmd(server, tmp_path, ak, sk, "info", "s3://s3cmd-info/missing", check=False)
+    assert p.returncode != 0 and ("404" in p.stderr or "NoSuchKey" in p.stderr), (p.stdout, p.stderr)

@@ -53,6 +53,12 @@ fn etag(s: &str) -> ETag {
     ETag::Strong(s.trim_matches('"').to_string())
 }
 
+/// The Content-Type an object answers with: the one it was stored with, else S3's
+/// default for an upload that named none (AWS: "binary/octet-stream").
+fn object_type(stored: Option<String>) -> Option<String> {
+    Some(stored.unwrap_or_else(|| "binary/octet-stream".to_owned()))
+}
+
 fn store_err(e: StoreError) -> S3Error {
     internal(e)
 }
@@ -415,9 +421,11 @@ impl Core {
         }
     }
 
-    /// [`Core::object`] for GetObject and HeadObject: a missing key is `NoSuchKey`
-    /// (404) only to a caller allowed `s3:ListBucket` on the bucket, else
-    /// `AccessDenied` (403), as S3 answers (one more decision, only on a miss).
+    /// [`Core::object`] for the reads of an object (GetObject, HeadObject,
+    /// GetObjectAcl, GetObjectAttributes, the source of CopyObject and UploadPartCopy):
+    /// a missing key is `NoSuchKey` (404) only to a caller allowed `s3:ListBucket` on
+    /// the bucket, else `AccessDenied` (403), as S3 answers (one more decision, only
+    /// on a miss).
     async fn object_for_read(
         &self,
         extensions: &http::Extensions,
@@ -1127,7 +1135,7 @@ impl s3s::S3 for Service {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some(len as i64),
             content_range,
-            content_type: i.response_content_type.or(o.content_type),
+            content_type: i.response_content_type.or(object_type(o.content_type)),
             e_tag: Some(etag(&o.etag)),
             last_modified: Some(ts(o.last_modified)),
             metadata: Some(meta.user),
@@ -1177,7 +1185,7 @@ impl s3s::S3 for Service {
         let checksum = meta.checksum.clone().filter(|_| mode && part.is_none());
         let mut out = HeadObjectOutput {
             content_length: Some(part.as_ref().map_or(o.size, |p| p.len as i64)),
-            content_type: o.content_type,
+            content_type: object_type(o.content_type),
             e_tag: Some(etag(&o.etag)),
             last_modified: Some(ts(o.last_modified)),
             metadata: Some(meta.user),
@@ -1220,7 +1228,9 @@ impl s3s::S3 for Service {
                 "The specified version does not exist."
             ));
         }
-        let o = core.object(&i.bucket, &i.key).await?;
+        let o = core
+            .object_for_read(&req.extensions, &i.bucket, &i.key)
+            .await?;
         // One header, comma-separated (s3s hands it over as one element).
         let want = |a: &str| {
             i.object_attributes
@@ -1353,7 +1363,7 @@ impl s3s::S3 for Service {
         let (sb, sk) = authz::copy_source(&req.headers)
             .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidArgument, e.to_string()))?;
         let i = req.input;
-        let src = core.object(&sb, &sk).await?;
+        let src = core.object_for_read(&req.extensions, &sb, &sk).await?;
         core.require_bucket(&i.bucket).await?;
         core.check_acl(&i.bucket, &req.headers, None).await?;
         if let Some(c) = &i.copy_source_if_match {
@@ -1446,12 +1456,19 @@ impl s3s::S3 for Service {
         core.require_bucket(&i.bucket).await?;
         let prefix = i.prefix.clone().unwrap_or_default();
         let max = page_size(i.max_keys);
+        // A Marker naming a common prefix (the NextMarker of a page that ended on
+        // one) skips the whole prefix, as V2's token and ListObjectVersions' marker do.
+        let start = past_common_prefix(
+            i.marker.clone().unwrap_or_default(),
+            &prefix,
+            i.delimiter.as_deref(),
+        );
         let l = core
             .list(
                 &i.bucket,
                 &prefix,
                 i.delimiter.as_deref(),
-                i.marker.as_deref().unwrap_or(""),
+                &start,
                 max,
                 &i.encoding_type,
             )
@@ -1621,7 +1638,7 @@ impl s3s::S3 for Service {
         let i = req.input;
         check_part_number(i.part_number)?;
         let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
-        let src = core.object(&sb, &sk).await?;
+        let src = core.object_for_read(&req.extensions, &sb, &sk).await?;
         let size = src.size as u64;
         let (start, len) = match &i.copy_source_range {
             None => (0, size),
@@ -2227,7 +2244,8 @@ impl s3s::S3 for Service {
         let core = &self.0;
         let i = &req.input;
         // The bucket owner owns every object (BucketOwnerEnforced).
-        core.object(&i.bucket, &i.key).await?;
+        core.object_for_read(&req.extensions, &i.bucket, &i.key)
+            .await?;
         let owner = core.bucket_owner(&i.bucket).await?;
         Ok(S3Response::new(GetObjectAclOutput {
             grants: Some(settings::owner_grants(&owner)),

@@ -11,7 +11,11 @@
 //! verify). What iamd spends above the floor is the service itself: routing, form
 //! decoding, authorization, the operation, XML encoding.
 //!
+//! With `--body-bytes N` the fixed body is N bytes of `application/octet-stream`
+//! instead (`bench/run_s3.sh`: the ceiling of a 1 KiB GetObject).
+//!
 //! usage: cargo run --release -p iamd --example ceiling -- 127.0.0.1:19913 [--verify SECRET]
+//!        [--body-bytes N]
 
 /// The allocator `iamd serve` runs with (crates/iamd/src/main.rs), so the ceiling and the
 /// floor are measured like for like.
@@ -44,14 +48,8 @@ const BODY: &str = concat!(
 );
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (addr, secret) = match args.as_slice() {
-        [a] => (a.parse::<SocketAddr>().ok(), None),
-        [a, flag, secret] if flag == "--verify" => (a.parse().ok(), Some(secret.clone())),
-        _ => (None, None),
-    };
-    let Some(addr) = addr else {
-        eprintln!("usage: ceiling ADDRESS:PORT [--verify SECRET]");
+    let Some((addr, secret, body)) = args(std::env::args().skip(1).collect()) else {
+        eprintln!("usage: ceiling ADDRESS:PORT [--verify SECRET] [--body-bytes N]");
         return ExitCode::from(2);
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -70,13 +68,47 @@ fn main() -> ExitCode {
             cache: SigningKeyCache::default(),
         })
     });
-    match runtime.block_on(serve(addr, verifier)) {
+    match runtime.block_on(serve(addr, verifier, body)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ceiling: {addr}: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The fixed answer: its body and Content-Type.
+#[derive(Clone)]
+struct Answer {
+    body: Bytes,
+    content_type: &'static str,
+}
+
+/// ADDRESS [--verify SECRET] [--body-bytes N] → the address, the floor's secret, the answer.
+fn args(args: Vec<String>) -> Option<(SocketAddr, Option<String>, Answer)> {
+    let mut it = args.into_iter();
+    let addr = it.next()?.parse().ok()?;
+    let (mut secret, mut answer) = (
+        None,
+        Answer {
+            body: Bytes::from_static(BODY.as_bytes()),
+            content_type: "text/xml",
+        },
+    );
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--verify" => secret = Some(it.next()?),
+            "--body-bytes" => {
+                let n: usize = it.next()?.parse().ok()?;
+                answer = Answer {
+                    body: Bytes::from(vec![b'x'; n]),
+                    content_type: "application/octet-stream",
+                };
+            }
+            _ => return None,
+        }
+    }
+    Some((addr, secret, answer))
 }
 
 /// The floor's work: body, signature.
@@ -105,7 +137,11 @@ impl Verifier {
     }
 }
 
-async fn serve(addr: SocketAddr, verifier: Option<Arc<Verifier>>) -> std::io::Result<()> {
+async fn serve(
+    addr: SocketAddr,
+    verifier: Option<Arc<Verifier>>,
+    answer: Answer,
+) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).keep_alive(true);
@@ -113,16 +149,18 @@ async fn serve(addr: SocketAddr, verifier: Option<Arc<Verifier>>) -> std::io::Re
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
         let verifier = verifier.clone();
+        let answer = answer.clone();
         let conn = builder.serve_connection(
             TokioIo::new(stream),
             service_fn(move |req: Request<hyper::body::Incoming>| {
                 let verifier = verifier.clone();
+                let answer = answer.clone();
                 async move {
                     let ok = match &verifier {
                         Some(v) => v.check(req).await,
                         None => true,
                     };
-                    Ok::<_, Infallible>(answer(ok))
+                    Ok::<_, Infallible>(respond(&answer, ok))
                 }
             }),
         );
@@ -132,11 +170,11 @@ async fn serve(addr: SocketAddr, verifier: Option<Arc<Verifier>>) -> std::io::Re
     }
 }
 
-fn answer(ok: bool) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from_static(BODY.as_bytes())));
+fn respond(answer: &Answer, ok: bool) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(answer.body.clone()));
     r.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/xml"),
+        hyper::header::HeaderValue::from_static(answer.content_type),
     );
     if !ok {
         *r.status_mut() = hyper::StatusCode::FORBIDDEN;

@@ -206,6 +206,16 @@ pub async fn handle(
                 }
                 _ => body,
             };
+            // HeadObject of a part (`?partNumber=N`) answers 206 on AWS, as the GET
+            // of that part does; s3s 0.14's HeadObject serializer always answers 200
+            // whatever status the operation sets, so a HEAD answered with a
+            // Content-Range (only the part case sets one) is made partial here.
+            if method == http::Method::HEAD
+                && parts.status == http::StatusCode::OK
+                && parts.headers.contains_key(http::header::CONTENT_RANGE)
+            {
+                parts.status = http::StatusCode::PARTIAL_CONTENT;
+            }
             set_request_id(&mut parts.headers, &request_id);
             if let (Some(origin), Some(bucket)) = (&origin, &cors_bucket) {
                 let headers = s3
