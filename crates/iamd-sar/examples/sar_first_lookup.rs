@@ -1,6 +1,6 @@
 //! Time to first lookup (decode and index the reference) and the resident memory it adds,
 //! then the cost of linting a policy for another service:
-//! `cargo run --release -p iamd-sar --example first_lookup`.
+//! `cargo run --release -p iamd-sar --example sar_first_lookup`.
 
 use std::time::Instant;
 
