@@ -464,6 +464,23 @@ impl Core {
         Err(no_such_key())
     }
 
+    /// [`Core::list`] after a marker (ListObjects' `Marker`, ListObjectVersions'
+    /// `KeyMarker`); a marker naming a common prefix skips the whole prefix
+    /// ([`past_common_prefix`]).
+    async fn list_past_marker(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        marker: Option<String>,
+        max_keys: i32,
+        encoding_type: &Option<EncodingType>,
+    ) -> S3Result<Listing> {
+        let start = past_common_prefix(marker.unwrap_or_default(), prefix, delimiter);
+        self.list(bucket, prefix, delimiter, &start, max_keys, encoding_type)
+            .await
+    }
+
     async fn list(
         &self,
         bucket: &str,
@@ -1458,17 +1475,12 @@ impl s3s::S3 for Service {
         let max = page_size(i.max_keys);
         // A Marker naming a common prefix (the NextMarker of a page that ended on
         // one) skips the whole prefix, as V2's token and ListObjectVersions' marker do.
-        let start = past_common_prefix(
-            i.marker.clone().unwrap_or_default(),
-            &prefix,
-            i.delimiter.as_deref(),
-        );
         let l = core
-            .list(
+            .list_past_marker(
                 &i.bucket,
                 &prefix,
                 i.delimiter.as_deref(),
-                &start,
+                i.marker.clone(),
                 max,
                 &i.encoding_type,
             )
@@ -2157,17 +2169,12 @@ impl s3s::S3 for Service {
         let max = page_size(i.max_keys);
         // One version ("null") per key: listing after a key marker (and its null
         // version) is listing after the key, or after the common prefix it names.
-        let start = past_common_prefix(
-            i.key_marker.clone().unwrap_or_default(),
-            &prefix,
-            i.delimiter.as_deref(),
-        );
         let l = core
-            .list(
+            .list_past_marker(
                 &i.bucket,
                 &prefix,
                 i.delimiter.as_deref(),
-                &start,
+                i.key_marker.clone(),
                 max,
                 &i.encoding_type,
             )
