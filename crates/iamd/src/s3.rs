@@ -204,12 +204,21 @@ pub async fn handle(
                     parts.headers.remove(http::header::CONTENT_LENGTH);
                     s3s::Body::from(xml)
                 }
+                (false, Some(xml)) if method == http::Method::GET => {
+                    match unquote_attributes_etag(&xml) {
+                        Some(xml) => {
+                            parts.headers.remove(http::header::CONTENT_LENGTH);
+                            s3s::Body::from(xml)
+                        }
+                        None => s3s::Body::from(xml),
+                    }
+                }
                 _ => body,
             };
-            // HeadObject of a part (`?partNumber=N`) answers 206 on AWS, as the GET
-            // of that part does; s3s 0.14's HeadObject serializer always answers 200
-            // whatever status the operation sets, so a HEAD answered with a
-            // Content-Range (only the part case sets one) is made partial here.
+            // HeadObject of a part (`?partNumber=N`) or with a `Range` answers 206 on
+            // AWS, as the GET of it does; s3s 0.14's HeadObject serializer always
+            // answers 200 whatever status the operation sets, so a HEAD answered with a
+            // Content-Range (only those cases set one) is made partial here.
             if method == http::Method::HEAD
                 && parts.status == http::StatusCode::OK
                 && parts.headers.contains_key(http::header::CONTENT_RANGE)
@@ -302,6 +311,25 @@ fn refusal_response(r: &Refusal, request_id: &str, close: bool) -> Response<Body
         );
     }
     resp
+}
+
+/// GetObjectAttributes answers the ETag unquoted (AWS's API reference and S3's
+/// answers: `<ETag>…</ETag>`, unlike every other ETag); s3s 0.14 always quotes ETags.
+/// The document without the quotes, if `xml` is such an answer with a quoted ETag.
+fn unquote_attributes_etag(xml: &[u8]) -> Option<Vec<u8>> {
+    const ROOT: &[u8] = b"<GetObjectAttributesResponse";
+    if !xml.windows(ROOT.len()).take(128).any(|w| w == ROOT) {
+        return None;
+    }
+    const OPEN: &[u8] = b"<ETag>\"";
+    let open = xml.windows(OPEN.len()).position(|w| w == OPEN)? + OPEN.len();
+    let rest = xml.get(open..)?;
+    let len = rest.windows(8).position(|w| w == b"\"</ETag>")?;
+    let mut out = Vec::with_capacity(xml.len());
+    out.extend_from_slice(xml.get(..open - 1)?);
+    out.extend_from_slice(rest.get(..len)?);
+    out.extend_from_slice(rest.get(len + 1..)?);
+    Some(out)
 }
 
 /// s3s's `<Error>` document with the request id added (and AWS's message where s3s
@@ -436,6 +464,22 @@ impl hyper::body::Body for S3Body {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_attributes_etag_is_unquoted() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?><GetObjectAttributesResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ETag>"abc-2"</ETag><ObjectSize>3</ObjectSize></GetObjectAttributesResponse>"#;
+        let out = unquote_attributes_etag(xml).unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            r#"<?xml version="1.0" encoding="UTF-8"?><GetObjectAttributesResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ETag>abc-2</ETag><ObjectSize>3</ObjectSize></GetObjectAttributesResponse>"#
+        );
+        // Other documents keep their quotes; no ETag, nothing to do.
+        assert!(unquote_attributes_etag(b"<CopyObjectResult><ETag>\"x\"</ETag>").is_none());
+        assert!(unquote_attributes_etag(
+            b"<GetObjectAttributesResponse><ObjectSize>3</ObjectSize>"
+        )
+        .is_none());
+    }
 
     #[test]
     fn error_documents_get_the_request_id() {
