@@ -38,7 +38,7 @@ mod settings;
 
 pub use access::{admit, AdmittedSession, ClientInfo, TestRoot};
 pub use guard::{precheck, Refusal};
-pub use integrity::{carries_digest, CheckedBody, Verdict};
+pub use integrity::{carries_digest, CheckedBody, TrailerSum, Verdict};
 
 /// Shared state of the S3 service.
 pub struct Core {

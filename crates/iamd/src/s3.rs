@@ -73,18 +73,21 @@ pub async fn handle(
     let refused = crate::s3_checks::precheck(&parts);
     // Test mode: a key this server does not hold is the root, whatever its secret — after
     // the guard's checks (which `admit` below repeats: test mode only pays twice).
+    // Its aws-chunked body, if any, is decoded here (`s3_unchunk`).
+    let mut unchunk = None;
     let refused = if refused.is_none() && iam.test_mode() {
-        iamd_s3::precheck(
+        match iamd_s3::precheck(
             parts.method.as_str(),
             parts.uri.path(),
             parts.uri.query().unwrap_or(""),
             &parts.headers,
-        )
-        .err()
-        .or_else(|| {
-            crate::test_mode::admit_s3(iam, &mut parts);
-            None
-        })
+        ) {
+            Err(r) => Some(r),
+            Ok(()) => {
+                unchunk = crate::test_mode::admit_s3(iam, &mut parts);
+                None
+            }
+        }
     } else {
         refused
     };
@@ -161,9 +164,18 @@ pub async fn handle(
     let verdict = iamd_s3::Verdict::default();
     let body = if has_body {
         let timed = crate::s3_body::ProgressTimeout::new(body, body_timeout(), stalled.clone());
-        match iamd_s3::CheckedBody::wrap(timed, &parts, verdict.clone()) {
-            Ok(checked) => s3s::Body::http_body(checked),
-            Err(timed) => s3s::Body::http_body(timed),
+        match unchunk {
+            Some(u) => {
+                let decoded = u.wrap(timed, verdict.clone());
+                match iamd_s3::CheckedBody::wrap(decoded, &parts, verdict.clone()) {
+                    Ok(checked) => s3s::Body::http_body(checked),
+                    Err(decoded) => s3s::Body::http_body(decoded),
+                }
+            }
+            None => match iamd_s3::CheckedBody::wrap(timed, &parts, verdict.clone()) {
+                Ok(checked) => s3s::Body::http_body(checked),
+                Err(timed) => s3s::Body::http_body(timed),
+            },
         }
     } else {
         s3s::Body::http_body(body)

@@ -358,25 +358,18 @@ fn s3_key(parts: &http::request::Parts) -> Option<(String, Option<String>)> {
 
 /// Test mode, S3: a signed request whose key [`Iam::authenticate`] makes test mode's
 /// root (a key this server does not hold, or a `reset-auth` pass) loses its signature
-/// (header or presigned query) and carries [`iamd_s3::TestRoot`] instead. Anything
-/// else is left as it is. Requests with signed streaming chunks keep their signature
-/// (s3s checks each chunk's with the key's secret).
-pub fn admit_s3(iam: &Iam<AnyStore>, parts: &mut http::request::Parts) {
-    let streaming_signed = parts
-        .headers
-        .get("x-amz-content-sha256")
-        .is_some_and(|v| v.as_bytes().starts_with(b"STREAMING-AWS4-HMAC-SHA256"));
-    if streaming_signed {
-        return;
-    }
-    let Some((id, token)) = s3_key(parts) else {
-        return;
-    };
-    let Ok(found) = iam.authenticate(&id, token.as_deref()) else {
-        return;
-    };
+/// (header or presigned query) and carries [`iamd_s3::TestRoot`] instead; an
+/// aws-chunked body of such a request (whose chunk signatures no secret here can
+/// check) is to be decoded by the listener: the [`crate::s3_unchunk::Unchunk`]
+/// returned. Anything else is left as it is.
+pub fn admit_s3(
+    iam: &Iam<AnyStore>,
+    parts: &mut http::request::Parts,
+) -> Option<crate::s3_unchunk::Unchunk> {
+    let (id, token) = s3_key(parts)?;
+    let found = iam.authenticate(&id, token.as_deref()).ok()?;
     if !found.any_secret {
-        return;
+        return None;
     }
     parts.headers.remove(http::header::AUTHORIZATION);
     parts.headers.remove("x-amz-security-token");
@@ -402,6 +395,7 @@ pub fn admit_s3(iam: &Iam<AnyStore>, parts: &mut http::request::Parts) {
         }
     }
     parts.extensions.insert(iamd_s3::TestRoot(found.principal));
+    crate::s3_unchunk::admit(parts)
 }
 
 #[cfg(test)]
