@@ -104,7 +104,8 @@ pub(crate) fn precheck_then<T: Default>(
     precheck_at(method, path, query, headers, SystemTime::now(), then)
 }
 
-fn precheck_at<T: Default>(
+/// [`precheck_then`] at `now` (presigned URLs' windows are judged against it).
+pub(crate) fn precheck_at<T: Default>(
     method: &str,
     path: &str,
     query: &str,
