@@ -141,7 +141,10 @@ impl Ephemeral {
             }
         }
         if let Some(old) = lock(&self.current).replace(fresh.dir) {
-            let _ = std::fs::remove_dir_all(old);
+            // Off the reset's answer: the old server's objects can be many.
+            tokio::task::spawn_blocking(move || {
+                let _ = std::fs::remove_dir_all(old);
+            });
         }
         fresh.served
     }
@@ -162,6 +165,8 @@ impl Ephemeral {
     /// background (waited for if still in the making), and the next spare started.
     pub async fn reset(self: &Arc<Self>) -> Result<Served, StartError> {
         let spare = lock(&self.spare).take();
+        let started = std::time::Instant::now();
+        let ready = spare.as_ref().is_some_and(|t| t.is_finished());
         let fresh = match spare {
             Some(task) => task.await,
             None => {
@@ -171,6 +176,11 @@ impl Ephemeral {
             }
         }
         .map_err(|e| StartError::Store(format!("reset task: {e}")))??;
+        tracing::debug!(
+            ready,
+            waited_micros = started.elapsed().as_micros() as u64,
+            "test mode reset: spare server"
+        );
         let served = self.activate(fresh);
         self.start_spare();
         Ok(served)
@@ -258,7 +268,9 @@ pub async fn control(app: &App, req: Request<Incoming>) -> Response<Body> {
         return match ephemeral.reset().await {
             Ok(fresh) => {
                 let old = app.replace(fresh);
-                old.iam.flush_usage().await;
+                // The old server's last key-usage records go to its own store, which
+                // is being dropped: flushed off the answer's path.
+                tokio::spawn(async move { old.iam.flush_usage().await });
                 tracing::debug!(
                     micros = started.elapsed().as_micros() as u64,
                     "test mode reset"
