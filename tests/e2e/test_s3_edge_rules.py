@@ -79,7 +79,7 @@ def test_list_buckets_pages_with_boto3(server, root):
 
 def test_list_buckets_refuses_bad_paging(server):
     raw = server.client("s3", validate=False)
-    for n in (0, 10001, -3):
+    for n in (0, 10001, -3, "many"):
         with pytest.raises(botocore.exceptions.ClientError) as ei:
             raw.list_buckets(MaxBuckets=n)
         assert err(ei) == ("InvalidArgument", 400,

@@ -358,7 +358,25 @@ fn finish_error_document(
         return (xml.to_vec(), code);
     };
     let mut out = Vec::with_capacity(xml.len() + 160);
-    out.extend_from_slice(head);
+    match between(head, b"<Message>", b"</Message>").and_then(aws_message) {
+        Some(text) => {
+            // `<Message>` is there: the text between it and `</Message>` replaced.
+            let start = head
+                .windows(9)
+                .position(|w| w == b"<Message>")
+                .unwrap_or(head.len());
+            let end = head
+                .windows(10)
+                .position(|w| w == b"</Message>")
+                .map_or(head.len(), |e| e + 10);
+            out.extend_from_slice(head.get(..start).unwrap_or(head));
+            let mut m = String::new();
+            iamd_api::xml::elem_str(&mut m, "Message", text);
+            out.extend_from_slice(m.as_bytes());
+            out.extend_from_slice(head.get(end..).unwrap_or_default());
+        }
+        None => out.extend_from_slice(head),
+    }
     if between(head, b"<Message>", b"</Message>").is_none() {
         let text = default_message(code.as_deref().unwrap_or(""), status);
         let mut m = String::new();
@@ -371,6 +389,14 @@ fn finish_error_document(
     out.extend_from_slice(tail.as_bytes());
     out.extend_from_slice(b"</Error>");
     (out, code)
+}
+
+/// AWS's text for a refusal s3s words its own way: a `max-buckets` that is not a number
+/// (s3s refuses it while parsing, before ListBuckets sees it).
+fn aws_message(message: &[u8]) -> Option<&'static str> {
+    message
+        .starts_with(b"invalid query: max-buckets:")
+        .then_some("Argument max-buckets must be an integer between 1 and 10000.")
 }
 
 /// AWS's message for an error s3s raises without one (S3 error responses always
@@ -520,6 +546,12 @@ mod tests {
             "ABC",
         );
         assert!(xml.starts_with(b"<Error><Code>Whatever</Code><Message>Conflict</Message>"));
+        let (xml, _) = finish_error_document(
+            br#"<Error><Code>InvalidArgument</Code><Message>invalid query: max-buckets: abc</Message></Error>"#,
+            http::StatusCode::BAD_REQUEST,
+            "ABC",
+        );
+        assert!(xml.starts_with(b"<Error><Code>InvalidArgument</Code><Message>Argument max-buckets must be an integer between 1 and 10000.</Message><RequestId>ABC</RequestId>"));
         let id = request_id();
         assert_eq!(id.len(), 16);
         assert!(id
