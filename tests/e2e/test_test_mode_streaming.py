@@ -142,3 +142,42 @@ def test_a_key_the_server_issued_keeps_its_chunk_signatures_checked(srv):
     s3.create_bucket(Bucket="other")
     assert streaming_put(srv, "/other/x.bin", ak, sk, chunks)[0] == 403
     assert s3.get_object(Bucket="checked", Key="ok.bin")["Body"].read() == b"".join(chunks)
+
+
+JS_STREAM_PUT = r"""
+const { S3Client, PutObjectCommand, GetObjectCommand, CreateBucketCommand } = require("@aws-sdk/client-s3");
+const { Readable } = require("stream");
+const [endpoint, bucket] = process.argv.slice(2);
+const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true,
+  credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+(async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const parts = ["streamed ", "from ", "a ", "Readable"];
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "s",
+    Body: Readable.from(parts.map((p) => Buffer.from(p))), ContentLength: parts.join("").length }));
+  const get = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "s" }));
+  console.log(JSON.stringify({ text: await get.Body.transformToString(), type: put.ChecksumType || null }));
+})().catch((e) => { console.error(e.name, e.message); process.exit(1); });
+"""
+
+
+def test_javascript_sdk_v3_stream_upload_with_any_key(srv, tmp_path):
+    """The JS SDK v3 sends a stream body aws-chunked with a CRC32 trailer
+    (STREAMING-UNSIGNED-PAYLOAD-TRAILER); with moto's testing/testing key it is the root's."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node")
+    js = Path(__file__).parent / "js" / "node_modules"
+    if node is None:
+        pytest.skip("node is not installed")
+    assert (js / "@aws-sdk" / "client-s3").is_dir(), "run `npm ci --prefix tests/e2e/js` (scripts/test.sh does)"
+    script = tmp_path / "stream.js"
+    script.write_text(JS_STREAM_PUT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["NODE_PATH"] = str(js)
+    p = subprocess.run([node, str(script), srv.endpoint, "jsstream"], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"text": "streamed from a Readable", "type": "FULL_OBJECT"}
