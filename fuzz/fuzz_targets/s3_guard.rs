@@ -5,7 +5,7 @@
 //! Input: request text (see `iamd_fuzz::parse_http`); headers that `http` refuses are
 //! dropped, as the server never sees them either.
 //!
-//! Invariants: the check is deterministic; a refusal is a 4xx with a code and a
+//! Invariants: the check is deterministic (at a fixed instant); a refusal is a 4xx with a code and a
 //! message; a request it lets through that iamd-sigv4 parses as SigV4 has every
 //! `x-amz-*` header among its signed headers (for presigned URLs all but
 //! `x-amz-content-sha256`) and names the service `s3`; a request with both an
@@ -30,8 +30,11 @@ fuzz_target!(|data: &[u8]| {
             headers.append(n, v);
         }
     }
-    let verdict = guard::precheck(req.method, req.path, req.query, &headers);
-    assert_eq!(verdict, guard::precheck(req.method, req.path, req.query, &headers));
+    // A fixed instant: presigned URLs' windows depend on it (2026-12-05T00:00:00Z).
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_428_800);
+    let check = || guard::precheck_at(req.method, req.path, req.query, &headers, now, |_| Ok(()));
+    let verdict = check();
+    assert_eq!(verdict, check());
     match verdict {
         Err(r) => {
             assert!((400..500).contains(&r.status), "{r:?}");

@@ -158,7 +158,9 @@ fn percent_decode_path(s: &str) -> String {
     String::from_utf8_lossy(&iamd_text::percent::decode(s.as_bytes(), false)).into_owned()
 }
 
-/// Every operation [`plan`] maps (s3s's names); any other is `NotImplemented`.
+/// Every operation this server implements (s3s's names): [`plan`] refuses any other
+/// as `NotImplemented` before mapping it, and README's table of supported operations
+/// is generated from this list ([`crate::op_table`]).
 pub const OPERATIONS: &[&str] = &[
     "ListBuckets",
     "CreateBucket",
@@ -171,6 +173,7 @@ pub const OPERATIONS: &[&str] = &[
     "ListMultipartUploads",
     "GetObject",
     "HeadObject",
+    "GetObjectAttributes",
     "PutObject",
     "CopyObject",
     "UploadPartCopy",
@@ -218,6 +221,9 @@ pub fn plan(
     query: &[(String, String)],
     h: &HeaderMap,
 ) -> Result<Plan, MapError> {
+    if !OPERATIONS.contains(&op) {
+        return Err(MapError::Unsupported(op.to_string()));
+    }
     let (bucket, key) = match path {
         S3Path::Root => ("", ""),
         S3Path::Bucket { bucket } => (&**bucket, ""),
@@ -652,18 +658,11 @@ mod tests {
     }
 
     /// Every listed operation is mapped, to actions the Service Authorization
-    /// Reference lists; README's table names every one.
+    /// Reference lists (README's table is checked by `op_table`).
     #[test]
     fn mapped_actions_are_in_the_reference() {
         let h = hm(&[("x-amz-copy-source", "/src/k"), ("x-amz-acl", "private")]);
-        let readme = include_str!("../../../README.md");
         for op in OPERATIONS {
-            assert!(
-                readme
-                    .split(|c: char| !c.is_ascii_alphanumeric())
-                    .any(|w| w == *op),
-                "README.md does not list {op}"
-            );
             let cs = match plan(op, &S3Path::object("b", "k"), &[], &h) {
                 Ok(Plan::Checks(cs)) => cs,
                 Ok(Plan::InHandler) => continue,

@@ -17,6 +17,7 @@
 //! anonymous.
 
 use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use iamd_sigv4::{parse, AuthKind, RequestParts, SigError};
 
@@ -77,7 +78,10 @@ fn presigned_params(query: &str) -> (bool, bool) {
 }
 
 /// Checks an S3 request's authentication shape before s3s verifies it (see the
-/// module docs). Malformed SigV4 authentication is left to s3s, which refuses it.
+/// module docs). A presigned SigV4 URL is refused here when malformed (AWS's
+/// `AuthorizationQueryParametersError` texts) or outside its validity window, a
+/// presigned SigV2 URL past its `Expires`; other malformed SigV4 authentication is
+/// left to s3s, which refuses it.
 pub fn precheck(
     method: &str,
     path: &str,
@@ -97,6 +101,18 @@ pub(crate) fn precheck_then<T: Default>(
     headers: &http::HeaderMap,
     then: impl FnOnce(&iamd_sigv4::ParsedAuth<'_>) -> Result<T, Refusal>,
 ) -> Result<T, Refusal> {
+    precheck_at(method, path, query, headers, SystemTime::now(), then)
+}
+
+/// [`precheck_then`] at `now` (presigned URLs' windows are judged against it).
+pub(crate) fn precheck_at<T: Default>(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &http::HeaderMap,
+    now: SystemTime,
+    then: impl FnOnce(&iamd_sigv4::ParsedAuth<'_>) -> Result<T, Refusal>,
+) -> Result<T, Refusal> {
     let authorization = headers.get(http::header::AUTHORIZATION);
     let (presigned_v4, presigned_v2) = presigned_params(query);
     if (authorization.is_some() && (presigned_v4 || presigned_v2)) || (presigned_v4 && presigned_v2)
@@ -110,11 +126,98 @@ pub(crate) fn precheck_then<T: Default>(
     let sigv2 = authorization.is_some_and(|v| v.as_bytes().starts_with(b"AWS "));
     if (authorization.is_none() || sigv2) && !presigned_v4 {
         // SigV2 (every x-amz-* header is in its string to sign) or anonymous.
+        if presigned_v2 {
+            check_sigv2_expiry(query, unix_secs(now))?;
+        }
         return Ok(T::default());
+    }
+    if presigned_v4 {
+        // A presigned URL is judged here whole, with AWS's texts: its parameters
+        // (X-Amz-Expires at most a week), then its validity window, before any key.
+        return sigv4_parts(method, path, query, headers, |req| {
+            let parsed = parse(req).map_err(|e| Refusal::from_sig(&e))?;
+            check_sigv4(&parsed)?;
+            check_presigned_window(&parsed, query, now)?;
+            then(&parsed)
+        });
     }
     with_sigv4(method, path, query, headers, |parsed| {
         check_sigv4(parsed)?;
         then(parsed)
+    })
+}
+
+fn unix_secs(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `2026-12-05T19:00:00Z`, as S3's error documents write instants.
+fn iso8601(secs: i64) -> String {
+    let (y, mo, d) = iamd_text::date::civil_from_days(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
+fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query.split('&').find_map(|p| {
+        p.split_once('=')
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    })
+}
+
+/// A SigV4 presigned URL used outside its window: S3's `AccessDenied` with the
+/// window's ends (`X-Amz-Expires`, `Expires`, `ServerTime`; `X-Amz-Date` in epoch
+/// milliseconds for a URL not yet valid).
+fn check_presigned_window(
+    parsed: &iamd_sigv4::ParsedAuth<'_>,
+    query: &str,
+    now: SystemTime,
+) -> Result<(), Refusal> {
+    let AuthKind::Presigned { expires_secs } = parsed.kind() else {
+        return Ok(());
+    };
+    let Err(e) = parsed.check_time(now) else {
+        return Ok(());
+    };
+    let signed = parsed.timestamp().unix();
+    let server = unix_secs(now);
+    let mut r = Refusal::from_sig(&e);
+    if signed > server {
+        r.extra
+            .push(("X-Amz-Date", signed.saturating_mul(1000).to_string()));
+    } else {
+        let raw = query_param(query, "X-Amz-Expires").unwrap_or_default();
+        r.extra.push(("X-Amz-Expires", raw.to_string()));
+    }
+    r.extra.push((
+        "Expires",
+        iso8601(signed.saturating_add(i64::from(expires_secs))),
+    ));
+    r.extra.push(("ServerTime", iso8601(server)));
+    Err(r)
+}
+
+/// A SigV2 presigned URL past its `Expires` (epoch seconds): 403 `AccessDenied`
+/// "Request has expired", as S3 answers. An unreadable `Expires` is left to s3s.
+fn check_sigv2_expiry(query: &str, now: i64) -> Result<(), Refusal> {
+    let Some(expires) = query_param(query, "Expires").and_then(|v| v.parse::<i64>().ok()) else {
+        return Ok(());
+    };
+    if now <= expires {
+        return Ok(());
+    }
+    Err(Refusal {
+        status: 403,
+        code: Cow::Borrowed("AccessDenied"),
+        message: "Request has expired".to_string(),
+        extra: vec![("Expires", iso8601(expires)), ("ServerTime", iso8601(now))],
     })
 }
 
@@ -127,15 +230,24 @@ pub(crate) fn with_sigv4<T: Default>(
     headers: &http::HeaderMap,
     f: impl FnOnce(&iamd_sigv4::ParsedAuth<'_>) -> Result<T, Refusal>,
 ) -> Result<T, Refusal> {
+    sigv4_parts(method, path, query, headers, |req| match parse(req) {
+        Ok(parsed) => f(&parsed),
+        Err(_) => Ok(T::default()),
+    })
+}
+
+fn sigv4_parts<T>(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &http::HeaderMap,
+    f: impl FnOnce(&RequestParts<'_>) -> Result<T, Refusal>,
+) -> Result<T, Refusal> {
     let list: Vec<(&str, &[u8])> = headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_bytes()))
         .collect();
-    let req = RequestParts::new(method, path, query, &list);
-    match parse(&req) {
-        Ok(parsed) => f(&parsed),
-        Err(_) => Ok(T::default()),
-    }
+    f(&RequestParts::new(method, path, query, &list))
 }
 
 /// The credential scope's service and the signed `x-amz-*` headers.
@@ -223,6 +335,20 @@ mod tests {
         );
     }
 
+    /// 2026-12-05T00:00:30Z: inside PRESIGNED's minute.
+    fn during() -> SystemTime {
+        UNIX_EPOCH + std::time::Duration::from_secs(1_796_428_830)
+    }
+
+    fn precheck(
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &http::HeaderMap,
+    ) -> Result<(), Refusal> {
+        precheck_at(method, path, query, headers, during(), |_| Ok(()))
+    }
+
     const PRESIGNED: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261205%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261205T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=0000000000000000000000000000000000000000000000000000000000000000";
 
     #[test]
@@ -251,6 +377,71 @@ mod tests {
         assert_eq!(
             precheck("GET", "/b/k", &both, &h).unwrap_err().code,
             "InvalidArgument"
+        );
+    }
+
+    /// A presigned GET with `query` checked at `secs` after the epoch.
+    fn at_secs(query: &str, secs: u64) -> Result<(), Refusal> {
+        precheck_at(
+            "GET",
+            "/b/k",
+            query,
+            &headers(&[("host", "h")]),
+            UNIX_EPOCH + std::time::Duration::from_secs(secs),
+            |_| Ok(()),
+        )
+    }
+
+    #[test]
+    fn presigned_v4_parameters_and_window() {
+        let at = at_secs;
+        let with = |v: &str| PRESIGNED.replace("X-Amz-Expires=60", &format!("X-Amz-Expires={v}"));
+        for (v, message) in [
+            ("604801", "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds"),
+            ("-1", "X-Amz-Expires must be non-negative"),
+            ("soon", "X-Amz-Expires should be a number"),
+        ] {
+            let e = at(&with(v), 1_796_428_830).unwrap_err();
+            assert_eq!((e.status, &*e.code), (400, "AuthorizationQueryParametersError"), "{v}");
+            assert_eq!(e.message, message);
+        }
+        assert_eq!(at(&with("604800"), 1_796_428_830), Ok(()));
+        // Past its window: AWS's document with the window's ends.
+        let e = at(PRESIGNED, 1_796_428_861).unwrap_err();
+        assert_eq!((e.status, &*e.code), (403, "AccessDenied"));
+        assert_eq!(e.message, "Request has expired");
+        assert_eq!(
+            e.extra,
+            vec![
+                ("X-Amz-Expires", "60".to_string()),
+                ("Expires", "2026-12-05T00:01:00Z".to_string()),
+                ("ServerTime", "2026-12-05T00:01:01Z".to_string()),
+            ]
+        );
+        let e = at(&with("0"), 1_796_428_801).unwrap_err();
+        assert_eq!(e.message, "Request has expired");
+        // Signed more than 15 minutes ahead.
+        let e = at(PRESIGNED, 1_796_428_800 - 901).unwrap_err();
+        assert_eq!((e.status, &*e.message), (403, "Request is not yet valid"));
+        assert_eq!(e.extra[0], ("X-Amz-Date", "1796428800000".to_string()));
+        // A malformed URL is refused with AWS's text.
+        let e = at(&PRESIGNED.replace("X-Amz-Date", "X-Amz-Dat"), 1_796_428_830).unwrap_err();
+        assert_eq!(e.code, "AuthorizationQueryParametersError");
+    }
+
+    #[test]
+    fn presigned_v2_expiry() {
+        let at = |secs| at_secs("AWSAccessKeyId=AKID&Expires=1796428800&Signature=x", secs);
+        assert_eq!(at(1_796_428_800), Ok(()));
+        let e = at(1_796_428_801).unwrap_err();
+        assert_eq!((e.status, &*e.code), (403, "AccessDenied"));
+        assert_eq!(e.message, "Request has expired");
+        assert_eq!(
+            e.extra,
+            vec![
+                ("Expires", "2026-12-05T00:00:00Z".to_string()),
+                ("ServerTime", "2026-12-05T00:00:01Z".to_string()),
+            ]
         );
     }
 

@@ -335,6 +335,57 @@ fn invalid_request(msg: impl Into<String>) -> S3Error {
     S3Error::with_message(S3ErrorCode::InvalidRequest, msg.into())
 }
 
+/// The checksum an aws-chunked body declares for its trailer (`x-amz-trailer`), for a
+/// body decoded outside s3s (test mode's root, whose chunk signatures cannot be
+/// checked): fed the decoded bytes, then compared with the trailer's value.
+pub struct TrailerSum {
+    algorithm: Algorithm,
+    sum: Sum,
+}
+
+impl TrailerSum {
+    /// The checksum `x-amz-trailer` names, if it names one.
+    pub fn declared(h: &HeaderMap) -> Option<TrailerSum> {
+        let names = header_str(h, "x-amz-trailer")?;
+        let algorithm = names
+            .split(',')
+            .find_map(|n| Algorithm::by_header(n.trim()))?;
+        Some(TrailerSum {
+            algorithm,
+            sum: Sum::new(algorithm),
+        })
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        self.sum.update(data);
+    }
+
+    /// Compares with the trailing headers sent (name, value): S3's `BadDigest` for
+    /// another value, `InvalidRequest` for a missing or malformed one.
+    pub fn verify(self, trailers: &[(String, String)]) -> Result<(), Refusal> {
+        let header = self.algorithm.header();
+        let Some((_, value)) = trailers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(header))
+        else {
+            return Err(Refusal::from_s3(&invalid_request(format!(
+                "The x-amz-trailer header named {header}, which the body did not send."
+            ))));
+        };
+        let sent = unbase64(value.trim())
+            .filter(|d| d.len() == self.algorithm.digest_len())
+            .ok_or_else(|| {
+                Refusal::from_s3(&invalid_request(format!(
+                    "Value for {header} trailing header is invalid."
+                )))
+            })?;
+        if sent != self.sum.finish() {
+            return Err(Refusal::from_s3(&checksum_mismatch(self.algorithm)));
+        }
+        Ok(())
+    }
+}
+
 fn invalid_digest() -> S3Error {
     s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid.")
 }

@@ -26,17 +26,19 @@ use s3s::S3Result;
 pub mod access;
 pub mod authz;
 pub mod blobs;
+mod bucket_list;
 mod bucket_name;
 pub mod guard;
 mod integrity;
 mod lifecycle;
+pub mod op_table;
 mod public;
 mod service;
 mod settings;
 
 pub use access::{admit, AdmittedSession, ClientInfo, TestRoot};
 pub use guard::{precheck, Refusal};
-pub use integrity::{carries_digest, CheckedBody, Verdict};
+pub use integrity::{carries_digest, CheckedBody, TrailerSum, Verdict};
 
 /// Shared state of the S3 service.
 pub struct Core {

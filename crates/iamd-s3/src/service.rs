@@ -890,26 +890,32 @@ impl s3s::S3 for Service {
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         let core = &self.0;
+        let page = crate::bucket_list::ListBucketsPage::of(&req.input)?;
         let buckets = core.store.list_buckets().await.map_err(store_err)?;
         // The caller's account's buckets (S3 lists the buckets the caller owns).
         let account = caller_account(core, &req)?;
-        let buckets: Vec<_> = buckets
-            .into_iter()
-            .filter(|b| b.owner_account == account)
-            .collect();
+        let (buckets, continuation_token) = page.select(
+            buckets
+                .into_iter()
+                .filter(|b| b.owner_account == account)
+                .map(|b| (b.name, b.created)),
+        );
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(
                 buckets
                     .into_iter()
-                    .map(|b| Bucket {
-                        name: Some(b.name),
-                        creation_date: Some(ts(b.created)),
-                        bucket_region: None,
+                    .map(|(name, created)| Bucket {
+                        name: Some(name),
+                        creation_date: Some(ts(created)),
+                        bucket_region: page
+                            .paged
+                            .then(|| crate::bucket_list::BUCKET_REGION.to_string()),
                     })
                     .collect(),
             ),
             owner: Some(settings::owner(&account)),
-            ..Default::default()
+            continuation_token,
+            prefix: req.input.prefix.clone(),
         }))
     }
 
@@ -1194,12 +1200,21 @@ impl s3s::S3 for Service {
             &i.if_unmodified_since,
         )?;
         let meta = decode_meta(&o.metadata);
+        if i.part_number.is_some() && i.range.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter."
+            ));
+        }
         let part = i
             .part_number
             .map(|n| part_slice(&o, &meta, n))
             .transpose()?;
         let mode = checksum_mode(&i.checksum_mode);
-        let checksum = meta.checksum.clone().filter(|_| mode && part.is_none());
+        let checksum = meta
+            .checksum
+            .clone()
+            .filter(|_| mode && part.is_none() && i.range.is_none());
         let mut out = HeadObjectOutput {
             content_length: Some(part.as_ref().map_or(o.size, |p| p.len as i64)),
             content_type: object_type(o.content_type),
@@ -1214,6 +1229,20 @@ impl s3s::S3 for Service {
             ..Default::default()
         };
         set_checksum!(out, checksum);
+        // A Range: the headers of that range, as a GET of it (206 with Content-Range;
+        // the listener sets the status, see below).
+        if let Some(r) = &i.range {
+            let size = o.size as u64;
+            let rg = r
+                .check(size)
+                .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
+            out.content_length = Some((rg.end - rg.start) as i64);
+            out.content_range = Some(format!(
+                "bytes {}-{}/{size}",
+                rg.start,
+                rg.end.saturating_sub(1)
+            ));
+        }
         let Some(p) = part else {
             return Ok(S3Response::new(out));
         };
@@ -1534,12 +1563,9 @@ impl s3s::S3 for Service {
             (None, Some(s)) => s.clone(),
             (None, None) => String::new(),
         };
-        // A continuation token after a common prefix skips the whole prefix.
-        let start = if after_token.is_some() {
-            past_common_prefix(start, &prefix, i.delimiter.as_deref())
-        } else {
-            start
-        };
+        // A continuation token or StartAfter naming a common prefix skips the whole
+        // prefix, as ListObjects' Marker does; one inside a prefix lists the prefix.
+        let start = past_common_prefix(start, &prefix, i.delimiter.as_deref());
         let l = core
             .list(
                 &i.bucket,

@@ -149,7 +149,7 @@ pub enum AuthKind {
     Header,
     /// Presigned URL (`X-Amz-Algorithm` etc. in the query).
     Presigned {
-        /// `X-Amz-Expires`, in seconds (1..=604800).
+        /// `X-Amz-Expires`, in seconds (0..=604800; 0 has expired at once).
         expires_secs: u32,
     },
 }
@@ -589,8 +589,9 @@ fn parse_presigned<'a>(
             true,
         ));
     }
+    // AWS's checks and texts; 0 is accepted here and has expired by the time check.
     let expires_secs = match expires.trim().parse::<i64>() {
-        Ok(n) if n < 1 => {
+        Ok(n) if n < 0 => {
             return Err(SigError::incomplete(
                 "X-Amz-Expires must be non-negative",
                 true,
@@ -598,7 +599,7 @@ fn parse_presigned<'a>(
         }
         Ok(n) if n > i64::from(MAX_PRESIGNED_EXPIRES_SECS) => {
             return Err(SigError::incomplete(
-                "X-Amz-Expires must be less than a week (in seconds) that is; 604800",
+                "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds",
                 true,
             ))
         }
@@ -892,7 +893,10 @@ impl<'a> ParsedAuth<'a> {
         ))
     }
 
-    fn check_time(&self, now: SystemTime) -> Result<u64, SigError> {
+    /// The time checks of [`ParsedAuth::verify`] alone (clock skew of a header
+    /// signature; a presigned URL's validity window), at `now`: the signature's age in
+    /// milliseconds. Lets a caller refuse an expired request before looking up a key.
+    pub fn check_time(&self, now: SystemTime) -> Result<u64, SigError> {
         let now_ms = system_time_ms(now);
         let t_ms = i128::from(self.timestamp.unix()) * 1000;
         let now_secs = AmzDate::from_unix(i64::try_from(now_ms.div_euclid(1000)).unwrap_or(0));
@@ -925,7 +929,7 @@ impl<'a> ParsedAuth<'a> {
             AuthKind::Presigned { expires_secs } => {
                 if t > now_secs.unix() + MAX_SKEW_SECS {
                     return Err(SigError::RequestExpired {
-                        message: "Request is not valid yet.".to_owned(),
+                        message: "Request is not yet valid.".to_owned(),
                         presigned: true,
                     });
                 }
@@ -1312,13 +1316,32 @@ mod tests {
             .contains("X-Amz-Security-Token=<redacted>"));
         assert!(!format!("{e:?}").contains("TOKEN"));
         // Expires bounds.
-        for (exp, ok) in [(0u32, false), (604_800, true), (604_801, false)] {
+        for (exp, ok) in [
+            ("0", true),
+            ("604800", true),
+            ("604801", false),
+            ("-1", false),
+            ("soon", false),
+        ] {
             let q = out
                 .value
                 .replace("X-Amz-Expires=3600", &format!("X-Amz-Expires={exp}"));
             let req = RequestParts::new("GET", "/bucket/key%20x", &q, &headers);
-            assert_eq!(parse(&req).is_ok(), ok, "{exp}");
+            let parsed = parse(&req);
+            assert_eq!(parsed.is_ok(), ok, "{exp}");
+            if let Err(e) = parsed {
+                assert_eq!(e.s3_code(), "AuthorizationQueryParametersError", "{exp}");
+                assert_eq!(e.s3_http_status(), 400, "{exp}");
+            }
         }
+        // Zero seconds: expired at once.
+        let q = out.value.replace("X-Amz-Expires=3600", "X-Amz-Expires=0");
+        let req = RequestParts::new("GET", "/bucket/key%20x", &q, &headers);
+        let e = parse(&req)
+            .unwrap()
+            .verify(b"secret", at(1), None)
+            .unwrap_err();
+        assert_eq!(e.s3_message(), "Request has expired");
         // Missing parameter.
         let q = out.value.replace("X-Amz-Date", "X-Amz-Dat");
         let req = RequestParts::new("GET", "/bucket/key%20x", &q, &headers);

@@ -4,7 +4,7 @@
 //! parts, the secret (looked up by access key id between the two steps) and `now`.
 //!
 //! Supported: `Authorization` header auth, presigned query auth (`X-Amz-Expires`
-//! 1..=604800, enforced), session tokens (surfaced, not validated), signing scope taken
+//! 0..=604800, enforced), session tokens (surfaced, not validated), signing scope taken
 //! exactly as sent (boto 2's `0`/`127` region/service verify), ±15 min clock skew,
 //! constant-time comparison and a signing-key cache. aws-chunked payloads
 //! (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, `STREAMING-UNSIGNED-PAYLOAD-TRAILER`)

@@ -10,6 +10,7 @@ mod policy_cmd;
 mod s3;
 mod s3_body;
 mod s3_checks;
+mod s3_unchunk;
 mod startup;
 mod test_mode;
 

@@ -73,18 +73,21 @@ pub async fn handle(
     let refused = crate::s3_checks::precheck(&parts);
     // Test mode: a key this server does not hold is the root, whatever its secret — after
     // the guard's checks (which `admit` below repeats: test mode only pays twice).
+    // Its aws-chunked body, if any, is decoded here (`s3_unchunk`).
+    let mut unchunk = None;
     let refused = if refused.is_none() && iam.test_mode() {
-        iamd_s3::precheck(
+        match iamd_s3::precheck(
             parts.method.as_str(),
             parts.uri.path(),
             parts.uri.query().unwrap_or(""),
             &parts.headers,
-        )
-        .err()
-        .or_else(|| {
-            crate::test_mode::admit_s3(iam, &mut parts);
-            None
-        })
+        ) {
+            Err(r) => Some(r),
+            Ok(()) => {
+                unchunk = crate::test_mode::admit_s3(iam, &mut parts);
+                None
+            }
+        }
     } else {
         refused
     };
@@ -161,9 +164,18 @@ pub async fn handle(
     let verdict = iamd_s3::Verdict::default();
     let body = if has_body {
         let timed = crate::s3_body::ProgressTimeout::new(body, body_timeout(), stalled.clone());
-        match iamd_s3::CheckedBody::wrap(timed, &parts, verdict.clone()) {
-            Ok(checked) => s3s::Body::http_body(checked),
-            Err(timed) => s3s::Body::http_body(timed),
+        match unchunk {
+            Some(u) => {
+                let decoded = u.wrap(timed, verdict.clone());
+                match iamd_s3::CheckedBody::wrap(decoded, &parts, verdict.clone()) {
+                    Ok(checked) => s3s::Body::http_body(checked),
+                    Err(decoded) => s3s::Body::http_body(decoded),
+                }
+            }
+            None => match iamd_s3::CheckedBody::wrap(timed, &parts, verdict.clone()) {
+                Ok(checked) => s3s::Body::http_body(checked),
+                Err(timed) => s3s::Body::http_body(timed),
+            },
         }
     } else {
         s3s::Body::http_body(body)
@@ -204,12 +216,21 @@ pub async fn handle(
                     parts.headers.remove(http::header::CONTENT_LENGTH);
                     s3s::Body::from(xml)
                 }
+                (false, Some(xml)) if method == http::Method::GET => {
+                    match unquote_attributes_etag(&xml) {
+                        Some(xml) => {
+                            parts.headers.remove(http::header::CONTENT_LENGTH);
+                            s3s::Body::from(xml)
+                        }
+                        None => s3s::Body::from(xml),
+                    }
+                }
                 _ => body,
             };
-            // HeadObject of a part (`?partNumber=N`) answers 206 on AWS, as the GET
-            // of that part does; s3s 0.14's HeadObject serializer always answers 200
-            // whatever status the operation sets, so a HEAD answered with a
-            // Content-Range (only the part case sets one) is made partial here.
+            // HeadObject of a part (`?partNumber=N`) or with a `Range` answers 206 on
+            // AWS, as the GET of it does; s3s 0.14's HeadObject serializer always
+            // answers 200 whatever status the operation sets, so a HEAD answered with a
+            // Content-Range (only those cases set one) is made partial here.
             if method == http::Method::HEAD
                 && parts.status == http::StatusCode::OK
                 && parts.headers.contains_key(http::header::CONTENT_RANGE)
@@ -304,6 +325,25 @@ fn refusal_response(r: &Refusal, request_id: &str, close: bool) -> Response<Body
     resp
 }
 
+/// GetObjectAttributes answers the ETag unquoted (AWS's API reference and S3's
+/// answers: `<ETag>…</ETag>`, unlike every other ETag); s3s 0.14 always quotes ETags.
+/// The document without the quotes, if `xml` is such an answer with a quoted ETag.
+fn unquote_attributes_etag(xml: &[u8]) -> Option<Vec<u8>> {
+    const ROOT: &[u8] = b"<GetObjectAttributesResponse";
+    if !xml.windows(ROOT.len()).take(128).any(|w| w == ROOT) {
+        return None;
+    }
+    const OPEN: &[u8] = b"<ETag>\"";
+    let open = xml.windows(OPEN.len()).position(|w| w == OPEN)? + OPEN.len();
+    let rest = xml.get(open..)?;
+    let len = rest.windows(8).position(|w| w == b"\"</ETag>")?;
+    let mut out = Vec::with_capacity(xml.len());
+    out.extend_from_slice(xml.get(..open - 1)?);
+    out.extend_from_slice(rest.get(..len)?);
+    out.extend_from_slice(rest.get(len + 1..)?);
+    Some(out)
+}
+
 /// s3s's `<Error>` document with the request id added (and AWS's message where s3s
 /// leaves it out); returns it with the error code.
 fn finish_error_document(
@@ -318,7 +358,25 @@ fn finish_error_document(
         return (xml.to_vec(), code);
     };
     let mut out = Vec::with_capacity(xml.len() + 160);
-    out.extend_from_slice(head);
+    match between(head, b"<Message>", b"</Message>").and_then(aws_message) {
+        Some(text) => {
+            // `<Message>` is there: the text between it and `</Message>` replaced.
+            let start = head
+                .windows(9)
+                .position(|w| w == b"<Message>")
+                .unwrap_or(head.len());
+            let end = head
+                .windows(10)
+                .position(|w| w == b"</Message>")
+                .map_or(head.len(), |e| e + 10);
+            out.extend_from_slice(head.get(..start).unwrap_or(head));
+            let mut m = String::new();
+            iamd_api::xml::elem_str(&mut m, "Message", text);
+            out.extend_from_slice(m.as_bytes());
+            out.extend_from_slice(head.get(end..).unwrap_or_default());
+        }
+        None => out.extend_from_slice(head),
+    }
     if between(head, b"<Message>", b"</Message>").is_none() {
         let text = default_message(code.as_deref().unwrap_or(""), status);
         let mut m = String::new();
@@ -331,6 +389,14 @@ fn finish_error_document(
     out.extend_from_slice(tail.as_bytes());
     out.extend_from_slice(b"</Error>");
     (out, code)
+}
+
+/// AWS's text for a refusal s3s words its own way: a `max-buckets` that is not a number
+/// (s3s refuses it while parsing, before ListBuckets sees it).
+fn aws_message(message: &[u8]) -> Option<&'static str> {
+    message
+        .starts_with(b"invalid query: max-buckets:")
+        .then_some("Argument max-buckets must be an integer between 1 and 10000.")
 }
 
 /// AWS's message for an error s3s raises without one (S3 error responses always
@@ -438,6 +504,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn object_attributes_etag_is_unquoted() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?><GetObjectAttributesResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ETag>"abc-2"</ETag><ObjectSize>3</ObjectSize></GetObjectAttributesResponse>"#;
+        let out = unquote_attributes_etag(xml).unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            r#"<?xml version="1.0" encoding="UTF-8"?><GetObjectAttributesResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ETag>abc-2</ETag><ObjectSize>3</ObjectSize></GetObjectAttributesResponse>"#
+        );
+        // Other documents keep their quotes; no ETag, nothing to do.
+        assert!(unquote_attributes_etag(b"<CopyObjectResult><ETag>\"x\"</ETag>").is_none());
+        assert!(unquote_attributes_etag(
+            b"<GetObjectAttributesResponse><ObjectSize>3</ObjectSize>"
+        )
+        .is_none());
+    }
+
+    #[test]
     fn error_documents_get_the_request_id() {
         let host = host_id("ABC");
         let (xml, code) = finish_error_document(
@@ -464,6 +546,12 @@ mod tests {
             "ABC",
         );
         assert!(xml.starts_with(b"<Error><Code>Whatever</Code><Message>Conflict</Message>"));
+        let (xml, _) = finish_error_document(
+            br#"<Error><Code>InvalidArgument</Code><Message>invalid query: max-buckets: abc</Message></Error>"#,
+            http::StatusCode::BAD_REQUEST,
+            "ABC",
+        );
+        assert!(xml.starts_with(b"<Error><Code>InvalidArgument</Code><Message>Argument max-buckets must be an integer between 1 and 10000.</Message><RequestId>ABC</RequestId>"));
         let id = request_id();
         assert_eq!(id.len(), 16);
         assert!(id

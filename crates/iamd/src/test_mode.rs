@@ -141,7 +141,10 @@ impl Ephemeral {
             }
         }
         if let Some(old) = lock(&self.current).replace(fresh.dir) {
-            let _ = std::fs::remove_dir_all(old);
+            // Off the reset's answer: the old server's objects can be many.
+            tokio::task::spawn_blocking(move || {
+                let _ = std::fs::remove_dir_all(old);
+            });
         }
         fresh.served
     }
@@ -162,6 +165,8 @@ impl Ephemeral {
     /// background (waited for if still in the making), and the next spare started.
     pub async fn reset(self: &Arc<Self>) -> Result<Served, StartError> {
         let spare = lock(&self.spare).take();
+        let started = std::time::Instant::now();
+        let ready = spare.as_ref().is_some_and(|t| t.is_finished());
         let fresh = match spare {
             Some(task) => task.await,
             None => {
@@ -171,6 +176,11 @@ impl Ephemeral {
             }
         }
         .map_err(|e| StartError::Store(format!("reset task: {e}")))??;
+        tracing::debug!(
+            ready,
+            waited_micros = started.elapsed().as_micros() as u64,
+            "test mode reset: spare server"
+        );
         let served = self.activate(fresh);
         self.start_spare();
         Ok(served)
@@ -258,7 +268,9 @@ pub async fn control(app: &App, req: Request<Incoming>) -> Response<Body> {
         return match ephemeral.reset().await {
             Ok(fresh) => {
                 let old = app.replace(fresh);
-                old.iam.flush_usage().await;
+                // The old server's last key-usage records go to its own store, which
+                // is being dropped: flushed off the answer's path.
+                tokio::spawn(async move { old.iam.flush_usage().await });
                 tracing::debug!(
                     micros = started.elapsed().as_micros() as u64,
                     "test mode reset"
@@ -358,25 +370,18 @@ fn s3_key(parts: &http::request::Parts) -> Option<(String, Option<String>)> {
 
 /// Test mode, S3: a signed request whose key [`Iam::authenticate`] makes test mode's
 /// root (a key this server does not hold, or a `reset-auth` pass) loses its signature
-/// (header or presigned query) and carries [`iamd_s3::TestRoot`] instead. Anything
-/// else is left as it is. Requests with signed streaming chunks keep their signature
-/// (s3s checks each chunk's with the key's secret).
-pub fn admit_s3(iam: &Iam<AnyStore>, parts: &mut http::request::Parts) {
-    let streaming_signed = parts
-        .headers
-        .get("x-amz-content-sha256")
-        .is_some_and(|v| v.as_bytes().starts_with(b"STREAMING-AWS4-HMAC-SHA256"));
-    if streaming_signed {
-        return;
-    }
-    let Some((id, token)) = s3_key(parts) else {
-        return;
-    };
-    let Ok(found) = iam.authenticate(&id, token.as_deref()) else {
-        return;
-    };
+/// (header or presigned query) and carries [`iamd_s3::TestRoot`] instead; an
+/// aws-chunked body of such a request (whose chunk signatures no secret here can
+/// check) is to be decoded by the listener: the [`crate::s3_unchunk::Unchunk`]
+/// returned. Anything else is left as it is.
+pub fn admit_s3(
+    iam: &Iam<AnyStore>,
+    parts: &mut http::request::Parts,
+) -> Option<crate::s3_unchunk::Unchunk> {
+    let (id, token) = s3_key(parts)?;
+    let found = iam.authenticate(&id, token.as_deref()).ok()?;
     if !found.any_secret {
-        return;
+        return None;
     }
     parts.headers.remove(http::header::AUTHORIZATION);
     parts.headers.remove("x-amz-security-token");
@@ -402,6 +407,7 @@ pub fn admit_s3(iam: &Iam<AnyStore>, parts: &mut http::request::Parts) {
         }
     }
     parts.extensions.insert(iamd_s3::TestRoot(found.principal));
+    crate::s3_unchunk::admit(parts)
 }
 
 #[cfg(test)]
