@@ -5,8 +5,10 @@
 //! As S3 counts: an object expires at the first midnight UTC at least `Days` days after
 //! it was written (an upload is aborted likewise, counted from its initiation), or
 //! from `Date` on. A rule applies to the keys of its prefix, sizes and tags (`Filter`,
-//! or the legacy `Prefix`); only `Enabled` rules run. Transitions and noncurrent-version
-//! actions have nothing to act on here (one storage class, no versions).
+//! or the legacy `Prefix`); only `Enabled` rules run. On a versioned bucket an
+//! expiration adds a delete marker (the object stays as a noncurrent version), as S3
+//! does. Transitions have nothing to act on here (one storage class); noncurrent-version
+//! actions are stored but not applied.
 //!
 //! An object is removed only while it is still the one the sweep judged (a newer
 //! object of the same key written meanwhile stays), its blob after the store let go
@@ -181,17 +183,26 @@ impl Core {
                     continue;
                 }
                 if !sel.tags.is_empty() {
-                    let tags = self.store.get_object_tags(bucket, &o.key).await?;
+                    let tags = self
+                        .store
+                        .get_object_tags(bucket, &o.key, Some(&o.version_id))
+                        .await?;
                     if !sel.tags.iter().all(|t| tags.contains(t)) {
                         continue;
                     }
                 }
-                if self
+                // As a DELETE without a version: on a versioned bucket a delete
+                // marker covers the object, which stays as a noncurrent version.
+                let marker_id = crate::blobs::new_id()
+                    .map_err(|e| iamd_store::StoreError::Database(format!("version id: {e}")))?;
+                if let Some(d) = self
                     .store
-                    .delete_object_if_blob(bucket, &o.key, &o.blob_id)
+                    .delete_object_if_blob(bucket, &o.key, &o.blob_id, &marker_id)
                     .await?
                 {
-                    self.blobs.remove(std::slice::from_ref(&o.blob_id)).await;
+                    if let Some(b) = &d.unused {
+                        self.blobs.remove(std::slice::from_ref(b)).await;
+                    }
                     n += 1;
                 }
             }
