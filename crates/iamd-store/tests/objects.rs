@@ -640,3 +640,72 @@ common::on_both!(
     versions_and_delete_markers,
     conditional_writes,
 );
+
+/// S3 rows of a schema-7 database: an object with tags, a bucket.
+const SCHEMA_7_OBJECTS: &str = "
+INSERT INTO s3_buckets (name, owner_account, created) VALUES ('old', '123456789012', 1);
+INSERT INTO s3_objects (bucket, object_key, blob_id, size, etag, content_type, metadata, last_modified)
+    VALUES ('old', 'k', 'blob-old', 3, '\"e\"', NULL, '{}', 5);
+INSERT INTO s3_object_tags (bucket, object_key, tag_key, tag_value) VALUES ('old', 'k', 't', '1');
+";
+
+/// Objects written before schema 9 are their key's current null version, with their
+/// tags; the bucket is unversioned; versioning then works on them.
+async fn objects_of_schema_7_are_null_versions(s: AnyStore) {
+    let b = s.get_bucket("old").await.unwrap().unwrap();
+    assert_eq!(b.versioning, Versioning::Unversioned);
+    let o = current(&s, "old", "k").await.unwrap();
+    assert_eq!(
+        (o.version_id.as_str(), o.latest, o.blob_id.as_str(), o.size),
+        ("null", true, "blob-old", 3)
+    );
+    assert_eq!(
+        s.get_object_tags("old", "k", None).await.unwrap(),
+        tags(&[("t", "1")])
+    );
+    s.set_bucket_versioning("old", Versioning::Enabled)
+        .await
+        .unwrap();
+    put(&s, &object("old", "k", "blob-new"), &[]).await;
+    assert_eq!(all_versions(&s, "old").await, ["k:v-blob-new", "k:null"]);
+    assert_eq!(
+        s.get_object_tags("old", "k", Some("null")).await.unwrap(),
+        tags(&[("t", "1")])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migrates_schema_7_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iamd.db");
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+    for sql in iamd_store::testing::schema_up_to(7, false) {
+        sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+    }
+    sqlx::raw_sql(SCHEMA_7_OBJECTS)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let url = format!("sqlite://{}", path.display());
+    objects_of_schema_7_are_null_versions(AnyStore::open(&url).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrates_schema_7_objects() {
+    let cluster = iamd_store::testing::PgCluster::shared().unwrap();
+    let url = cluster.create_database().await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    for sql in iamd_store::testing::schema_up_to(7, true) {
+        sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+    }
+    sqlx::raw_sql(SCHEMA_7_OBJECTS)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    objects_of_schema_7_are_null_versions(AnyStore::open(&url).await.unwrap()).await;
+}
