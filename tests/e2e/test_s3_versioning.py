@@ -448,5 +448,23 @@ def test_lifecycle_expiration_adds_a_delete_marker(tmp_path):
         time.sleep(1.5)
         assert len(all_versions(c, name, Prefix="logs/")) == 2
         assert body(c, name, "logs/a", VersionId=v) == b"a"
+        # ExpiredObjectDeleteMarker: a marker left alone (its version removed) goes;
+        # a marker with versions under it stays.
+        c.put_object(Bucket=name, Key="tmp/alone", Body=b"x")
+        c.put_object(Bucket=name, Key="tmp/kept", Body=b"x")
+        gone = c.delete_object(Bucket=name, Key="tmp/alone")
+        c.delete_object(Bucket=name, Key="tmp/kept")
+        for k, vid, _, marker, _ in all_versions(c, name, Prefix="tmp/alone"):
+            if not marker:
+                c.delete_object(Bucket=name, Key=k, VersionId=vid)
+        assert [x[1] for x in all_versions(c, name, Prefix="tmp/alone")] == [gone["VersionId"]]
+        c.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
+            {"ID": "markers", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled",
+             "Expiration": {"ExpiredObjectDeleteMarker": True}}]})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and all_versions(c, name, Prefix="tmp/alone"):
+            time.sleep(0.2)
+        assert all_versions(c, name, Prefix="tmp/alone") == []
+        assert len(all_versions(c, name, Prefix="tmp/kept")) == 2
     finally:
         s.stop()
