@@ -14,6 +14,12 @@
 //! - Each call is one transaction; an acknowledged write is durable (same settings as
 //!   [`crate::Store::apply`]).
 //! - `metadata` and `tagging` are opaque texts chosen by the caller.
+//! - Versions (schema 9): a key has one or more versions, at most one current; a
+//!   delete marker is a version without bytes. The writes apply S3's rule for the
+//!   bucket's versioning state as read in their own transaction, and check their
+//!   [`Precondition`] there; writers of one key are serialized (SQLite: the one writer;
+//!   PostgreSQL: a transaction-scoped advisory lock on the key), so a conditional write
+//!   is atomic.
 
 use std::future::Future;
 
