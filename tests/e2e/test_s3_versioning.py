@@ -297,7 +297,7 @@ def test_copy_tagging_attributes_and_multipart_by_version(root):
     # GetObjectAttributes of a version.
     a = root.get_object_attributes(Bucket=name, Key="src", VersionId=v2, ObjectAttributes=["ObjectSize", "ETag"])
     assert a["ObjectSize"] == 6 and a["VersionId"] == v2
-    # A completed multipart upload is a new version.
+    # A completed multipart upload is a new version; UploadPartCopy reads a named version.
     up = root.create_multipart_upload(Bucket=name, Key="src")["UploadId"]
     etag = root.upload_part(Bucket=name, Key="src", UploadId=up, PartNumber=1, Body=b"parts")["ETag"]
     r = root.complete_multipart_upload(Bucket=name, Key="src", UploadId=up,
@@ -305,6 +305,13 @@ def test_copy_tagging_attributes_and_multipart_by_version(root):
     assert r["VersionId"] not in (v1, v2)
     assert body(root, name, "src") == b"parts" and body(root, name, "src", VersionId=v2) == b"second"
     assert len([v for v in all_versions(root, name, Prefix="src") if v[0] == "src"]) == 4
+    up = root.create_multipart_upload(Bucket=name, Key="pc")["UploadId"]
+    r = root.upload_part_copy(Bucket=name, Key="pc", UploadId=up, PartNumber=1,
+                              CopySource={"Bucket": name, "Key": "src", "VersionId": v2})
+    assert r["CopySourceVersionId"] == v2
+    root.complete_multipart_upload(Bucket=name, Key="pc", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": r["CopyPartResult"]["ETag"]}]})
+    assert body(root, name, "pc") == b"second"
 
 
 def user_client(server, iam, statements):
@@ -420,6 +427,35 @@ def test_concurrent_if_none_match_writers_one_wins(server):
             winner = results.index(200)
             assert body(c, name, key) == f"writer {winner}".encode()
             assert len([v for v in all_versions(c, name) if v[0] == key]) == 1
+        # CompleteMultipartUpload likewise: of four uploads of one key, one completes.
+        uploads = []
+        for i in range(4):
+            up = c.create_multipart_upload(Bucket=name, Key="mp")["UploadId"]
+            etag = c.upload_part(Bucket=name, Key="mp", UploadId=up, PartNumber=1,
+                                 Body=f"upload {i}".encode())["ETag"]
+            uploads.append((up, etag))
+        barrier = threading.Barrier(4)
+        results = [None] * 4
+
+        def complete(i):
+            up, etag = uploads[i]
+            barrier.wait()
+            try:
+                c.complete_multipart_upload(Bucket=name, Key="mp", UploadId=up, IfNoneMatch="*",
+                                            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+                results[i] = 200
+            except botocore.exceptions.ClientError as e:
+                results[i] = (e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"])
+
+        threads = [threading.Thread(target=complete, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results.count(200) == 1, results
+        assert all(r == 200 or r in (("PreconditionFailed", 412), ("ConditionalRequestConflict", 409))
+                   for r in results), results
+        assert body(c, name, "mp") == f"upload {results.index(200)}".encode()
 
 
 # -- lifecycle ---------------------------------------------------------------------------
