@@ -585,9 +585,9 @@ impl Core {
         }
     }
 
-    /// [`Core::list`] after a marker (ListObjects' `Marker`, ListObjectVersions'
-    /// `KeyMarker`); a marker naming a common prefix skips the whole prefix
-    /// ([`past_common_prefix`]).
+    /// [`Core::list`] after ListObjects' `Marker`; a marker naming a common prefix
+    /// skips the whole prefix ([`past_common_prefix`], as ListObjectVersions'
+    /// `KeyMarker` does in [`Core::list_versions`]).
     async fn list_past_marker(
         &self,
         bucket: &str,
