@@ -236,9 +236,13 @@ impl Core {
                 for (k, vs) in &check.keys {
                     ctx_owned.insert_multi(k, vs.iter().map(String::as_str));
                 }
-                if let (true, Some((b, k))) = (wants_tags, &check.existing_object) {
+                if let (true, Some((b, k, v))) = (wants_tags, &check.existing_object) {
                     use iamd_store::ObjectMeta;
-                    let tags = self.store.get_object_tags(b, k).await.map_err(internal)?;
+                    let tags = self
+                        .store
+                        .get_object_tags(b, k, v.as_deref())
+                        .await
+                        .map_err(internal)?;
                     for (tk, tv) in tags {
                         ctx_owned.insert(&format!("s3:ExistingObjectTag/{tk}"), tv);
                     }

@@ -22,8 +22,9 @@ pub struct Check {
     pub target: Target,
     /// Condition keys specific to this check.
     pub keys: Vec<(String, Vec<String>)>,
-    /// The object whose stored tags are `s3:ExistingObjectTag/*` (bucket, key).
-    pub existing_object: Option<(String, String)>,
+    /// The object whose stored tags are `s3:ExistingObjectTag/*` (bucket, key, and
+    /// the version id a request names: else the current version).
+    pub existing_object: Option<(String, String, Option<String>)>,
 }
 
 /// How a request is authorized.
@@ -153,6 +154,70 @@ pub fn copy_source(h: &HeaderMap) -> Result<(String, String), MapError> {
     }
 }
 
+/// The version id the copy source names (`x-amz-copy-source: …?versionId=`).
+pub fn copy_source_version(h: &HeaderMap) -> Option<String> {
+    let raw = header(h, "x-amz-copy-source")?;
+    let (_, q) = raw.split_once('?')?;
+    parse_query(q)
+        .into_iter()
+        .find(|(k, _)| k == "versionId")
+        .map(|(_, v)| v)
+}
+
+/// The action on an object: `plain`, or `version` (with the `s3:versionid` key) when
+/// the request names a version, as the Service Authorization Reference maps them.
+fn object_action(
+    plain: &'static str,
+    version: &'static str,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Check {
+    match version_id {
+        None => on_object(plain, bucket, key),
+        Some(v) => {
+            let mut c = on_object(version, bucket, key);
+            c.keys.push(("s3:versionid".into(), vec![v.to_string()]));
+            c
+        }
+    }
+}
+
+/// DeleteObject, and each item of DeleteObjects: `s3:DeleteObjectVersion` when a
+/// version is named.
+pub(crate) fn delete_check(bucket: &str, key: &str, version_id: Option<&str>) -> Check {
+    object_action(
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        bucket,
+        key,
+        version_id,
+    )
+}
+
+/// PutObjectTagging (decided in the handler, with the tags of the body).
+pub(crate) fn put_tagging_check(
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    tags: &[(String, String)],
+) -> Check {
+    let mut c = object_action(
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+        bucket,
+        key,
+        version_id,
+    );
+    c.keys.extend(request_tag_keys(tags));
+    c.existing_object = Some((
+        bucket.to_string(),
+        key.to_string(),
+        version_id.map(str::to_string),
+    ));
+    c
+}
+
 /// Percent-decoding without `+` → space (paths).
 fn percent_decode_path(s: &str) -> String {
     String::from_utf8_lossy(&iamd_text::percent::decode(s.as_bytes(), false)).into_owned()
@@ -195,6 +260,7 @@ pub const OPERATIONS: &[&str] = &[
     "PutObjectAcl",
     "PutBucketAcl",
     "GetBucketVersioning",
+    "PutBucketVersioning",
     "GetBucketAcl",
     "GetBucketRequestPayment",
     "GetBucketTagging",
@@ -231,6 +297,17 @@ pub fn plan(
     };
     let obj = |a| on_object(a, bucket, key);
     let bkt = |a| on_bucket(a, bucket);
+    let version_id = param(query, "versionId");
+    // An object check with the stored tags of the object (or version) it names.
+    let existing = |mut c: Check| {
+        c.existing_object = Some((
+            bucket.to_string(),
+            key.to_string(),
+            version_id.map(str::to_string),
+        ));
+        c
+    };
+    let versioned = |plain, version| object_action(plain, version, bucket, key, version_id);
     // Bucket settings: the Service Authorization Reference's action for each operation
     // (a Delete is authorized as the matching Put).
     if let Some(action) = bucket_setting_action(op) {
@@ -274,26 +351,16 @@ pub fn plan(
         }
         "ListMultipartUploads" => vec![bkt("s3:ListBucketMultipartUploads")],
         "GetObject" | "HeadObject" => {
-            let mut c = obj("s3:GetObject");
-            c.existing_object = Some((bucket.to_string(), key.to_string()));
-            vec![c]
+            vec![existing(versioned("s3:GetObject", "s3:GetObjectVersion"))]
         }
         // Both actions (AWS's API reference); the Version pair when a version is named.
-        "GetObjectAttributes" => {
-            let actions = if param(query, "versionId").is_some() {
-                ["s3:GetObjectVersion", "s3:GetObjectVersionAttributes"]
-            } else {
-                ["s3:GetObject", "s3:GetObjectAttributes"]
-            };
-            actions
-                .into_iter()
-                .map(|a| {
-                    let mut c = obj(a);
-                    c.existing_object = Some((bucket.to_string(), key.to_string()));
-                    c
-                })
-                .collect()
-        }
+        "GetObjectAttributes" => vec![
+            existing(versioned("s3:GetObject", "s3:GetObjectVersion")),
+            existing(versioned(
+                "s3:GetObjectAttributes",
+                "s3:GetObjectVersionAttributes",
+            )),
+        ],
         "PutObject" => {
             let mut c = obj("s3:PutObject");
             c.keys = acl_keys(h, true);
@@ -315,8 +382,15 @@ pub fn plan(
         }
         "CopyObject" | "UploadPartCopy" => {
             let (sb, sk) = copy_source(h)?;
-            let mut src = on_object("s3:GetObject", &sb, &sk);
-            src.existing_object = Some((sb.clone(), sk.clone()));
+            let source_version = copy_source_version(h);
+            let mut src = object_action(
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                &sb,
+                &sk,
+                source_version.as_deref(),
+            );
+            src.existing_object = Some((sb.clone(), sk.clone(), source_version));
             let mut dst = obj("s3:PutObject");
             if op == "CopyObject" {
                 dst.keys = acl_keys(h, true);
@@ -334,7 +408,7 @@ pub fn plan(
             }
             vec![dst, src]
         }
-        "DeleteObject" => vec![obj("s3:DeleteObject")],
+        "DeleteObject" => vec![delete_check(bucket, key, version_id)],
         "DeleteObjects" => return Ok(Plan::InHandler),
         "CreateMultipartUpload" => {
             let mut c = obj("s3:PutObject");
@@ -351,34 +425,29 @@ pub fn plan(
         "GetBucketPolicy" => vec![bkt("s3:GetBucketPolicy")],
         "DeleteBucketPolicy" => vec![bkt("s3:DeleteBucketPolicy")],
         "GetBucketPolicyStatus" => vec![bkt("s3:GetBucketPolicyStatus")],
-        "GetObjectTagging" => {
-            let mut c = obj("s3:GetObjectTagging");
-            c.existing_object = Some((bucket.to_string(), key.to_string()));
-            vec![c]
-        }
+        "GetObjectTagging" => vec![existing(versioned(
+            "s3:GetObjectTagging",
+            "s3:GetObjectVersionTagging",
+        ))],
         "PutObjectTagging" => return Ok(Plan::InHandler),
-        "GetObjectAcl" | "PutObjectAcl" => {
-            let mut c = obj(if op == "GetObjectAcl" {
-                "s3:GetObjectAcl"
-            } else {
-                "s3:PutObjectAcl"
-            });
-            if op == "PutObjectAcl" {
-                c.keys = acl_keys(h, false);
-            }
-            c.existing_object = Some((bucket.to_string(), key.to_string()));
-            vec![c]
+        "GetObjectAcl" => vec![existing(versioned(
+            "s3:GetObjectAcl",
+            "s3:GetObjectVersionAcl",
+        ))],
+        "PutObjectAcl" => {
+            let mut c = versioned("s3:PutObjectAcl", "s3:PutObjectVersionAcl");
+            c.keys.extend(acl_keys(h, false));
+            vec![existing(c)]
         }
         "PutBucketAcl" => {
             let mut c = bkt("s3:PutBucketAcl");
             c.keys = acl_keys(h, false);
             vec![c]
         }
-        "DeleteObjectTagging" => {
-            let mut c = obj("s3:DeleteObjectTagging");
-            c.existing_object = Some((bucket.to_string(), key.to_string()));
-            vec![c]
-        }
+        "DeleteObjectTagging" => vec![existing(versioned(
+            "s3:DeleteObjectTagging",
+            "s3:DeleteObjectVersionTagging",
+        ))],
         other => return Err(MapError::Unsupported(other.to_string())),
     };
     Ok(Plan::Checks(checks))
@@ -388,6 +457,7 @@ pub fn plan(
 fn bucket_setting_action(op: &str) -> Option<&'static str> {
     Some(match op {
         "GetBucketVersioning" => "s3:GetBucketVersioning",
+        "PutBucketVersioning" => "s3:PutBucketVersioning",
         "GetBucketAcl" => "s3:GetBucketAcl",
         "GetBucketRequestPayment" => "s3:GetBucketRequestPayment",
         "GetBucketTagging" => "s3:GetBucketTagging",
@@ -534,7 +604,7 @@ mod tests {
             assert_eq!(arn(&c[0]), "arn:aws:s3:::houdini/a//b/../x y", "{op}");
         }
         let c = checks("GetObject", S3Path::object("b", "k"), "", &[]);
-        assert_eq!(c[0].existing_object, Some(("b".into(), "k".into())));
+        assert_eq!(c[0].existing_object, Some(("b".into(), "k".into(), None)));
     }
 
     #[test]
@@ -543,7 +613,10 @@ mod tests {
             let c = checks("GetObjectAttributes", S3Path::object("b", "k"), query, &[]);
             for c in &c {
                 assert_eq!(arn(c), "arn:aws:s3:::b/k");
-                assert_eq!(c.existing_object, Some(("b".into(), "k".into())));
+                assert_eq!(
+                    c.existing_object.as_ref().map(|o| (&*o.0, &*o.1)),
+                    Some(("b", "k"))
+                );
             }
             c.iter().map(|c| c.action).collect::<Vec<_>>()
         };
@@ -555,6 +628,68 @@ mod tests {
             actions("attributes&versionId=null"),
             ["s3:GetObjectVersion", "s3:GetObjectVersionAttributes"]
         );
+    }
+
+    /// A request naming a version is authorized as the Version action, with
+    /// `s3:versionid` (the Service Authorization Reference's mapping).
+    #[test]
+    fn version_ids_map_to_the_version_actions() {
+        for (op, plain, version) in [
+            ("GetObject", "s3:GetObject", "s3:GetObjectVersion"),
+            ("HeadObject", "s3:GetObject", "s3:GetObjectVersion"),
+            ("DeleteObject", "s3:DeleteObject", "s3:DeleteObjectVersion"),
+            (
+                "GetObjectTagging",
+                "s3:GetObjectTagging",
+                "s3:GetObjectVersionTagging",
+            ),
+            (
+                "DeleteObjectTagging",
+                "s3:DeleteObjectTagging",
+                "s3:DeleteObjectVersionTagging",
+            ),
+            ("GetObjectAcl", "s3:GetObjectAcl", "s3:GetObjectVersionAcl"),
+            ("PutObjectAcl", "s3:PutObjectAcl", "s3:PutObjectVersionAcl"),
+        ] {
+            let c = checks(op, S3Path::object("b", "k"), "", &[]);
+            assert_eq!((c.len(), c[0].action), (1, plain), "{op}");
+            assert_eq!(key(&c[0], "s3:versionid"), None, "{op}");
+            let c = checks(op, S3Path::object("b", "k"), "versionId=abc", &[]);
+            assert_eq!((c.len(), c[0].action), (1, version), "{op}");
+            assert_eq!(arn(&c[0]), "arn:aws:s3:::b/k");
+            assert_eq!(key(&c[0], "s3:versionid"), Some(&["abc".to_string()][..]));
+            if op != "DeleteObject" {
+                assert_eq!(
+                    c[0].existing_object,
+                    Some(("b".into(), "k".into(), Some("abc".into())))
+                );
+            }
+        }
+        let c = put_tagging_check("b", "k", Some("v"), &[("t".into(), "1".into())]);
+        assert_eq!(c.action, "s3:PutObjectVersionTagging");
+        assert_eq!(delete_check("b", "k", None).action, "s3:DeleteObject");
+        // A copy of a version reads it as s3:GetObjectVersion.
+        let c = checks(
+            "CopyObject",
+            S3Path::object("dst", "k"),
+            "",
+            &[("x-amz-copy-source", "/src/a?versionId=v1")],
+        );
+        assert_eq!(
+            (c[1].action, arn(&c[1])),
+            ("s3:GetObjectVersion", "arn:aws:s3:::src/a")
+        );
+        assert_eq!(key(&c[1], "s3:versionid"), Some(&["v1".to_string()][..]));
+        let h = hm(&[("x-amz-copy-source", "src/a%20b?versionId=v%2B1")]);
+        assert_eq!(copy_source_version(&h).as_deref(), Some("v+1"));
+        for (op, action) in [
+            ("GetBucketVersioning", "s3:GetBucketVersioning"),
+            ("PutBucketVersioning", "s3:PutBucketVersioning"),
+            ("ListObjectVersions", "s3:ListBucketVersions"),
+        ] {
+            let c = checks(op, S3Path::bucket("b"), "", &[]);
+            assert_eq!((c[0].action, arn(&c[0])), (action, "arn:aws:s3:::b"));
+        }
     }
 
     #[test]
@@ -619,7 +754,7 @@ mod tests {
         );
         assert_eq!(
             (c[1].action, arn(&c[1])),
-            ("s3:GetObject", "arn:aws:s3:::src/dir/old file")
+            ("s3:GetObjectVersion", "arn:aws:s3:::src/dir/old file")
         );
         assert_eq!(
             key(&c[0], "s3:x-amz-metadata-directive"),
@@ -649,7 +784,7 @@ mod tests {
                 Ok(Plan::InHandler)
             );
         }
-        for op in ["PutBucketVersioning", "GetBucketWebsite", "Nonsense"] {
+        for op in ["GetBucketWebsite", "Nonsense"] {
             assert!(matches!(
                 plan(op, &S3Path::bucket("b"), &[], &HeaderMap::new()),
                 Err(MapError::Unsupported(_))

@@ -58,6 +58,7 @@ pub(crate) struct BucketEntry {
     /// public: the policy grants nothing to callers outside the owner's account.
     pub restrict_public: bool,
     pub cors: Option<Arc<s3s::dto::CORSConfiguration>>,
+    pub versioning: iamd_store::Versioning,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +114,7 @@ impl Core {
             .map(Arc::new);
         let entry = Arc::new(BucketEntry {
             owner: rec.owner_account,
+            versioning: rec.versioning,
             policy,
             restrict_public,
             cors,

@@ -5,8 +5,13 @@
 //! As S3 counts: an object expires at the first midnight UTC at least `Days` days after
 //! it was written (an upload is aborted likewise, counted from its initiation), or
 //! from `Date` on. A rule applies to the keys of its prefix, sizes and tags (`Filter`,
-//! or the legacy `Prefix`); only `Enabled` rules run. Transitions and noncurrent-version
-//! actions have nothing to act on here (one storage class, no versions).
+//! or the legacy `Prefix`); only `Enabled` rules run. On a versioned bucket an
+//! expiration adds a delete marker (the object stays as a noncurrent version), as S3
+//! does. `NoncurrentVersionExpiration` removes a version `NoncurrentDays` after it
+//! became noncurrent (when its successor was written), beyond the
+//! `NewerNoncurrentVersions` newest noncurrent ones; `ExpiredObjectDeleteMarker` removes a
+//! current delete marker that is its key's only version. Transitions have nothing to act
+//! on here (one storage class).
 //!
 //! An object is removed only while it is still the one the sweep judged (a newer
 //! object of the same key written meanwhile stays), its blob after the store let go
@@ -15,7 +20,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use iamd_store::ObjectMeta;
+use iamd_store::{ObjectMeta, Version};
 use s3s::dto::{BucketLifecycleConfiguration, LifecycleRule, TagSet};
 
 use crate::settings::LIFECYCLE;
@@ -31,6 +36,12 @@ struct Selection {
     tags: Vec<(String, String)>,
     larger_than: Option<i64>,
     smaller_than: Option<i64>,
+}
+
+impl Selection {
+    fn size_ok(&self, size: i64) -> bool {
+        self.larger_than.is_none_or(|m| size > m) && self.smaller_than.is_none_or(|m| size < m)
+    }
 }
 
 fn selection(rule: &LifecycleRule) -> Selection {
@@ -94,6 +105,30 @@ fn object_due(rule: &LifecycleRule, written_ms: i64, now_ms: i64) -> bool {
     e.date.as_ref().is_some_and(|d| now_ms >= ms_of(d))
 }
 
+/// Whether the rule's NoncurrentVersionExpiration removes the noncurrent version at
+/// `position` (1: the newest noncurrent one), noncurrent since `since_ms`, by `now_ms`.
+fn noncurrent_due(rule: &LifecycleRule, position: usize, since_ms: i64, now_ms: i64) -> bool {
+    let Some(e) = &rule.noncurrent_version_expiration else {
+        return false;
+    };
+    let keep = e
+        .newer_noncurrent_versions
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
+    position > keep
+        && e.noncurrent_days
+            .filter(|d| *d > 0)
+            .is_some_and(|d| now_ms >= after_days(since_ms, i64::from(d)))
+}
+
+/// Whether the rule removes expired object delete markers.
+fn cleans_markers(rule: &LifecycleRule) -> bool {
+    rule.expiration
+        .as_ref()
+        .and_then(|e| e.expired_object_delete_marker)
+        == Some(true)
+}
+
 /// Whether the rule aborts an upload initiated at `created_ms` by `now_ms`.
 fn upload_due(rule: &LifecycleRule, created_ms: i64, now_ms: i64) -> bool {
     rule.abort_incomplete_multipart_upload
@@ -147,8 +182,15 @@ impl Core {
                 };
             for rule in config.iter().flat_map(|c| &c.rules).filter(|r| enabled(r)) {
                 let sel = selection(rule);
-                if rule.expiration.is_some() {
+                if rule
+                    .expiration
+                    .as_ref()
+                    .is_some_and(|e| e.days.is_some() || e.date.is_some())
+                {
                     objects += self.expire_objects(&b.name, rule, &sel, now_ms).await?;
+                }
+                if rule.noncurrent_version_expiration.is_some() || cleans_markers(rule) {
+                    objects += self.expire_versions(&b.name, rule, &sel, now_ms).await?;
                 }
                 if rule.abort_incomplete_multipart_upload.is_some() {
                     uploads += self.abort_uploads(&b.name, rule, &sel, now_ms).await?;
@@ -175,23 +217,24 @@ impl Core {
             let full = page.len() == BATCH as usize;
             for o in page {
                 after.clone_from(&o.key);
-                let size_ok = sel.larger_than.is_none_or(|m| o.size > m)
-                    && sel.smaller_than.is_none_or(|m| o.size < m);
-                if !size_ok || !object_due(rule, o.last_modified, now_ms) {
+                if !sel.size_ok(o.size)
+                    || !object_due(rule, o.last_modified, now_ms)
+                    || !self.tags_match(sel, bucket, &o.key, &o.version_id).await?
+                {
                     continue;
                 }
-                if !sel.tags.is_empty() {
-                    let tags = self.store.get_object_tags(bucket, &o.key).await?;
-                    if !sel.tags.iter().all(|t| tags.contains(t)) {
-                        continue;
-                    }
-                }
-                if self
+                // As a DELETE without a version: on a versioned bucket a delete
+                // marker covers the object, which stays as a noncurrent version.
+                let marker_id = crate::blobs::new_id()
+                    .map_err(|e| iamd_store::StoreError::Database(format!("version id: {e}")))?;
+                if let Some(d) = self
                     .store
-                    .delete_object_if_blob(bucket, &o.key, &o.blob_id)
+                    .delete_object_if_blob(bucket, &o.key, &o.blob_id, &marker_id)
                     .await?
                 {
-                    self.blobs.remove(std::slice::from_ref(&o.blob_id)).await;
+                    if let Some(b) = &d.unused {
+                        self.blobs.remove(std::slice::from_ref(b)).await;
+                    }
                     n += 1;
                 }
             }
@@ -199,6 +242,121 @@ impl Core {
                 return Ok(n);
             }
         }
+    }
+
+    /// NoncurrentVersionExpiration and ExpiredObjectDeleteMarker over the versions the
+    /// rule selects, key by key (newest first). A version removed is removed by id;
+    /// the one a page ends on is removed after the next page is read (the listing
+    /// resumes after it).
+    async fn expire_versions(
+        &self,
+        bucket: &str,
+        rule: &LifecycleRule,
+        sel: &Selection,
+        now_ms: i64,
+    ) -> Result<usize, iamd_store::StoreError> {
+        let mut n = 0;
+        let (mut after_key, mut after_version) = (String::new(), None::<String>);
+        // The key being read, the position of its next version (0: current), and
+        // when the version before it was written (when the next became noncurrent).
+        let (mut key, mut position, mut newer_written) = (String::new(), 0usize, 0i64);
+        let mut lone_marker: Option<String> = None;
+        let mut carried: Option<(String, String)> = None;
+        loop {
+            let page = self
+                .store
+                .list_versions(
+                    bucket,
+                    &sel.prefix,
+                    &after_key,
+                    after_version.as_deref(),
+                    BATCH,
+                )
+                .await?;
+            let full = page.len() == BATCH as usize;
+            let mut doomed: Vec<(String, String)> = carried.take().into_iter().collect();
+            for v in page {
+                if v.key() != key {
+                    if let Some(m) = lone_marker.take() {
+                        doomed.push((key.clone(), m));
+                    }
+                    key = v.key().to_string();
+                    position = 0;
+                } else {
+                    position += 1;
+                }
+                after_key = key.clone();
+                after_version = Some(v.version_id().to_string());
+                let (written, size) = match &v {
+                    Version::Object(o) => (o.last_modified, Some(o.size)),
+                    Version::DeleteMarker(m) => (m.last_modified, None),
+                };
+                if position == 0 {
+                    if matches!(&v, Version::DeleteMarker(_)) && cleans_markers(rule) {
+                        lone_marker = Some(v.version_id().to_string());
+                    }
+                } else {
+                    lone_marker = None;
+                    if size.is_none_or(|s| sel.size_ok(s))
+                        && noncurrent_due(rule, position, newer_written, now_ms)
+                        && self.tags_match(sel, bucket, &key, v.version_id()).await?
+                    {
+                        doomed.push((key.clone(), v.version_id().to_string()));
+                    }
+                }
+                newer_written = written;
+            }
+            if !full {
+                if let Some(m) = lone_marker.take() {
+                    doomed.push((key.clone(), m));
+                }
+            }
+            for (k, v) in doomed {
+                if full && Some(&v) == after_version.as_ref() && k == after_key {
+                    carried = Some((k, v));
+                    continue;
+                }
+                n += self.remove_version(bucket, &k, &v).await?;
+            }
+            if !full {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// Whether the version carries every tag the rule selects by.
+    async fn tags_match(
+        &self,
+        sel: &Selection,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+    ) -> Result<bool, iamd_store::StoreError> {
+        if sel.tags.is_empty() {
+            return Ok(true);
+        }
+        let tags = self
+            .store
+            .get_object_tags(bucket, key, Some(version_id))
+            .await?;
+        Ok(sel.tags.iter().all(|t| tags.contains(t)))
+    }
+
+    /// Removes one version by id (its blob after the store let go of it).
+    async fn remove_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+    ) -> Result<usize, iamd_store::StoreError> {
+        let d = self
+            .store
+            .delete_object(bucket, key, Some(version_id), "")
+            .await?;
+        if let Some(b) = &d.unused {
+            self.blobs.remove(std::slice::from_ref(b)).await;
+        }
+        Ok(usize::from(d.unused.is_some() || d.delete_marker))
     }
 
     async fn abort_uploads(
@@ -273,6 +431,30 @@ mod tests {
         assert!(!upload_due(&rule(), written, due));
         assert!(upload_due(&rule(), written, due + DAY_MS));
         assert_eq!(selection(&rule()).prefix, "logs/");
+    }
+
+    #[test]
+    fn noncurrent_versions_expire_after_their_days_beyond_the_newest_kept() {
+        let mut r = rule();
+        assert!(!noncurrent_due(&r, 1, 0, i64::MAX));
+        r.noncurrent_version_expiration = Some(NoncurrentVersionExpiration {
+            newer_noncurrent_versions: Some(2),
+            noncurrent_days: Some(1),
+        });
+        // Noncurrent since 2024-01-01T10:00Z: due from 2024-01-03T00:00Z, for the
+        // third newest noncurrent version on.
+        let since = 1_704_103_200_000;
+        let due = 1_704_240_000_000;
+        assert!(noncurrent_due(&r, 3, since, due));
+        assert!(!noncurrent_due(&r, 3, since, due - 1));
+        assert!(!noncurrent_due(&r, 2, since, due));
+        r.expiration = Some(LifecycleExpiration {
+            date: None,
+            days: None,
+            expired_object_delete_marker: Some(true),
+        });
+        assert!(cleans_markers(&r));
+        assert!(!cleans_markers(&rule()));
     }
 
     #[test]

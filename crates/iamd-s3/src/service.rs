@@ -6,14 +6,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iamd_policy::{CompiledPolicy, PolicyType};
 use iamd_store::{
-    BucketRecord, DeleteBucket, ObjectMeta, ObjectRecord, PartRecord, StoreError, UploadRecord,
+    BucketRecord, DeleteBucket, ObjectMeta, ObjectRecord, PartRecord, Precondition, Put,
+    StoreError, UploadRecord, Version, Versioning, NULL_VERSION,
 };
 use md5::{Digest, Md5};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use crate::access::{internal, Authn};
-use crate::authz::{self, Check, Target};
+use crate::authz;
 use crate::blobs::{hex, BlobError, Written};
 use crate::integrity::{self, Algorithm, BodyCheck, ChecksumKind, Keep, ObjectChecksum};
 use crate::settings::{
@@ -102,6 +103,78 @@ pub(crate) fn no_such_bucket() -> S3Error {
 
 fn no_such_key() -> S3Error {
     s3_error!(NoSuchKey, "The specified key does not exist.")
+}
+
+fn no_such_version() -> S3Error {
+    s3_error!(NoSuchVersion, "The specified version does not exist.")
+}
+
+/// An error with S3's delete-marker headers (`x-amz-delete-marker: true` and the
+/// marker's version id).
+fn with_marker_headers(mut e: S3Error, version_id: &str) -> S3Error {
+    let mut h = http::HeaderMap::new();
+    h.insert(
+        "x-amz-delete-marker",
+        http::HeaderValue::from_static("true"),
+    );
+    if let Ok(v) = http::HeaderValue::from_str(version_id) {
+        h.insert("x-amz-version-id", v);
+    }
+    e.set_headers(h);
+    e
+}
+
+/// A request naming a delete marker by version id where only objects are (GET,
+/// HEAD, tagging): 405, as S3 answers.
+fn method_not_allowed(version_id: &str) -> S3Error {
+    let mut e = s3_error!(
+        MethodNotAllowed,
+        "The specified method is not allowed against this resource."
+    );
+    e.set_status_code(http::StatusCode::METHOD_NOT_ALLOWED);
+    with_marker_headers(e, version_id)
+}
+
+/// A version id as a request names it: `null`, or shaped like S3's (ours are 32 hex
+/// digits; AWS's 32 or more URL-safe base64 characters); S3 refuses any other with
+/// `InvalidArgument`, and a well-formed unknown one is `NoSuchVersion`.
+fn check_version_id(v: &str) -> S3Result<()> {
+    let shaped = (32..=1024).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-+/=".contains(&b));
+    if v == NULL_VERSION || shaped {
+        Ok(())
+    } else {
+        Err(s3_error!(InvalidArgument, "Invalid version id specified"))
+    }
+}
+
+/// A new version id (used only if the bucket's versioning is enabled).
+fn new_version_id() -> S3Result<String> {
+    crate::blobs::new_id().map_err(internal)
+}
+
+/// The version id S3 names in an answer: a versioned bucket's versions (the null
+/// one included); none for an unversioned bucket's objects.
+fn shown_version(versioned: bool, version_id: &str) -> Option<String> {
+    (versioned || version_id != NULL_VERSION).then(|| version_id.to_string())
+}
+
+/// `If-None-Match: *` / `If-Match: <etag>` of a PutObject or CompleteMultipartUpload.
+fn write_precondition<'a>(
+    if_match: &'a Option<ETagCondition>,
+    if_none_match: &'a Option<ETagCondition>,
+) -> S3Result<Precondition<'a>> {
+    match (if_match, if_none_match) {
+        (None, None) => Ok(Precondition::Always),
+        (None, Some(ETagCondition::Any)) => Ok(Precondition::IfAbsent),
+        (Some(ETagCondition::ETag(e)), None) => Ok(Precondition::IfMatch(e.value())),
+        // If-None-Match with an ETag, If-Match: *, both: S3 does not implement them.
+        _ => Err(S3Error::with_message(
+            S3ErrorCode::NotImplemented,
+            "A header you provided implies functionality that is not implemented",
+        )),
+    }
 }
 
 fn no_such_upload() -> S3Error {
@@ -390,6 +463,15 @@ struct Page {
     last: Option<String>,
 }
 
+/// [`Core::list_versions`]' page.
+struct VersionPage {
+    entries: Vec<Version>,
+    prefixes: Vec<String>,
+    truncated: bool,
+    /// The last key (with its version id) or common prefix returned.
+    last: Option<(String, Option<String>)>,
+}
+
 impl Core {
     pub(crate) async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
         match self.bucket(bucket).await? {
@@ -398,18 +480,44 @@ impl Core {
         }
     }
 
-    async fn object(&self, bucket: &str, key: &str) -> S3Result<ObjectRecord> {
+    /// The object's current version (`version: None`) or the version named: S3's
+    /// errors for a missing key or version, and for a delete marker (`NoSuchKey` with
+    /// the marker's headers when current, `MethodNotAllowed` when named).
+    async fn object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> S3Result<ObjectRecord> {
+        if let Some(v) = version {
+            check_version_id(v)?;
+        }
         match self
             .store
-            .get_object(bucket, key)
+            .get_object(bucket, key, version)
             .await
             .map_err(store_err)?
         {
-            Some(o) => Ok(o),
+            Some(Version::Object(o)) => Ok(o),
+            Some(Version::DeleteMarker(m)) => Err(match version {
+                None => with_marker_headers(no_such_key(), &m.version_id),
+                Some(_) => method_not_allowed(&m.version_id),
+            }),
             None => {
                 self.require_bucket(bucket).await?;
-                Err(no_such_key())
+                Err(match version {
+                    None => no_such_key(),
+                    Some(_) => no_such_version(),
+                })
             }
+        }
+    }
+
+    /// Whether the bucket is versioned (Enabled or Suspended).
+    async fn versioned(&self, bucket: &str) -> S3Result<bool> {
+        match self.bucket(bucket).await? {
+            Some(b) => Ok(b.versioning != Versioning::Unversioned),
+            None => Err(no_such_bucket()),
         }
     }
 
@@ -431,9 +539,15 @@ impl Core {
         extensions: &http::Extensions,
         bucket: &str,
         key: &str,
+        version: Option<&str>,
     ) -> S3Result<ObjectRecord> {
-        match self.object(bucket, key).await {
-            Err(e) if *e.code() == S3ErrorCode::NoSuchKey => {
+        match self.object(bucket, key, version).await {
+            Err(e)
+                if matches!(
+                    e.code(),
+                    S3ErrorCode::NoSuchKey | S3ErrorCode::NoSuchVersion
+                ) =>
+            {
                 let authn = extensions
                     .get::<Authn>()
                     .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))?;
@@ -445,28 +559,35 @@ impl Core {
         }
     }
 
-    /// Replaces an object's tags; NoSuchBucket or NoSuchKey when it is missing.
+    /// Replaces the tags of an object version (`None`: the current one); the version
+    /// tagged. S3's errors when it is missing or a delete marker.
     async fn set_object_tags(
         &self,
         bucket: &str,
         key: &str,
+        version: Option<&str>,
         tags: &[(String, String)],
-    ) -> S3Result<()> {
-        if self
+    ) -> S3Result<String> {
+        let o = self.object(bucket, key, version).await?;
+        match self
             .store
-            .set_object_tags(bucket, key, tags)
+            .set_object_tags(bucket, key, Some(&o.version_id), tags)
             .await
             .map_err(store_err)?
         {
-            return Ok(());
+            Some(v) => Ok(v),
+            // Removed meanwhile.
+            None => Err(if version.is_some() {
+                no_such_version()
+            } else {
+                no_such_key()
+            }),
         }
-        self.require_bucket(bucket).await?;
-        Err(no_such_key())
     }
 
-    /// [`Core::list`] after a marker (ListObjects' `Marker`, ListObjectVersions'
-    /// `KeyMarker`); a marker naming a common prefix skips the whole prefix
-    /// ([`past_common_prefix`]).
+    /// [`Core::list`] after ListObjects' `Marker`; a marker naming a common prefix
+    /// skips the whole prefix ([`past_common_prefix`], as ListObjectVersions'
+    /// `KeyMarker` does in [`Core::list_versions`]).
     async fn list_past_marker(
         &self,
         bucket: &str,
@@ -555,6 +676,67 @@ impl Core {
         })
     }
 
+    /// One page of ListObjectVersions: versions and delete markers by key then newest
+    /// first, after (`key_marker`, `version_marker`), keys under a delimiter rolled
+    /// into common prefixes (each counts once against `max`).
+    async fn list_versions(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        key_marker: String,
+        version_marker: Option<String>,
+        max: i32,
+    ) -> S3Result<VersionPage> {
+        let max = usize::try_from(max).unwrap_or(1000);
+        let delimiter = delimiter.filter(|d| !d.is_empty());
+        let mut page = VersionPage {
+            entries: Vec::new(),
+            prefixes: Vec::new(),
+            truncated: false,
+            last: None,
+        };
+        // A key marker without a version id resumes after the key (or after the
+        // common prefix it names).
+        let (mut after_key, mut after_version) = match version_marker {
+            Some(v) => (key_marker, Some(v)),
+            None => (past_common_prefix(key_marker, prefix, delimiter), None),
+        };
+        let batch = u32::try_from(max.clamp(100, 1000) + 1).unwrap_or(1001);
+        'outer: loop {
+            let rows = self
+                .store
+                .list_versions(bucket, prefix, &after_key, after_version.as_deref(), batch)
+                .await
+                .map_err(store_err)?;
+            let full = rows.len() as u32 == batch;
+            for v in rows {
+                if page.entries.len() + page.prefixes.len() >= max {
+                    page.truncated = true;
+                    break 'outer;
+                }
+                let key = v.key();
+                let rest = key.get(prefix.len()..).unwrap_or("");
+                if let Some(pos) = delimiter.and_then(|d| rest.find(d).map(|p| p + d.len())) {
+                    let cp = key[..prefix.len() + pos].to_string();
+                    after_key = format!("{cp}{}", char::MAX);
+                    after_version = None;
+                    page.last = Some((cp.clone(), None));
+                    page.prefixes.push(cp);
+                    continue 'outer;
+                }
+                after_key = key.to_string();
+                after_version = Some(v.version_id().to_string());
+                page.last = Some((after_key.clone(), after_version.clone()));
+                page.entries.push(v);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(page)
+    }
+
     /// Writes a PutObject / UploadPart body, checked against what the request
     /// declared (`expect`: digests, aws-chunked decoded length) before it is sealed.
     async fn put_bytes(
@@ -598,23 +780,92 @@ impl Core {
         Ok((w, check.kept()))
     }
 
-    /// Commits an object whose blob is written; deletes the replaced blob after.
-    async fn commit_object(&self, o: &ObjectRecord, tags: &[(String, String)]) -> S3Result<()> {
-        match self.store.put_object(o, tags).await {
-            Ok(old) => {
-                if let Some(old) = old {
-                    self.blobs.remove(&[old]).await;
-                }
-                Ok(())
+    /// Commits an object whose blob is written (a new version, or the null version
+    /// replaced, as the bucket's versioning says) if `when` holds; deletes the blobs
+    /// no longer referenced after, or the new blob if nothing was written.
+    async fn commit_object(
+        &self,
+        o: &ObjectRecord,
+        tags: &[(String, String)],
+        when: Precondition<'_>,
+    ) -> S3Result<iamd_store::Written> {
+        let r = self.store.put_object(o, tags, when).await;
+        self.committed(&o.blob_id, r.map(Some)).await
+    }
+
+    /// What a put or a completion's outcome means for the caller: the blobs the
+    /// store let go of deleted (or `blob`, the new one, if nothing was written), and
+    /// S3's error for a refusal.
+    async fn committed(
+        &self,
+        blob: &str,
+        r: Result<Option<Put>, StoreError>,
+    ) -> S3Result<iamd_store::Written> {
+        let refused = match r {
+            Ok(Some(Put::Written(w))) => {
+                self.blobs.remove(&w.unused).await;
+                return Ok(w);
             }
-            Err(e) => {
-                self.blobs.remove(std::slice::from_ref(&o.blob_id)).await;
-                match e {
-                    StoreError::Reference(_) => Err(no_such_bucket()),
-                    e => Err(store_err(e)),
-                }
-            }
+            Ok(Some(Put::PreconditionFailed)) => precondition_failed(),
+            Ok(Some(Put::NoSuchKey)) => no_such_key(),
+            Ok(None) => no_such_upload(),
+            Err(StoreError::Reference(_)) => no_such_bucket(),
+            Err(e) => store_err(e),
+        };
+        self.blobs.remove(&[blob.to_string()]).await;
+        Err(refused)
+    }
+
+    /// A DELETE of the key (`version: None`) or of one version; the blob the store
+    /// let go of is deleted after.
+    async fn delete_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> S3Result<iamd_store::Deleted> {
+        if let Some(v) = version {
+            check_version_id(v)?;
         }
+        let d = self
+            .store
+            .delete_object(bucket, key, version, &new_version_id()?)
+            .await
+            .map_err(|e| match e {
+                StoreError::Reference(_) => no_such_bucket(),
+                e => store_err(e),
+            })?;
+        if let Some(b) = &d.unused {
+            self.blobs.remove(std::slice::from_ref(b)).await;
+        }
+        Ok(d)
+    }
+
+    /// The source of a CopyObject or UploadPartCopy (`x-amz-copy-source`, with its
+    /// `?versionId=`): S3 refuses a delete marker named by version id.
+    async fn copy_source(
+        &self,
+        req_headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+    ) -> S3Result<(ObjectRecord, Option<String>)> {
+        let (sb, sk) = authz::copy_source(req_headers)
+            .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidArgument, e.to_string()))?;
+        let version = authz::copy_source_version(req_headers);
+        let src = self
+            .object_for_read(extensions, &sb, &sk, version.as_deref())
+            .await
+            .map_err(|e| {
+                if *e.code() == S3ErrorCode::MethodNotAllowed {
+                    s3_error!(
+                        InvalidRequest,
+                        "The source of a copy request may not specifically refer to a delete marker by version id."
+                    )
+                } else {
+                    e
+                }
+            })?;
+        let shown = shown_version(self.versioned(&sb).await?, &src.version_id);
+        Ok((src, shown))
     }
 
     async fn upload(&self, bucket: &str, key: &str, id: &str) -> S3Result<UploadRecord> {
@@ -936,6 +1187,7 @@ impl s3s::S3 for Service {
             name: name.clone(),
             owner_account: caller_account(core, &req)?,
             created: now_ms(),
+            versioning: Versioning::Unversioned,
         };
         // Object Ownership: BucketOwnerEnforced unless the request says otherwise;
         // the ACL the request sets must suit it.
@@ -1068,13 +1320,16 @@ impl s3s::S3 for Service {
             ));
         }
         let tags = parse_tags(&i.tagging)?;
+        let when = write_precondition(&i.if_match, &i.if_none_match)?;
         core.require_bucket(&i.bucket).await?;
         core.check_acl(&i.bucket, &req.headers, None).await?;
         let (w, checksum) = core.put_bytes(i.body, check, MAX_PUT).await?;
         let tag = format!("\"{}\"", hex(&w.md5));
         let o = ObjectRecord {
-            bucket: i.bucket,
-            key: i.key,
+            bucket: i.bucket.clone(),
+            key: i.key.clone(),
+            version_id: new_version_id()?,
+            latest: true,
             blob_id: w.id,
             size: w.size as i64,
             etag: tag.clone(),
@@ -1082,9 +1337,10 @@ impl s3s::S3 for Service {
             metadata: with_checksum(&request_meta!(i), checksum.as_ref(), &[]),
             last_modified: now_ms(),
         };
-        core.commit_object(&o, &tags).await?;
+        let written = core.commit_object(&o, &tags, when).await?;
         let mut out = PutObjectOutput {
             e_tag: Some(etag(&tag)),
+            version_id: shown_version(written.versioned, &written.version_id),
             ..Default::default()
         };
         set_checksum!(out, checksum);
@@ -1098,7 +1354,7 @@ impl s3s::S3 for Service {
         let core = &self.0;
         let i = req.input;
         let o = core
-            .object_for_read(&req.extensions, &i.bucket, &i.key)
+            .object_for_read(&req.extensions, &i.bucket, &i.key, i.version_id.as_deref())
             .await?;
         preconditions(
             &o,
@@ -1107,6 +1363,7 @@ impl s3s::S3 for Service {
             &i.if_modified_since,
             &i.if_unmodified_since,
         )?;
+        let version_id = shown_version(core.versioned(&i.bucket).await?, &o.version_id);
         let size = o.size as u64;
         let meta = decode_meta(&o.metadata);
         let part = match (i.part_number, &i.range) {
@@ -1167,6 +1424,7 @@ impl s3s::S3 for Service {
             content_disposition: i.response_content_disposition.or(meta.content_disposition),
             content_encoding: i.response_content_encoding.or(meta.content_encoding),
             content_language: i.response_content_language.or(meta.content_language),
+            version_id,
             ..Default::default()
         };
         set_checksum!(out, checksum);
@@ -1190,7 +1448,7 @@ impl s3s::S3 for Service {
         let core = &self.0;
         let i = req.input;
         let o = core
-            .object_for_read(&req.extensions, &i.bucket, &i.key)
+            .object_for_read(&req.extensions, &i.bucket, &i.key, i.version_id.as_deref())
             .await?;
         preconditions(
             &o,
@@ -1199,6 +1457,7 @@ impl s3s::S3 for Service {
             &i.if_modified_since,
             &i.if_unmodified_since,
         )?;
+        let version_id = shown_version(core.versioned(&i.bucket).await?, &o.version_id);
         let meta = decode_meta(&o.metadata);
         if i.part_number.is_some() && i.range.is_some() {
             return Err(s3_error!(
@@ -1226,6 +1485,7 @@ impl s3s::S3 for Service {
             content_disposition: meta.content_disposition,
             content_encoding: meta.content_encoding,
             content_language: meta.content_language,
+            version_id,
             ..Default::default()
         };
         set_checksum!(out, checksum);
@@ -1267,15 +1527,8 @@ impl s3s::S3 for Service {
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
         let core = &self.0;
         let i = req.input;
-        // No versioning: only the null version exists.
-        if i.version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(s3_error!(
-                NoSuchVersion,
-                "The specified version does not exist."
-            ));
-        }
         let o = core
-            .object_for_read(&req.extensions, &i.bucket, &i.key)
+            .object_for_read(&req.extensions, &i.bucket, &i.key, i.version_id.as_deref())
             .await?;
         // One header, comma-separated (s3s hands it over as one element).
         let want = |a: &str| {
@@ -1287,6 +1540,7 @@ impl s3s::S3 for Service {
         let meta = decode_meta(&o.metadata);
         let mut out = GetObjectAttributesOutput {
             last_modified: Some(ts(o.last_modified)),
+            version_id: shown_version(core.versioned(&i.bucket).await?, &o.version_id),
             ..Default::default()
         };
         if want(ObjectAttributes::ETAG) {
@@ -1321,16 +1575,14 @@ impl s3s::S3 for Service {
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let core = &self.0;
         let i = req.input;
-        core.require_bucket(&i.bucket).await?;
-        if let Some(blob) = core
-            .store
-            .delete_object(&i.bucket, &i.key)
-            .await
-            .map_err(store_err)?
-        {
-            core.blobs.remove(&[blob]).await;
-        }
-        Ok(S3Response::new(DeleteObjectOutput::default()))
+        let d = core
+            .delete_object(&i.bucket, &i.key, i.version_id.as_deref())
+            .await?;
+        Ok(S3Response::new(DeleteObjectOutput {
+            delete_marker: d.delete_marker.then_some(true),
+            version_id: d.version_id,
+            ..Default::default()
+        }))
     }
 
     async fn delete_objects(
@@ -1353,45 +1605,34 @@ impl s3s::S3 for Service {
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         for obj in i.delete.objects {
-            let check = Check {
-                action: "s3:DeleteObject",
-                target: Target::Arn {
-                    arn: authz::object_arn(&i.bucket, &obj.key),
-                    bucket: i.bucket.clone(),
-                },
-                keys: Vec::new(),
-                existing_object: None,
+            let check = authz::delete_check(&i.bucket, &obj.key, obj.version_id.as_deref());
+            let done = match core.authorize(&authn, std::slice::from_ref(&check)).await {
+                Ok(()) => {
+                    core.delete_object(&i.bucket, &obj.key, obj.version_id.as_deref())
+                        .await
+                }
+                Err(e) => Err(e),
             };
-            if let Err(e) = core.authorize(&authn, std::slice::from_ref(&check)).await {
-                errors.push(Error {
-                    code: Some(e.code().as_str().to_string()),
-                    key: Some(obj.key),
-                    message: e.message().map(str::to_string),
-                    version_id: None,
-                });
-                continue;
-            }
-            match core.store.delete_object(&i.bucket, &obj.key).await {
-                Ok(blob) => {
-                    if let Some(b) = blob {
-                        core.blobs.remove(&[b]).await;
-                    }
+            match done {
+                Ok(d) => {
                     if !quiet {
+                        // A marker added: DeleteMarker and its id; a version removed:
+                        // its id (and DeleteMarker if it was one), as S3 answers.
+                        let marker_id = d.delete_marker.then(|| d.version_id.clone()).flatten();
                         deleted.push(DeletedObject {
                             key: Some(obj.key),
-                            ..Default::default()
+                            delete_marker: d.delete_marker.then_some(true),
+                            delete_marker_version_id: marker_id,
+                            version_id: obj.version_id,
                         });
                     }
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "delete objects");
-                    errors.push(Error {
-                        code: Some("InternalError".into()),
-                        key: Some(obj.key),
-                        message: Some("We encountered an internal error. Please try again.".into()),
-                        version_id: None,
-                    });
-                }
+                Err(e) => errors.push(Error {
+                    code: Some(e.code().as_str().to_string()),
+                    key: Some(obj.key),
+                    message: e.message().map(str::to_string),
+                    version_id: obj.version_id,
+                }),
             }
         }
         Ok(S3Response::new(DeleteObjectsOutput {
@@ -1406,10 +1647,9 @@ impl s3s::S3 for Service {
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         let core = &self.0;
-        let (sb, sk) = authz::copy_source(&req.headers)
-            .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidArgument, e.to_string()))?;
+        let (src, src_version) = core.copy_source(&req.headers, &req.extensions).await?;
+        let (sb, sk) = (src.bucket.clone(), src.key.clone());
         let i = req.input;
-        let src = core.object_for_read(&req.extensions, &sb, &sk).await?;
         core.require_bucket(&i.bucket).await?;
         core.check_acl(&i.bucket, &req.headers, None).await?;
         if let Some(c) = &i.copy_source_if_match {
@@ -1428,7 +1668,9 @@ impl s3s::S3 for Service {
             .metadata_directive
             .as_ref()
             .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-        if !replace && sb == i.bucket && sk == i.key {
+        // Copying a version named by id onto its own key restores it (S3 allows it).
+        let named = authz::copy_source_version(&req.headers).is_some();
+        if !replace && !named && sb == i.bucket && sk == i.key {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -1443,7 +1685,7 @@ impl s3s::S3 for Service {
             Some("REPLACE") => parse_tags(&i.tagging)?,
             _ => core
                 .store
-                .get_object_tags(&sb, &sk)
+                .get_object_tags(&sb, &sk, Some(&src.version_id))
                 .await
                 .map_err(store_err)?,
         };
@@ -1473,6 +1715,8 @@ impl s3s::S3 for Service {
         let o = ObjectRecord {
             bucket: i.bucket,
             key: i.key,
+            version_id: new_version_id()?,
+            latest: true,
             blob_id: w.id,
             size: w.size as i64,
             etag: tag.clone(),
@@ -1480,7 +1724,7 @@ impl s3s::S3 for Service {
             metadata,
             last_modified: now,
         };
-        core.commit_object(&o, &tags).await?;
+        let written = core.commit_object(&o, &tags, Precondition::Always).await?;
         let mut result = CopyObjectResult {
             e_tag: Some(etag(&tag)),
             last_modified: Some(ts(now)),
@@ -1489,6 +1733,8 @@ impl s3s::S3 for Service {
         set_checksum!(result, checksum);
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(result),
+            copy_source_version_id: src_version,
+            version_id: shown_version(written.versioned, &written.version_id),
             ..Default::default()
         }))
     }
@@ -1671,12 +1917,10 @@ impl s3s::S3 for Service {
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         let core = &self.0;
-        let (sb, sk) = authz::copy_source(&req.headers)
-            .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidArgument, e.to_string()))?;
         let i = req.input;
         check_part_number(i.part_number)?;
         let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
-        let src = core.object_for_read(&req.extensions, &sb, &sk).await?;
+        let (src, src_version) = core.copy_source(&req.headers, &req.extensions).await?;
         let size = src.size as u64;
         let (start, len) = match &i.copy_source_range {
             None => (0, size),
@@ -1708,6 +1952,7 @@ impl s3s::S3 for Service {
         }
         Ok(S3Response::new(UploadPartCopyOutput {
             copy_part_result: Some(result),
+            copy_source_version_id: src_version,
             ..Default::default()
         }))
     }
@@ -1719,6 +1964,7 @@ impl s3s::S3 for Service {
         integrity::refuse_unchecked_complete(&req.headers)?;
         let core = &self.0;
         let i = req.input;
+        let when = write_precondition(&i.if_match, &i.if_none_match)?;
         let u = core.upload(&i.bucket, &i.key, &i.upload_id).await?;
         let wanted = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
         if wanted.is_empty() {
@@ -1817,6 +2063,8 @@ impl s3s::S3 for Service {
         let o = ObjectRecord {
             bucket: i.bucket.clone(),
             key: i.key.clone(),
+            version_id: new_version_id()?,
+            latest: true,
             blob_id: whole.id.clone(),
             size: whole.size as i64,
             etag: tag.clone(),
@@ -1824,22 +2072,17 @@ impl s3s::S3 for Service {
             metadata: with_checksum(&u.metadata, checksum.as_ref(), &summary),
             last_modified: now_ms(),
         };
-        match core.store.complete_upload(&i.upload_id, &o, &tags).await {
-            Ok(Some(unused)) => core.blobs.remove(&unused).await,
-            Ok(None) => {
-                core.blobs.remove(&[whole.id]).await;
-                return Err(no_such_upload());
-            }
-            Err(e) => {
-                core.blobs.remove(&[whole.id]).await;
-                return Err(store_err(e));
-            }
-        }
+        let r = core
+            .store
+            .complete_upload(&i.upload_id, &o, &tags, when)
+            .await;
+        let written = core.committed(&whole.id, r).await?;
         let mut out = CompleteMultipartUploadOutput {
             bucket: Some(i.bucket.clone()),
             key: Some(i.key.clone()),
             e_tag: Some(etag(&tag)),
             location: Some(format!("/{}/{}", i.bucket, i.key)),
+            version_id: shown_version(written.versioned, &written.version_id),
             ..Default::default()
         };
         set_checksum!(out, checksum);
@@ -2097,10 +2340,12 @@ impl s3s::S3 for Service {
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
         let core = &self.0;
         let i = req.input;
-        core.object(&i.bucket, &i.key).await?;
+        let o = core
+            .object(&i.bucket, &i.key, i.version_id.as_deref())
+            .await?;
         let tags = core
             .store
-            .get_object_tags(&i.bucket, &i.key)
+            .get_object_tags(&i.bucket, &i.key, Some(&o.version_id))
             .await
             .map_err(store_err)?;
         Ok(S3Response::new(GetObjectTaggingOutput {
@@ -2111,7 +2356,7 @@ impl s3s::S3 for Service {
                     value: Some(v),
                 })
                 .collect(),
-            version_id: None,
+            version_id: shown_version(core.versioned(&i.bucket).await?, &o.version_id),
         }))
     }
 
@@ -2129,20 +2374,15 @@ impl s3s::S3 for Service {
             .into_iter()
             .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
             .collect();
-        let keys = authz::request_tag_keys(&tags);
-        let check = Check {
-            action: "s3:PutObjectTagging",
-            target: Target::Arn {
-                arn: authz::object_arn(&i.bucket, &i.key),
-                bucket: i.bucket.clone(),
-            },
-            keys,
-            existing_object: Some((i.bucket.clone(), i.key.clone())),
-        };
+        let check = authz::put_tagging_check(&i.bucket, &i.key, i.version_id.as_deref(), &tags);
         core.authorize(&authn, std::slice::from_ref(&check)).await?;
         check_tags(&tags)?;
-        core.set_object_tags(&i.bucket, &i.key, &tags).await?;
-        Ok(S3Response::new(PutObjectTaggingOutput::default()))
+        let v = core
+            .set_object_tags(&i.bucket, &i.key, i.version_id.as_deref(), &tags)
+            .await?;
+        Ok(S3Response::new(PutObjectTaggingOutput {
+            version_id: shown_version(core.versioned(&i.bucket).await?, &v),
+        }))
     }
 
     async fn delete_object_tagging(
@@ -2151,21 +2391,85 @@ impl s3s::S3 for Service {
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
         let core = &self.0;
         let i = req.input;
-        core.set_object_tags(&i.bucket, &i.key, &[]).await?;
-        let mut resp = S3Response::new(DeleteObjectTaggingOutput::default());
+        let v = core
+            .set_object_tags(&i.bucket, &i.key, i.version_id.as_deref(), &[])
+            .await?;
+        let mut resp = S3Response::new(DeleteObjectTaggingOutput {
+            version_id: shown_version(core.versioned(&i.bucket).await?, &v),
+        });
         resp.status = Some(http::StatusCode::NO_CONTENT);
         Ok(resp)
     }
 
-    // -- versioning of never-versioned buckets ---------------------------------
+    // -- versioning ------------------------------------------------------------------
 
     async fn get_bucket_versioning(
         &self,
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        let core = &self.0;
+        let b = core
+            .store
+            .get_bucket(&req.input.bucket)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(no_such_bucket)?;
         // Never versioned: an empty VersioningConfiguration, as S3 answers.
-        self.0.require_bucket(&req.input.bucket).await?;
-        Ok(S3Response::new(GetBucketVersioningOutput::default()))
+        let status = match b.versioning {
+            Versioning::Unversioned => None,
+            Versioning::Enabled => Some(BucketVersioningStatus::ENABLED),
+            Versioning::Suspended => Some(BucketVersioningStatus::SUSPENDED),
+        };
+        Ok(S3Response::new(GetBucketVersioningOutput {
+            status: status.map(BucketVersioningStatus::from_static),
+            mfa_delete: None,
+        }))
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        settings::require_digest(&req.headers)?;
+        let core = &self.0;
+        let i = &req.input;
+        let c = &i.versioning_configuration;
+        // MFA delete needs the root user's MFA device, which no caller here has.
+        if c.mfa_delete
+            .as_ref()
+            .is_some_and(|m| m.as_str() == MFADelete::ENABLED)
+        {
+            return Err(s3_error!(
+                InvalidRequest,
+                "MFA Delete cannot be enabled: this server cannot verify the root user's MFA device (x-amz-mfa)."
+            ));
+        }
+        if c.mfa_delete
+            .as_ref()
+            .is_some_and(|m| m.as_str() != MFADelete::DISABLED)
+        {
+            return Err(settings::malformed_xml());
+        }
+        let state = match c.status.as_ref().map(|s| s.as_str()) {
+            Some(BucketVersioningStatus::ENABLED) => Versioning::Enabled,
+            Some(BucketVersioningStatus::SUSPENDED) => Versioning::Suspended,
+            Some(_) => return Err(settings::malformed_xml()),
+            // No status: nothing changes.
+            None => {
+                core.require_bucket(&i.bucket).await?;
+                return Ok(S3Response::new(PutBucketVersioningOutput {}));
+            }
+        };
+        let done = core
+            .store
+            .set_bucket_versioning(&i.bucket, state)
+            .await
+            .map_err(store_err)?;
+        core.forget_bucket(&i.bucket);
+        if !done {
+            return Err(no_such_bucket());
+        }
+        Ok(S3Response::new(PutBucketVersioningOutput {}))
     }
 
     async fn list_object_versions(
@@ -2175,57 +2479,70 @@ impl s3s::S3 for Service {
         let core = &self.0;
         let i = req.input;
         let owner_account = core.bucket_owner(&i.bucket).await?;
-        if i.version_id_marker
-            .as_deref()
-            .is_some_and(|m| !m.is_empty())
-            && i.key_marker.as_deref().unwrap_or("").is_empty()
-        {
+        let version_marker = i.version_id_marker.clone().filter(|m| !m.is_empty());
+        if version_marker.is_some() && i.key_marker.as_deref().unwrap_or("").is_empty() {
             return Err(s3_error!(
                 InvalidArgument,
                 "A version-id marker cannot be specified without a key marker."
             ));
         }
-        if i.version_id_marker
-            .as_deref()
-            .is_some_and(|m| m != "null" && !m.is_empty())
-        {
-            return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
+        if let Some(v) = &version_marker {
+            check_version_id(v)?;
         }
         let prefix = i.prefix.clone().unwrap_or_default();
         let max = page_size(i.max_keys);
-        // One version ("null") per key: listing after a key marker (and its null
-        // version) is listing after the key, or after the common prefix it names.
-        let l = core
-            .list_past_marker(
+        let page = core
+            .list_versions(
                 &i.bucket,
                 &prefix,
                 i.delimiter.as_deref(),
-                i.key_marker.clone(),
+                i.key_marker.clone().unwrap_or_default(),
+                version_marker,
                 max,
-                &i.encoding_type,
             )
             .await?;
-        let enc = |s: String| list_key(l.url, s);
+        let url = i
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == EncodingType::URL);
+        let enc = |s: String| list_key(url, s);
         let owner = settings::owner(&owner_account);
-        let versions = l
-            .contents
-            .into_iter()
-            .map(|o| ObjectVersion {
-                e_tag: o.e_tag,
-                is_latest: Some(true),
-                key: o.key,
-                last_modified: o.last_modified,
-                owner: Some(owner.clone()),
-                size: o.size,
-                storage_class: Some(ObjectVersionStorageClass::from_static(
-                    ObjectVersionStorageClass::STANDARD,
-                )),
-                version_id: Some("null".into()),
-                ..Default::default()
-            })
-            .collect();
-        let (next_key_marker, next_version_id_marker) = match (l.truncated, l.last) {
-            (true, Some(last)) => (Some(enc(last)), Some("null".to_string())),
+        let mut versions = Vec::new();
+        let mut delete_markers = Vec::new();
+        for v in page.entries {
+            match v {
+                Version::Object(o) => {
+                    let checksum = decode_meta(&o.metadata).checksum;
+                    versions.push(ObjectVersion {
+                        checksum_algorithm: checksum
+                            .as_ref()
+                            .map(|c| vec![ChecksumAlgorithm::from(c.algorithm.name().to_string())]),
+                        checksum_type: checksum
+                            .map(|c| ChecksumType::from(c.kind.name().to_string())),
+                        e_tag: Some(etag(&o.etag)),
+                        is_latest: Some(o.latest),
+                        key: Some(enc(o.key)),
+                        last_modified: Some(ts(o.last_modified)),
+                        owner: Some(owner.clone()),
+                        size: Some(o.size),
+                        storage_class: Some(ObjectVersionStorageClass::from_static(
+                            ObjectVersionStorageClass::STANDARD,
+                        )),
+                        version_id: Some(o.version_id),
+                        ..Default::default()
+                    });
+                }
+                Version::DeleteMarker(m) => delete_markers.push(DeleteMarkerEntry {
+                    is_latest: Some(m.latest),
+                    key: Some(enc(m.key)),
+                    last_modified: Some(ts(m.last_modified)),
+                    owner: Some(owner.clone()),
+                    version_id: Some(m.version_id),
+                }),
+            }
+        }
+        let (next_key_marker, next_version_id_marker) = match (page.truncated, page.last) {
+            (true, Some((key, version))) => (Some(enc(key)), version),
             _ => (None, None),
         };
         Ok(S3Response::new(ListObjectVersionsOutput {
@@ -2234,9 +2551,17 @@ impl s3s::S3 for Service {
             key_marker: Some(enc(i.key_marker.unwrap_or_default())),
             version_id_marker: Some(i.version_id_marker.unwrap_or_default()),
             max_keys: Some(max),
-            is_truncated: Some(l.truncated),
+            is_truncated: Some(page.truncated),
             versions: Some(versions),
-            common_prefixes: Some(l.common_prefixes),
+            delete_markers: Some(delete_markers),
+            common_prefixes: Some(
+                page.prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(enc(p)),
+                    })
+                    .collect(),
+            ),
             delimiter: i.delimiter.map(enc),
             next_key_marker,
             next_version_id_marker,
@@ -2277,7 +2602,7 @@ impl s3s::S3 for Service {
         let core = &self.0;
         let i = &req.input;
         // The bucket owner owns every object (BucketOwnerEnforced).
-        core.object_for_read(&req.extensions, &i.bucket, &i.key)
+        core.object_for_read(&req.extensions, &i.bucket, &i.key, i.version_id.as_deref())
             .await?;
         let owner = core.bucket_owner(&i.bucket).await?;
         Ok(S3Response::new(GetObjectAclOutput {
@@ -2294,7 +2619,8 @@ impl s3s::S3 for Service {
         settings::require_digest(&req.headers)?;
         let core = &self.0;
         let i = &req.input;
-        core.object(&i.bucket, &i.key).await?;
+        core.object(&i.bucket, &i.key, i.version_id.as_deref())
+            .await?;
         core.check_acl(&i.bucket, &req.headers, i.access_control_policy.as_ref())
             .await?;
         Ok(S3Response::new(PutObjectAclOutput::default()))
@@ -2556,6 +2882,8 @@ mod tests {
         let o = |etag: &str, metadata: &str| ObjectRecord {
             bucket: "b".into(),
             key: "k".into(),
+            version_id: NULL_VERSION.into(),
+            latest: true,
             blob_id: "x".into(),
             size: 15,
             etag: etag.into(),

@@ -96,7 +96,8 @@ pub mod testing;
 pub use any::AnyStore;
 pub use error::StoreError;
 pub use objects::{
-    BucketRecord, DeleteBucket, ObjectMeta, ObjectRecord, PartRecord, Tags, UploadRecord,
+    BucketRecord, DeleteBucket, DeleteMarkerRecord, Deleted, ObjectMeta, ObjectRecord, PartRecord,
+    Precondition, Put, Tags, UploadRecord, Version, Versioning, Written, NULL_VERSION,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -12,6 +12,7 @@ fn bucket(name: &str) -> BucketRecord {
         name: name.into(),
         owner_account: "123456789012".into(),
         created: 1,
+        versioning: Versioning::Unversioned,
     }
 }
 
@@ -19,6 +20,8 @@ fn object(bucket: &str, key: &str, blob: &str) -> ObjectRecord {
     ObjectRecord {
         bucket: bucket.into(),
         key: key.into(),
+        version_id: format!("v-{blob}"),
+        latest: true,
         blob_id: blob.into(),
         size: 3,
         etag: "\"abc\"".into(),
@@ -26,6 +29,28 @@ fn object(bucket: &str, key: &str, blob: &str) -> ObjectRecord {
         metadata: "{}".into(),
         last_modified: 2,
     }
+}
+
+const ALWAYS: Precondition<'static> = Precondition::Always;
+
+/// Puts unconditionally; the written outcome.
+async fn put(s: &AnyStore, o: &ObjectRecord, tags: &[(String, String)]) -> Written {
+    match s.put_object(o, tags, ALWAYS).await.unwrap() {
+        Put::Written(w) => w,
+        other => panic!("put: {other:?}"),
+    }
+}
+
+/// The current object (not a delete marker).
+async fn current(s: &AnyStore, b: &str, k: &str) -> Option<ObjectRecord> {
+    match s.get_object(b, k, None).await.unwrap() {
+        Some(Version::Object(o)) => Some(o),
+        _ => None,
+    }
+}
+
+async fn delete(s: &AnyStore, b: &str, k: &str) -> Deleted {
+    s.delete_object(b, k, None, "marker").await.unwrap()
 }
 
 fn tags(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -67,18 +92,16 @@ async fn buckets_and_policies(s: AnyStore) {
         Err(StoreError::Reference(_))
     ));
 
-    s.put_object(&object("houdini", "a", "b1"), &[])
-        .await
-        .unwrap();
+    put(&s, &object("houdini", "a", "b1"), &[]).await;
     assert_eq!(
         s.delete_bucket("houdini").await.unwrap(),
         DeleteBucket::NotEmpty
     );
     assert_eq!(
-        s.delete_object("houdini", "a").await.unwrap().as_deref(),
+        delete(&s, "houdini", "a").await.unused.as_deref(),
         Some("b1")
     );
-    assert_eq!(s.delete_object("houdini", "a").await.unwrap(), None);
+    assert_eq!(delete(&s, "houdini", "a").await, Deleted::default());
     assert_eq!(
         s.delete_bucket("houdini").await.unwrap(),
         DeleteBucket::Deleted(Vec::new())
@@ -127,43 +150,47 @@ async fn bucket_settings(s: AnyStore) {
     assert_eq!(s.get_bucket_setting("b", "tagging").await.unwrap(), None);
 
     // A conditional delete removes the object only while it names that blob.
-    s.put_object(&object("b", "k", "old"), &tags(&[("a", "1")]))
+    put(&s, &object("b", "k", "old"), &tags(&[("a", "1")])).await;
+    put(&s, &object("b", "k", "new"), &[]).await;
+    assert!(s
+        .delete_object_if_blob("b", "k", "old", "m")
         .await
+        .unwrap()
+        .is_none());
+    assert_eq!(current(&s, "b", "k").await.unwrap().blob_id, "new");
+    let d = s
+        .delete_object_if_blob("b", "k", "new", "m")
+        .await
+        .unwrap()
         .unwrap();
-    s.put_object(&object("b", "k", "new"), &[]).await.unwrap();
-    assert!(!s.delete_object_if_blob("b", "k", "old").await.unwrap());
-    assert_eq!(
-        s.get_object("b", "k").await.unwrap().unwrap().blob_id,
-        "new"
-    );
-    assert!(s.delete_object_if_blob("b", "k", "new").await.unwrap());
-    assert_eq!(s.get_object("b", "k").await.unwrap(), None);
-    assert!(!s.delete_object_if_blob("b", "k", "new").await.unwrap());
+    assert_eq!(d.unused.as_deref(), Some("new"));
+    assert_eq!(s.get_object("b", "k", None).await.unwrap(), None);
+    assert!(s
+        .delete_object_if_blob("b", "k", "new", "m")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn objects_replace_and_list_in_byte_order(s: AnyStore) {
     s.create_bucket(&bucket("b")).await.unwrap();
     assert!(matches!(
-        s.put_object(&object("nope", "k", "x"), &[]).await,
+        s.put_object(&object("nope", "k", "x"), &[], ALWAYS).await,
         Err(StoreError::Reference(_))
     ));
     let keys = [
         "a//b", "../x", "dir/", "dir/a", "dir/b", "Z", "é", "a", "a%",
     ];
     for (i, k) in keys.iter().enumerate() {
-        s.put_object(&object("b", k, &format!("blob{i}")), &[])
-            .await
-            .unwrap();
+        put(&s, &object("b", k, &format!("blob{i}")), &[]).await;
     }
-    let old = s
-        .put_object(&object("b", "a", "new"), &tags(&[("t", "1")]))
-        .await
-        .unwrap();
-    assert_eq!(old.as_deref(), Some("blob7"));
-    let got = s.get_object("b", "a").await.unwrap().unwrap();
+    let w = put(&s, &object("b", "a", "new"), &tags(&[("t", "1")])).await;
+    assert_eq!(w.unused, ["blob7"]);
+    assert_eq!((w.version_id.as_str(), w.versioned), ("null", false));
+    let got = current(&s, "b", "a").await.unwrap();
     assert_eq!(got.blob_id, "new");
     assert_eq!(
-        s.get_object_tags("b", "a").await.unwrap(),
+        s.get_object_tags("b", "a", None).await.unwrap(),
         tags(&[("t", "1")])
     );
 
@@ -197,20 +224,26 @@ async fn objects_replace_and_list_in_byte_order(s: AnyStore) {
         .collect();
     assert_eq!(pct, ["a%"]);
 
+    assert_eq!(
+        s.set_object_tags("b", "dir/a", None, &tags(&[("x", "y")]))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("null")
+    );
     assert!(s
-        .set_object_tags("b", "dir/a", &tags(&[("x", "y")]))
+        .set_object_tags("b", "missing", None, &tags(&[("x", "y")]))
         .await
-        .unwrap());
-    assert!(!s
-        .set_object_tags("b", "missing", &tags(&[("x", "y")]))
-        .await
-        .unwrap());
+        .unwrap()
+        .is_none());
     // Deleting an object drops its tags; putting again starts without.
-    s.delete_object("b", "dir/a").await.unwrap();
-    s.put_object(&object("b", "dir/a", "again"), &[])
+    delete(&s, "b", "dir/a").await;
+    put(&s, &object("b", "dir/a", "again"), &[]).await;
+    assert!(s
+        .get_object_tags("b", "dir/a", None)
         .await
-        .unwrap();
-    assert!(s.get_object_tags("b", "dir/a").await.unwrap().is_empty());
+        .unwrap()
+        .is_empty());
 
     let mut blobs = s.all_blob_ids().await.unwrap();
     blobs.sort();
@@ -276,24 +309,28 @@ async fn multipart_uploads(s: AnyStore) {
     assert_eq!(s.list_uploads("b", "bi", 10).await.unwrap().len(), 1);
     assert_eq!(s.list_uploads("b", "x", 10).await.unwrap().len(), 0);
 
-    let done = s
-        .complete_upload("u1", &object("b", "big", "whole"), &tags(&[("a", "b")]))
+    let Some(Put::Written(done)) = s
+        .complete_upload(
+            "u1",
+            &object("b", "big", "whole"),
+            &tags(&[("a", "b")]),
+            ALWAYS,
+        )
         .await
         .unwrap()
-        .unwrap();
-    let mut done = done;
+    else {
+        panic!("not completed");
+    };
+    let mut done = done.unused;
     done.sort();
     assert_eq!(done, ["p1b", "p2"]);
     assert_eq!(s.get_upload("u1").await.unwrap(), None);
     assert!(s
-        .complete_upload("u1", &object("b", "big", "whole2"), &[])
+        .complete_upload("u1", &object("b", "big", "whole2"), &[], ALWAYS)
         .await
         .unwrap()
         .is_none());
-    assert_eq!(
-        s.get_object("b", "big").await.unwrap().unwrap().blob_id,
-        "whole"
-    );
+    assert_eq!(current(&s, "b", "big").await.unwrap().blob_id, "whole");
     assert!(matches!(
         s.put_part(&part(3, "p3")).await,
         Err(StoreError::Reference(_))
@@ -348,10 +385,10 @@ async fn delete_bucket_aborts_uploads(s: AnyStore) {
             .unwrap();
         }
     }
-    s.put_object(&object("b", "o", "ob"), &[]).await.unwrap();
+    put(&s, &object("b", "o", "ob"), &[]).await;
     assert_eq!(s.delete_bucket("b").await.unwrap(), DeleteBucket::NotEmpty);
     assert!(s.get_upload("u1").await.unwrap().is_some());
-    s.delete_object("b", "o").await.unwrap();
+    delete(&s, "b", "o").await;
     let DeleteBucket::Deleted(mut blobs) = s.delete_bucket("b").await.unwrap() else {
         panic!("not deleted");
     };
@@ -363,6 +400,236 @@ async fn delete_bucket_aborts_uploads(s: AnyStore) {
     assert_eq!(s.get_bucket("b").await.unwrap(), None);
 }
 
+fn ids(vs: &[Version]) -> Vec<String> {
+    vs.iter()
+        .map(|v| format!("{}:{}", v.key(), v.version_id()))
+        .collect()
+}
+
+async fn all_versions(s: &AnyStore, b: &str) -> Vec<String> {
+    ids(&s.list_versions(b, "", "", None, 100).await.unwrap())
+}
+
+/// Versioning: versions newest first, the null version, delete markers, removal by
+/// id (the next newest becomes current), listing after a (key, version) marker.
+async fn versions_and_delete_markers(s: AnyStore) {
+    s.create_bucket(&bucket("v")).await.unwrap();
+    // Written before versioning: the null version.
+    put(&s, &object("v", "k", "b0"), &[]).await;
+    put(&s, &object("v", "other", "o0"), &[]).await;
+    assert!(s
+        .set_bucket_versioning("v", Versioning::Enabled)
+        .await
+        .unwrap());
+    assert!(!s
+        .set_bucket_versioning("nope", Versioning::Enabled)
+        .await
+        .unwrap());
+    assert_eq!(
+        s.get_bucket("v").await.unwrap().unwrap().versioning,
+        Versioning::Enabled
+    );
+    let w1 = put(&s, &object("v", "k", "b1"), &tags(&[("n", "1")])).await;
+    assert_eq!(
+        (w1.version_id.as_str(), w1.versioned, w1.unused.len()),
+        ("v-b1", true, 0)
+    );
+    put(&s, &object("v", "k", "b2"), &[]).await;
+    assert_eq!(current(&s, "v", "k").await.unwrap().blob_id, "b2");
+    let Some(Version::Object(old)) = s.get_object("v", "k", Some("v-b1")).await.unwrap() else {
+        panic!("no version v-b1");
+    };
+    assert!(!old.latest && old.blob_id == "b1");
+    assert_eq!(s.get_object("v", "k", Some("nope")).await.unwrap(), None);
+    // Tags belong to a version.
+    assert_eq!(
+        s.get_object_tags("v", "k", Some("v-b1")).await.unwrap(),
+        tags(&[("n", "1")])
+    );
+    assert!(s.get_object_tags("v", "k", None).await.unwrap().is_empty());
+    assert_eq!(
+        all_versions(&s, "v").await,
+        ["k:v-b2", "k:v-b1", "k:null", "other:null"]
+    );
+
+    // DELETE without a version: a delete marker becomes current.
+    let d = s.delete_object("v", "k", None, "m1").await.unwrap();
+    assert_eq!(
+        d,
+        Deleted {
+            version_id: Some("m1".into()),
+            delete_marker: true,
+            unused: None,
+            versioned: true
+        }
+    );
+    assert!(matches!(
+        s.get_object("v", "k", None).await.unwrap(),
+        Some(Version::DeleteMarker(m)) if m.latest && m.version_id == "m1"
+    ));
+    let listed: Vec<_> = s.list_objects("v", "", "", 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(),
+        ["other"]
+    );
+    assert!(s
+        .set_object_tags("v", "k", None, &tags(&[("a", "b")]))
+        .await
+        .unwrap()
+        .is_none());
+    // Paging: after a (key, version) marker, after a key, with a limit.
+    assert_eq!(
+        ids(&s
+            .list_versions("v", "", "k", Some("v-b2"), 100)
+            .await
+            .unwrap()),
+        ["k:v-b1", "k:null", "other:null"]
+    );
+    assert_eq!(
+        ids(&s.list_versions("v", "", "k", Some("m1"), 1).await.unwrap()),
+        ["k:v-b2"]
+    );
+    assert_eq!(
+        ids(&s.list_versions("v", "", "k", None, 10).await.unwrap()),
+        ["other:null"]
+    );
+    assert_eq!(
+        ids(&s.list_versions("v", "o", "", None, 10).await.unwrap()),
+        ["other:null"]
+    );
+
+    // Removing the marker restores the version under it.
+    let d = s.delete_object("v", "k", Some("m1"), "x").await.unwrap();
+    assert!(d.delete_marker && d.unused.is_none());
+    assert_eq!(current(&s, "v", "k").await.unwrap().blob_id, "b2");
+    // Removing a version by id returns its blob; a missing id removes nothing.
+    let d = s.delete_object("v", "k", Some("v-b1"), "x").await.unwrap();
+    assert_eq!((d.unused.as_deref(), d.delete_marker), (Some("b1"), false));
+    let d = s.delete_object("v", "k", Some("v-b1"), "x").await.unwrap();
+    assert_eq!(d.unused, None);
+
+    // Suspended: a PUT replaces the null version, a DELETE puts a null marker there.
+    s.set_bucket_versioning("v", Versioning::Suspended)
+        .await
+        .unwrap();
+    let w = put(&s, &object("v", "k", "b3"), &[]).await;
+    assert_eq!(
+        (w.version_id.as_str(), w.unused.as_slice(), w.versioned),
+        ("null", &["b0".to_string()][..], true)
+    );
+    assert_eq!(
+        all_versions(&s, "v").await,
+        ["k:null", "k:v-b2", "other:null"]
+    );
+    let d = delete(&s, "v", "k").await;
+    assert_eq!(
+        d,
+        Deleted {
+            version_id: Some("null".into()),
+            delete_marker: true,
+            unused: Some("b3".into()),
+            versioned: true
+        }
+    );
+    assert!(matches!(
+        s.get_object("v", "k", None).await.unwrap(),
+        Some(Version::DeleteMarker(_))
+    ));
+    assert_eq!(
+        all_versions(&s, "v").await,
+        ["k:null", "k:v-b2", "other:null"]
+    );
+    // A lifecycle expiration on a versioned bucket adds a marker too (the blob stays).
+    let d = s
+        .delete_object_if_blob("v", "other", "o0", "m2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(d.delete_marker && d.unused.as_deref() == Some("o0"));
+
+    // The bucket is not empty while a version remains.
+    assert_eq!(s.delete_bucket("v").await.unwrap(), DeleteBucket::NotEmpty);
+    let mut blobs = s.all_blob_ids().await.unwrap();
+    blobs.sort();
+    assert_eq!(blobs, ["b2"]);
+    for (k, v) in [("k", "null"), ("k", "v-b2"), ("other", "null")] {
+        s.delete_object("v", k, Some(v), "x").await.unwrap();
+    }
+    assert_eq!(s.get_object("v", "k", None).await.unwrap(), None);
+    assert!(matches!(
+        s.delete_bucket("v").await.unwrap(),
+        DeleteBucket::Deleted(_)
+    ));
+}
+
+/// Conditional writes are decided in the write's transaction: of concurrent
+/// `IfAbsent` writers of one key exactly one wins, on both engines.
+async fn conditional_writes(s: AnyStore) {
+    for (name, state) in [("c", Versioning::Unversioned), ("cv", Versioning::Enabled)] {
+        s.create_bucket(&bucket(name)).await.unwrap();
+        s.set_bucket_versioning(name, state).await.unwrap();
+        let o = |blob: &str| object(name, "k", &format!("{name}-{blob}"));
+        assert_eq!(
+            s.put_object(&o("b1"), &[], Precondition::IfMatch("\"abc\""))
+                .await
+                .unwrap(),
+            Put::NoSuchKey
+        );
+        put(&s, &o("b1"), &[]).await;
+        assert_eq!(
+            s.put_object(&o("b2"), &[], Precondition::IfAbsent)
+                .await
+                .unwrap(),
+            Put::PreconditionFailed
+        );
+        assert_eq!(
+            s.put_object(&o("b2"), &[], Precondition::IfMatch("zzz"))
+                .await
+                .unwrap(),
+            Put::PreconditionFailed
+        );
+        assert_eq!(
+            current(&s, name, "k").await.unwrap().blob_id,
+            format!("{name}-b1")
+        );
+        // Quotes or not, the ETag matches.
+        assert!(matches!(
+            s.put_object(&o("b2"), &[], Precondition::IfMatch("abc"))
+                .await
+                .unwrap(),
+            Put::Written(_)
+        ));
+        // Behind a delete marker (or deleted), the key is absent.
+        delete(&s, name, "k").await;
+        assert!(matches!(
+            s.put_object(&o("b3"), &[], Precondition::IfAbsent)
+                .await
+                .unwrap(),
+            Put::Written(_)
+        ));
+
+        let mut racers = Vec::new();
+        for i in 0..8 {
+            let s = s.clone();
+            let o = object(name, "race", &format!("{name}-r{i}"));
+            racers.push(tokio::spawn(async move {
+                s.put_object(&o, &[], Precondition::IfAbsent).await
+            }));
+        }
+        let mut won = 0;
+        for r in racers {
+            match r.await.unwrap().unwrap() {
+                Put::Written(_) => won += 1,
+                Put::PreconditionFailed => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(won, 1, "{name}");
+        let versions = s.list_versions(name, "race", "", None, 100).await.unwrap();
+        assert_eq!(versions.len(), 1, "{name}");
+    }
+}
+
 common::on_both!(
     threads = 2;
     delete_bucket_aborts_uploads,
@@ -370,4 +637,75 @@ common::on_both!(
     buckets_and_policies,
     objects_replace_and_list_in_byte_order,
     multipart_uploads,
+    versions_and_delete_markers,
+    conditional_writes,
 );
+
+/// S3 rows of a schema-7 database: an object with tags, a bucket.
+const SCHEMA_7_OBJECTS: &str = "
+INSERT INTO s3_buckets (name, owner_account, created) VALUES ('old', '123456789012', 1);
+INSERT INTO s3_objects (bucket, object_key, blob_id, size, etag, content_type, metadata, last_modified)
+    VALUES ('old', 'k', 'blob-old', 3, '\"e\"', NULL, '{}', 5);
+INSERT INTO s3_object_tags (bucket, object_key, tag_key, tag_value) VALUES ('old', 'k', 't', '1');
+";
+
+/// Objects written before schema 9 are their key's current null version, with their
+/// tags; the bucket is unversioned; versioning then works on them.
+async fn objects_of_schema_7_are_null_versions(s: AnyStore) {
+    let b = s.get_bucket("old").await.unwrap().unwrap();
+    assert_eq!(b.versioning, Versioning::Unversioned);
+    let o = current(&s, "old", "k").await.unwrap();
+    assert_eq!(
+        (o.version_id.as_str(), o.latest, o.blob_id.as_str(), o.size),
+        ("null", true, "blob-old", 3)
+    );
+    assert_eq!(
+        s.get_object_tags("old", "k", None).await.unwrap(),
+        tags(&[("t", "1")])
+    );
+    s.set_bucket_versioning("old", Versioning::Enabled)
+        .await
+        .unwrap();
+    put(&s, &object("old", "k", "blob-new"), &[]).await;
+    assert_eq!(all_versions(&s, "old").await, ["k:v-blob-new", "k:null"]);
+    assert_eq!(
+        s.get_object_tags("old", "k", Some("null")).await.unwrap(),
+        tags(&[("t", "1")])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migrates_schema_7_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iamd.db");
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+    for sql in iamd_store::testing::schema_up_to(7, false) {
+        sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+    }
+    sqlx::raw_sql(SCHEMA_7_OBJECTS)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let url = format!("sqlite://{}", path.display());
+    objects_of_schema_7_are_null_versions(AnyStore::open(&url).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrates_schema_7_objects() {
+    let cluster = iamd_store::testing::PgCluster::shared().unwrap();
+    let url = cluster.create_database().await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    for sql in iamd_store::testing::schema_up_to(7, true) {
+        sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+    }
+    sqlx::raw_sql(SCHEMA_7_OBJECTS)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    objects_of_schema_7_are_null_versions(AnyStore::open(&url).await.unwrap()).await;
+}
