@@ -271,11 +271,12 @@ async fn serve(config: Config) -> Result<(), StartError> {
     let (iam, report) = iamd_iam::Iam::open(store, master, init)
         .await
         .map_err(|e| StartError::Account(e.to_string()))?;
+    // S3: the blob backend (orphans a crash left removed; an upstream checked) before
+    // listening, then the service.
+    let blobs = crate::objects::open(&config, &s3_store).await?;
     let (listener, local) = bind(&config).await?;
     let account = iam.account_id().to_string();
     let accounts = iam.account_ids().len();
-    // S3: the blob backend (orphans a crash left removed), then the service.
-    let blobs = crate::objects::open(&config, &s3_store).await?;
     crate::s3::set_body_timeout(config.s3_body_timeout);
     let s3 = iamd_s3::service(iam.clone(), s3_store, blobs, config.domain.as_deref())
         .map_err(|e| StartError::S3(e.to_string()))?;
