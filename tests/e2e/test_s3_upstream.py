@@ -67,10 +67,9 @@ class Upstream:
         return self.s3.get_object(Bucket=self.bucket, Key=name)["Body"].read()
 
 
-@pytest.fixture(scope="module")
-def iamd_upstream(tmp_path_factory):
+def start_iamd_upstream(tmp):
     """iamd A on its local backend, with a bucket and a user allowed only that bucket."""
-    a = u.new_server(tmp_path_factory.mktemp("upstream-a"))
+    a = u.new_server(tmp)
     iam = a.client("iam")
     iam.create_user(UserName="blobstore")
     iam.put_user_policy(UserName="blobstore", PolicyName="bytes", PolicyDocument=(
@@ -78,7 +77,13 @@ def iamd_upstream(tmp_path_factory):
         f'"Resource": ["arn:aws:s3:::{UPSTREAM_BUCKET}", "arn:aws:s3:::{UPSTREAM_BUCKET}/*"]}}]}}'))
     k = iam.create_access_key(UserName="blobstore")["AccessKey"]
     a.client("s3").create_bucket(Bucket=UPSTREAM_BUCKET)
-    yield Upstream(a.endpoint, k["AccessKeyId"], k["SecretAccessKey"])
+    return a, Upstream(a.endpoint, k["AccessKeyId"], k["SecretAccessKey"])
+
+
+@pytest.fixture(scope="module")
+def iamd_upstream(tmp_path_factory):
+    a, up = start_iamd_upstream(tmp_path_factory.mktemp("upstream-a"))
+    yield up
     a.kill()
 
 
@@ -317,3 +322,29 @@ def test_two_nodes_on_one_database_and_one_upstream(pg, iamd_upstream, tmp_path)
     finally:
         n1.kill()
         n2.kill()
+
+
+def test_upstream_down_fails_closed_and_commits_nothing(tmp_path):
+    """With the upstream gone, reads and writes of bytes fail at once with 500
+    InternalError (never a hang), a failed PUT leaves no object, and what needs only
+    the metadata (HEAD, listing) still answers."""
+    a, up = start_iamd_upstream(tmp_path / "a")
+    b = u.new_server(tmp_path / "b", extra_env=up.env())
+    try:
+        s3 = b.client("s3")
+        s3.create_bucket(Bucket="houdini")
+        s3.put_object(Bucket="houdini", Key="kept", Body=b"bytes")
+        a.kill()
+        t0 = time.monotonic()
+        with s3_fails("InternalError", 500):
+            s3.get_object(Bucket="houdini", Key="kept")
+        with s3_fails("InternalError", 500):
+            s3.put_object(Bucket="houdini", Key="new", Body=b"x" * 1000)
+        assert time.monotonic() - t0 < 25
+        with s3_fails("404", 404):
+            s3.head_object(Bucket="houdini", Key="new")
+        assert s3.head_object(Bucket="houdini", Key="kept")["ContentLength"] == 5
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket="houdini")["Contents"]] == ["kept"]
+    finally:
+        b.kill()
+        a.kill()

@@ -415,6 +415,25 @@ mod tests {
         assert!(!is_blob_id("short"));
     }
 
+    async fn collect(parts: &[&'static [u8]], len: u64) -> Result<Vec<u8>, io::Error> {
+        let chunks: Vec<object_store::Result<Bytes>> =
+            parts.iter().map(|p| Ok(Bytes::from_static(p))).collect();
+        let mut s = UpstreamStream::new(futures_util::stream::iter(chunks).boxed(), len);
+        let mut out = Vec::new();
+        while let Some(c) = s.next().await {
+            out.extend_from_slice(&c?);
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn an_upstream_body_must_have_the_length_of_the_metadata() {
+        assert_eq!(collect(&[b"ab", b"cd"], 4).await.unwrap(), b"abcd");
+        let short = collect(&[b"ab"], 4).await.unwrap_err();
+        assert_eq!(short.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(collect(&[b"ab", b"cde"], 4).await.is_err());
+    }
+
     #[test]
     fn the_secret_is_not_printed() {
         let c = UpstreamConfig {
