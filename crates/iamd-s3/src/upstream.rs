@@ -140,7 +140,6 @@ impl Upstream {
             .with_region(&c.region)
             .with_access_key_id(&c.access_key_id)
             .with_secret_access_key(&c.secret_access_key)
-            .with_allow_http(true)
             .with_virtual_hosted_style_request(false)
             .with_client_options(
                 ClientOptions::new()
