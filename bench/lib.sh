@@ -92,3 +92,24 @@ bench_wrk() {
     --reps "$REPS" --duration "$DURATION" --conns "$CONNS" --rss "iamd=$IAMD_PID" "$@"
   echo "raw wrk output: $OUT/results/wrk"
 }
+
+# bench_melvins LABEL PORT: the S3 story's seed on the server on PORT (seed.py --s3:
+# melvins, houdini/obj-1k.bin), melvins' own key with his inline policy s3:* on houdini
+# (every request goes through the policy engine), and GetObject of obj-1k.bin signed
+# with it as LABEL's request.
+bench_melvins() {
+  local label=$1 port=$2 ep=http://127.0.0.1:$2 mak msk
+  python3 bench/tools/seed.py "$ep" $AK $SK --s3
+  read -r mak msk < <(python3 - "$ep" $AK $SK <<'PY'
+import json, sys, boto3
+ep, ak, sk = sys.argv[1:4]
+iam = boto3.client("iam", endpoint_url=ep, region_name="us-east-1", aws_access_key_id=ak, aws_secret_access_key=sk)
+iam.put_user_policy(UserName="melvins", PolicyName="allow_access_houdini", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
+                    "Resource": ["arn:aws:s3:::houdini", "arn:aws:s3:::houdini/*"]}]}))
+k = iam.create_access_key(UserName="melvins")["AccessKey"]
+print(k["AccessKeyId"], k["SecretAccessKey"])
+PY
+)
+  bench_sign $label $port "$mak" "$msk" s3-get-object --bucket houdini --key obj-1k.bin
+}

@@ -14,23 +14,8 @@ bench_setup
 IAMD_PORT=19921; MOTO_PORT=19922; CEILING_PORT=19923; CEILING_ARGS="--body-bytes 1024"
 bench_start iamd-bench-s3
 
-for target in iamd:$IAMD_PORT moto:$MOTO_PORT; do
-  label=${target%%:*}; port=${target##*:}; ep=http://127.0.0.1:$port
-  python3 bench/tools/seed.py "$ep" $AK $SK --s3
-  # melvins' own key, with the story's inline policy.
-  read -r MAK MSK < <(python3 - "$ep" $AK $SK <<'PY'
-import json, sys, boto3
-ep, ak, sk = sys.argv[1:4]
-iam = boto3.client("iam", endpoint_url=ep, region_name="us-east-1", aws_access_key_id=ak, aws_secret_access_key=sk)
-iam.put_user_policy(UserName="melvins", PolicyName="allow_access_houdini", PolicyDocument=json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
-                    "Resource": ["arn:aws:s3:::houdini", "arn:aws:s3:::houdini/*"]}]}))
-k = iam.create_access_key(UserName="melvins")["AccessKey"]
-print(k["AccessKeyId"], k["SecretAccessKey"])
-PY
-)
-  bench_sign $label $port "$MAK" "$MSK" s3-get-object --bucket houdini --key obj-1k.bin
-done
+bench_melvins iamd $IAMD_PORT
+bench_melvins moto $MOTO_PORT
 echo "iamd RSS idle: $(( $(rss $IAMD_PID) / 1024 )) MiB"
 # The ceiling gets iamd's request bytes (and ignores them).
 bench_wrk --ops s3-get-object \

@@ -1,5 +1,11 @@
-//! Object bytes on disk: one file per object or part under `<data>/s3/blobs/`, named by
-//! a generated id (never by S3 key: `a//b`, `../x` and `dir/` are legal keys).
+//! Object bytes: [`Blobs`], the storage interface the S3 operations write and read
+//! through, over one of two backends: the local blob directory ([`Local`], the
+//! default) or an upstream S3-compatible store ([`crate::upstream`]). Either way a
+//! blob is named by a generated id (never by S3 key: `a//b`, `../x` and `dir/` are
+//! legal keys), is complete before the metadata naming it is committed, and is
+//! removed once no metadata names it.
+//!
+//! Local: one file per object or part under `<data>/s3/blobs/`.
 //!
 //! Durability: a body is streamed to `<data>/s3/tmp/<id>`, fsynced, renamed into
 //! `blobs/`, and the directory fsynced; only then is the metadata committed. A crash
@@ -11,17 +17,22 @@
 //! directories are tightened at open).
 
 use std::collections::HashSet;
+use std::fmt::Display;
 use std::fs::Permissions;
+use std::future::Future;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt, ReadBuf};
+
+use crate::upstream::{Upstream, UpstreamStream};
 
 /// Read chunk size when streaming a blob out.
 const READ_CHUNK: usize = 256 * 1024;
@@ -32,8 +43,19 @@ const FILE_MODE: u32 = 0o600;
 /// `s3/`, `s3/blobs/`, `s3/tmp/`.
 const DIR_MODE: u32 = 0o700;
 
+/// Where object bytes live (cheap to clone).
 #[derive(Debug, Clone)]
-pub struct Blobs {
+pub struct Blobs(Backend);
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Local(Local),
+    Upstream(Arc<Upstream>),
+}
+
+/// The local blob directory.
+#[derive(Debug, Clone)]
+pub struct Local {
     blobs: PathBuf,
     tmp: PathBuf,
 }
@@ -78,6 +100,47 @@ impl Sink for () {
     }
 }
 
+/// A request body (or a blob read back): chunks, or the error that cut it.
+pub trait Body<E>: Stream<Item = Result<Bytes, E>> + Unpin {}
+
+impl<E, S: Stream<Item = Result<Bytes, E>> + Unpin> Body<E> for S {}
+
+/// Where [`drain`] puts a body's chunks (a temp file, an upstream writer).
+pub(crate) trait Put: Send {
+    fn put(&mut self, chunk: Bytes) -> impl Future<Output = Result<(), BlobError>> + Send;
+}
+
+impl Put for tokio::fs::File {
+    async fn put(&mut self, chunk: Bytes) -> Result<(), BlobError> {
+        Ok(self.write_all(&chunk).await?)
+    }
+}
+
+/// Feeds `body` to `to` up to `limit` bytes, through `check` and an MD5; returns the
+/// size and MD5 once `check` has accepted the whole body.
+pub(crate) async fn drain<E: Display>(
+    mut body: impl Body<E>,
+    limit: u64,
+    check: &mut impl Sink,
+    to: &mut impl Put,
+) -> Result<(u64, [u8; 16]), BlobError> {
+    let mut md5 = Md5::new();
+    let mut size = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(BlobError::TooLarge(limit));
+        }
+        check.update(&chunk)?;
+        md5.update(&chunk);
+        to.put(chunk).await?;
+    }
+    let md5: [u8; 16] = md5.finalize().into();
+    check.finish(&md5)?;
+    Ok((size, md5))
+}
+
 /// Creates `dir` (and missing parents) `0700` and sets `0700` on `dir` itself if it
 /// existed with another mode.
 fn private_dir(dir: &Path) -> io::Result<()> {
@@ -102,10 +165,105 @@ async fn private_file(path: &Path) -> io::Result<tokio::fs::File> {
 }
 
 impl Blobs {
-    /// Creates the directories under `data_dir`.
+    /// The local backend: creates the directories under `data_dir`.
     pub fn open(data_dir: &Path) -> io::Result<Blobs> {
+        Ok(Blobs(Backend::Local(Local::open(data_dir)?)))
+    }
+
+    /// The upstream backend.
+    pub fn upstream(u: Upstream) -> Blobs {
+        Blobs(Backend::Upstream(Arc::new(u)))
+    }
+
+    /// The upstream backend, if this is it.
+    pub fn as_upstream(&self) -> Option<&Upstream> {
+        match &self.0 {
+            Backend::Upstream(u) => Some(u),
+            Backend::Local(_) => None,
+        }
+    }
+
+    /// Streams `body` to a new blob; fails with [`BlobError::TooLarge`] past `limit`
+    /// and with whatever `check` refuses (nothing is stored then).
+    pub async fn write<E: Display>(
+        &self,
+        body: impl Body<E>,
+        limit: u64,
+        check: &mut impl Sink,
+    ) -> Result<Written, BlobError> {
+        match &self.0 {
+            Backend::Local(l) => l.write(body, limit, check).await,
+            Backend::Upstream(u) => u.write(body, limit, check).await,
+        }
+    }
+
+    /// Writes the concatenation of `sources` (byte ranges of existing blobs) to a new
+    /// blob; returns its id and size (the md5 is not meaningful: multipart ETags are
+    /// computed from parts).
+    pub async fn concat(&self, sources: &[(String, u64, u64)]) -> Result<Written, BlobError> {
+        match &self.0 {
+            Backend::Local(l) => l.concat(sources).await,
+            Backend::Upstream(u) => u.concat(sources).await,
+        }
+    }
+
+    /// A stream of `len` bytes of blob `id` from `start`.
+    pub async fn read(&self, id: &str, start: u64, len: u64) -> io::Result<BlobStream> {
+        Ok(match &self.0 {
+            Backend::Local(l) => BlobStream::Local(l.read(id, start, len).await?),
+            Backend::Upstream(u) => BlobStream::Upstream(u.read(id, start, len).await?),
+        })
+    }
+
+    /// Removes blobs no longer referenced (best effort: a leftover is an orphan that
+    /// a later startup removes).
+    pub async fn remove(&self, ids: &[String]) {
+        match &self.0 {
+            Backend::Local(l) => l.remove(ids).await,
+            Backend::Upstream(u) => u.remove(ids).await,
+        }
+    }
+
+    /// Startup: removes the blobs not in `known` (and, locally, temp files; upstream,
+    /// only those older than [`crate::upstream::ORPHAN_GRACE`]). Returns how many.
+    pub async fn remove_orphans(&self, known: HashSet<String>) -> io::Result<usize> {
+        match &self.0 {
+            Backend::Local(l) => {
+                let l = l.clone();
+                tokio::task::spawn_blocking(move || l.remove_orphans(&known))
+                    .await
+                    .map_err(io::Error::other)?
+            }
+            Backend::Upstream(u) => u
+                .remove_orphans(&known, crate::upstream::ORPHAN_GRACE)
+                .await
+                .map_err(io::Error::other),
+        }
+    }
+}
+
+/// A blob's bytes, from either backend.
+pub enum BlobStream {
+    Local(FileStream),
+    Upstream(UpstreamStream),
+}
+
+impl Stream for BlobStream {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.get_mut() {
+            BlobStream::Local(s) => Pin::new(s).poll_next(cx),
+            BlobStream::Upstream(s) => Pin::new(s).poll_next(cx),
+        }
+    }
+}
+
+impl Local {
+    /// Creates the directories under `data_dir`.
+    pub fn open(data_dir: &Path) -> io::Result<Local> {
         let root = data_dir.join("s3");
-        let b = Blobs {
+        let b = Local {
             blobs: root.join("blobs"),
             tmp: root.join("tmp"),
         };
@@ -121,34 +279,17 @@ impl Blobs {
 
     /// Streams `body` to a new blob; fails with [`BlobError::TooLarge`] past `limit`
     /// and with whatever `check` refuses.
-    pub async fn write<S, E>(
+    pub async fn write<E: Display>(
         &self,
-        mut body: S,
+        body: impl Body<E>,
         limit: u64,
         check: &mut impl Sink,
-    ) -> Result<Written, BlobError>
-    where
-        S: Stream<Item = Result<Bytes, E>> + Unpin,
-        E: std::fmt::Display,
-    {
+    ) -> Result<Written, BlobError> {
         let id = new_id()?;
         let tmp = self.tmp.join(&id);
         let result = async {
             let mut f = private_file(&tmp).await?;
-            let mut md5 = Md5::new();
-            let mut size = 0u64;
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
-                size += chunk.len() as u64;
-                if size > limit {
-                    return Err(BlobError::TooLarge(limit));
-                }
-                check.update(&chunk)?;
-                md5.update(&chunk);
-                f.write_all(&chunk).await?;
-            }
-            let md5: [u8; 16] = md5.finalize().into();
-            check.finish(&md5)?;
+            let (size, md5) = drain(body, limit, check, &mut f).await?;
             self.seal(f, &tmp, &id).await?;
             Ok(Written {
                 id: id.clone(),
@@ -352,7 +493,7 @@ mod tests {
         std::fs::create_dir_all(root.join("s3/blobs")).unwrap();
         std::fs::set_permissions(root.join("s3/blobs"), Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(root.join("s3"), Permissions::from_mode(0o777)).unwrap();
-        let b = Blobs::open(&root).unwrap();
+        let b = Local::open(&root).unwrap();
         for d in ["s3", "s3/blobs", "s3/tmp"] {
             assert_eq!(mode(&root.join(d)), 0o700, "{d}");
         }
@@ -378,7 +519,7 @@ mod tests {
     #[tokio::test]
     async fn a_refused_body_leaves_no_file() {
         let root = scratch();
-        let b = Blobs::open(&root).unwrap();
+        let b = Local::open(&root).unwrap();
         let r = b.write(body(b"data"), 100, &mut Refuse).await;
         assert!(matches!(r, Err(BlobError::Refused(_))));
         for d in ["s3/blobs", "s3/tmp"] {

@@ -6,7 +6,8 @@
 //! - [`guard`]: what a request must satisfy before s3s sees it (one auth mechanism,
 //!   scope service `s3`, every `x-amz-*` header signed).
 //! - [`service`]: the S3 operations (s3s `S3` trait) over [`iamd_store::ObjectMeta`]
-//!   (metadata in the database) and [`blobs`] (bytes in files named by generated ids).
+//!   (metadata in the database) and [`blobs`] (bytes named by generated ids, in local
+//!   files or on an [`upstream`] S3-compatible store).
 //! - `integrity`: `Content-MD5`, `x-amz-checksum-*` and aws-chunked decoded-length
 //!   checks for every body ([`CheckedBody`] wraps plain bodies before s3s reads them).
 //!
@@ -15,7 +16,6 @@
 //! through [`Core::authorize`]). Unmapped operations are refused (`NotImplemented`).
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use iamd_iam::Iam;
@@ -35,6 +35,7 @@ pub mod op_table;
 mod public;
 mod service;
 mod settings;
+pub mod upstream;
 
 pub use access::{admit, AdmittedSession, ClientInfo, TestRoot};
 pub use guard::{precheck, Refusal};
@@ -286,7 +287,7 @@ impl Cors {
 pub fn service(
     iam: Iam<AnyStore>,
     store: AnyStore,
-    data_dir: &Path,
+    blobs: blobs::Blobs,
     domain: Option<&str>,
 ) -> Result<S3, S3InitError> {
     let domain = match domain {
@@ -298,7 +299,7 @@ pub fn service(
     let core = Arc::new(Core {
         iam,
         store,
-        blobs: blobs::Blobs::open(data_dir)?,
+        blobs,
         buckets: RwLock::new(HashMap::new()),
     });
     let mut b = s3s::service::S3ServiceBuilder::new(service::Service(core.clone()));
@@ -314,13 +315,8 @@ pub fn service(
 }
 
 /// Startup: removes blobs no metadata references (left by a crash between writing
-/// a file and committing its metadata) and temp files. Returns how many.
-pub async fn remove_orphans(store: &AnyStore, data_dir: &Path) -> Result<usize, S3InitError> {
-    let b = blobs::Blobs::open(data_dir)?;
+/// a blob and committing its metadata) and temp files. Returns how many.
+pub async fn remove_orphans(store: &AnyStore, blobs: &blobs::Blobs) -> Result<usize, S3InitError> {
     let known: HashSet<String> = store.all_blob_ids().await?.into_iter().collect();
-    Ok(
-        tokio::task::spawn_blocking(move || b.remove_orphans(&known))
-            .await
-            .map_err(std::io::Error::other)??,
-    )
+    Ok(blobs.remove_orphans(known).await?)
 }

@@ -76,6 +76,7 @@ async fn create(args: CreateArgs) -> Result<String, StartError> {
         s3_body_timeout: None,
         s3_lifecycle_interval: None,
         session_key_rotation_hours: None,
+        upstream: Default::default(),
         ephemeral: false,
         test_mode: false,
         i_know_this_is_insecure: false,

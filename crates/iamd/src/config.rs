@@ -42,7 +42,8 @@ pub struct ServeArgs {
     pub master_key_file: Option<PathBuf>,
     /// TOML configuration file (keys: listen, data_dir, database_url, account_id,
     /// master_key_file, log, domain, s3_body_timeout, s3_lifecycle_interval,
-    /// session_key_rotation_hours).
+    /// session_key_rotation_hours, s3_upstream_endpoint, s3_upstream_bucket,
+    /// s3_upstream_region, s3_upstream_prefix, s3_upstream_credentials_file).
     #[arg(long, env = "IAMD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `iamd=debug`.
@@ -65,6 +66,9 @@ pub struct ServeArgs {
     /// value; a retired key still opens its tokens for 36 h.
     #[arg(long, env = "IAMD_SESSION_KEY_ROTATION_HOURS", value_parser = clap::value_parser!(u64).range(1..=MAX_SESSION_KEY_ROTATION_HOURS))]
     pub session_key_rotation_hours: Option<u64>,
+    /// `--s3-upstream-*`: object bytes on an upstream S3-compatible store.
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
     /// Keep nothing on disk: the database in memory, S3 objects in a temporary
     /// directory removed at exit (for test suites).
     #[arg(long, env = "IAMD_EPHEMERAL", value_parser = clap::builder::BoolishValueParser::new())]
@@ -80,6 +84,30 @@ pub struct ServeArgs {
     pub i_know_this_is_insecure: bool,
 }
 
+/// The `--s3-upstream-*` options (none given: object bytes in the data directory).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct UpstreamArgs {
+    /// Keep S3 object bytes on this S3-compatible store instead of the data directory
+    /// (`http(s)://host[:port]`, path-style requests); needs `--s3-upstream-bucket`
+    /// and credentials (`IAMD_S3_UPSTREAM_ACCESS_KEY_ID` and
+    /// `IAMD_S3_UPSTREAM_SECRET_ACCESS_KEY`, or `--s3-upstream-credentials-file`).
+    #[arg(long, env = "IAMD_S3_UPSTREAM_ENDPOINT")]
+    pub s3_upstream_endpoint: Option<String>,
+    /// The upstream bucket holding the object bytes (under opaque names).
+    #[arg(long, env = "IAMD_S3_UPSTREAM_BUCKET")]
+    pub s3_upstream_bucket: Option<String>,
+    /// The upstream's region (signing scope; default us-east-1).
+    #[arg(long, env = "IAMD_S3_UPSTREAM_REGION")]
+    pub s3_upstream_region: Option<String>,
+    /// Prefix of every upstream name, e.g. `iamd/` (default: none).
+    #[arg(long, env = "IAMD_S3_UPSTREAM_PREFIX")]
+    pub s3_upstream_prefix: Option<String>,
+    /// File with the upstream credentials (AWS shared-credentials format:
+    /// aws_access_key_id, aws_secret_access_key, optional aws_session_token; mode 0600).
+    #[arg(long, env = "IAMD_S3_UPSTREAM_CREDENTIALS_FILE")]
+    pub s3_upstream_credentials_file: Option<PathBuf>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -93,6 +121,22 @@ struct FileConfig {
     s3_body_timeout: Option<u64>,
     s3_lifecycle_interval: Option<u64>,
     session_key_rotation_hours: Option<u64>,
+    s3_upstream_endpoint: Option<String>,
+    s3_upstream_bucket: Option<String>,
+    s3_upstream_region: Option<String>,
+    s3_upstream_prefix: Option<String>,
+    s3_upstream_credentials_file: Option<PathBuf>,
+}
+
+/// Where S3 object bytes go when not in the data directory (the credentials are
+/// read at startup, from the environment or the file: never part of the config).
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Upstream {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub prefix: String,
+    pub credentials_file: Option<PathBuf>,
 }
 
 /// The resolved configuration.
@@ -111,6 +155,8 @@ pub struct Config {
     pub s3_lifecycle_interval: Duration,
     /// The session-token key rotation period.
     pub session_key_rotation: Duration,
+    /// S3 object bytes on an upstream store (`None`: in the data directory).
+    pub s3_upstream: Option<S3Upstream>,
     /// Nothing on disk (`--ephemeral`).
     pub ephemeral: bool,
     /// Test mode (`--test-mode`).
@@ -144,6 +190,14 @@ pub enum ConfigError {
     TestModeNotLoopback(SocketAddr),
     #[error("--ephemeral keeps the database in memory: it cannot be used with a database URL")]
     EphemeralDatabase,
+    #[error("--s3-upstream-endpoint and --s3-upstream-bucket go together (one is missing)")]
+    UpstreamIncomplete,
+    #[error(
+        "invalid --s3-upstream-endpoint {0:?}: must be http://host[:port] or https://host[:port]"
+    )]
+    UpstreamEndpoint(String),
+    #[error("--ephemeral cannot keep objects on an upstream store: its startup sweep would delete blobs no in-memory metadata names")]
+    EphemeralUpstream,
 }
 
 impl Config {
@@ -152,6 +206,7 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+        let s3_upstream = upstream(&args.upstream, &file)?;
         let listen = match args.listen.or(file.listen) {
             Some(a) => a,
             None => DEFAULT_LISTEN.parse().map_err(|_| ConfigError::Listen)?,
@@ -193,6 +248,9 @@ impl Config {
             MAX_SESSION_KEY_ROTATION_HOURS,
             ConfigError::SessionKeyRotation,
         )?;
+        if args.ephemeral && s3_upstream.is_some() {
+            return Err(ConfigError::EphemeralUpstream);
+        }
         Ok(Config {
             listen,
             data_dir: args
@@ -207,10 +265,41 @@ impl Config {
             s3_body_timeout: Duration::from_secs(s3_body_timeout),
             s3_lifecycle_interval: Duration::from_secs(s3_lifecycle_interval),
             session_key_rotation: Duration::from_secs(rotation_hours * 3600),
+            s3_upstream,
             ephemeral: args.ephemeral,
             test_mode: args.test_mode,
         })
     }
+}
+
+/// The `--s3-upstream-*` options (flag, else file), checked.
+fn upstream(args: &UpstreamArgs, file: &FileConfig) -> Result<Option<S3Upstream>, ConfigError> {
+    let pick = |a: &Option<String>, f: &Option<String>| a.clone().or_else(|| f.clone());
+    let endpoint = pick(&args.s3_upstream_endpoint, &file.s3_upstream_endpoint);
+    let bucket = pick(&args.s3_upstream_bucket, &file.s3_upstream_bucket);
+    let (endpoint, bucket) = match (endpoint, bucket) {
+        (None, None) => return Ok(None),
+        (Some(e), Some(b)) if !b.is_empty() => (e, b),
+        _ => return Err(ConfigError::UpstreamIncomplete),
+    };
+    let host = endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"))
+        .map(|h| h.trim_end_matches('/'));
+    if !host.is_some_and(|h| !h.is_empty() && !h.contains(['/', '?', '#', '@', ' '])) {
+        return Err(ConfigError::UpstreamEndpoint(endpoint));
+    }
+    Ok(Some(S3Upstream {
+        endpoint,
+        bucket,
+        region: pick(&args.s3_upstream_region, &file.s3_upstream_region)
+            .unwrap_or_else(|| "us-east-1".to_string()),
+        prefix: pick(&args.s3_upstream_prefix, &file.s3_upstream_prefix).unwrap_or_default(),
+        credentials_file: args
+            .s3_upstream_credentials_file
+            .clone()
+            .or_else(|| file.s3_upstream_credentials_file.clone()),
+    }))
 }
 
 /// A number option: `value` or `default`, which must be 1 to `max` (`error` otherwise).
@@ -257,6 +346,7 @@ mod tests {
             s3_body_timeout: None,
             s3_lifecycle_interval: None,
             session_key_rotation_hours: None,
+            upstream: UpstreamArgs::default(),
             ephemeral: false,
             test_mode: false,
             i_know_this_is_insecure: false,
@@ -378,6 +468,63 @@ mod tests {
                 Config::resolve(a),
                 Err(ConfigError::SessionKeyRotation(h)) if h == bad
             ));
+        }
+    }
+
+    #[test]
+    fn s3_upstream_from_flags_and_file() {
+        assert_eq!(Config::resolve(args()).unwrap().s3_upstream, None);
+        let dir = std::env::temp_dir().join(format!("iamd-cfg-up-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(
+            &f,
+            "s3_upstream_endpoint = \"http://127.0.0.1:9000\"\ns3_upstream_bucket = \"bytes\"\ns3_upstream_prefix = \"iamd/\"\n",
+        )
+        .unwrap();
+        let mut a = args();
+        a.config = Some(f.clone());
+        a.upstream.s3_upstream_region = Some("eu-west-3".into());
+        let u = Config::resolve(a).unwrap().s3_upstream.unwrap();
+        assert_eq!(
+            (
+                u.endpoint.as_str(),
+                u.bucket.as_str(),
+                u.region.as_str(),
+                u.prefix.as_str()
+            ),
+            ("http://127.0.0.1:9000", "bytes", "eu-west-3", "iamd/")
+        );
+        let mut a = args();
+        a.upstream.s3_upstream_endpoint = Some("http://127.0.0.1:9000".into());
+        assert!(matches!(
+            Config::resolve(a.clone()),
+            Err(ConfigError::UpstreamIncomplete)
+        ));
+        a.upstream.s3_upstream_bucket = Some("b".into());
+        assert_eq!(
+            Config::resolve(a.clone())
+                .unwrap()
+                .s3_upstream
+                .unwrap()
+                .region,
+            "us-east-1"
+        );
+        a.ephemeral = true;
+        assert!(matches!(
+            Config::resolve(a.clone()),
+            Err(ConfigError::EphemeralUpstream)
+        ));
+        a.ephemeral = false;
+        for bad in ["127.0.0.1:9000", "ftp://h", "http://", "http://h/path"] {
+            a.upstream.s3_upstream_endpoint = Some(bad.into());
+            assert!(
+                matches!(
+                    Config::resolve(a.clone()),
+                    Err(ConfigError::UpstreamEndpoint(_))
+                ),
+                "{bad}"
+            );
         }
     }
 }

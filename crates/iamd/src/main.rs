@@ -6,6 +6,7 @@ mod app;
 mod config;
 mod errors;
 mod http;
+mod objects;
 mod policy_cmd;
 mod s3;
 mod s3_body;

@@ -271,18 +271,14 @@ async fn serve(config: Config) -> Result<(), StartError> {
     let (iam, report) = iamd_iam::Iam::open(store, master, init)
         .await
         .map_err(|e| StartError::Account(e.to_string()))?;
+    // S3: the blob backend (orphans a crash left removed; an upstream checked) before
+    // listening, then the service.
+    let blobs = crate::objects::open(&config, &s3_store).await?;
     let (listener, local) = bind(&config).await?;
     let account = iam.account_id().to_string();
     let accounts = iam.account_ids().len();
-    // S3: remove blobs a crash left without metadata, then build the service.
-    let orphans = iamd_s3::remove_orphans(&s3_store, dir)
-        .await
-        .map_err(|e| StartError::S3(e.to_string()))?;
-    if orphans > 0 {
-        tracing::info!(orphans, "removed S3 blobs left by an interrupted write");
-    }
     crate::s3::set_body_timeout(config.s3_body_timeout);
-    let s3 = iamd_s3::service(iam.clone(), s3_store, dir, config.domain.as_deref())
+    let s3 = iamd_s3::service(iam.clone(), s3_store, blobs, config.domain.as_deref())
         .map_err(|e| StartError::S3(e.to_string()))?;
     tokio::spawn(s3.lifecycle_task(config.s3_lifecycle_interval));
     if config.test_mode {
@@ -336,7 +332,7 @@ const DATA_DIR: (&str, &str) = (
 const KEY_FILE: (&str, &str) = ("master key file", "the key to every stored secret");
 
 /// Refuses a path that group or others may read, write or enter.
-fn check_private(
+pub(crate) fn check_private(
     meta: &std::fs::Metadata,
     (what, holds): (&'static str, &'static str),
     path: &Path,

@@ -123,7 +123,8 @@ impl Ephemeral {
         if self.test_mode {
             iam.enable_test_mode();
         }
-        let s3 = iamd_s3::service(iam.clone(), store, &dir, self.domain.as_deref())
+        let blobs = iamd_s3::blobs::Blobs::open(&dir).map_err(|e| StartError::S3(e.to_string()))?;
+        let s3 = iamd_s3::service(iam.clone(), store, blobs, self.domain.as_deref())
             .map_err(|e| StartError::S3(e.to_string()))?;
         Ok(Fresh {
             served: Served { iam, s3: Some(s3) },
