@@ -314,6 +314,7 @@ macro_rules! object_meta_impl {
                 .execute(&mut *tx)
                 .await
                 .map_err(db("create bucket"))?;
+                crate::log::append_log!(tx, None, "", "bucket", (&b.name).to_string());
                 tx.commit().await.map_err(db("create bucket: commit"))
             }
 
@@ -358,6 +359,7 @@ macro_rules! object_meta_impl {
                         .await
                         .map_err(db("delete bucket"))?;
                 }
+                crate::log::append_log!(tx, None, "", "bucket", (name).to_string());
                 tx.commit().await.map_err(db("delete bucket: commit"))?;
                 Ok(DeleteBucket::Deleted(part_blobs))
             }
@@ -390,6 +392,7 @@ macro_rules! object_meta_impl {
                         .await
                         .map_err(db("set bucket policy"))?;
                 }
+                crate::log::append_log!(tx, None, "", "bucket", (bucket).to_string());
                 tx.commit().await.map_err(db("set bucket policy: commit"))
             }
 
@@ -433,6 +436,7 @@ macro_rules! object_meta_impl {
                     .await
                     .map_err(db("set bucket setting"))?;
                 }
+                crate::log::append_log!(tx, None, "", "bucket", (bucket).to_string());
                 tx.commit().await.map_err(db("set bucket setting: commit"))
             }
 
