@@ -81,7 +81,7 @@ impl Core {
             .store
             .get_bucket(name)
             .await
-            .map_err(access::internal)?
+            .map_err(access::store_error)?
         else {
             return Ok(None);
         };
@@ -89,7 +89,7 @@ impl Core {
             .store
             .get_bucket_policy(name)
             .await
-            .map_err(access::internal)?;
+            .map_err(access::store_error)?;
         let policy = match &doc {
             None => None,
             // A stored policy was validated when put; if it no longer compiles, deny
