@@ -311,3 +311,7 @@ impl<S> crate::core::Inner<S> {
         *self.key_accounts.write().unwrap_or_else(|p| p.into_inner()) = index;
     }
 }
+
+#[cfg(test)]
+#[path = "follow_tests.rs"]
+mod tests;
