@@ -157,11 +157,29 @@ impl<S: Store> PendingAccount<'_, S> {
         let id = self.new.account_id.clone();
         let mut state = State::default();
         let prepared = state.prepare(&self.changes, &inner.master)?;
-        let expect = inner.store.shared().then_some(*self.lock);
-        *self.lock = inner
-            .store
-            .apply_logged(Some(&id), &self.changes, expect)
-            .await?;
+        let mut attempt = 0;
+        *self.lock = loop {
+            let expect = inner.store.shared().then_some(*self.lock);
+            match inner
+                .store
+                .apply_logged(Some(&id), &self.changes, expect)
+                .await
+            {
+                Ok(seq) => break seq,
+                // Another node wrote first: catch up, and commit unless the id was
+                // taken meanwhile.
+                Err(StoreError::Stale(_)) if attempt < crate::follow::STALE_RETRIES => {
+                    attempt += 1;
+                    self.iam.catch_up_locked(&mut self.lock).await?;
+                    if self.iam.in_account(&id).is_some() {
+                        return Err(IamError::EntityAlreadyExists(format!(
+                            "Account {id} already exists."
+                        )));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         state.apply(prepared);
         inner.add_account(id, state);
         Ok(self.new)

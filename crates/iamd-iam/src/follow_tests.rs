@@ -163,3 +163,18 @@ async fn an_account_created_elsewhere_appears() {
         Some("210987654321".to_string())
     );
 }
+
+/// Creating an account on a node behind the log catches up first, then commits.
+#[tokio::test]
+async fn an_account_created_on_a_node_behind_the_log_commits() {
+    let (a, b, _dir) = two_nodes().await;
+    ok(&a, "CreateUser", "UserName=first").await;
+    b.create_account(Some("210987654321".into())).await.unwrap();
+    ok(&b, "GetUser", "UserName=first").await;
+    a.catch_up().await.unwrap();
+    assert!(a.account_ids().contains(&"210987654321".to_string()));
+    assert!(matches!(
+        a.create_account(Some("210987654321".into())).await,
+        Err(IamError::EntityAlreadyExists(_))
+    ));
+}
