@@ -93,6 +93,25 @@ def probe(s, path):
         return e.code
 
 
+class Load:
+    """Calls `call` in a loop on a thread until stopped; counts outcomes."""
+
+    def __init__(self, call):
+        self.call, self.stop_flag, self.codes = call, threading.Event(), {}
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            c = code_of(self.call)
+            self.codes[c] = self.codes.get(c, 0) + 1
+
+    def stop(self):
+        self.stop_flag.set()
+        self.thread.join()
+        return self.codes
+
+
 def test_seed_story_across_three_nodes(nodes):
     (a, b, c), _ = nodes
     iam_a = a.client("iam")
@@ -202,6 +221,7 @@ def test_database_stop_and_start(pg, nodes):
     until("the user on B", lambda: me_b.get_user()["User"]["UserName"] == "before")
     assert probe(b, "/readyz") == 200 and probe(b, "/healthz") == 200
 
+    reads = Load(me_b.get_user)  # decisions on B under load, through the outage
     subprocess.run(["bash", str(CLUSTER), "pause", str(pg[1])], check=True, capture_output=True)
     try:
         t0 = time.monotonic()
@@ -223,6 +243,8 @@ def test_database_stop_and_start(pg, nodes):
         until("B not ready", lambda: probe(b, "/readyz") == 503)
     finally:
         subprocess.run(["bash", str(CLUSTER), "resume", str(pg[1])], check=True, capture_output=True)
+    codes = reads.stop()
+    assert set(codes) == {"OK"} and codes["OK"] > 10, codes
 
     until("A writes again", lambda: code_of(lambda: iam_a.create_user(UserName="after")) == "OK",
           deadline=30)
@@ -238,16 +260,35 @@ def test_node_killed_and_restarted_is_current(nodes):
     iam_a = a.client("iam")
     iam_a.create_user(UserName="early")
     until("early on B", lambda: code_of(lambda: b.client("iam").get_user(UserName="early")) == "OK")
+    # Writes on A under load while B is killed and restarted: every acknowledged one
+    # is on B afterwards.
+    acked = []
+
+    def writer():
+        for i in range(400):
+            if stop.is_set():
+                return
+            if code_of(lambda: iam_a.create_user(UserName=f"load{i}")) == "OK":
+                acked.append(f"load{i}")
+    stop = threading.Event()
+    t = threading.Thread(target=writer)
+    t.start()
     b.kill()  # kill -9
     iam_a.create_user(UserName="while-down")
     iam_a.delete_user(UserName="early")
     b.start()
+    stop.set()
+    t.join()
+    assert len(acked) > 5, acked
     iam_b = b.client("iam")
     assert code_of(lambda: iam_b.get_user(UserName="while-down")) == "OK"
     assert code_of(lambda: iam_b.get_user(UserName="early")) == "NoSuchEntity"
     iam_a.delete_user(UserName="while-down")
     until("the delete after the restart on B",
           lambda: code_of(lambda: iam_b.get_user(UserName="while-down")) == "NoSuchEntity")
+    names = until("every acknowledged write on B", lambda: (lambda have: have if set(acked) <= have else None)(
+        u.list_all_user_names(iam_b)))
+    assert set(acked) <= names
     # Writes on the restarted node reach the others.
     iam_b.create_user(UserName="from-b")
     until("B's write on C", lambda: code_of(lambda: c.client("iam").get_user(UserName="from-b")) == "OK")
