@@ -8,6 +8,8 @@
 #   pg-test-cluster.sh url DIR          prints that URL again
 #   pg-test-cluster.sh stop DIR         stops it (immediate) and removes what start made
 #                                       (KEEP=1: keep the files, e.g. to read postgres.log)
+#   pg-test-cluster.sh pause DIR        stops the server (fast), keeping everything
+#   pg-test-cluster.sh resume DIR       starts it again on the same port
 #   pg-test-cluster.sh watch PID DIR    waits until process PID exits, then stops DIR
 #                                       (a guard against leaking clusters from a test
 #                                       process that dies or panics)
@@ -22,7 +24,7 @@
 set -euo pipefail
 
 die() { echo "pg-test-cluster: $*" >&2; exit 2; }
-usage() { die "usage: $0 start|url|stop DIR, $0 watch PID DIR, or $0 ensure DIR PID"; }
+usage() { die "usage: $0 start|url|stop|pause|resume DIR, $0 watch PID DIR, or $0 ensure DIR PID"; }
 
 find_bin() {
     if [ -n "${PG_BIN:-}" ]; then
@@ -109,6 +111,21 @@ stop() {
     fi
 }
 
+pause() {
+    local dir=$1 bin
+    bin=$(cat "$dir/bin")
+    (cd "$dir" && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null)
+}
+
+resume() {
+    local dir=$1 bin port
+    bin=$(cat "$dir/bin")
+    port=$(cat "$dir/port")
+    (cd "$dir" && as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-p $port -c listen_addresses=127.0.0.1 -k $dir/sock -c max_connections=300" \
+        start >"$dir/pg_ctl.log" 2>&1) || { cat "$dir/pg_ctl.log" >&2; die "could not resume $dir"; }
+}
+
 running() {
     local dir=$1 bin
     [ -f "$dir/port" ] && [ -f "$dir/bin" ] || return 1
@@ -154,6 +171,8 @@ watch() {
 case "${1:-}" in
     start) [ $# -eq 2 ] || usage; start "$2" ;;
     url) [ $# -eq 2 ] || usage; url "$2" ;;
+    pause) [ $# -eq 2 ] || usage; pause "$2" ;;
+    resume) [ $# -eq 2 ] || usage; resume "$2" ;;
     stop) [ $# -eq 2 ] || usage; stop "$2" ;;
     watch) [ $# -eq 3 ] || usage; watch "$2" "$3" ;;
     ensure) [ $# -eq 3 ] || usage; ensure "$2" "$3" ;;

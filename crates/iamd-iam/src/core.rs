@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use iamd_store::{AccessKeyRecord, AccountRecord, Change, KeyStatus, KeyUsageRecord, Store};
+use iamd_store::{
+    AccessKeyRecord, AccountRecord, Change, KeyStatus, KeyUsageRecord, Seq, Store, StoreError,
+};
 
 use crate::crypto::MasterKey;
 use crate::error::IamError;
@@ -57,7 +59,7 @@ pub(crate) struct Account {
 }
 
 impl Account {
-    fn new(id: String, first: bool, state: State) -> Arc<Account> {
+    pub(crate) fn new(id: String, first: bool, state: State) -> Arc<Account> {
         Arc::new(Account {
             id,
             first,
@@ -79,9 +81,12 @@ pub(crate) struct Inner<S> {
     /// Long-term access key id → its account: authentication finds a key's account
     /// without looking through the accounts. Kept by [`Iam::write`].
     pub(crate) key_accounts: RwLock<HashMap<String, Arc<Account>>>,
-    /// Serializes writers (of every account): each operation checks and commits
-    /// against the same state.
-    pub(crate) write: tokio::sync::Mutex<()>,
+    /// Serializes writers (of every account, and the change-log follower): each
+    /// operation checks and commits against the same state. Holds the change-log
+    /// position memory shows (`follow.rs`): every entry up to it is applied, none after.
+    pub(crate) write: tokio::sync::Mutex<Seq>,
+    /// The follower's health and the bucket-cache hook (`follow.rs`).
+    pub(crate) follow: crate::follow::Follow,
     pub(crate) first: Arc<Account>,
     pub(crate) usage_tx: tokio::sync::mpsc::UnboundedSender<UsageMsg>,
     /// Verified session tokens (`sessions.rs`).
@@ -127,7 +132,7 @@ impl std::fmt::Debug for NewAccount {
 /// is held until it is committed or dropped (dropping it writes nothing).
 pub struct PendingAccount<'a, S> {
     iam: &'a Iam<S>,
-    _lock: tokio::sync::MutexGuard<'a, ()>,
+    lock: tokio::sync::MutexGuard<'a, Seq>,
     changes: Vec<Change>,
     new: NewAccount,
 }
@@ -147,26 +152,52 @@ impl<S: Store> PendingAccount<'_, S> {
     }
 
     /// Commits the account and its root key in one batch, then shows them in memory.
-    pub async fn commit(self) -> Result<NewAccount, IamError> {
+    pub async fn commit(mut self) -> Result<NewAccount, IamError> {
         let inner = &self.iam.inner;
         let id = self.new.account_id.clone();
         let mut state = State::default();
         let prepared = state.prepare(&self.changes, &inner.master)?;
-        inner.store.apply_in(Some(&id), &self.changes).await?;
+        let mut attempt = 0;
+        *self.lock = loop {
+            let expect = inner.store.shared().then_some(*self.lock);
+            match inner
+                .store
+                .apply_logged(Some(&id), &self.changes, expect)
+                .await
+            {
+                Ok(seq) => break seq,
+                // Another node wrote first: catch up, and commit unless the id was
+                // taken meanwhile.
+                Err(StoreError::Stale(_)) if attempt < crate::follow::STALE_RETRIES => {
+                    attempt += 1;
+                    self.iam.catch_up_locked(&mut self.lock).await?;
+                    if self.iam.in_account(&id).is_some() {
+                        return Err(IamError::EntityAlreadyExists(format!(
+                            "Account {id} already exists."
+                        )));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         state.apply(prepared);
-        let acct = Account::new(id.clone(), false, state);
-        inner
-            .key_accounts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(self.new.access_key_id.clone(), acct.clone());
-        inner
-            .accounts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, acct);
+        inner.add_account(id, state);
         Ok(self.new)
     }
+}
+
+/// A stored state as startup takes it: a secret this node's master key cannot decrypt
+/// means the node was given another key than the one the secrets were sealed with (on
+/// a cluster: another node's), and the node must not start.
+fn startup_state(loaded: Result<State, crate::state::StateError>) -> Result<State, IamError> {
+    loaded.map_err(|e| match e {
+        crate::state::StateError::Crypto(c) => IamError::Internal(format!(
+            "{c}: this node's master key cannot decrypt the secrets stored in the database; \
+             every node sharing a database must use the same master key \
+             (IAMD_MASTER_KEY or --master-key-file); refusing to start"
+        )),
+        other => other.into(),
+    })
 }
 
 /// The service's one clock: unix milliseconds now.
@@ -183,11 +214,27 @@ pub(crate) fn now_secs() -> u64 {
 }
 
 impl<S> Inner<S> {
+    /// Shows a new account (not the first) and indexes its keys.
+    pub(crate) fn add_account(&self, id: String, state: State) -> Arc<Account> {
+        let keys: Vec<String> = state.keys.keys().cloned().collect();
+        let acct = Account::new(id.clone(), false, state);
+        let mut index = self.key_accounts.write().unwrap_or_else(|p| p.into_inner());
+        for k in keys {
+            index.insert(k, acct.clone());
+        }
+        drop(index);
+        self.accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, acct.clone());
+        acct
+    }
+
     /// Rebinds every account's trust policies to what the principals of the *other*
     /// accounts they name are now (`trust.rs`; each state rebinds its own account's in
     /// `State::apply`). Run under the write lock, or before the service is shared: no
     /// state changes meanwhile, so reading two accounts at once cannot deadlock.
-    fn rebind_across_accounts(&self) {
+    pub(crate) fn rebind_across_accounts(&self) {
         let accounts: Vec<Arc<Account>> = self
             .accounts
             .read()
@@ -221,8 +268,10 @@ impl<S: Store> Iam<S> {
         master: MasterKey,
         init: InitOptions,
     ) -> Result<(Self, InitReport), IamError> {
-        let snapshot = store.load().await?;
-        let mut state = State::from_snapshot(snapshot, &master)?;
+        // Every account and the change-log position they are current to, in one read.
+        let everything = store.load_all().await?;
+        let mut applied = everything.head;
+        let mut state = startup_state(State::from_snapshot(everything.first, &master))?;
         let mut report = InitReport::default();
         let mut changes = Vec::new();
         let account_id = match &state.account {
@@ -295,20 +344,21 @@ impl<S: Store> Iam<S> {
                     IamError::Internal(format!("the new root key could not be stored: {e}"))
                 })?;
             }
-            store.apply(&changes).await?;
+            applied = store
+                .apply_logged(None, &changes, store.shared().then_some(applied))
+                .await?;
             state.apply(prepared);
         }
         let first = Account::new(account_id.clone(), true, state);
         let mut accounts = HashMap::from([(account_id, first.clone())]);
-        for rec in store.other_accounts().await? {
+        for (rec, snapshot) in everything.others {
             if accounts.contains_key(&rec.id) {
                 return Err(IamError::Internal(format!(
                     "account {} is stored twice",
                     rec.id
                 )));
             }
-            let snapshot = store.load_in(Some(&rec.id)).await?;
-            let state = State::from_snapshot(snapshot, &master)?;
+            let state = startup_state(State::from_snapshot(snapshot, &master))?;
             accounts.insert(rec.id.clone(), Account::new(rec.id, false, state));
         }
         let key_accounts = accounts
@@ -332,7 +382,8 @@ impl<S: Store> Iam<S> {
                 master,
                 accounts: RwLock::new(accounts),
                 key_accounts: RwLock::new(key_accounts),
-                write: tokio::sync::Mutex::new(()),
+                write: tokio::sync::Mutex::new(applied),
+                follow: Default::default(),
                 first: first.clone(),
                 usage_tx,
                 sessions: Default::default(),
@@ -475,7 +526,7 @@ impl<S: Store> Iam<S> {
         ];
         Ok(PendingAccount {
             iam: self,
-            _lock: lock,
+            lock,
             changes,
             new: NewAccount {
                 account_id: id,
@@ -501,41 +552,69 @@ impl<S: Store> Iam<S> {
     /// memory ([`State::apply`], which cannot fail). Memory therefore never shows an
     /// uncommitted change and always follows a committed one; readers see the old state
     /// until the commit is durable. An error anywhere before the commit writes nothing.
+    ///
+    /// On a shared store (several nodes) the commit requires the change-log position
+    /// memory shows: when another node committed first ([`StoreError::Stale`]), memory
+    /// catches up from the log and `plan` runs again against the state that now
+    /// includes the other node's write (so two nodes racing answer as one node would:
+    /// one `EntityAlreadyExists` or `LimitExceeded`, never a lost update).
     pub(crate) async fn write<T>(
         &self,
-        plan: impl FnOnce(&State) -> Result<(Vec<Change>, T), IamError>,
+        mut plan: impl FnMut(&State) -> Result<(Vec<Change>, T), IamError>,
     ) -> Result<T, IamError> {
-        let _lock = self.inner.write.lock().await;
-        let (changes, prepared, answer) = {
-            let state = self.read();
-            let (changes, answer) = plan(&state)?;
-            let prepared = state.prepare(&changes, &self.inner.master)?;
-            (changes, prepared, answer)
-        };
-        if !changes.is_empty() {
-            self.inner
+        let mut attempt = 0;
+        loop {
+            let mut applied = self.inner.write.lock().await;
+            let (changes, prepared, answer) = {
+                let state = self.read();
+                let (changes, answer) = plan(&state)?;
+                let prepared = state.prepare(&changes, &self.inner.master)?;
+                (changes, prepared, answer)
+            };
+            if changes.is_empty() {
+                return Ok(answer);
+            }
+            let expect = self.inner.store.shared().then_some(*applied);
+            match self
+                .inner
                 .store
-                .apply_in(self.acct.scope(), &changes)
-                .await?;
-            self.acct
-                .state
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .apply(prepared);
-            self.index_keys(&changes);
-            if changes.iter().any(|c| {
-                matches!(
-                    c,
-                    Change::PutUser(_)
-                        | Change::DeleteUser { .. }
-                        | Change::PutRole(_)
-                        | Change::DeleteRole { .. }
-                )
-            }) {
-                self.inner.rebind_across_accounts();
+                .apply_logged(self.acct.scope(), &changes, expect)
+                .await
+            {
+                Ok(seq) => {
+                    self.show(prepared, &changes);
+                    *applied = seq;
+                    return Ok(answer);
+                }
+                Err(StoreError::Stale(_)) if attempt < crate::follow::STALE_RETRIES => {
+                    attempt += 1;
+                    drop(prepared);
+                    self.catch_up_locked(&mut applied).await?;
+                }
+                Err(e) => return Err(e.into()),
             }
         }
-        Ok(answer)
+    }
+
+    /// Makes memory show a committed (or followed) batch of this account.
+    pub(crate) fn show(&self, prepared: crate::state::Prepared, changes: &[Change]) {
+        self.acct
+            .state
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .apply(prepared);
+        self.index_keys(changes);
+        if changes.iter().any(|c| {
+            matches!(
+                c,
+                Change::PutUser(_)
+                    | Change::DeleteUser { .. }
+                    | Change::PutRole(_)
+                    | Change::DeleteRole { .. }
+            )
+        }) {
+            self.inner.rebind_across_accounts();
+        }
     }
 
     /// Keeps the key → account index in step with a committed batch of this account.
@@ -656,8 +735,9 @@ async fn usage_writer<S: Store>(
         for (a, records) in by_account.into_values() {
             let written = a.write(|state| {
                 let changes = records
-                    .into_iter()
+                    .iter()
                     .filter(|r| state.keys.contains_key(&r.access_key_id))
+                    .cloned()
                     .map(Change::PutKeyUsage)
                     .collect();
                 Ok((changes, ()))
@@ -698,7 +778,7 @@ mod tests {
         iam: &Iam<MemStore>,
         changes: Vec<Change>,
     ) -> impl Future<Output = Result<(), IamError>> + '_ {
-        iam.write(move |_| Ok((changes, ())))
+        iam.write(move |_| Ok((changes.clone(), ())))
     }
 
     #[tokio::test]

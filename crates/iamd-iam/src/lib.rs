@@ -16,6 +16,7 @@ mod core;
 pub mod crypto;
 mod entity;
 mod error;
+mod follow;
 mod front;
 pub mod ids;
 mod ops;

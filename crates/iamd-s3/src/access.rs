@@ -286,6 +286,21 @@ fn access_denied(msg: String, encoded: Option<String>) -> S3Error {
     e
 }
 
+/// A store error as S3 answers it: the database unreachable (or not answering in time)
+/// is S3's `ServiceUnavailable` (503, the client retries); anything else is internal.
+pub(crate) fn store_error(e: iamd_store::StoreError) -> S3Error {
+    match e {
+        iamd_store::StoreError::Database(m) => {
+            tracing::error!(error = %m, "s3: the database failed");
+            S3Error::with_message(
+                s3s::S3ErrorCode::ServiceUnavailable,
+                "Service is unable to handle request.",
+            )
+        }
+        other => internal(other),
+    }
+}
+
 pub(crate) fn internal(e: impl std::fmt::Display) -> S3Error {
     tracing::error!(error = %e, "s3 internal error");
     S3Error::with_message(

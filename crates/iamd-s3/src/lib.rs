@@ -46,9 +46,12 @@ pub struct Core {
     pub(crate) iam: Iam<AnyStore>,
     pub(crate) store: AnyStore,
     pub(crate) blobs: blobs::Blobs,
-    /// Bucket owner and compiled policy, by name (filled on first use, updated by
-    /// this node's writes).
+    /// Bucket owner and compiled policy, by name (filled on first use, dropped by
+    /// this node's writes and, through the change log, by other nodes').
     buckets: RwLock<HashMap<String, Arc<BucketEntry>>>,
+    /// Bumped whenever an entry is dropped: an entry read from the database before a
+    /// drop is not cached after it.
+    buckets_gen: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug)]
@@ -77,11 +80,12 @@ impl Core {
         if let Some(b) = self.cache().get(name) {
             return Ok(Some(b.clone()));
         }
+        let generation = self.buckets_gen.load(std::sync::atomic::Ordering::SeqCst);
         let Some(rec) = self
             .store
             .get_bucket(name)
             .await
-            .map_err(access::internal)?
+            .map_err(access::store_error)?
         else {
             return Ok(None);
         };
@@ -89,7 +93,7 @@ impl Core {
             .store
             .get_bucket_policy(name)
             .await
-            .map_err(access::internal)?;
+            .map_err(access::store_error)?;
         let policy = match &doc {
             None => None,
             // A stored policy was validated when put; if it no longer compiles, deny
@@ -120,18 +124,28 @@ impl Core {
             restrict_public,
             cors,
         });
-        self.buckets
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_string(), entry.clone());
+        let mut cache = self.buckets.write().unwrap_or_else(|p| p.into_inner());
+        if self.buckets_gen.load(std::sync::atomic::Ordering::SeqCst) == generation {
+            cache.insert(name.to_string(), entry.clone());
+        }
         Ok(Some(entry))
     }
 
+    /// Drops the cached entry of `name` (`None`: of every bucket).
     pub(crate) fn forget_bucket(&self, name: &str) {
-        self.buckets
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        self.forget(Some(name));
+    }
+
+    fn forget(&self, name: Option<&str>) {
+        let mut cache = self.buckets.write().unwrap_or_else(|p| p.into_inner());
+        self.buckets_gen
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        match name {
+            Some(n) => {
+                cache.remove(n);
+            }
+            None => cache.clear(),
+        }
     }
 
     fn cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<BucketEntry>>> {
@@ -301,7 +315,16 @@ pub fn service(
         store,
         blobs,
         buckets: RwLock::new(HashMap::new()),
+        buckets_gen: Default::default(),
     });
+    // Another node changed a bucket (the change log, `iamd-iam`'s follower).
+    let weak = Arc::downgrade(&core);
+    core.iam
+        .on_bucket_change(Arc::new(move |name: Option<&str>| {
+            if let Some(core) = weak.upgrade() {
+                core.forget(name);
+            }
+        }));
     let mut b = s3s::service::S3ServiceBuilder::new(service::Service(core.clone()));
     b.set_auth(access::Auth(core.clone()));
     b.set_access(access::Access(core.clone()));

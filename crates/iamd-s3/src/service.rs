@@ -61,7 +61,7 @@ fn object_type(stored: Option<String>) -> Option<String> {
 }
 
 fn store_err(e: StoreError) -> S3Error {
-    internal(e)
+    crate::access::store_error(e)
 }
 
 fn blob_err(e: BlobError) -> S3Error {

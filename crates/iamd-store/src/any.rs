@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::{Change, PostgresStore, Snapshot, SqliteStore, StoreError};
+use crate::{Change, Everything, LogEntry, PostgresStore, Seq, Snapshot, SqliteStore, StoreError};
 
 /// The store chosen at startup; implements [`crate::Store`] by delegation.
 #[derive(Debug, Clone)]
@@ -59,8 +59,8 @@ impl crate::Store for AnyStore {
     }
     async fn apply_in(&self, account: Option<&str>, changes: &[Change]) -> Result<(), StoreError> {
         match self {
-            AnyStore::Sqlite(s) => s.apply_in(account, changes).await,
-            AnyStore::Postgres(s) => s.apply_in(account, changes).await,
+            AnyStore::Sqlite(s) => crate::Store::apply_in(s, account, changes).await,
+            AnyStore::Postgres(s) => crate::Store::apply_in(s, account, changes).await,
         }
     }
     async fn other_accounts(&self) -> Result<Vec<crate::AccountRecord>, StoreError> {
@@ -68,6 +68,50 @@ impl crate::Store for AnyStore {
             AnyStore::Sqlite(s) => crate::Store::other_accounts(s).await,
             AnyStore::Postgres(s) => crate::Store::other_accounts(s).await,
         }
+    }
+    async fn apply_logged(
+        &self,
+        account: Option<&str>,
+        changes: &[Change],
+        expect: Option<Seq>,
+    ) -> Result<Seq, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.apply_logged(account, changes, expect).await,
+            AnyStore::Postgres(s) => s.apply_logged(account, changes, expect).await,
+        }
+    }
+    async fn log_since(&self, after: Seq, limit: i64) -> Result<Vec<LogEntry>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => crate::Store::log_since(s, after, limit).await,
+            AnyStore::Postgres(s) => crate::Store::log_since(s, after, limit).await,
+        }
+    }
+    async fn log_head(&self) -> Result<Seq, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.log_head().await,
+            AnyStore::Postgres(s) => s.log_head().await,
+        }
+    }
+    async fn prune_log(&self, through: Seq) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => crate::Store::prune_log(s, through).await,
+            AnyStore::Postgres(s) => crate::Store::prune_log(s, through).await,
+        }
+    }
+    async fn load_all(&self) -> Result<Everything, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.load_all().await,
+            AnyStore::Postgres(s) => s.load_all().await,
+        }
+    }
+    async fn listen(&self) -> Result<crate::log::Listener, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => crate::Store::listen(s).await,
+            AnyStore::Postgres(s) => crate::Store::listen(s).await,
+        }
+    }
+    fn shared(&self) -> bool {
+        matches!(self, AnyStore::Postgres(_))
     }
 }
 

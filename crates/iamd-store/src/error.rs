@@ -26,6 +26,11 @@ pub enum StoreError {
     /// The database failed (I/O, connection, pool timeout, bad SQL, ...).
     #[error("database error: {0}")]
     Database(String),
+    /// [`crate::Store::apply_logged`] with an expected log position that is no longer
+    /// the head: another node (or writer) committed first. Nothing was written; catch
+    /// up with [`crate::Store::log_since`] and plan again.
+    #[error("stale: the change log moved past {0}")]
+    Stale(crate::Seq),
     /// A stored row does not decode into a record (unknown enum text, wrong type, ...).
     #[error("corrupt row: {0}")]
     Corrupt(String),

@@ -58,9 +58,12 @@
 //!   key (byte order), the same on both engines.
 //! - A dropped `apply` future rolls its transaction back, unless it was dropped while
 //!   committing, when the outcome is unknown: don't drop it.
-//! - PostgreSQL: every committed batch also sends `NOTIFY iamd_changes` (empty payload,
-//!   see [`postgres::NOTIFY_CHANNEL`]) for other nodes to refresh; a batch that hits a
-//!   deadlock or serialization failure is retried (it was rolled back entirely).
+//! - Every committed batch (and every bucket write of [`ObjectMeta`]) appends one entry
+//!   to the change log ([`log`], schema 8) in its transaction, under a gapless sequence
+//!   in commit order; [`Store::apply_logged`] can require the head it expects, which
+//!   serializes the writers of every node. PostgreSQL notifies `iamd_changes` with the
+//!   sequence ([`postgres::NOTIFY_CHANNEL`]) for other nodes to follow; a batch that
+//!   hits a deadlock or serialization failure is retried (it was rolled back entirely).
 //!
 //! ```no_run
 //! use iamd_store::{AnyStore, Change, Store, UserRecord};
@@ -85,6 +88,7 @@ mod any;
 mod backend;
 mod decode;
 mod error;
+pub mod log;
 mod objects;
 pub mod postgres;
 mod schema;
@@ -95,6 +99,7 @@ pub mod testing;
 
 pub use any::AnyStore;
 pub use error::StoreError;
+pub use log::{node_id, Everything, LogEntry, Logged, Seq};
 pub use objects::{
     BucketRecord, DeleteBucket, DeleteMarkerRecord, Deleted, ObjectMeta, ObjectRecord, PartRecord,
     Precondition, Put, Tags, UploadRecord, Version, Versioning, Written, NULL_VERSION,
@@ -133,6 +138,68 @@ pub trait Store: Send + Sync + 'static {
     /// The accounts other than the first, in id order.
     fn other_accounts(&self)
         -> impl Future<Output = Result<Vec<AccountRecord>, StoreError>> + Send;
+
+    /// [`Store::apply_in`], appending the batch to the change log ([`log`]) in the same
+    /// transaction; returns the entry's sequence. With `expect` `Some(n)` the batch is
+    /// written only if the log's head is `n` (the writer's view is current), else
+    /// nothing is written and the error is [`StoreError::Stale`]: writes of every node
+    /// are serialized through the database. (The default, for stores without a log,
+    /// applies the batch and returns 0.)
+    fn apply_logged(
+        &self,
+        account: Option<&str>,
+        changes: &[Change],
+        expect: Option<Seq>,
+    ) -> impl Future<Output = Result<Seq, StoreError>> + Send {
+        let _ = expect;
+        async move { self.apply_in(account, changes).await.map(|()| 0) }
+    }
+    /// The log entries after `after`, at most `limit`, in sequence order. An entry
+    /// `after + 1` missing from a non-empty answer was pruned.
+    fn log_since(
+        &self,
+        after: Seq,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send {
+        let _ = (after, limit);
+        async { Ok(Vec::new()) }
+    }
+    /// The log's head: the sequence of its last entry (0 when empty).
+    fn log_head(&self) -> impl Future<Output = Result<Seq, StoreError>> + Send {
+        async { Ok(0) }
+    }
+    /// Deletes the log entries up to `through` (writers prune by themselves; see
+    /// [`log::LOG_KEEP`]).
+    fn prune_log(&self, through: Seq) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = through;
+        async { Ok(()) }
+    }
+    /// Every account's snapshot and the log head they are current to, in one
+    /// consistent read.
+    fn load_all(&self) -> impl Future<Output = Result<Everything, StoreError>> + Send {
+        async {
+            let first = self.load_in(None).await?;
+            let mut others = Vec::new();
+            for a in self.other_accounts().await? {
+                let s = self.load_in(Some(&a.id)).await?;
+                others.push((a, s));
+            }
+            Ok(Everything {
+                head: 0,
+                first,
+                others,
+            })
+        }
+    }
+    /// A wake-up source for log readers: PostgreSQL's notifications; none for SQLite
+    /// (a reader polls).
+    fn listen(&self) -> impl Future<Output = Result<log::Listener, StoreError>> + Send {
+        async { Ok(log::Listener::none()) }
+    }
+    /// Several processes may write this store (PostgreSQL): each must follow the log.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// Checks that a batch in `account` creates no other account; the scope text the SQL
@@ -162,7 +229,7 @@ pub(crate) fn scope_of<'a>(
 pub type Millis = i64;
 
 /// Which kind of entity owns an inline policy or a tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum OwnerKind {
     User,
     Group,
@@ -196,14 +263,14 @@ impl OwnerKind {
 }
 
 /// The account this server serves (one row; created on first start).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccountRecord {
     /// 12 ASCII digits.
     pub id: String,
     pub created: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserRecord {
     /// Unique id, `AIDA` + 17 characters.
     pub id: String,
@@ -215,7 +282,7 @@ pub struct UserRecord {
     pub boundary_arn: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GroupRecord {
     /// Unique id, `AGPA` + 17 characters.
     pub id: String,
@@ -227,14 +294,14 @@ pub struct GroupRecord {
 /// A principal ARN named in a role's trust policy, bound to the unique id the principal
 /// had when the policy was saved (AWS's trust binding: a principal deleted and
 /// recreated under the same ARN has another id, and the trust no longer names it).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TrustBinding {
     pub arn: String,
     /// `AIDA…` or `AROA…`.
     pub id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RoleRecord {
     /// Unique id, `AROA` + 17 characters.
     pub id: String,
@@ -258,7 +325,7 @@ pub struct RoleRecord {
     pub last_used_region: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InstanceProfileRecord {
     /// Unique id, `AIPA` + 17 characters.
     pub id: String,
@@ -268,28 +335,28 @@ pub struct InstanceProfileRecord {
 }
 
 /// A role in an instance profile.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct InstanceProfileRoleRecord {
     pub profile_id: String,
     pub role_id: String,
 }
 
 /// The deletion task of a service-linked role (GetServiceLinkedRoleDeletionStatus).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeletionTaskRecord {
     /// `task/aws-service-role/<service>/<role name>/<uuid>`.
     pub id: String,
     pub created: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct MembershipRecord {
     pub group_id: String,
     pub user_id: String,
 }
 
 /// An inline policy of a user, group or role.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InlinePolicyRecord {
     pub owner_kind: OwnerKind,
     pub owner_id: String,
@@ -298,7 +365,7 @@ pub struct InlinePolicyRecord {
     pub document: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KeyStatus {
     Active,
     Inactive,
@@ -322,7 +389,7 @@ impl KeyStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccessKeyRecord {
     /// `AKIA` + 16 characters.
     pub id: String,
@@ -336,7 +403,7 @@ pub struct AccessKeyRecord {
 }
 
 /// Last use of an access key (GetAccessKeyLastUsed). Written off the request path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyUsageRecord {
     pub access_key_id: String,
     pub last_used: Millis,
@@ -344,7 +411,7 @@ pub struct KeyUsageRecord {
     pub region: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TagRecord {
     pub owner_kind: OwnerKind,
     pub owner_id: String,
@@ -353,7 +420,7 @@ pub struct TagRecord {
 }
 
 /// A customer-managed policy (its documents are its versions).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ManagedPolicyRecord {
     /// Unique id, `ANPA` + 17 characters.
     pub id: String,
@@ -368,7 +435,7 @@ pub struct ManagedPolicyRecord {
 }
 
 /// One version of a customer-managed policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PolicyVersionRecord {
     pub policy_id: String,
     /// `v1`, `v2`, …
@@ -379,7 +446,7 @@ pub struct PolicyVersionRecord {
 }
 
 /// A managed policy attached to a user, group or role.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct AttachmentRecord {
     pub owner_kind: OwnerKind,
     pub owner_id: String,
@@ -388,7 +455,7 @@ pub struct AttachmentRecord {
 }
 
 /// One typed write. A batch of these is one transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Change {
     PutAccount(AccountRecord),
     PutUser(UserRecord),

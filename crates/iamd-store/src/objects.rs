@@ -546,6 +546,7 @@ macro_rules! object_meta_impl {
                 .execute(&mut *tx)
                 .await
                 .map_err(db("create bucket"))?;
+                crate::log::append_log!(tx, None, "", "bucket", (&b.name).to_string());
                 tx.commit().await.map_err(db("create bucket: commit"))
             }
 
@@ -590,6 +591,7 @@ macro_rules! object_meta_impl {
                         .await
                         .map_err(db("delete bucket"))?;
                 }
+                crate::log::append_log!(tx, None, "", "bucket", (name).to_string());
                 tx.commit().await.map_err(db("delete bucket: commit"))?;
                 Ok(DeleteBucket::Deleted(part_blobs))
             }
@@ -622,6 +624,7 @@ macro_rules! object_meta_impl {
                         .await
                         .map_err(db("set bucket policy"))?;
                 }
+                crate::log::append_log!(tx, None, "", "bucket", (bucket).to_string());
                 tx.commit().await.map_err(db("set bucket policy: commit"))
             }
 
@@ -665,6 +668,7 @@ macro_rules! object_meta_impl {
                     .await
                     .map_err(db("set bucket setting"))?;
                 }
+                crate::log::append_log!(tx, None, "", "bucket", (bucket).to_string());
                 tx.commit().await.map_err(db("set bucket setting: commit"))
             }
 
@@ -681,6 +685,8 @@ macro_rules! object_meta_impl {
                     .execute(&mut *tx)
                     .await
                     .map_err(db("set bucket versioning"))?;
+                // Other nodes cache the bucket's versioning state with its entry.
+                crate::log::append_log!(tx, None, "", "bucket", (bucket).to_string());
                 tx.commit().await.map_err(db("set bucket versioning: commit"))?;
                 Ok(r.rows_affected() == 1)
             }

@@ -6,15 +6,24 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::backend::{load_snapshot, migrate, run_changes};
+use crate::log::{append_log, encode_batch, load_all, log_since};
 use crate::schema::Backend;
-use crate::{Change, Snapshot, StoreError};
+use crate::{Change, Everything, LogEntry, Seq, Snapshot, StoreError};
 
 const POOL_SIZE: u32 = 8;
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a request waits for a connection (the database unreachable: the write
+/// fails with this delay, never hangs).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The server-side bound of every statement (`statement_timeout`).
+const STATEMENT_TIMEOUT: &str = "5s";
+/// The client-side bound of a whole batch (a database that stopped answering on an
+/// open connection).
+const APPLY_TIMEOUT: Duration = Duration::from_secs(8);
 /// Taken (transaction-scoped) while migrating, so nodes starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x6961_6d64; // "iamd"
-/// Every committed `apply` notifies this channel (payload empty), for other nodes to
-/// reload. (Delivered by PostgreSQL at commit, and only then.)
+/// Every change-log entry notifies this channel with its sequence as payload (the
+/// trigger of migration 8), for other nodes to follow. (Delivered by PostgreSQL at
+/// commit, and only then.)
 pub const NOTIFY_CHANNEL: &str = "iamd_changes";
 /// A batch failing with a deadlock (40P01) or serialization failure (40001) was rolled
 /// back entirely, so it is retried this many times in all.
@@ -37,6 +46,7 @@ impl PostgresStore {
 
     /// Connects with explicit options and brings the schema up to date.
     pub async fn open_with(options: PgConnectOptions) -> Result<PostgresStore, StoreError> {
+        let options = options.options([("statement_timeout", STATEMENT_TIMEOUT)]);
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -75,19 +85,31 @@ impl PostgresStore {
         load_snapshot!(tx, scope)
     }
 
-    /// See [`crate::Store::apply_in`].
-    pub async fn apply_in(
+    /// See [`crate::Store::apply_logged`]. Bounded by [`APPLY_TIMEOUT`] (an unknown
+    /// outcome then, like any dropped commit: the change log tells, see
+    /// `iamd-iam`'s follower).
+    pub async fn apply_logged(
         &self,
         account: Option<&str>,
         changes: &[Change],
-    ) -> Result<(), StoreError> {
+        expect: Option<Seq>,
+    ) -> Result<Seq, StoreError> {
         let scope = crate::scope_of(account, changes)?;
         if changes.is_empty() {
-            return Ok(());
+            return self.log_head().await;
         }
+        let body = encode_batch(changes)?;
         let mut attempt = 1;
         loop {
-            match self.apply_once(scope, changes).await {
+            let once = self.apply_once(scope, changes, expect, body.clone());
+            let done = tokio::time::timeout(APPLY_TIMEOUT, once)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Database(format!(
+                        "apply: no answer within {APPLY_TIMEOUT:?}"
+                    )))
+                });
+            match done {
                 Err(StoreError::Database(msg)) if attempt < ATTEMPTS && is_retryable(&msg) => {
                     attempt += 1;
                 }
@@ -96,21 +118,44 @@ impl PostgresStore {
         }
     }
 
-    async fn apply_once(&self, scope: &str, changes: &[Change]) -> Result<(), StoreError> {
+    async fn apply_once(
+        &self,
+        scope: &str,
+        changes: &[Change],
+        expect: Option<Seq>,
+        body: String,
+    ) -> Result<Seq, StoreError> {
         let mut tx = self
             .pool
             .begin()
             .await
             .map_err(|e| StoreError::from_sqlx(e, || "apply: begin".into()))?;
+        // First: the sequence row serializes every logged writer from here to the
+        // commit, so a stale writer waits, then learns it is stale, before any work.
+        let seq = append_log!(tx, expect, scope, "batch", body);
         run_changes!(tx, scope, changes);
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(NOTIFY_CHANNEL)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(e, || "apply: notify".into()))?;
         tx.commit()
             .await
-            .map_err(|e| StoreError::from_sqlx(e, || "apply: commit".into()))
+            .map_err(|e| StoreError::from_sqlx(e, || "apply: commit".into()))?;
+        Ok(seq)
+    }
+
+    /// See [`crate::Store::log_head`].
+    pub async fn log_head(&self) -> Result<Seq, StoreError> {
+        sqlx::query_scalar(crate::log::HEAD)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, || "change log: head".into()))
+    }
+
+    /// See [`crate::Store::load_all`]. One REPEATABLE READ snapshot.
+    pub async fn load_all(&self) -> Result<Everything, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, || "load: begin".into()))?;
+        load_all!(tx)
     }
 }
 
@@ -140,10 +185,41 @@ impl crate::Store for PostgresStore {
         PostgresStore::load_in(self, account).await
     }
     async fn apply_in(&self, account: Option<&str>, changes: &[Change]) -> Result<(), StoreError> {
-        PostgresStore::apply_in(self, account, changes).await
+        self.apply_logged(account, changes, None).await.map(|_| ())
     }
     async fn other_accounts(&self) -> Result<Vec<crate::AccountRecord>, StoreError> {
         crate::backend::other_accounts!(&self.pool)
+    }
+    async fn apply_logged(
+        &self,
+        account: Option<&str>,
+        changes: &[Change],
+        expect: Option<Seq>,
+    ) -> Result<Seq, StoreError> {
+        PostgresStore::apply_logged(self, account, changes, expect).await
+    }
+    async fn log_since(&self, after: Seq, limit: i64) -> Result<Vec<LogEntry>, StoreError> {
+        log_since!(&self.pool, after, limit)
+    }
+    async fn log_head(&self) -> Result<Seq, StoreError> {
+        PostgresStore::log_head(self).await
+    }
+    async fn prune_log(&self, through: Seq) -> Result<(), StoreError> {
+        sqlx::query(crate::log::PRUNE)
+            .bind(through)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, || "change log: prune".into()))
+            .map(|_| ())
+    }
+    async fn load_all(&self) -> Result<Everything, StoreError> {
+        PostgresStore::load_all(self).await
+    }
+    async fn listen(&self) -> Result<crate::log::Listener, StoreError> {
+        crate::log::Listener::postgres(&self.pool).await
+    }
+    fn shared(&self) -> bool {
+        true
     }
 }
 

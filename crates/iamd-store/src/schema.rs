@@ -32,7 +32,22 @@ pub(crate) const DIALECT: &[(&str, &str, &str)] = &[
     // Byte-order comparison of S3 keys and bucket names (S3 lists in UTF-8 byte order;
     // SQLite's default BINARY collation already is).
     ("__BINCOLL__", "", "COLLATE \"C\""),
+    // The change log's notification (schema 8): PostgreSQL only.
+    ("__NOTIFY_TRIGGER__", "", PG_NOTIFY_TRIGGER),
 ];
+
+/// Notifies `iamd_changes` ([`crate::postgres::NOTIFY_CHANNEL`]) with the sequence of
+/// every change-log entry; PostgreSQL delivers it when the writer commits.
+const PG_NOTIFY_TRIGGER: &str = r#"
+CREATE FUNCTION iamd_change_notify() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM pg_notify('iamd_changes', NEW.seq::text);
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER change_log_notify AFTER INSERT ON change_log
+    FOR EACH ROW EXECUTE FUNCTION iamd_change_notify();
+"#;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Backend {
@@ -153,10 +168,34 @@ CREATE TABLE tags (
         sql: MIGRATION_7_S3_CHECKSUMS,
     },
     Migration {
+        version: 8,
+        sql: MIGRATION_8_CHANGE_LOG,
+    },
+    Migration {
         version: 9,
         sql: MIGRATION_9_S3_VERSIONS,
     },
 ];
+
+/// The change log (`log.rs`): the last sequence (one row) and one entry per committed
+/// write, with PostgreSQL's notification trigger.
+const MIGRATION_8_CHANGE_LOG: &str = r#"
+CREATE TABLE change_seq (
+    id   INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    last BIGINT NOT NULL
+);
+INSERT INTO change_seq (id, last) VALUES (1, 0);
+
+CREATE TABLE change_log (
+    seq     BIGINT NOT NULL PRIMARY KEY,
+    account TEXT NOT NULL,
+    node    TEXT NOT NULL,
+    kind    TEXT NOT NULL CHECK (kind IN ('batch', 'bucket')),
+    body    TEXT NOT NULL,
+    at      BIGINT NOT NULL
+);
+__NOTIFY_TRIGGER__
+"#;
 
 /// S3 bucket settings beside the policy (tagging, CORS, lifecycle, public access
 /// block, ownership controls): one opaque document per (bucket, kind), deleted with
@@ -457,9 +496,8 @@ mod tests {
 
     #[test]
     fn versions_are_consecutive_and_latest_is_last() {
-        // 8 is another branch's (change log); the lead renumbers at merge.
         let versions: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 9]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
         assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(LATEST));
     }
 

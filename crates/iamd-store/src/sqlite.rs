@@ -9,8 +9,9 @@ use sqlx::sqlite::{
 };
 
 use crate::backend::{load_snapshot, migrate, run_changes};
+use crate::log::{append_log, encode_batch, load_all, log_since};
 use crate::schema::Backend;
-use crate::{Change, Snapshot, StoreError};
+use crate::{Change, Everything, LogEntry, Seq, Snapshot, StoreError};
 
 /// Connections in the pool: one writer at a time (serialised in-process by a mutex, and
 /// across processes by `BEGIN IMMEDIATE` + the busy timeout) plus readers.
@@ -131,26 +132,48 @@ impl SqliteStore {
         load_snapshot!(tx, scope)
     }
 
-    /// See [`crate::Store::apply_in`].
-    pub async fn apply_in(
+    /// See [`crate::Store::apply_logged`].
+    pub async fn apply_logged(
         &self,
         account: Option<&str>,
         changes: &[Change],
-    ) -> Result<(), StoreError> {
+        expect: Option<Seq>,
+    ) -> Result<Seq, StoreError> {
         let scope = crate::scope_of(account, changes)?;
         if changes.is_empty() {
-            return Ok(());
+            return self.log_head().await;
         }
+        let body = encode_batch(changes)?;
         let _w = self.writer.lock().await;
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| StoreError::from_sqlx(e, || "apply: begin".into()))?;
+        let seq = append_log!(tx, expect, scope, "batch", body);
         run_changes!(tx, scope, changes);
         tx.commit()
             .await
-            .map_err(|e| StoreError::from_sqlx(e, || "apply: commit".into()))
+            .map_err(|e| StoreError::from_sqlx(e, || "apply: commit".into()))?;
+        Ok(seq)
+    }
+
+    /// See [`crate::Store::log_head`].
+    pub async fn log_head(&self) -> Result<Seq, StoreError> {
+        sqlx::query_scalar(crate::log::HEAD)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, || "change log: head".into()))
+    }
+
+    /// See [`crate::Store::load_all`].
+    pub async fn load_all(&self) -> Result<Everything, StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, || "load: begin".into()))?;
+        load_all!(tx)
     }
 }
 
@@ -159,10 +182,36 @@ impl crate::Store for SqliteStore {
         SqliteStore::load_in(self, account).await
     }
     async fn apply_in(&self, account: Option<&str>, changes: &[Change]) -> Result<(), StoreError> {
-        SqliteStore::apply_in(self, account, changes).await
+        self.apply_logged(account, changes, None).await.map(|_| ())
     }
     async fn other_accounts(&self) -> Result<Vec<crate::AccountRecord>, StoreError> {
         crate::backend::other_accounts!(&self.pool)
+    }
+    async fn apply_logged(
+        &self,
+        account: Option<&str>,
+        changes: &[Change],
+        expect: Option<Seq>,
+    ) -> Result<Seq, StoreError> {
+        SqliteStore::apply_logged(self, account, changes, expect).await
+    }
+    async fn log_since(&self, after: Seq, limit: i64) -> Result<Vec<LogEntry>, StoreError> {
+        log_since!(&self.pool, after, limit)
+    }
+    async fn log_head(&self) -> Result<Seq, StoreError> {
+        SqliteStore::log_head(self).await
+    }
+    async fn prune_log(&self, through: Seq) -> Result<(), StoreError> {
+        let _w = self.writer.lock().await;
+        sqlx::query(crate::log::PRUNE)
+            .bind(through)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, || "change log: prune".into()))
+            .map(|_| ())
+    }
+    async fn load_all(&self) -> Result<Everything, StoreError> {
+        SqliteStore::load_all(self).await
     }
 }
 

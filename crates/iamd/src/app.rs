@@ -117,6 +117,10 @@ impl App {
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let served = self.served();
         let iam = &served.iam;
+        // Health checks for load balancers, unsigned, before routing.
+        if let Some(probe) = health_probe(&req) {
+            return health(iam, probe).await;
+        }
         // Test mode's control endpoints (moto's `/moto-api/…`).
         let test_mode = iam.test_mode();
         if crate::test_mode::is_control(&req, test_mode) {
@@ -320,6 +324,52 @@ impl App {
 
 /// Query protocol (IAM/STS): an `Action` query parameter, or a form-encoded POST.
 /// Everything else is S3.
+/// How long `/readyz` allows since memory was last at the change log's head, and for
+/// the database to answer.
+const READY_BOUND: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// `/healthz`: the process answers.
+    Alive,
+    /// `/readyz`: the database answers and memory is current (on a cluster: it was at
+    /// the change log's head within [`READY_BOUND`]).
+    Ready,
+}
+
+/// `GET`/`HEAD` `/healthz` or `/readyz` with no query and no credentials (a signed
+/// request for a bucket of that name still goes to S3).
+fn health_probe(req: &Request<Incoming>) -> Option<Probe> {
+    if !matches!(*req.method(), http::Method::GET | http::Method::HEAD)
+        || req.uri().query().is_some()
+        || req.headers().contains_key(http::header::AUTHORIZATION)
+    {
+        return None;
+    }
+    match req.uri().path() {
+        "/healthz" => Some(Probe::Alive),
+        "/readyz" => Some(Probe::Ready),
+        _ => None,
+    }
+}
+
+async fn health(iam: &Iam<AnyStore>, probe: Probe) -> Response<Body> {
+    let not_ready = match probe {
+        Probe::Alive => None,
+        Probe::Ready if !iam.database_reachable(READY_BOUND).await => {
+            Some("not ready: the database does not answer\n")
+        }
+        Probe::Ready if !iam.view_current(READY_BOUND) => {
+            Some("not ready: not current with the change log\n")
+        }
+        Probe::Ready => None,
+    };
+    match not_ready {
+        None => response(200, "text/plain", Bytes::from_static(b"ok\n")),
+        Some(why) => response(503, "text/plain", Bytes::from_static(why.as_bytes())),
+    }
+}
+
 fn is_query_protocol(req: &Request<Incoming>) -> bool {
     let action_param = req.uri().query().is_some_and(|q| {
         q.split('&')

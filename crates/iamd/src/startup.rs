@@ -271,6 +271,10 @@ async fn serve(config: Config) -> Result<(), StartError> {
     let (iam, report) = iamd_iam::Iam::open(store, master, init)
         .await
         .map_err(|e| StartError::Account(e.to_string()))?;
+    if iamd_store::Store::shared(&s3_store) {
+        // Several nodes share the database: show the others' writes as they commit.
+        iam.follow();
+    }
     // S3: the blob backend (orphans a crash left removed; an upstream checked) before
     // listening, then the service.
     let blobs = crate::objects::open(&config, &s3_store).await?;

@@ -91,7 +91,7 @@ impl Operation for api::CreateAccessKeyRequest {
                     id: id.clone(),
                     user_id,
                     status: KeyStatus::Active,
-                    secret_ciphertext: sealed,
+                    secret_ciphertext: sealed.clone(),
                     created: now_ms(),
                 };
                 let answer = (owner, rec.created);

@@ -160,7 +160,7 @@ async fn set<E: Bounded, S: Store>(
         if e.boundary() == arn.as_ref() {
             return Ok(Vec::new());
         }
-        Ok(vec![e.with_boundary(arn)])
+        Ok(vec![e.with_boundary(arn.clone())])
     })
     .await
 }

@@ -192,7 +192,9 @@ async fn profile_role_change<S: Store>(
     iam: &Iam<S>,
     profile: &str,
     role: &str,
-    decide: impl FnOnce(&InstanceProfile, InstanceProfileRoleRecord) -> Result<Change, IamError> + Send,
+    decide: impl Fn(&InstanceProfile, InstanceProfileRoleRecord) -> Result<Change, IamError>
+        + Send
+        + Sync,
 ) -> Result<Output, IamError> {
     iam.change(|state| {
         let (p, m) = profile_role(state, profile, role)?;

@@ -258,7 +258,7 @@ impl Operation for api::CreatePolicyRequest {
                         quota::MANAGED_POLICIES
                     )));
                 }
-                let mut changes = vec![Change::PutPolicyVersion(version)];
+                let mut changes = vec![Change::PutPolicyVersion(version.clone())];
                 changes.extend(tags::tagging::<ManagedPolicy>(&rec.id, &[], &tags)?);
                 Ok(changes)
             })
@@ -434,7 +434,7 @@ impl Operation for api::CreatePolicyVersionRequest {
                     Change::PutPolicyVersion(PolicyVersionRecord {
                         policy_id: m.rec.id.clone(),
                         version_id: id.clone(),
-                        document,
+                        document: document.clone(),
                         created,
                     }),
                     Change::PutManagedPolicy(rec),

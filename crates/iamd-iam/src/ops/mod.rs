@@ -341,7 +341,7 @@ impl<S: Store> Iam<S> {
     /// A write whose answer is empty: [`Iam::write`] with the changes `plan` returns.
     async fn change(
         &self,
-        plan: impl FnOnce(&State) -> Result<Vec<Change>, IamError> + Send,
+        mut plan: impl FnMut(&State) -> Result<Vec<Change>, IamError> + Send,
     ) -> Result<Output, IamError> {
         self.write(|state| Ok((plan(state)?, None))).await
     }
@@ -354,7 +354,8 @@ impl<S: Store> Iam<S> {
         rec: E::Rec,
         attached: Vec<Change>,
     ) -> Result<E::Api, IamError> {
-        self.create_with::<E>(rec, |_, _| Ok(attached)).await
+        self.create_with::<E>(rec, |_, _| Ok(attached.clone()))
+            .await
     }
 
     /// [`Iam::create`] whose record is completed, and whose attached changes are
@@ -362,13 +363,13 @@ impl<S: Store> Iam<S> {
     async fn create_with<E: Entity>(
         &self,
         rec: E::Rec,
-        plan: impl FnOnce(&State, &mut E::Rec) -> Result<Vec<Change>, IamError> + Send,
+        mut plan: impl FnMut(&State, &mut E::Rec) -> Result<Vec<Change>, IamError> + Send,
     ) -> Result<E::Api, IamError> {
         let name = E::rec_name(&rec).to_string();
         let shown = self
             .write(|state| {
                 E::ensure_name_free(state, &name, None)?;
-                let mut rec = rec;
+                let mut rec = rec.clone();
                 let attached = plan(state, &mut rec)?;
                 let shown = self.api(&E::from_rec(rec.clone()));
                 let mut changes = vec![E::stored(rec)];
@@ -432,7 +433,7 @@ impl<S: Store> Iam<S> {
             if let Some(new) = &new_name {
                 E::ensure_name_free(state, new, Some(e.id()))?;
             }
-            Ok(vec![e.renamed(new_name, new_path)])
+            Ok(vec![e.renamed(new_name.clone(), new_path.clone())])
         })
         .await
     }

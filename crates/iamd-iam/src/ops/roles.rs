@@ -145,7 +145,7 @@ async fn edit_role<S: Store>(
     iam: &Iam<S>,
     name: &str,
     guard: fn(&Role) -> Result<(), IamError>,
-    edit: impl FnOnce(&State, &mut RoleRecord) -> Result<(), IamError> + Send,
+    mut edit: impl FnMut(&State, &mut RoleRecord) -> Result<(), IamError> + Send,
 ) -> Result<api::Role, IamError> {
     let id = iam
         .write(|state| {
@@ -170,7 +170,7 @@ impl Operation for api::UpdateRoleRequest {
         let (description, max) = (self.description, self.max_session_duration);
         edit_role(iam, &self.role_name, Role::ensure_modifiable, |_, rec| {
             if description.is_some() {
-                rec.description = description;
+                rec.description = description.clone();
             }
             if let Some(m) = max {
                 rec.max_session_duration = i64::from(m);
@@ -195,7 +195,7 @@ impl Operation for api::UpdateRoleDescriptionRequest {
             &self.role_name,
             |_| Ok(()),
             |_, rec| {
-                rec.description = Some(description);
+                rec.description = Some(description.clone());
                 Ok(())
             },
         )
@@ -218,7 +218,7 @@ impl Operation for api::UpdateAssumeRolePolicyRequest {
             Role::ensure_modifiable,
             |state, rec| {
                 rec.trust_bindings = bindings(iam, state, &doc)?;
-                rec.trust_policy = doc;
+                rec.trust_policy = doc.clone();
                 Ok(())
             },
         )

@@ -101,7 +101,7 @@ pub(crate) fn api_tags(tags: &Tags) -> Vec<api::Tag> {
 /// customer-managed policy by ARN).
 pub(super) async fn tag<E: Entity, S: Store>(
     iam: &Iam<S>,
-    find: impl for<'s> FnOnce(&'s State) -> Result<&'s E, IamError> + Send,
+    find: impl for<'s> Fn(&'s State) -> Result<&'s E, IamError> + Send + Sync,
     tags: &[api::Tag],
 ) -> Result<Output, IamError> {
     iam.change(|state| {
@@ -114,7 +114,7 @@ pub(super) async fn tag<E: Entity, S: Store>(
 /// Untag…: removes the `keys` (case-insensitively) from the entity `find` resolves.
 pub(super) async fn untag<E: Entity, S: Store>(
     iam: &Iam<S>,
-    find: impl for<'s> FnOnce(&'s State) -> Result<&'s E, IamError> + Send,
+    find: impl for<'s> Fn(&'s State) -> Result<&'s E, IamError> + Send + Sync,
     keys: &[String],
 ) -> Result<Output, IamError> {
     iam.change(|state| {

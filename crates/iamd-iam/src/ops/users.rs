@@ -40,7 +40,7 @@ impl Operation for api::CreateUserRequest {
                 if let Some(arn) = &rec.boundary_arn {
                     boundaries::check_boundary(state, arn)?;
                 }
-                Ok(attached)
+                Ok(attached.clone())
             })
             .await?;
         user.permissions_boundary = boundaries::shown(boundary.as_ref());
