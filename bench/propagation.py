@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -55,7 +56,9 @@ def client(endpoint, ak, sk):
 def start_node(binary, url, work, name):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IAMD_")}
-    env.update({"IAMD_DATABASE_URL": url, "IAMD_MASTER_KEY": MASTER_KEY,
+    if url is not None:  # else the node's embedded SQLite under its data directory
+        env["IAMD_DATABASE_URL"] = url
+    env.update({"IAMD_MASTER_KEY": MASTER_KEY,
                 "IAMD_ROOT_ACCESS_KEY_ID": ROOT[0], "IAMD_ROOT_SECRET_ACCESS_KEY": ROOT[1],
                 "RUST_LOG": "warn"})
     log = open(work / f"{name}.log", "wb")
@@ -71,6 +74,33 @@ def start_node(binary, url, work, name):
             time.sleep(0.05)
     p.kill()
     sys.exit(f"node {name} did not start: see {work}/{name}.log")
+
+
+@contextmanager
+def throwaway_postgres(prefix, databases):
+    """A temporary folder, a throwaway PostgreSQL cluster in it with DATABASES created,
+    and a list for the node processes started there: (folder, {name: url}, processes).
+    On exit the processes (or (process, endpoint) pairs) are killed, the cluster
+    stopped and the folder removed."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    work.chmod(0o755)
+    cluster = work / "pg"
+    url = subprocess.run(["bash", str(CLUSTER), "start", str(cluster)], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    base = url.rsplit("/", 1)[0]
+    procs = []
+    try:
+        for db in databases:
+            subprocess.run(["psql", url, "-qc", f"CREATE DATABASE {db}"], check=True,
+                           capture_output=True)
+        yield work, {db: f"{base}/{db}" for db in databases}, procs
+    finally:
+        for p in procs:
+            p = p[0] if isinstance(p, tuple) else p
+            p.kill()
+            p.wait()
+        subprocess.run(["bash", str(CLUSTER), "stop", str(cluster)], check=False, capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def outcome(iam):
@@ -95,18 +125,9 @@ def main():
     if not binary.exists():
         sys.exit(f"{binary} not found: cargo build --release -p iamd --bin iamd")
 
-    work = Path(tempfile.mkdtemp(prefix="iamd-propagation-"))
-    work.chmod(0o755)
-    cluster = work / "pg"
-    url = subprocess.run(["bash", str(CLUSTER), "start", str(cluster)], check=True,
-                         capture_output=True, text=True).stdout.strip()
-    base = url.rsplit("/", 1)[0]
-    subprocess.run(["psql", url, "-qc", "CREATE DATABASE propagation"], check=True, capture_output=True)
-    db = f"{base}/propagation"
-    procs = []
-    try:
+    with throwaway_postgres("iamd-propagation-", ["propagation"]) as (work, urls, procs):
         for n in ("a", "b", "c"):
-            procs.append(start_node(binary, db, work, n))
+            procs.append(start_node(binary, urls["propagation"], work, n))
         (_, ea), (_, eb), (_, ec) = procs
         admin = client(ea, *ROOT)
         admin.create_user(UserName="probe")
@@ -178,12 +199,6 @@ def main():
         rows += [(k, v) for k, v in sorted(by_kind.items())]
         for name, xs in rows:
             print(f"{name:<10}{percentile(xs, 0.5):8.1f}{percentile(xs, 0.99):8.1f}{max(xs):8.1f}")
-    finally:
-        for p, _ in procs:
-            p.kill()
-            p.wait()
-        subprocess.run(["bash", str(CLUSTER), "stop", str(cluster)], check=False, capture_output=True)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
