@@ -155,6 +155,36 @@ def test_seed_story_across_three_nodes(nodes):
         == ["buzzo", "dale"]
 
 
+def test_three_nodes_started_at_once_on_an_empty_database(pg, tmp_path):
+    """Nodes of a cluster started together race to create the account and its root
+    key: each commits at the log position it loaded, so the losers load again and
+    build on the winner's account. All three start and serve one account."""
+    url = make_db(pg[0], "c_started_at_once")
+    started, errors = {}, []
+
+    def start(name):
+        try:
+            started[name] = node(tmp_path, url, name)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(f"{name}: {e}")
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in ("a", "b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert not errors, errors
+        a, b, c = started["a"], started["b"], started["c"]
+        a.client("iam").create_user(UserName="together")
+        for s in (b, c):
+            got = until("the user made on A", lambda: s.client("iam").get_user(UserName="together"))
+            assert got["User"]["Arn"] == "arn:aws:iam::123456789012:user/together"
+    finally:
+        for s in started.values():
+            s.kill()
+
+
 def test_racing_writes_on_two_nodes(nodes):
     (a, b, c), _ = nodes
     clients = [a.client("iam"), b.client("iam")]

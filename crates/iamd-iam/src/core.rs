@@ -268,90 +268,105 @@ impl<S: Store> Iam<S> {
         master: MasterKey,
         init: InitOptions,
     ) -> Result<(Self, InitReport), IamError> {
-        // Every account and the change-log position they are current to, in one read.
-        let everything = store.load_all().await?;
-        let mut applied = everything.head;
-        let mut state = startup_state(State::from_snapshot(everything.first, &master))?;
-        let mut report = InitReport::default();
-        let mut changes = Vec::new();
-        let account_id = match &state.account {
-            Some(a) => a.id.clone(),
-            None if init.existing_only => {
-                return Err(IamError::Internal(
-                    "the store holds no account: start the server once first".to_string(),
-                ))
-            }
-            None => {
-                let id = match &init.account_id {
-                    Some(id) => id.clone(),
-                    None => crate::ids::account_id()?,
-                };
-                changes.push(Change::PutAccount(AccountRecord {
-                    id: id.clone(),
-                    created: now_ms(),
-                }));
-                report.created_account = true;
-                id
-            }
-        };
-        let root_keys: Vec<String> = state
-            .keys
-            .values()
-            .filter(|k| k.rec.user_id.is_none())
-            .map(|k| k.rec.id.clone())
-            .collect();
-        match &init.root_key {
-            Some((id, secret)) => {
-                report.root_key_from_env = true;
-                let current = state.keys.get(id);
-                let same = current
-                    .is_some_and(|k| k.rec.user_id.is_none() && &*k.secret == secret.as_str());
-                if !same {
-                    if current.is_some_and(|k| k.rec.user_id.is_some()) {
-                        return Err(IamError::Internal(format!(
-                            "root access key id {id} belongs to a user"
-                        )));
+        // Nodes of a cluster started together may race to initialize one store.
+        let mut attempt = 0;
+        let (others, state, applied, report, account_id) = loop {
+            // Every account and the change-log position they are current to, in one read.
+            let everything = store.load_all().await?;
+            let mut applied = everything.head;
+            let mut state = startup_state(State::from_snapshot(everything.first, &master))?;
+            let mut report = InitReport::default();
+            let mut changes = Vec::new();
+            let account_id = match &state.account {
+                Some(a) => a.id.clone(),
+                None if init.existing_only => {
+                    return Err(IamError::Internal(
+                        "the store holds no account: start the server once first".to_string(),
+                    ))
+                }
+                None => {
+                    let id = match &init.account_id {
+                        Some(id) => id.clone(),
+                        None => crate::ids::account_id()?,
+                    };
+                    changes.push(Change::PutAccount(AccountRecord {
+                        id: id.clone(),
+                        created: now_ms(),
+                    }));
+                    report.created_account = true;
+                    id
+                }
+            };
+            let root_keys: Vec<String> = state
+                .keys
+                .values()
+                .filter(|k| k.rec.user_id.is_none())
+                .map(|k| k.rec.id.clone())
+                .collect();
+            match &init.root_key {
+                Some((id, secret)) => {
+                    report.root_key_from_env = true;
+                    let current = state.keys.get(id);
+                    let same = current
+                        .is_some_and(|k| k.rec.user_id.is_none() && &*k.secret == secret.as_str());
+                    if !same {
+                        if current.is_some_and(|k| k.rec.user_id.is_some()) {
+                            return Err(IamError::Internal(format!(
+                                "root access key id {id} belongs to a user"
+                            )));
+                        }
+                        changes.push(Change::PutAccessKey(AccessKeyRecord {
+                            id: id.clone(),
+                            user_id: None,
+                            status: KeyStatus::Active,
+                            secret_ciphertext: master.seal(id, secret.as_bytes())?,
+                            created: now_ms(),
+                        }));
                     }
+                }
+                None if root_keys.is_empty() && !init.existing_only => {
+                    let id = crate::ids::access_key_id("AKIA")?;
+                    let secret = crate::ids::secret_access_key()?;
                     changes.push(Change::PutAccessKey(AccessKeyRecord {
                         id: id.clone(),
                         user_id: None,
                         status: KeyStatus::Active,
-                        secret_ciphertext: master.seal(id, secret.as_bytes())?,
+                        secret_ciphertext: master.seal(&id, secret.as_bytes())?,
                         created: now_ms(),
                     }));
+                    report.generated_root_key = Some((id, secret));
                 }
+                None => {}
             }
-            None if root_keys.is_empty() && !init.existing_only => {
-                let id = crate::ids::access_key_id("AKIA")?;
-                let secret = crate::ids::secret_access_key()?;
-                changes.push(Change::PutAccessKey(AccessKeyRecord {
-                    id: id.clone(),
-                    user_id: None,
-                    status: KeyStatus::Active,
-                    secret_ciphertext: master.seal(&id, secret.as_bytes())?,
-                    created: now_ms(),
-                }));
-                report.generated_root_key = Some((id, secret));
+            if !changes.is_empty() {
+                let prepared = state.prepare(&changes, &master)?;
+                if let (Some((id, secret)), Some(keep)) =
+                    (&report.generated_root_key, &init.keep_root_key)
+                {
+                    (keep.0)(id, secret).map_err(|e| {
+                        IamError::Internal(format!("the new root key could not be stored: {e}"))
+                    })?;
+                }
+                match store
+                    .apply_logged(None, &changes, store.shared().then_some(applied))
+                    .await
+                {
+                    Ok(seq) => applied = seq,
+                    // Another node of a cluster initialized the store (or wrote) since
+                    // the load: load again and build on what it wrote.
+                    Err(StoreError::Stale(_)) if attempt < crate::follow::STALE_RETRIES => {
+                        attempt += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                state.apply(prepared);
             }
-            None => {}
-        }
-        if !changes.is_empty() {
-            let prepared = state.prepare(&changes, &master)?;
-            if let (Some((id, secret)), Some(keep)) =
-                (&report.generated_root_key, &init.keep_root_key)
-            {
-                (keep.0)(id, secret).map_err(|e| {
-                    IamError::Internal(format!("the new root key could not be stored: {e}"))
-                })?;
-            }
-            applied = store
-                .apply_logged(None, &changes, store.shared().then_some(applied))
-                .await?;
-            state.apply(prepared);
-        }
+            break (everything.others, state, applied, report, account_id);
+        };
         let first = Account::new(account_id.clone(), true, state);
         let mut accounts = HashMap::from([(account_id, first.clone())]);
-        for (rec, snapshot) in everything.others {
+        for (rec, snapshot) in others {
             if accounts.contains_key(&rec.id) {
                 return Err(IamError::Internal(format!(
                     "account {} is stored twice",
