@@ -25,7 +25,7 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from propagation import REPO, ROOT, start_node, throwaway_postgres  # noqa: E402
+from propagation import REPO, ROOT, iamd_binary, start_node, throwaway_postgres  # noqa: E402
 
 SIGN = REPO / "bench" / "tools" / "sign.py"
 SEED = REPO / "bench" / "tools" / "seed.py"
@@ -63,9 +63,7 @@ def main():
     ap.add_argument("--conns", type=int, default=16)
     ap.add_argument("--bin", default=str(REPO / "target" / "release" / "iamd"))
     args = ap.parse_args()
-    binary = Path(args.bin).resolve()
-    if not binary.exists():
-        sys.exit(f"{binary} not found: cargo build --release -p iamd --bin iamd")
+    binary = iamd_binary(args.bin)
     if shutil.which("wrk") is None:
         sys.exit("wrk not found (apt-get install wrk)")
 

@@ -53,6 +53,14 @@ def client(endpoint, ak, sk):
         aws_secret_access_key=sk, config=Config(retries={"total_max_attempts": 1}))
 
 
+def iamd_binary(path):
+    """The iamd binary at `path`, resolved; exits saying how to build it if missing."""
+    binary = Path(path).resolve()
+    if not binary.exists():
+        sys.exit(f"{binary} not found: cargo build --release -p iamd --bin iamd")
+    return binary
+
+
 def start_node(binary, url, work, name):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IAMD_")}
@@ -121,9 +129,7 @@ def main():
     ap.add_argument("--trials", type=int, default=1000)
     ap.add_argument("--bin", default=str(REPO / "target" / "release" / "iamd"))
     args = ap.parse_args()
-    binary = Path(args.bin).resolve()
-    if not binary.exists():
-        sys.exit(f"{binary} not found: cargo build --release -p iamd --bin iamd")
+    binary = iamd_binary(args.bin)
 
     with throwaway_postgres("iamd-propagation-", ["propagation"]) as (work, urls, procs):
         for n in ("a", "b", "c"):
