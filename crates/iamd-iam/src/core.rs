@@ -235,13 +235,7 @@ impl<S> Inner<S> {
     /// `State::apply`). Run under the write lock, or before the service is shared: no
     /// state changes meanwhile, so reading two accounts at once cannot deadlock.
     pub(crate) fn rebind_across_accounts(&self) {
-        let accounts: Vec<Arc<Account>> = self
-            .accounts
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let accounts = self.account_list();
         for acct in &accounts {
             let views = acct
                 .state
@@ -376,27 +370,13 @@ impl<S: Store> Iam<S> {
             let state = startup_state(State::from_snapshot(snapshot, &master))?;
             accounts.insert(rec.id.clone(), Account::new(rec.id, false, state));
         }
-        let key_accounts = accounts
-            .values()
-            .flat_map(|a| {
-                let keys: Vec<String> = a
-                    .state
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .keys
-                    .keys()
-                    .cloned()
-                    .collect();
-                keys.into_iter().map(move |k| (k, a.clone()))
-            })
-            .collect();
         let (usage_tx, usage_rx) = tokio::sync::mpsc::unbounded_channel();
         let iam = Iam {
             inner: Arc::new(Inner {
                 store,
                 master,
                 accounts: RwLock::new(accounts),
-                key_accounts: RwLock::new(key_accounts),
+                key_accounts: RwLock::default(),
                 write: tokio::sync::Mutex::new(applied),
                 follow: Default::default(),
                 first: first.clone(),
@@ -406,6 +386,7 @@ impl<S: Store> Iam<S> {
             }),
             acct: first,
         };
+        iam.inner.reindex_keys();
         // Each state bound its own account's principals; now that every account is
         // loaded, the principals trust policies name in other accounts.
         iam.inner.rebind_across_accounts();

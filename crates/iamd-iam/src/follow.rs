@@ -292,17 +292,21 @@ impl<S> crate::core::Inner<S> {
             .cloned()
     }
 
-    /// Rebuilds the key → account index from every account's keys.
-    fn reindex_keys(&self) {
-        let accounts: Vec<Arc<Account>> = self
-            .accounts
+    /// Every account the server holds (a copy of the map's values: no lock held).
+    pub(crate) fn account_list(&self) -> Vec<Arc<Account>> {
+        self.accounts
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .values()
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    /// Builds the key → account index from every account's keys (at start-up, and
+    /// after a reload).
+    pub(crate) fn reindex_keys(&self) {
         let mut index = std::collections::HashMap::new();
-        for a in accounts {
+        for a in self.account_list() {
             let state = a.state.read().unwrap_or_else(|p| p.into_inner());
             for k in state.keys.keys() {
                 index.insert(k.clone(), a.clone());
