@@ -216,7 +216,7 @@ pub async fn handle(
                     parts.headers.remove(http::header::CONTENT_LENGTH);
                     s3s::Body::from(xml)
                 }
-                (false, Some(xml)) if method == http::Method::GET => {
+                (false, Some(xml)) if method == http::Method::GET && is_attributes(&uri) => {
                     match unquote_attributes_etag(&xml) {
                         Some(xml) => {
                             parts.headers.remove(http::header::CONTENT_LENGTH);
@@ -323,6 +323,15 @@ fn refusal_response(r: &Refusal, request_id: &str, close: bool) -> Response<Body
         );
     }
     resp
+}
+
+/// Whether the request is GetObjectAttributes (`GET /bucket/key?attributes`): only its
+/// answer is rewritten, never an object's bytes (a small object's body is in memory too).
+fn is_attributes(uri: &http::Uri) -> bool {
+    uri.query().is_some_and(|q| {
+        q.split('&')
+            .any(|p| p == "attributes" || p.starts_with("attributes="))
+    })
 }
 
 /// GetObjectAttributes answers the ETag unquoted (AWS's API reference and S3's
