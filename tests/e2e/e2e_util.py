@@ -283,6 +283,36 @@ def new_server(tmp_root: Path, **kw) -> Server:
     return Server(data_dir=tmp_root / "data", log_dir=tmp_root / "logs", **kw).start()
 
 
+PG_TEST_CLUSTER = REPO / "crates" / "iamd-store" / "pg-test-cluster.sh"
+
+
+@contextlib.contextmanager
+def pg_cluster():
+    """A throwaway PostgreSQL cluster (crates/iamd-store/pg-test-cluster.sh: Debian's
+    initdb/pg_ctl): yields (its URL, its folder), stops and removes it at exit. Not under
+    pytest's tmp dir: that is private to root, and the cluster runs as the postgres OS user."""
+    import tempfile
+
+    parent = Path(tempfile.mkdtemp(prefix="iamd-e2e-pg-"))
+    parent.chmod(0o755)
+    d = parent / "cluster"
+    try:
+        url = subprocess.run(["bash", str(PG_TEST_CLUSTER), "start", str(d)], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        assert url.startswith("postgres://"), url
+        yield url, d
+    finally:
+        subprocess.run(["bash", str(PG_TEST_CLUSTER), "stop", str(d)], check=False, capture_output=True)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def make_db(pg_url: str, name: str) -> str:
+    """A new database NAME on the cluster of PG_URL; its URL."""
+    base, _ = pg_url.rsplit("/", 1)
+    subprocess.run(["psql", pg_url, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    return f"{base}/{name}"
+
+
 def make_client(endpoint: str, service: str, ak: str, sk: str, validate: bool = True, **cfg):
     config = Config(
         retries={"total_max_attempts": 1},

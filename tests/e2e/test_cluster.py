@@ -7,9 +7,7 @@ Waits poll with a deadline (never a fixed sleep): a propagation normally takes a
 milliseconds (bench/propagation.py measures it); the deadline only bounds a failure."""
 
 import json
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.error
@@ -24,28 +22,18 @@ import e2e_util as u
 pytestmark = pytest.mark.process
 
 REPO = Path(__file__).resolve().parents[2]
-CLUSTER = REPO / "crates" / "iamd-store" / "pg-test-cluster.sh"
+CLUSTER = u.PG_TEST_CLUSTER
 MASTER_KEY = "5e" * 32
 DEADLINE = 10.0
 
 
 @pytest.fixture(scope="module")
 def pg():
-    parent = Path(tempfile.mkdtemp(prefix="iamd-e2e-cluster-"))
-    parent.chmod(0o755)
-    d = parent / "cluster"
-    url = subprocess.run(["bash", str(CLUSTER), "start", str(d)], check=True,
-                         capture_output=True, text=True).stdout.strip()
-    assert url.startswith("postgres://"), url
-    yield url, d
-    subprocess.run(["bash", str(CLUSTER), "stop", str(d)], check=False, capture_output=True)
-    shutil.rmtree(parent, ignore_errors=True)
+    with u.pg_cluster() as cluster:
+        yield cluster
 
 
-def make_db(pg_url: str, name: str) -> str:
-    base, _ = pg_url.rsplit("/", 1)
-    subprocess.run(["psql", pg_url, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
-    return f"{base}/{name}"
+make_db = u.make_db
 
 
 def node(tmp, url, name, key=MASTER_KEY):

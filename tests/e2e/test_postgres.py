@@ -3,11 +3,8 @@ implementation. A throwaway cluster is started by the test itself
 (crates/iamd-store/pg-test-cluster.sh, Debian's initdb/pg_ctl)."""
 
 import json
-import shutil
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -16,30 +13,16 @@ import e2e_util as u
 
 pytestmark = pytest.mark.process
 
-REPO = Path(__file__).resolve().parents[2]
-CLUSTER = REPO / "crates" / "iamd-store" / "pg-test-cluster.sh"
 MASTER_KEY = "7f" * 32
 
 
 @pytest.fixture(scope="module")
 def pg():
-    # Not under pytest's tmp dir: that is private to root, and the cluster runs as
-    # the postgres OS user.
-    parent = Path(tempfile.mkdtemp(prefix="iamd-e2e-pg-"))
-    parent.chmod(0o755)
-    d = parent / "cluster"
-    url = subprocess.run(["bash", str(CLUSTER), "start", str(d)], check=True,
-                         capture_output=True, text=True).stdout.strip()
-    assert url.startswith("postgres://"), url
-    yield url
-    subprocess.run(["bash", str(CLUSTER), "stop", str(d)], check=False, capture_output=True)
-    shutil.rmtree(parent, ignore_errors=True)
+    with u.pg_cluster() as (url, _):
+        yield url
 
 
-def make_db(pg_url: str, name: str) -> str:
-    base, _ = pg_url.rsplit("/", 1)
-    subprocess.run(["psql", pg_url, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
-    return f"{base}/{name}"
+make_db = u.make_db
 
 
 def pg_server(tmp, url, node):

@@ -5,20 +5,14 @@ versioned bucket; and conditional writes (`If-None-Match: *`, `If-Match`), inclu
 race of concurrent writers."""
 
 import json
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import botocore
 import pytest
 
 import e2e_util as u
 
-REPO = Path(__file__).resolve().parents[2]
-CLUSTER = REPO / "crates" / "iamd-store" / "pg-test-cluster.sh"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -33,19 +27,10 @@ def server(request, tmp_path_factory):
         return
     if u.EXTERNAL_ENDPOINT:
         pytest.skip("needs its own iamd process (IAMD_E2E_ENDPOINT is set)")
-    parent = Path(tempfile.mkdtemp(prefix="iamd-e2e-pg-"))
-    parent.chmod(0o755)
-    d = parent / "cluster"
-    url = subprocess.run(["bash", str(CLUSTER), "start", str(d)], check=True,
-                         capture_output=True, text=True).stdout.strip()
-    try:
+    with u.pg_cluster() as (url, _):
         s = u.new_server(tmp, extra_env={"IAMD_DATABASE_URL": url, "IAMD_MASTER_KEY": "7f" * 32})
         yield s
         s.kill()
-    finally:
-        subprocess.run(["bash", str(CLUSTER), "stop", str(d)], check=False, capture_output=True)
-        shutil.rmtree(parent, ignore_errors=True)
-
 
 @pytest.fixture(scope="module")
 def root(server):
