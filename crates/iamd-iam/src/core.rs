@@ -1,12 +1,15 @@
 //! The service handle: the in-memory view, the write path, and startup.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use iamd_store::{
     AccessKeyRecord, AccountRecord, Change, KeyStatus, KeyUsageRecord, Seq, Store, StoreError,
+    TrustBinding,
 };
 
+use crate::binding::Rebound;
 use crate::crypto::MasterKey;
 use crate::error::IamError;
 use crate::state::{State, UsageCell};
@@ -93,6 +96,8 @@ pub(crate) struct Inner<S> {
     pub(crate) sessions: crate::sessions::SessionCache,
     /// Test mode (`test_mode.rs`; off unless enabled).
     pub(crate) test_mode: crate::test_mode::TestMode,
+    /// [`Iam::principals_version`]: bumped by [`Inner::rebind_across_accounts`].
+    pub(crate) principals: AtomicU64,
 }
 
 /// The IAM service, seen from one account (the first, as [`Iam::open`] returns it;
@@ -242,7 +247,7 @@ impl<S> Inner<S> {
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
                 .trust_views(|b| {
-                    let (owner, _) = crate::trust::iam_arn_account(&b.arn)?;
+                    let (owner, _) = crate::binding::iam_arn_account(&b.arn)?;
                     let other = accounts.iter().find(|a| a.id == owner && a.id != acct.id)?;
                     let state = other.state.read().unwrap_or_else(|p| p.into_inner());
                     Some(state.principal_arn(owner, &b.id))
@@ -252,6 +257,8 @@ impl<S> Inner<S> {
                 .unwrap_or_else(|p| p.into_inner())
                 .set_trust_views(views);
         }
+        // After memory shows the change: a reader seeing the new value sees it.
+        self.principals.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -383,6 +390,7 @@ impl<S: Store> Iam<S> {
                 usage_tx,
                 sessions: Default::default(),
                 test_mode: Default::default(),
+                principals: AtomicU64::new(0),
             }),
             acct: first,
         };
@@ -454,12 +462,37 @@ impl<S: Store> Iam<S> {
             .map(|other| other.read().principal_id(account, arn))
     }
 
-    /// The first user or role ARN a resource policy (`doc`, a bucket policy) names in an
-    /// account this server holds that does not exist there (AWS refuses such a policy:
-    /// S3's `MalformedPolicy` "Invalid principal in policy"). `None`: every named user
-    /// and role exists, or the document does not parse.
-    pub fn missing_principal(&self, doc: &str) -> Option<String> {
-        crate::trust::missing_principal(doc, |account, arn| self.principal_id_in(account, arn))
+    /// The bindings (ARN → unique id, `binding.rs`) of the users and roles a resource
+    /// policy (`doc`, a bucket policy) names in the accounts this server holds, to be
+    /// stored with it. `Err` names the first that does not exist (AWS refuses such a
+    /// policy: S3's `MalformedPolicy` "Invalid principal in policy"). A document that
+    /// does not parse binds nothing.
+    pub fn bind_principals(&self, doc: &str) -> Result<Vec<TrustBinding>, String> {
+        crate::binding::bind_resource(doc, |account, arn| self.principal_id_in(account, arn))
+    }
+
+    /// The bindings of a resource policy stored without them (by an older build):
+    /// every named principal bound to its current id (`binding::bind_late`).
+    pub fn bind_principals_late(&self, doc: &str) -> Vec<TrustBinding> {
+        crate::binding::bind_late(doc, |account, arn| self.principal_id_in(account, arn))
+    }
+
+    /// What `bindings` stand for now (`binding::rebound`): a principal of a held
+    /// account is looked up by its id; other accounts' keep what `old` says.
+    pub fn rebound(&self, bindings: &[TrustBinding], old: &Rebound) -> Rebound {
+        crate::binding::rebound(bindings, old, |b| {
+            let (account, _) = crate::binding::iam_arn_account(&b.arn)?;
+            let held = self.in_account(account)?;
+            let arn = held.read().principal_arn(account, &b.id);
+            Some(arn)
+        })
+    }
+
+    /// Moves (after memory shows it) whenever users or roles of any account may have
+    /// been created, deleted, renamed or moved, here or on another node: a view made
+    /// by [`Iam::rebound`] when it had another value may be stale.
+    pub fn principals_version(&self) -> u64 {
+        self.inner.principals.load(Ordering::SeqCst)
     }
 
     /// The account of the long-term access key `id`, if any holds it.

@@ -15,11 +15,11 @@ use iamd_store::{
     UserRecord,
 };
 
+use crate::binding::BoundPolicy;
 use crate::error::IamError;
 use crate::ops::quota;
 use crate::policies::StoredPolicy;
 use crate::state::{Group, InstanceProfile, ManagedPolicy, Role, State, User};
-use crate::trust::Trust;
 
 /// Condition keys with their values (`aws:ResourceTag/k` → [v], …).
 pub(crate) type Keys = Vec<(String, Vec<String>)>;
@@ -308,7 +308,7 @@ impl Entity for Role {
     /// A role whose trust policy trusts nobody until its prepared trust is set
     /// (`State::apply`); it shows the document as stored.
     fn from_rec(rec: RoleRecord) -> Self {
-        let trust = Trust::nobody(&rec.trust_policy);
+        let trust = BoundPolicy::nobody(&rec.trust_policy);
         Role {
             rec,
             policies: BTreeMap::new(),

@@ -12,6 +12,7 @@
 
 mod analyzer;
 mod authz_message;
+mod binding;
 mod core;
 pub mod crypto;
 mod entity;
@@ -29,7 +30,6 @@ mod test_mode;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod testing;
-mod trust;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod write_bench;
@@ -37,6 +37,7 @@ mod write_bench;
 pub use crate::core::{Iam, InitOptions, InitReport, KeepRootKey, NewAccount, PendingAccount};
 pub use analyzer::{lint_policy, ValidatePolicyInput, ValidatePolicyOutput};
 pub use authz_message::{capture_denial, capture_denial_sync, AUTHORIZATION_MESSAGE_HEADER};
+pub use binding::{BoundPolicy, Rebound};
 pub use error::IamError;
 pub use iamd_session::is_account_id;
 pub use ops::Output;

@@ -541,7 +541,7 @@ impl<S: Store> Iam<S> {
         let policy =
             <crate::state::Role as crate::entity::Entity>::by_arn(&state, account, resource)
                 .map_or_else(
-                    || crate::trust::Trust::nobody("").compiled,
+                    || crate::binding::BoundPolicy::nobody("").compiled,
                     |r| r.trust.compiled.clone(),
                 );
         Some(SimTrust {

@@ -19,10 +19,10 @@ use iamd_store::{
 
 use iamd_policy::{CompiledPolicy, PolicyType};
 
+use crate::binding::{self, BoundPolicy};
 use crate::crypto::MasterKey;
 use crate::entity::{Entity, Keys, Tags};
 use crate::policies::StoredPolicy;
-use crate::trust::{self, Trust};
 
 /// A user with everything attached to it.
 #[derive(Debug, Clone)]
@@ -68,7 +68,7 @@ pub(crate) struct Role {
     /// Ids of the instance profiles it is in.
     pub(crate) profiles: BTreeSet<String>,
     /// Its trust policy, with the principals it names rebound to what they are now.
-    pub(crate) trust: Trust,
+    pub(crate) trust: BoundPolicy,
     /// ARNs of the managed policies attached to it.
     pub(crate) attached: BTreeSet<String>,
     /// The role's identity policies, compiled (its inline and attached managed
@@ -313,7 +313,7 @@ enum Step {
     DeleteTag(Owner, String),
     /// The role, its trust policy parsed, and its boundary's compiled document when
     /// that is AWS-managed.
-    PutRole(RoleRecord, Trust, Option<Arc<CompiledPolicy>>),
+    PutRole(RoleRecord, BoundPolicy, Option<Arc<CompiledPolicy>>),
     DeleteRole(String),
     PutProfile(InstanceProfileRecord),
     DeleteProfile(String),
@@ -604,7 +604,7 @@ impl State {
             return;
         };
         let views = self.trust_views(|b| {
-            (trust::iam_arn_account(&b.arn).map(|(a, _)| a) == Some(account.as_str()))
+            (binding::iam_arn_account(&b.arn).map(|(a, _)| a) == Some(account.as_str()))
                 .then(|| self.principal_arn(&account, &b.id))
         });
         self.set_trust_views(views);
@@ -614,20 +614,20 @@ impl State {
     /// now (`None`: unknown here, the view keeps what it had).
     pub(crate) fn trust_views(
         &self,
-        current: impl Fn(&TrustBinding) -> trust::Known,
-    ) -> Vec<(String, trust::Rebound)> {
+        current: impl Fn(&TrustBinding) -> binding::Known,
+    ) -> Vec<(String, binding::Rebound)> {
         self.roles
             .values()
             .filter(|r| !r.rec.trust_bindings.is_empty())
             .map(|r| {
-                let view = trust::rebound(&r.rec.trust_bindings, r.trust.rebound(), &current);
+                let view = binding::rebound(&r.rec.trust_bindings, r.trust.rebound(), &current);
                 (r.rec.id.clone(), view)
             })
             .collect()
     }
 
     /// Installs views made by [`State::trust_views`].
-    pub(crate) fn set_trust_views(&mut self, views: Vec<(String, trust::Rebound)>) {
+    pub(crate) fn set_trust_views(&mut self, views: Vec<(String, binding::Rebound)>) {
         for (id, view) in views {
             if let Some(r) = self.roles.get_mut(&id) {
                 r.trust.rebind(&r.rec.trust_policy, view);
@@ -735,7 +735,7 @@ impl State {
                     key,
                 } => Step::DeleteTag(Owner::new(*owner_kind, owner_id)?, key.clone()),
                 Change::PutRole(r) => {
-                    let trust = Trust::parse(&r.trust_policy).map_err(|e| {
+                    let trust = BoundPolicy::trust(&r.trust_policy).map_err(|e| {
                         corrupt(format!("trust policy of role {} does not parse: {e}", r.id))
                     })?;
                     let compiled = p.boundary(r.boundary_arn.as_deref())?;

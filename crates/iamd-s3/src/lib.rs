@@ -18,9 +18,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
-use iamd_iam::Iam;
+use iamd_iam::{BoundPolicy, Iam, Rebound};
 use iamd_policy::{CompiledPolicy, PolicyType};
-use iamd_store::{AnyStore, ObjectMeta};
+use iamd_store::{AnyStore, BucketPolicy, ObjectMeta, TrustBinding};
 use s3s::S3Result;
 
 pub mod access;
@@ -57,12 +57,71 @@ pub struct Core {
 #[derive(Debug)]
 pub(crate) struct BucketEntry {
     pub owner: String,
+    /// The policy evaluated: `view`'s, its principals rebound.
     pub policy: Option<Arc<CompiledPolicy>>,
+    pub view: Option<Arc<PolicyView>>,
     /// The public access block's RestrictPublicBuckets is on and the policy is
     /// public: the policy grants nothing to callers outside the owner's account.
     pub restrict_public: bool,
     pub cors: Option<Arc<s3s::dto::CORSConfiguration>>,
     pub versioning: iamd_store::Versioning,
+}
+
+/// A bucket policy as it applies now: the users and roles it names bound to their
+/// unique ids when it was put (AWS's binding, `iamd_iam::BoundPolicy`), rebound to
+/// what IAM held at `principals` ([`Iam::principals_version`]): a principal deleted
+/// (and perhaps recreated) is named by its old unique id, which nobody matches; one
+/// renamed or moved by its new ARN.
+#[derive(Debug)]
+pub(crate) struct PolicyView {
+    document: String,
+    bindings: Vec<TrustBinding>,
+    pub bound: BoundPolicy,
+    principals: u64,
+}
+
+impl PolicyView {
+    /// The view of a stored policy now.
+    pub(crate) fn of(iam: &Iam<AnyStore>, bucket: &str, stored: BucketPolicy) -> S3Result<Self> {
+        let principals = iam.principals_version();
+        let mut bound = BoundPolicy::parse(
+            &stored.document,
+            PolicyType::Resource,
+            &format!("bucket/{bucket}"),
+        )
+        // A stored policy was validated when put; if it no longer parses, deny
+        // everything it could have granted by failing the request (fail closed).
+        .map_err(|_| access::internal("stored bucket policy does not parse"))?;
+        // Saved by an older build, without bindings: bound now (`bind_principals_late`;
+        // what AWS bound at save time is unknown), never matched by bare ARN.
+        let bindings = match stored.bindings {
+            Some(b) => b,
+            None => iam.bind_principals_late(&stored.document),
+        };
+        bound.rebind(&stored.document, iam.rebound(&bindings, &Rebound::new()));
+        Ok(PolicyView {
+            document: stored.document,
+            bindings,
+            bound,
+            principals,
+        })
+    }
+
+    /// This view after IAM changed users or roles, if it did since it was made.
+    fn refreshed(&self, iam: &Iam<AnyStore>) -> Option<PolicyView> {
+        let principals = iam.principals_version();
+        if principals == self.principals {
+            return None;
+        }
+        let mut bound = self.bound.clone();
+        bound.rebind(&self.document, iam.rebound(&self.bindings, bound.rebound()));
+        Some(PolicyView {
+            document: self.document.clone(),
+            bindings: self.bindings.clone(),
+            bound,
+            principals,
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,10 +136,12 @@ pub enum S3InitError {
 
 impl Core {
     pub(crate) async fn bucket(&self, name: &str) -> S3Result<Option<Arc<BucketEntry>>> {
-        if let Some(b) = self.cache().get(name) {
-            return Ok(Some(b.clone()));
-        }
+        // Read before the cache: an entry dropped after this read is not put back.
         let generation = self.buckets_gen.load(std::sync::atomic::Ordering::SeqCst);
+        let cached = self.cache().get(name).cloned();
+        if let Some(b) = cached {
+            return Ok(Some(self.rebound(name, b, generation)));
+        }
         let Some(rec) = self
             .store
             .get_bucket(name)
@@ -89,19 +150,15 @@ impl Core {
         else {
             return Ok(None);
         };
-        let doc = self
+        let stored = self
             .store
             .get_bucket_policy(name)
             .await
             .map_err(access::store_error)?;
-        let policy = match &doc {
+        let doc = stored.as_ref().map(|p| p.document.clone());
+        let view = match stored {
             None => None,
-            // A stored policy was validated when put; if it no longer compiles, deny
-            // everything it could have granted by failing the request (fail closed).
-            Some(d) => Some(Arc::new(
-                CompiledPolicy::from_json(d, PolicyType::Resource, format!("bucket/{name}"))
-                    .map_err(|_| access::internal("stored bucket policy does not compile"))?,
-            )),
+            Some(p) => Some(Arc::new(PolicyView::of(&self.iam, name, p)?)),
         };
         let restrict_public = match doc.as_deref() {
             Some(d) if public::is_public(d) => self
@@ -120,7 +177,8 @@ impl Core {
         let entry = Arc::new(BucketEntry {
             owner: rec.owner_account,
             versioning: rec.versioning,
-            policy,
+            policy: view.as_ref().map(|v| v.bound.compiled.clone()),
+            view,
             restrict_public,
             cors,
         });
@@ -129,6 +187,27 @@ impl Core {
             cache.insert(name.to_string(), entry.clone());
         }
         Ok(Some(entry))
+    }
+
+    /// `entry` (cached) with its policy rebound if IAM changed users or roles since it
+    /// was made; the cache keeps the new one unless the entry was dropped meanwhile.
+    fn rebound(&self, name: &str, entry: Arc<BucketEntry>, generation: u64) -> Arc<BucketEntry> {
+        let Some(view) = entry.view.as_ref().and_then(|v| v.refreshed(&self.iam)) else {
+            return entry;
+        };
+        let fresh = Arc::new(BucketEntry {
+            owner: entry.owner.clone(),
+            policy: Some(view.bound.compiled.clone()),
+            view: Some(Arc::new(view)),
+            restrict_public: entry.restrict_public,
+            cors: entry.cors.clone(),
+            versioning: entry.versioning,
+        });
+        let mut cache = self.buckets.write().unwrap_or_else(|p| p.into_inner());
+        if self.buckets_gen.load(std::sync::atomic::Ordering::SeqCst) == generation {
+            cache.insert(name.to_string(), fresh.clone());
+        }
+        fresh
     }
 
     /// Drops the cached entry of `name` (`None`: of every bucket).

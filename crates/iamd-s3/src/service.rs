@@ -2238,12 +2238,13 @@ impl s3s::S3 for Service {
             return Err(S3Error::with_message(S3ErrorCode::MalformedPolicy, msg));
         }
         // A user or role of an account this server holds must exist (AWS's answer).
-        if core.iam.missing_principal(&i.policy).is_some() {
+        // Bound to their unique ids now, stored with the policy (AWS's binding).
+        let Ok(bindings) = core.iam.bind_principals(&i.policy) else {
             return Err(S3Error::with_message(
                 S3ErrorCode::MalformedPolicy,
                 INVALID_PRINCIPAL,
             ));
-        }
+        };
         let block: Option<PublicAccessBlockConfiguration> =
             core.setting(&i.bucket, PUBLIC_ACCESS_BLOCK).await?;
         if block.is_some_and(|b| b.block_public_policy == Some(true))
@@ -2262,7 +2263,7 @@ impl s3s::S3 for Service {
             ));
         }
         core.store
-            .set_bucket_policy(&i.bucket, Some(&i.policy))
+            .set_bucket_policy(&i.bucket, Some((&i.policy, &bindings)))
             .await
             .map_err(|e| match e {
                 StoreError::Reference(_) => no_such_bucket(),
@@ -2280,13 +2281,19 @@ impl s3s::S3 for Service {
     ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
         let core = &self.0;
         core.require_bucket(&req.input.bucket).await?;
+        // From the database (what another node just put shows), rebound now.
         match core
             .store
             .get_bucket_policy(&req.input.bucket)
             .await
             .map_err(store_err)?
         {
-            Some(p) => Ok(S3Response::new(GetBucketPolicyOutput { policy: Some(p) })),
+            Some(p) => {
+                let view = crate::PolicyView::of(&core.iam, &req.input.bucket, p)?;
+                Ok(S3Response::new(GetBucketPolicyOutput {
+                    policy: Some(view.bound.shown.to_string()),
+                }))
+            }
             None => Err(s3_error!(
                 NoSuchBucketPolicy,
                 "The bucket policy does not exist"
@@ -2321,7 +2328,7 @@ impl s3s::S3 for Service {
             .get_bucket_policy(&req.input.bucket)
             .await
             .map_err(store_err)?;
-        let Some(doc) = doc else {
+        let Some(policy) = doc else {
             return Err(s3_error!(
                 NoSuchBucketPolicy,
                 "The bucket policy does not exist"
@@ -2329,7 +2336,7 @@ impl s3s::S3 for Service {
         };
         Ok(S3Response::new(GetBucketPolicyStatusOutput {
             policy_status: Some(PolicyStatus {
-                is_public: Some(crate::public::is_public(&doc)),
+                is_public: Some(crate::public::is_public(&policy.document)),
             }),
         }))
     }

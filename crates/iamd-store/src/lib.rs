@@ -101,8 +101,9 @@ pub use any::AnyStore;
 pub use error::StoreError;
 pub use log::{node_id, Everything, LogEntry, Logged, Seq};
 pub use objects::{
-    BucketRecord, DeleteBucket, DeleteMarkerRecord, Deleted, ObjectMeta, ObjectRecord, PartRecord,
-    Precondition, Put, Tags, UploadRecord, Version, Versioning, Written, NULL_VERSION,
+    BucketPolicy, BucketRecord, DeleteBucket, DeleteMarkerRecord, Deleted, ObjectMeta,
+    ObjectRecord, PartRecord, Precondition, Put, Tags, UploadRecord, Version, Versioning, Written,
+    NULL_VERSION,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

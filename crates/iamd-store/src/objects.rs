@@ -23,7 +23,21 @@
 
 use std::future::Future;
 
-use crate::{Millis, PostgresStore, SqliteStore, StoreError};
+use crate::{Millis, PostgresStore, SqliteStore, StoreError, TrustBinding};
+
+/// A bucket policy as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketPolicy {
+    /// The document exactly as the client sent it.
+    pub document: String,
+    /// The user and role ARNs it names, with their unique ids at save time (AWS's
+    /// binding, as for a role's trust policy). `None`: saved by a build that did not
+    /// keep them.
+    pub bindings: Option<Vec<TrustBinding>>,
+}
+
+/// The bucket-settings kind holding a policy's bindings (written with the policy).
+const POLICY_BINDINGS: &str = "policy-bindings";
 
 /// A bucket's versioning state. A bucket starts unversioned; once versioning was
 /// enabled it is `Enabled` or `Suspended`, never unversioned again (S3's rule; the
@@ -236,15 +250,17 @@ pub trait ObjectMeta: Send + Sync + 'static {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<DeleteBucket, StoreError>> + Send;
+    /// The policy and its principal bindings, read together (one statement).
     fn get_bucket_policy(
         &self,
         bucket: &str,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
-    /// `None` deletes. [`StoreError::Reference`] if the bucket is missing.
+    ) -> impl Future<Output = Result<Option<BucketPolicy>, StoreError>> + Send;
+    /// A policy (document, bindings) or `None` (deletes both), in one transaction.
+    /// [`StoreError::Reference`] if the bucket is missing.
     fn set_bucket_policy(
         &self,
         bucket: &str,
-        document: Option<&str>,
+        policy: Option<(&str, &[TrustBinding])>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// A bucket setting of `kind` (a name the caller chooses: `tagging`, `cors`, …).
     fn get_bucket_setting(
@@ -596,18 +612,40 @@ macro_rules! object_meta_impl {
                 Ok(DeleteBucket::Deleted(part_blobs))
             }
 
-            async fn get_bucket_policy(&self, bucket: &str) -> Result<Option<String>, StoreError> {
-                sqlx::query_scalar("SELECT document FROM s3_bucket_policies WHERE bucket = $1")
-                    .bind(bucket)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db("get bucket policy"))
+            async fn get_bucket_policy(
+                &self,
+                bucket: &str,
+            ) -> Result<Option<BucketPolicy>, StoreError> {
+                let row: Option<(String, Option<String>)> = sqlx::query_as(
+                    "SELECT p.document, s.document FROM s3_bucket_policies p
+                     LEFT JOIN s3_bucket_settings s
+                       ON s.bucket = p.bucket AND s.kind = $2
+                     WHERE p.bucket = $1",
+                )
+                .bind(bucket)
+                .bind(POLICY_BINDINGS)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("get bucket policy"))?;
+                let Some((document, bindings)) = row else {
+                    return Ok(None);
+                };
+                let bindings = match bindings {
+                    None => None,
+                    Some(b) => Some(crate::decode_bindings(&b).ok_or_else(|| {
+                        StoreError::Corrupt(format!("bad policy bindings of bucket {bucket}"))
+                    })?),
+                };
+                Ok(Some(BucketPolicy {
+                    document,
+                    bindings,
+                }))
             }
 
             async fn set_bucket_policy(
                 &self,
                 bucket: &str,
-                document: Option<&str>,
+                policy: Option<(&str, &[TrustBinding])>,
             ) -> Result<(), StoreError> {
                 let $s = self;
                 let ($guard, mut tx) = $begin_write;
@@ -616,13 +654,28 @@ macro_rules! object_meta_impl {
                     .execute(&mut *tx)
                     .await
                     .map_err(db("set bucket policy"))?;
-                if let Some(doc) = document {
+                sqlx::query("DELETE FROM s3_bucket_settings WHERE bucket = $1 AND kind = $2")
+                    .bind(bucket)
+                    .bind(POLICY_BINDINGS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("set bucket policy"))?;
+                if let Some((doc, bindings)) = policy {
                     sqlx::query("INSERT INTO s3_bucket_policies (bucket, document) VALUES ($1, $2)")
                         .bind(bucket)
                         .bind(doc)
                         .execute(&mut *tx)
                         .await
                         .map_err(db("set bucket policy"))?;
+                    sqlx::query(
+                        "INSERT INTO s3_bucket_settings (bucket, kind, document) VALUES ($1, $2, $3)",
+                    )
+                    .bind(bucket)
+                    .bind(POLICY_BINDINGS)
+                    .bind(crate::encode_bindings(bindings))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("set bucket policy"))?;
                 }
                 crate::log::append_log!(tx, None, "", "bucket", (bucket).to_string());
                 tx.commit().await.map_err(db("set bucket policy: commit"))
@@ -1418,11 +1471,15 @@ impl ObjectMeta for crate::AnyStore {
     async fn delete_bucket(&self, name: &str) -> Result<DeleteBucket, StoreError> {
         delegate!(self, delete_bucket(name))
     }
-    async fn get_bucket_policy(&self, bucket: &str) -> Result<Option<String>, StoreError> {
+    async fn get_bucket_policy(&self, bucket: &str) -> Result<Option<BucketPolicy>, StoreError> {
         delegate!(self, get_bucket_policy(bucket))
     }
-    async fn set_bucket_policy(&self, bucket: &str, doc: Option<&str>) -> Result<(), StoreError> {
-        delegate!(self, set_bucket_policy(bucket, doc))
+    async fn set_bucket_policy(
+        &self,
+        bucket: &str,
+        policy: Option<(&str, &[TrustBinding])>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, set_bucket_policy(bucket, policy))
     }
     async fn get_bucket_setting(
         &self,

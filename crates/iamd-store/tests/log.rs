@@ -121,7 +121,10 @@ async fn buckets_are_logged_and_load_all_names_its_head(store: AnyStore) {
         versioning: iamd_store::Versioning::Unversioned,
     };
     store.create_bucket(&b).await.unwrap();
-    store.set_bucket_policy("b1", Some("{}")).await.unwrap();
+    store
+        .set_bucket_policy("b1", Some(("{}", &[])))
+        .await
+        .unwrap();
     store
         .set_bucket_setting("b1", "cors", Some("<x/>"))
         .await

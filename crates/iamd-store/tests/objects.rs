@@ -82,13 +82,44 @@ async fn buckets_and_policies(s: AnyStore) {
     assert_eq!(s.get_bucket("nope").await.unwrap(), None);
 
     assert_eq!(s.get_bucket_policy("houdini").await.unwrap(), None);
-    s.set_bucket_policy("houdini", Some("{}")).await.unwrap();
+    let bound = [TrustBinding {
+        arn: "arn:aws:iam::123456789012:user/lorax".into(),
+        id: "AIDALORAX".into(),
+    }];
+    s.set_bucket_policy("houdini", Some(("{}", &bound)))
+        .await
+        .unwrap();
+    let policy = |document: &str, bindings: Option<&[TrustBinding]>| {
+        Some(BucketPolicy {
+            document: document.into(),
+            bindings: bindings.map(<[_]>::to_vec),
+        })
+    };
     assert_eq!(
-        s.get_bucket_policy("houdini").await.unwrap().as_deref(),
-        Some("{}")
+        s.get_bucket_policy("houdini").await.unwrap(),
+        policy("{}", Some(&bound))
     );
+    // Replaced with its bindings (none is not "unknown").
+    s.set_bucket_policy("houdini", Some(("{ }", &[])))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_bucket_policy("houdini").await.unwrap(),
+        policy("{ }", Some(&[]))
+    );
+    // A policy stored without its bindings (an older build) reads as unbound.
+    s.set_bucket_setting("houdini", "policy-bindings", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_bucket_policy("houdini").await.unwrap(),
+        policy("{ }", None)
+    );
+    s.set_bucket_policy("houdini", Some(("{}", &bound)))
+        .await
+        .unwrap();
     assert!(matches!(
-        s.set_bucket_policy("nope", Some("{}")).await,
+        s.set_bucket_policy("nope", Some(("{}", &[]))).await,
         Err(StoreError::Reference(_))
     ));
 

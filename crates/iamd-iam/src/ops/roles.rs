@@ -39,7 +39,7 @@ fn bindings<S: Store>(
     doc: &str,
 ) -> Result<Vec<TrustBinding>, IamError> {
     let own = iam.account_id();
-    crate::trust::bind(doc, |account, arn| {
+    crate::binding::bind(doc, |account, arn| {
         if account == own {
             return Some(state.principal_id(own, arn));
         }

@@ -52,7 +52,7 @@ fn role_by_arn<'a>(state: &'a State, account: &str, arn: &str) -> Option<&'a Rol
 /// until several accounts exist) is decided against, so it is refused like a role
 /// whose trust does not name the caller.
 fn nobody() -> Arc<CompiledPolicy> {
-    crate::trust::Trust::nobody("").compiled
+    crate::binding::BoundPolicy::nobody("").compiled
 }
 
 fn denied(p: &Principal, role_arn: &str) -> IamError {

@@ -373,12 +373,19 @@ async fn missing_principals_of_held_accounts_are_found() {
     let present = format!(
         r#""arn:aws:iam::{ACCOUNT}:user/alice","arn:aws:iam::{OTHER}:user/dev","arn:aws:iam::{OTHER}:root","arn:aws:iam::111122223333:user/x","*""#
     );
-    assert_eq!(iam.missing_principal(&doc(&present)), None);
+    let bound = iam.bind_principals(&doc(&present)).unwrap();
+    assert_eq!(
+        bound.iter().map(|b| b.arn.as_str()).collect::<Vec<_>>(),
+        [
+            format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+            format!("arn:aws:iam::{OTHER}:user/dev")
+        ]
+    );
     for missing in [
         format!("arn:aws:iam::{ACCOUNT}:user/bob"),
         format!("arn:aws:iam::{OTHER}:role/ci"),
     ] {
         let d = doc(&format!(r#"{present},"{missing}""#));
-        assert_eq!(iam.missing_principal(&d), Some(missing));
+        assert_eq!(iam.bind_principals(&d), Err(missing));
     }
 }

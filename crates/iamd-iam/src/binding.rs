@@ -1,16 +1,18 @@
-//! Role trust policies and AWS's binding of the principals they name.
+//! AWS's binding of the IAM principals a policy with principals names: role trust
+//! policies and S3 bucket policies.
 //!
 //! AWS (IAM User Guide, `reference_policies_elements_principal`): a user or role ARN
-//! in a role trust policy is transformed into that principal's unique id when the
-//! policy is saved; a principal deleted and recreated under the same ARN has another id,
-//! so the trust no longer names it, and GetRole then shows the old unique id where the
-//! ARN was. iamd keeps the document as sent plus its bindings (ARN → id at save time,
-//! `iamd_store::TrustBinding`) and derives the view that matters from the current
-//! entities: for each binding, the principal with that id now has the same ARN (the
-//! binding holds: nothing changes), another ARN (it was renamed or moved: the trust
-//! names its new ARN), or none (it is gone: the trust names the bare unique id, which
-//! no principal ever matches again). The compiled policy that AssumeRole evaluates and
-//! the document GetRole shows are rebuilt from that view whenever it changes.
+//! in a trust or resource-based policy is transformed into that principal's unique id
+//! when the policy is saved; a principal deleted and recreated under the same ARN has
+//! another id, so the policy no longer names it, and GetRole / GetBucketPolicy then
+//! show the old unique id where the ARN was. iamd keeps the document as sent plus its
+//! bindings (ARN → id at save time, `iamd_store::TrustBinding`) and derives the view
+//! that matters from the current entities: for each binding, the principal with that
+//! id now has the same ARN (the binding holds: nothing changes), another ARN (it was
+//! renamed or moved: the policy names its new ARN), or none (it is gone: the policy
+//! names the bare unique id, which no principal ever matches again). The compiled
+//! policy that is evaluated (AssumeRole's trust, S3's bucket policy) and the document
+//! shown (GetRole, GetBucketPolicy) are rebuilt from that view whenever it changes.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -22,29 +24,33 @@ use iamd_store::TrustBinding;
 use crate::error::IamError;
 
 /// What a binding stands for now: ARN → its principal's current ARN, or its unique id.
-pub(crate) type Rebound = BTreeMap<String, String>;
+pub type Rebound = BTreeMap<String, String>;
 
-/// A role's trust policy: as saved, and as it applies now.
+/// A policy with principals: as saved, and as it applies now.
 #[derive(Debug, Clone)]
-pub(crate) struct Trust {
+pub struct BoundPolicy {
     /// The parsed document as saved.
     doc: Arc<PolicyDocument>,
+    ty: PolicyType,
+    /// The compiled policy's id in decision evidence.
+    id: Arc<str>,
     /// The `"AWS"` principal values with the byte range of their JSON literal.
     literals: Arc<[(String, Range<usize>)]>,
     /// The bindings that no longer hold, and what stands in their place.
     rebound: Rebound,
-    /// The policy AssumeRole evaluates (principals rebound).
-    pub(crate) compiled: Arc<CompiledPolicy>,
-    /// The document GetRole shows (principals rebound).
-    pub(crate) shown: Arc<str>,
+    /// The policy evaluated (principals rebound).
+    pub compiled: Arc<CompiledPolicy>,
+    /// The document shown (principals rebound).
+    pub shown: Arc<str>,
 }
 
-/// The compiled policy's id in decision evidence.
-const POLICY_ID: &str = "AssumeRolePolicy";
+/// A trust policy's id in decision evidence.
+const TRUST_ID: &str = "AssumeRolePolicy";
 
-impl Trust {
-    /// Parses a stored trust policy (before a commit: the only step that can fail).
-    pub(crate) fn parse(text: &str) -> Result<Trust, String> {
+impl BoundPolicy {
+    /// Parses a stored policy of type `ty` (before a commit: the only step that can
+    /// fail); `id` names it in decision evidence. Nothing is rebound yet.
+    pub fn parse(text: &str, ty: PolicyType, id: &str) -> Result<BoundPolicy, String> {
         let doc = iamd_policy::parse(text).map_err(|f| f.message)?;
         let mut literals = Vec::new();
         for (value, span) in aws_principals(&doc) {
@@ -52,18 +58,16 @@ impl Trust {
                 literals.push((value.to_string(), start..end));
             }
         }
-        let compiled = Arc::new(CompiledPolicy::compile(&doc, PolicyType::Trust, POLICY_ID));
-        Ok(Trust {
-            doc: Arc::new(doc),
-            literals: literals.into(),
-            rebound: Rebound::new(),
-            compiled,
-            shown: text.into(),
-        })
+        Ok(BoundPolicy::of(doc, ty, id, literals, text))
+    }
+
+    /// A role's trust policy ([`BoundPolicy::parse`]).
+    pub(crate) fn trust(text: &str) -> Result<BoundPolicy, String> {
+        BoundPolicy::parse(text, PolicyType::Trust, TRUST_ID)
     }
 
     /// A trust that trusts nobody, showing `text` (a role record not yet prepared).
-    pub(crate) fn nobody(text: &str) -> Trust {
+    pub(crate) fn nobody(text: &str) -> BoundPolicy {
         let doc = PolicyDocument {
             version: iamd_policy::Version::V2012_10_17,
             id: None,
@@ -71,24 +75,35 @@ impl Trust {
             span: Default::default(),
             version_span: None,
         };
-        let compiled = Arc::new(CompiledPolicy::compile(&doc, PolicyType::Trust, POLICY_ID));
-        Trust {
+        BoundPolicy::of(doc, PolicyType::Trust, TRUST_ID, Vec::new(), text)
+    }
+
+    fn of(
+        doc: PolicyDocument,
+        ty: PolicyType,
+        id: &str,
+        literals: Vec<(String, Range<usize>)>,
+        text: &str,
+    ) -> BoundPolicy {
+        BoundPolicy {
+            compiled: Arc::new(CompiledPolicy::compile(&doc, ty, id)),
             doc: Arc::new(doc),
-            literals: Arc::from(Vec::new()),
+            ty,
+            id: id.into(),
+            literals: literals.into(),
             rebound: Rebound::new(),
-            compiled,
             shown: text.into(),
         }
     }
 
     /// What the bindings stand for now, where they no longer hold.
-    pub(crate) fn rebound(&self) -> &Rebound {
+    pub fn rebound(&self) -> &Rebound {
         &self.rebound
     }
 
     /// Rebuilds the view when what the bindings stand for changed; `text` is the saved
     /// document.
-    pub(crate) fn rebind(&mut self, text: &str, rebound: Rebound) {
+    pub fn rebind(&mut self, text: &str, rebound: Rebound) {
         if rebound == self.rebound {
             return;
         }
@@ -109,7 +124,7 @@ impl Trust {
                 }
             }
         }
-        self.compiled = Arc::new(CompiledPolicy::compile(&doc, PolicyType::Trust, POLICY_ID));
+        self.compiled = Arc::new(CompiledPolicy::compile(&doc, self.ty, &*self.id));
         self.shown = rewrite(text, &self.literals, &rebound).into();
         self.rebound = rebound;
     }
@@ -195,11 +210,28 @@ pub(crate) fn bind(
     bound(&parsed, lookup).map_err(|arn| invalid_principal(&arn))
 }
 
-/// The first user or role ARN `doc` (a policy with principals: a bucket policy) names
-/// in an account `lookup` knows that does not exist there, if any (an unparsable
-/// document names none).
-pub(crate) fn missing_principal(doc: &str, lookup: impl Fn(&str, &str) -> Known) -> Option<String> {
-    bound(&iamd_policy::parse(doc).ok()?, lookup).err()
+/// [`bind`] for a resource policy (a bucket policy): `Err` names the first user or
+/// role ARN of a held account that does not exist (an unparsable document binds
+/// nothing: its caller refuses it first).
+pub(crate) fn bind_resource(
+    doc: &str,
+    lookup: impl Fn(&str, &str) -> Known,
+) -> Result<Vec<TrustBinding>, String> {
+    match iamd_policy::parse(doc) {
+        Ok(parsed) => bound(&parsed, lookup),
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
+/// The bindings of a policy saved without them (by an older build), made now: what
+/// AWS bound at save time is unknown, so each principal is bound to its current id,
+/// and one that no longer exists to the empty id, which no caller matches (it is never
+/// matched by its bare ARN; GetBucketPolicy shows `""` where it was).
+pub(crate) fn bind_late(doc: &str, lookup: impl Fn(&str, &str) -> Known) -> Vec<TrustBinding> {
+    bind_resource(doc, |account, arn| {
+        lookup(account, arn).map(|id| Some(id.unwrap_or_default()))
+    })
+    .unwrap_or_default()
 }
 
 /// [`bind`] of a parsed document; `Err` names the first ARN of a missing principal.
@@ -263,7 +295,7 @@ mod tests {
     const ALICE: &str = "arn:aws:iam::123456789012:user/alice";
     const DOC: &str = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\n    \"Effect\": \"Allow\",\n    \"Principal\": {\"AWS\": [\"arn:aws:iam::123456789012:user/alice\", \"arn:aws:iam::123456789012:role/ops/r\"], \"Service\": \"ec2.amazonaws.com\"},\n    \"Action\": \"sts:AssumeRole\",\n    \"Condition\": {\"StringEquals\": {\"aws:PrincipalArn\": \"arn:aws:iam::123456789012:user/alice\"}}\n  }]\n}";
 
-    fn allows(t: &Trust, arn: &str, id: &str) -> bool {
+    fn allows(t: &BoundPolicy, arn: &str, id: &str) -> bool {
         let mut ctx = Context::new();
         ctx.insert("aws:PrincipalArn", ALICE);
         let req = Request {
@@ -345,7 +377,7 @@ mod tests {
 
     #[test]
     fn a_broken_binding_no_longer_matches_and_shows_the_unique_id() {
-        let mut t = Trust::parse(DOC).unwrap();
+        let mut t = BoundPolicy::trust(DOC).unwrap();
         assert!(allows(&t, ALICE, "AIDAALICE"));
         assert_eq!(&*t.shown, DOC);
         let bindings = vec![
@@ -396,9 +428,70 @@ mod tests {
         );
     }
 
+    /// A bucket policy: bound, recreated (another id), and one saved without bindings.
+    #[test]
+    fn resource_policies_bind_the_same_way() {
+        let doc = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::123456789012:user/alice","arn:aws:iam::123456789012:root"]},"Action":"s3:GetObject","Resource":"*"}]}"#;
+        let reads = |p: &BoundPolicy, id: &str| {
+            let ctx = Context::new();
+            let req = Request {
+                action: "s3:GetObject",
+                resource: Resource::Arn("arn:aws:s3:::b/k"),
+                resource_account: Some("123456789012"),
+                caller: Caller::User {
+                    arn: ALICE,
+                    id,
+                    account: "123456789012",
+                },
+                context: &ctx,
+            };
+            let set = PolicySet {
+                resource: Some(&p.compiled),
+                ..Default::default()
+            };
+            decide(&req, &set).kind == DecisionKind::Allow
+        };
+        let mut p = BoundPolicy::parse(doc, PolicyType::Resource, "bucket/b").unwrap();
+        let alice = |id: &str| -> Known { Some(Some(id.to_string())) };
+        let bindings = bind_resource(doc, |_, _| alice("AIDAALICE")).unwrap();
+        assert_eq!(bindings.len(), 1, "the root is not bound");
+        p.rebind(
+            doc,
+            rebound(&bindings, p.rebound(), |_| Some(Some(ALICE.into()))),
+        );
+        assert!(reads(&p, "AIDAALICE"));
+        // Alice deleted and recreated: her ARN now has another id.
+        let now =
+            |b: &TrustBinding| -> Known { Some((b.id == "AIDANEW").then(|| ALICE.to_string())) };
+        p.rebind(doc, rebound(&bindings, p.rebound(), now));
+        assert!(!reads(&p, "AIDANEW"));
+        assert!(p
+            .shown
+            .contains(r#"["AIDAALICE","arn:aws:iam::123456789012:root"]"#));
+        // Saved without bindings while alice exists: bound to her current id.
+        let late = bind_late(doc, |_, _| alice("AIDANEW"));
+        assert_eq!(late[0].id, "AIDANEW");
+        let mut q = BoundPolicy::parse(doc, PolicyType::Resource, "bucket/b").unwrap();
+        q.rebind(doc, rebound(&late, q.rebound(), now));
+        assert!(reads(&q, "AIDANEW"));
+        // Saved without bindings after she was deleted: nobody matches, not even a
+        // later alice.
+        let gone = bind_late(doc, |_, _| Some(None));
+        let mut r = BoundPolicy::parse(doc, PolicyType::Resource, "bucket/b").unwrap();
+        r.rebind(doc, rebound(&gone, r.rebound(), now));
+        assert!(!reads(&r, "AIDANEW") && !reads(&r, ""));
+        assert!(r.shown.contains(r#"["","#), "{}", r.shown);
+        // Unparsable documents bind nothing; missing principals are named.
+        assert_eq!(bind_resource("{", |_, _| Some(None)), Ok(Vec::new()));
+        assert_eq!(
+            bind_resource(doc, |_, _| Some(None)),
+            Err(ALICE.to_string())
+        );
+    }
+
     #[test]
     fn nobody_trusts_no_one() {
-        let t = Trust::nobody("{}");
+        let t = BoundPolicy::nobody("{}");
         assert!(!allows(&t, ALICE, "AIDAALICE"));
         assert_eq!(&*t.shown, "{}");
     }
