@@ -332,6 +332,15 @@ def make_client(endpoint: str, service: str, ak: str, sk: str, validate: bool = 
 
 
 # ---------------------------------------------------------------- error asserts
+def code_of(call) -> str:
+    """"OK" if `call()` succeeds, else the AWS error code it raised."""
+    try:
+        call()
+        return "OK"
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+
+
 @contextlib.contextmanager
 def aws_error(code: str, status: int, message: Optional[str] = None, message_re: Optional[str] = None):
     """Assert that the block raises botocore ClientError with AWS's code/status/message."""

@@ -65,12 +65,7 @@ def until(what, check, deadline=DEADLINE):
     raise AssertionError(f"{what}: not within {deadline}s (last error: {last})")
 
 
-def code_of(call):
-    try:
-        call()
-        return "OK"
-    except ClientError as e:
-        return e.response["Error"]["Code"]
+code_of = u.code_of
 
 
 def probe(s, path):
