@@ -182,6 +182,43 @@ def test_recreated_principals_lose_access_on_sqlite(tmp_path):
         s.kill()
 
 
+def test_a_policy_stored_without_bindings_is_bound_when_loaded(tmp_path):
+    """A policy an older build stored (no bindings row): bound when loaded to the ids
+    of that moment; a principal already gone then is never matched by its bare ARN."""
+    import sqlite3
+
+    s = u.new_server(tmp_path)
+    try:
+        iam, s3 = s.client("iam"), s.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="k", Body=b"bound")
+        old_id, key = user_with_key(iam, "lorax")
+        user_with_key(iam, "gone")
+        doc = json.dumps({"Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": [arn("user", "lorax"), arn("user", "gone")]},
+            "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]})
+        s3.put_bucket_policy(Bucket=BUCKET, Policy=doc)
+        delete_user(iam, "gone")
+        s.stop()
+        db = sqlite3.connect(s.data_dir / "iamd.db")
+        with db:
+            n = db.execute("DELETE FROM s3_bucket_settings WHERE kind = 'policy-bindings'").rowcount
+        db.close()
+        assert n == 1
+        s.start()
+        iam = s.client("iam")
+        assert get(s, key) == "OK"
+        _, gone_key = user_with_key(iam, "gone")
+        assert get(s, gone_key) == "AccessDenied"
+        assert shown(s)[1] == [arn("user", "lorax"), ""]
+        delete_user(iam, "lorax")
+        _, new_key = user_with_key(iam, "lorax")
+        assert get(s, new_key) == "AccessDenied"
+        assert shown(s)[1] == [old_id, ""]
+    finally:
+        s.kill()
+
+
 @pytest.fixture(scope="module")
 def pg():
     with u.pg_cluster() as cluster:

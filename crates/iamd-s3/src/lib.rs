@@ -82,7 +82,7 @@ pub(crate) struct PolicyView {
 
 impl PolicyView {
     /// The view of a stored policy now.
-    pub(crate) fn of(iam: &Iam<AnyStore>, bucket: &str, stored: BucketPolicy) -> S3Result<Self> {
+    fn of(iam: &Iam<AnyStore>, bucket: &str, stored: BucketPolicy) -> S3Result<Self> {
         let principals = iam.principals_version();
         let mut bound = BoundPolicy::parse(
             &stored.document,
@@ -92,8 +92,8 @@ impl PolicyView {
         // A stored policy was validated when put; if it no longer parses, deny
         // everything it could have granted by failing the request (fail closed).
         .map_err(|_| access::internal("stored bucket policy does not parse"))?;
-        // Saved by an older build, without bindings: bound now (`bind_principals_late`;
-        // what AWS bound at save time is unknown), never matched by bare ARN.
+        // Saved by an older build and not yet bound (`Core::policy_view` binds it):
+        // bound in memory the same way, never matched by bare ARN.
         let bindings = match stored.bindings {
             Some(b) => b,
             None => iam.bind_principals_late(&stored.document),
@@ -150,16 +150,8 @@ impl Core {
         else {
             return Ok(None);
         };
-        let stored = self
-            .store
-            .get_bucket_policy(name)
-            .await
-            .map_err(access::store_error)?;
-        let doc = stored.as_ref().map(|p| p.document.clone());
-        let view = match stored {
-            None => None,
-            Some(p) => Some(Arc::new(PolicyView::of(&self.iam, name, p)?)),
-        };
+        let view = self.policy_view(name).await?.map(Arc::new);
+        let doc = view.as_ref().map(|v| v.document.clone());
         let restrict_public = match doc.as_deref() {
             Some(d) if public::is_public(d) => self
                 .stored_setting::<s3s::dto::PublicAccessBlockConfiguration>(
@@ -187,6 +179,31 @@ impl Core {
             cache.insert(name.to_string(), entry.clone());
         }
         Ok(Some(entry))
+    }
+
+    /// The bucket's policy as it applies now, from the database. A policy stored
+    /// without bindings (by an older build) is bound here, once: to the principals'
+    /// ids of this moment (what AWS bound at save time is unknown), stored with it
+    /// unless another node did so first, whose bindings then stand.
+    pub(crate) async fn policy_view(&self, name: &str) -> S3Result<Option<PolicyView>> {
+        let read = || async {
+            self.store
+                .get_bucket_policy(name)
+                .await
+                .map_err(access::store_error)
+        };
+        let mut stored = read().await?;
+        if let Some(p) = stored.as_ref().filter(|p| p.bindings.is_none()) {
+            let late = self.iam.bind_principals_late(&p.document);
+            self.store
+                .bind_bucket_policy(name, &p.document, &late)
+                .await
+                .map_err(access::store_error)?;
+            stored = read().await?;
+        }
+        stored
+            .map(|p| PolicyView::of(&self.iam, name, p))
+            .transpose()
     }
 
     /// `entry` (cached) with its policy rebound if IAM changed users or roles since it

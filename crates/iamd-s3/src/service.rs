@@ -2282,18 +2282,10 @@ impl s3s::S3 for Service {
         let core = &self.0;
         core.require_bucket(&req.input.bucket).await?;
         // From the database (what another node just put shows), rebound now.
-        match core
-            .store
-            .get_bucket_policy(&req.input.bucket)
-            .await
-            .map_err(store_err)?
-        {
-            Some(p) => {
-                let view = crate::PolicyView::of(&core.iam, &req.input.bucket, p)?;
-                Ok(S3Response::new(GetBucketPolicyOutput {
-                    policy: Some(view.bound.shown.to_string()),
-                }))
-            }
+        match core.policy_view(&req.input.bucket).await? {
+            Some(view) => Ok(S3Response::new(GetBucketPolicyOutput {
+                policy: Some(view.bound.shown.to_string()),
+            })),
             None => Err(s3_error!(
                 NoSuchBucketPolicy,
                 "The bucket policy does not exist"

@@ -262,6 +262,15 @@ pub trait ObjectMeta: Send + Sync + 'static {
         bucket: &str,
         policy: Option<(&str, &[TrustBinding])>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores `bindings` for a policy stored without them (by an older build), only if
+    /// the bucket's policy is still `document` and still has none (else nothing: a
+    /// newer policy, or another node's bindings, stand).
+    fn bind_bucket_policy(
+        &self,
+        bucket: &str,
+        document: &str,
+        bindings: &[TrustBinding],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// A bucket setting of `kind` (a name the caller chooses: `tagging`, `cors`, …).
     fn get_bucket_setting(
         &self,
@@ -679,6 +688,30 @@ macro_rules! object_meta_impl {
                 }
                 crate::log::append_log!(tx, None, "", "bucket", (bucket).to_string());
                 tx.commit().await.map_err(db("set bucket policy: commit"))
+            }
+
+            async fn bind_bucket_policy(
+                &self,
+                bucket: &str,
+                document: &str,
+                bindings: &[TrustBinding],
+            ) -> Result<(), StoreError> {
+                let $s = self;
+                let ($guard, mut tx) = $begin_write;
+                sqlx::query(
+                    "INSERT INTO s3_bucket_settings (bucket, kind, document)
+                     SELECT $1, $2, $3 WHERE EXISTS
+                       (SELECT 1 FROM s3_bucket_policies WHERE bucket = $1 AND document = $4)
+                     ON CONFLICT (bucket, kind) DO NOTHING",
+                )
+                .bind(bucket)
+                .bind(POLICY_BINDINGS)
+                .bind(crate::encode_bindings(bindings))
+                .bind(document)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("bind bucket policy"))?;
+                tx.commit().await.map_err(db("bind bucket policy: commit"))
             }
 
             async fn get_bucket_setting(
@@ -1480,6 +1513,14 @@ impl ObjectMeta for crate::AnyStore {
         policy: Option<(&str, &[TrustBinding])>,
     ) -> Result<(), StoreError> {
         delegate!(self, set_bucket_policy(bucket, policy))
+    }
+    async fn bind_bucket_policy(
+        &self,
+        bucket: &str,
+        document: &str,
+        bindings: &[TrustBinding],
+    ) -> Result<(), StoreError> {
+        delegate!(self, bind_bucket_policy(bucket, document, bindings))
     }
     async fn get_bucket_setting(
         &self,

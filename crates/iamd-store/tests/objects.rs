@@ -115,6 +115,20 @@ async fn buckets_and_policies(s: AnyStore) {
         s.get_bucket_policy("houdini").await.unwrap(),
         policy("{ }", None)
     );
+    // Bound later, once, and only while the document is the one bound.
+    s.bind_bucket_policy("houdini", "{}", &bound).await.unwrap();
+    assert_eq!(
+        s.get_bucket_policy("houdini").await.unwrap(),
+        policy("{ }", None)
+    );
+    s.bind_bucket_policy("houdini", "{ }", &bound)
+        .await
+        .unwrap();
+    s.bind_bucket_policy("houdini", "{ }", &[]).await.unwrap();
+    assert_eq!(
+        s.get_bucket_policy("houdini").await.unwrap(),
+        policy("{ }", Some(&bound))
+    );
     s.set_bucket_policy("houdini", Some(("{}", &bound)))
         .await
         .unwrap();
