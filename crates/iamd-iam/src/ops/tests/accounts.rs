@@ -389,3 +389,54 @@ async fn missing_principals_of_held_accounts_are_found() {
         assert_eq!(iam.bind_principals(&d), Err(missing));
     }
 }
+
+/// A resource policy's bindings rebound as S3 does: `principals_version` moves with
+/// every change of users (of any held account), and the view follows it: another
+/// account's user renamed → its new ARN; deleted and recreated → its old unique id.
+#[tokio::test]
+async fn resource_policy_bindings_follow_users_of_every_held_account() {
+    let (iam, other_root) = two_accounts().await;
+    user_with_key(&iam, &other_root, "dev").await;
+    let dev = format!("arn:aws:iam::{OTHER}:user/dev");
+    let doc = format!(
+        r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{dev}"}},"Action":"s3:GetObject","Resource":"*"}}]}}"#
+    );
+    let bound = iam.bind_principals(&doc).unwrap();
+    let old_id = bound[0].id.clone();
+    assert!(iam.rebound(&bound, &Default::default()).is_empty());
+    let v0 = iam.principals_version();
+    call(
+        &iam,
+        &other_root,
+        "UpdateUser",
+        "UserName=dev&NewUserName=dev2",
+    )
+    .await
+    .unwrap();
+    let v1 = iam.principals_version();
+    assert!(v1 > v0);
+    let view = iam.rebound(&bound, &Default::default());
+    assert_eq!(
+        view.get(&dev),
+        Some(&format!("arn:aws:iam::{OTHER}:user/dev2"))
+    );
+    // dev2 leaves (its key, then the user); a new dev is created.
+    let keys = call(&iam, &other_root, "ListAccessKeys", "UserName=dev2")
+        .await
+        .unwrap();
+    let form = format!("UserName=dev2&AccessKeyId={}", field(&keys, "AccessKeyId"));
+    for (action, form) in [
+        ("DeleteAccessKey", form.as_str()),
+        ("DeleteUser", "UserName=dev2"),
+    ] {
+        call(&iam, &other_root, action, form).await.unwrap();
+    }
+    call(&iam, &other_root, "CreateUser", "UserName=dev")
+        .await
+        .unwrap();
+    assert!(iam.principals_version() > v1);
+    let view = iam.rebound(&bound, &view);
+    assert_eq!(view.get(&dev), Some(&old_id));
+    // Bound again now, the policy names the new dev.
+    assert_ne!(iam.bind_principals(&doc).unwrap()[0].id, old_id);
+}
