@@ -155,11 +155,32 @@ pub async fn handle(
         );
         return resp;
     }
-    crate::s3_checks::fix_range(&mut parts);
-    parts.extensions.insert(iamd_s3::ClientInfo {
+    let client = iamd_s3::ClientInfo {
         peer,
         secure: false,
-    });
+    };
+    // A plain GetObject / HeadObject s3s would answer 200: answered without it
+    // (`iamd_s3::fast`; anything else, or any doubt, goes on to s3s).
+    let fast = iamd_s3::fast::FastRequest {
+        parts: &parts,
+        has_body,
+        client,
+    };
+    if let Some(resp) = s3.fast.answer(fast).await {
+        let (mut head, body) = resp.into_parts();
+        set_request_id(&mut head.headers, &request_id);
+        if must_close() {
+            head.headers.insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+        }
+        tracing::debug!(request_id, method = %parts.method, path = parts.uri.path(), "s3 fast path answered");
+        log_request(&parts.method, &parts.uri, head.status, None, &request_id);
+        return Response::from_parts(head, crate::http::full(body));
+    }
+    crate::s3_checks::fix_range(&mut parts);
+    parts.extensions.insert(client);
     let stalled = Arc::new(AtomicBool::new(false));
     let verdict = iamd_s3::Verdict::default();
     let body = if has_body {
