@@ -326,7 +326,10 @@ fn header_auth(h: &http::HeaderMap) -> Option<HeaderAuth<'_>> {
     {
         return None;
     }
+    // Sorted, lower-case, each sent once with a value canonicalization leaves alone
+    // (one pass over the request's headers: no lookup per name).
     let mut previous = "";
+    let mut signed = 0usize;
     for name in signed_headers.split(';') {
         if name <= previous
             || !name
@@ -336,17 +339,29 @@ fn header_auth(h: &http::HeaderMap) -> Option<HeaderAuth<'_>> {
             return None;
         }
         previous = name;
-        let mut values = h.get_all(name).iter();
-        let value = values.next()?.as_bytes();
-        let trimmed =
-            value.first().is_some_and(|b| *b != b' ') && value.last().is_some_and(|b| *b != b' ');
-        if values.next().is_some()
-            || !trimmed
-            || value.windows(2).any(|w| w == b"  ")
-            || value.contains(&b'\t')
+        signed += 1;
+    }
+    let mut seen = 0usize;
+    for (name, value) in h {
+        if !signed_headers
+            .split(';')
+            .any(|n| n.as_bytes() == name.as_str().as_bytes())
         {
+            continue;
+        }
+        seen += 1;
+        let value = value.as_bytes();
+        let plain = value.first().is_some_and(|b| *b != b' ')
+            && value.last().is_some_and(|b| *b != b' ')
+            && !value.windows(2).any(|w| w == b"  ")
+            && !value.contains(&b'\t');
+        if !plain {
             return None;
         }
+    }
+    // Each signed header present, none twice (the iteration yields every value).
+    if seen != signed {
+        return None;
     }
     let amz_date = h.get("x-amz-date")?.as_bytes();
     if amz_date.len() != 16 || amz_date.get(..8) != Some(date.as_bytes()) {

@@ -291,12 +291,24 @@ pub async fn handle(
     }
 }
 
-/// 16 upper-case hex digits, like S3's request ids.
+/// 16 upper-case hex digits, like S3's request ids: a counter from a random start
+/// (read once), through a bijection of 64-bit integers (splitmix64's finalizer), so
+/// ids are unique within the process and look random, without a system call each.
 fn request_id() -> String {
-    let mut id = iamd_s3::blobs::new_id().unwrap_or_else(|_| "5a".repeat(8));
-    id.truncate(16);
-    id.make_ascii_uppercase();
-    id
+    use std::sync::atomic::AtomicU64;
+    static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+    let next = NEXT.get_or_init(|| {
+        let seed = iamd_s3::blobs::new_id()
+            .ok()
+            .and_then(|id| u64::from_str_radix(id.get(..16)?, 16).ok())
+            .unwrap_or(0x5a5a_5a5a_5a5a_5a5a);
+        AtomicU64::new(seed)
+    });
+    let mut z = next.fetch_add(1, Ordering::Relaxed);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    format!("{z:016X}")
 }
 
 /// The extended request id (`x-amz-id-2`, the error document's `<HostId>`): S3 sends
