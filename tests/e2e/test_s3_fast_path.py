@@ -148,6 +148,16 @@ def test_what_the_fast_path_leaves_to_s3s(server, root, bucket):
     assert bad.status == 403 and bad.xml().findtext("Code") == "SignatureDoesNotMatch"
     missing = request(server, "GET", f"/{bucket}/nope", *creds)
     assert missing.status == 404 and missing.xml().findtext("Code") == "NoSuchKey"
+    # An x-amz-* header left unsigned: the guard's refusal (the fast path runs before
+    # the guard and must not answer it).
+    # (Signed without x-amz-content-sha256, which is then sent with the value signed
+    # for the empty body: the signature holds, the header is not covered.)
+    req = botocore.awsrequest.AWSRequest(method="GET", url=f"{server.endpoint}/{bucket}/plain")
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(creds[0], creds[1]), "s3", u.REGION).add_auth(req)
+    req.headers["x-amz-content-sha256"] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    unsigned = u.send(req.prepare())
+    assert unsigned.status == 403 and unsigned.xml().findtext("Code") == "AccessDenied", unsigned.body
+    assert unsigned.xml().findtext("HeadersNotSigned") == "x-amz-content-sha256"
     part = request(server, "GET", f"/{bucket}/large", *creds, headers={"Range": "bytes=0-1"})
     assert part.status == 206 and part.body == b"LL" and not fast_answered(server, part)
 

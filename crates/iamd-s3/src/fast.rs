@@ -14,6 +14,11 @@
 //! the object at most [`MAX_CACHED_BODY`] bytes on the local blob store (or its bytes
 //! already cached), its user metadata plain ASCII.
 //!
+//! The listener tries it before [`crate::admit`] (a request it answers then skips the
+//! guard's second parse: it checks what the guard would for such a request — one
+//! mechanism, scope `s3`, every `x-amz-*` header signed) and, for a request with a
+//! session token, again after `admit`, which authenticated the session.
+//!
 //! What it does, as s3s would: verifies the signature (with a [`SigningKeyCache`]:
 //! no key derivation per request; s3s's clock-skew window, one second narrower),
 //! decides with the access check s3s runs ([`Core::check_access`]: same principal,
@@ -297,56 +302,69 @@ fn plain_headers(h: &http::HeaderMap) -> bool {
 /// both s3s's parser and iamd-sigv4's read alike); every signed header sent once,
 /// with a value canonicalization leaves as it is; `x-amz-date` of the scope's day.
 fn header_auth(h: &http::HeaderMap) -> Option<HeaderAuth<'_>> {
+    const PREFIX: &[u8] = b"AWS4-HMAC-SHA256 Credential=";
+    const SIGNED: &[u8] = b" SignedHeaders=";
+    const SIGNATURE: &[u8] = b", Signature=";
+    const SCOPE_END: &[u8] = b"/s3/aws4_request";
     let mut all = h.get_all(http::header::AUTHORIZATION).iter();
-    let v = all.next()?.to_str().ok()?;
+    let v = all.next()?.as_bytes();
     if all.next().is_some() {
         return None;
     }
-    let rest = v.strip_prefix("AWS4-HMAC-SHA256 Credential=")?;
-    let (credential, rest) = rest.split_once(", SignedHeaders=")?;
-    let (signed_headers, signature) = rest.split_once(", Signature=")?;
-    if signature.len() != 64
-        || !signature
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    let rest = v.strip_prefix(PREFIX)?;
+    let (rest, signature) = rest.split_at_checked(rest.len().checked_sub(64)?)?;
+    if !signature
+        .iter()
+        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     {
         return None;
     }
-    let mut scope = credential.split('/');
-    let access_key = scope.next()?;
-    let date = scope.next()?;
-    let _region = scope.next()?;
-    if scope.next()? != "s3" || scope.next()? != "aws4_request" || scope.next().is_some() {
-        return None;
-    }
+    let rest = rest.strip_suffix(SIGNATURE)?;
+    // The credential holds no ',' (checked below): the first one ends it.
+    let comma = rest.iter().position(|&b| b == b',')?;
+    let (credential, signed) = rest.split_at(comma);
+    let signed = signed.get(1..)?.strip_prefix(SIGNED)?;
+    let credential = credential.strip_suffix(SCOPE_END)?;
+    // KEY/YYYYMMDD/REGION
+    let slash = credential.iter().position(|&b| b == b'/')?;
+    let (access_key, rest) = credential.split_at(slash);
+    let (date, region) = rest.get(1..)?.split_at_checked(8)?;
+    let region = region.strip_prefix(b"/")?;
     if access_key.is_empty()
-        || !access_key.bytes().all(|b| b.is_ascii_alphanumeric())
-        || date.len() != 8
-        || !date.bytes().all(|b| b.is_ascii_digit())
+        || !access_key.iter().all(u8::is_ascii_alphanumeric)
+        || !date.iter().all(u8::is_ascii_digit)
+        || !region
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
     {
         return None;
     }
-    // Sorted, lower-case, each sent once with a value canonicalization leaves alone
-    // (one pass over the request's headers: no lookup per name).
-    let mut previous = "";
-    let mut signed = 0usize;
-    for name in signed_headers.split(';') {
-        if name <= previous
+    // Sorted, lower-case names; then each sent once with a value canonicalization
+    // leaves alone (one pass over the request's headers: no lookup per name).
+    let mut names: [&[u8]; 16] = [b""; 16];
+    let mut count = 0usize;
+    for name in signed.split(|&b| b == b';') {
+        let previous = count.checked_sub(1).and_then(|i| names.get(i));
+        if previous.is_some_and(|p| name <= *p)
+            || name.is_empty()
             || !name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         {
             return None;
         }
-        previous = name;
-        signed += 1;
+        *names.get_mut(count)? = name;
+        count += 1;
     }
+    let names = names.get(..count)?;
     let mut seen = 0usize;
     for (name, value) in h {
-        if !signed_headers
-            .split(';')
-            .any(|n| n.as_bytes() == name.as_str().as_bytes())
-        {
+        if !names.contains(&name.as_str().as_bytes()) {
+            // The guard's rule (every `x-amz-*` header signed), checked here too: the
+            // fast path may run before the guard (`crate::admit`).
+            if name.as_str().starts_with("x-amz-") {
+                return None;
+            }
             continue;
         }
         seen += 1;
@@ -360,14 +378,17 @@ fn header_auth(h: &http::HeaderMap) -> Option<HeaderAuth<'_>> {
         }
     }
     // Each signed header present, none twice (the iteration yields every value).
-    if seen != signed {
+    if seen != count {
         return None;
     }
     let amz_date = h.get("x-amz-date")?.as_bytes();
-    if amz_date.len() != 16 || amz_date.get(..8) != Some(date.as_bytes()) {
+    if amz_date.len() != 16 || amz_date.get(..8) != Some(date) {
         return None;
     }
-    Some(HeaderAuth { access_key, date })
+    Some(HeaderAuth {
+        access_key: std::str::from_utf8(access_key).ok()?,
+        date: std::str::from_utf8(date).ok()?,
+    })
 }
 
 /// The bucket and key of a path-style object path, percent-decoded as s3s decodes it
@@ -467,6 +488,8 @@ mod tests {
         assert!(with(twice, &[("user-agent", "a b")]));
         assert!(!with(twice, &[("user-agent", "a"), ("user-agent", "b")]));
         assert!(!with(twice, &[("user-agent", "a  b")]));
+        // An x-amz-* header present but not signed (the guard would refuse it).
+        assert!(!with(AUTH, &[("x-amz-security-token", "t")]));
         // The scope's day is not x-amz-date's.
         let other_day = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261204/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         assert!(!with(other_day, &[]));

@@ -91,6 +91,16 @@ pub async fn handle(
     } else {
         refused
     };
+    // A plain GetObject / HeadObject s3s would answer 200: answered without it
+    // (`iamd_s3::fast`; anything else, or any doubt, goes on to s3s). Tried before the
+    // guard (whose checks it makes for such a request), and again after `admit` for a
+    // request with a session token (`admit` authenticates the session).
+    if refused.is_none() {
+        if let Some(resp) = fast_answer(s3, &parts, has_body, peer, &request_id, must_close()).await
+        {
+            return resp;
+        }
+    }
     // The guard's checks, then temporary credentials: the token is verified before s3s
     // asks for the secret; the session found goes to the access check with the request.
     let refused = refused.or_else(|| {
@@ -155,32 +165,17 @@ pub async fn handle(
         );
         return resp;
     }
-    let client = iamd_s3::ClientInfo {
-        peer,
-        secure: false,
-    };
-    // A plain GetObject / HeadObject s3s would answer 200: answered without it
-    // (`iamd_s3::fast`; anything else, or any doubt, goes on to s3s).
-    let fast = iamd_s3::fast::FastRequest {
-        parts: &parts,
-        has_body,
-        client,
-    };
-    if let Some(resp) = s3.fast.answer(fast).await {
-        let (mut head, body) = resp.into_parts();
-        set_request_id(&mut head.headers, &request_id);
-        if must_close() {
-            head.headers.insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
+    if parts.extensions.get::<iamd_s3::AdmittedSession>().is_some() {
+        if let Some(resp) = fast_answer(s3, &parts, has_body, peer, &request_id, must_close()).await
+        {
+            return resp;
         }
-        tracing::debug!(request_id, method = %parts.method, path = parts.uri.path(), "s3 fast path answered");
-        log_request(&parts.method, &parts.uri, head.status, None, &request_id);
-        return Response::from_parts(head, crate::http::full(body));
     }
     crate::s3_checks::fix_range(&mut parts);
-    parts.extensions.insert(client);
+    parts.extensions.insert(iamd_s3::ClientInfo {
+        peer,
+        secure: false,
+    });
     let stalled = Arc::new(AtomicBool::new(false));
     let verdict = iamd_s3::Verdict::default();
     let body = if has_body {
@@ -289,6 +284,38 @@ pub async fn handle(
             r
         }
     }
+}
+
+/// The fast path's answer (`iamd_s3::fast`) with the request ids, as every S3 answer,
+/// and its log lines; `None`: the request goes on to s3s.
+async fn fast_answer(
+    s3: &iamd_s3::S3,
+    parts: &http::request::Parts,
+    has_body: bool,
+    peer: SocketAddr,
+    request_id: &str,
+    must_close: bool,
+) -> Option<Response<Body>> {
+    let client = iamd_s3::ClientInfo {
+        peer,
+        secure: false,
+    };
+    let fast = iamd_s3::fast::FastRequest {
+        parts,
+        has_body,
+        client,
+    };
+    let (mut head, body) = s3.fast.answer(fast).await?.into_parts();
+    set_request_id(&mut head.headers, request_id);
+    if must_close {
+        head.headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    tracing::debug!(request_id, method = %parts.method, path = parts.uri.path(), "s3 fast path answered");
+    log_request(&parts.method, &parts.uri, head.status, None, request_id);
+    Some(Response::from_parts(head, crate::http::full(body)))
 }
 
 /// 16 upper-case hex digits, like S3's request ids: a counter from a random start
