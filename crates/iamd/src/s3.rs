@@ -335,7 +335,17 @@ fn request_id() -> String {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^= z >> 31;
-    format!("{z:016X}")
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    (0..16)
+        .rev()
+        .map(|i| {
+            char::from(
+                HEX.get(((z >> (i * 4)) & 0xf) as usize)
+                    .copied()
+                    .unwrap_or(b'0'),
+            )
+        })
+        .collect()
 }
 
 /// The extended request id (`x-amz-id-2`, the error document's `<HostId>`): S3 sends
@@ -346,11 +356,13 @@ fn host_id(request_id: &str) -> String {
 }
 
 fn set_request_id(headers: &mut http::HeaderMap, request_id: &str) {
+    static REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amz-request-id");
+    static ID_2: http::HeaderName = http::HeaderName::from_static("x-amz-id-2");
     if let Ok(v) = http::HeaderValue::from_str(request_id) {
-        headers.insert("x-amz-request-id", v);
+        headers.insert(REQUEST_ID.clone(), v);
     }
     if let Ok(v) = http::HeaderValue::from_str(&host_id(request_id)) {
-        headers.insert("x-amz-id-2", v);
+        headers.insert(ID_2.clone(), v);
     }
 }
 
@@ -626,5 +638,9 @@ mod tests {
         assert!(id
             .bytes()
             .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()));
+        // Unique: a counter through a bijection.
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| request_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|i| i.len() == 16));
     }
 }
