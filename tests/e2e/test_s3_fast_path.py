@@ -22,16 +22,28 @@ pytestmark = pytest.mark.process
 IGNORED = {"x-amz-request-id", "x-amz-id-2", "date"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+ENV = {"IAMD_LOG": "info,iamd::s3=debug", "IAMD_S3_LIFECYCLE_INTERVAL": "1"}
+PG_ENV = {"IAMD_MASTER_KEY": "7f" * 32}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request, tmp_path_factory):
+    """One server on SQLite (the object cache on) or PostgreSQL (off: other nodes write
+    objects); `server.pg_url` names the PostgreSQL database."""
     if u.EXTERNAL_ENDPOINT:
         pytest.skip("reads the server's log")
-    s = u.new_server(
-        tmp_path_factory.mktemp("iamd-fast"),
-        extra_env={"IAMD_LOG": "info,iamd::s3=debug", "IAMD_S3_LIFECYCLE_INTERVAL": "1"},
-    )
-    yield s
-    s.kill()
+    tmp = tmp_path_factory.mktemp(f"iamd-fast-{request.param}")
+    if request.param == "sqlite":
+        s = u.new_server(tmp, extra_env=ENV)
+        s.pg_url = None
+        yield s
+        s.kill()
+        return
+    with u.pg_cluster() as (url, _):
+        s = u.new_server(tmp, extra_env={**ENV, **PG_ENV, "IAMD_DATABASE_URL": url})
+        s.pg_url = url
+        yield s
+        s.kill()
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +265,20 @@ def test_lifecycle_expiration_is_seen(server, root, bucket):
     gone = request(server, "GET", f"/{bucket}/expiring/a", *creds)
     assert gone.status == 404 and gone.xml().findtext("Code") == "NoSuchKey"
     root.delete_bucket_lifecycle(Bucket=bucket)
+
+
+def test_postgres_other_nodes_writes_are_seen(server, root, bucket, tmp_path):
+    """On PostgreSQL another node's object writes reach this node through the database
+    only: the fast path reads it every time (no object cache there)."""
+    if server.pg_url is None:
+        pytest.skip("PostgreSQL only")
+    creds = root_creds(server)
+    root.put_object(Bucket=bucket, Key="shared", Body=b"here")
+    assert compare(server, f"/{bucket}/shared", creds).body == b"here"
+    other = u.new_server(tmp_path, extra_env={**ENV, **PG_ENV, "IAMD_DATABASE_URL": server.pg_url})
+    try:
+        other.client("s3").delete_object(Bucket=bucket, Key="shared")
+    finally:
+        other.kill()
+    gone = request(server, "GET", f"/{bucket}/shared", *creds)
+    assert gone.status == 404 and gone.xml().findtext("Code") == "NoSuchKey"
