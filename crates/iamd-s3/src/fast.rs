@@ -369,9 +369,11 @@ fn header_auth(h: &http::HeaderMap) -> Option<HeaderAuth<'_>> {
         }
         seen += 1;
         let value = value.as_bytes();
+        // (Byte by byte: a slice comparison per window would call memcmp.)
+        let mut spaces = value.iter().zip(value.iter().skip(1));
         let plain = value.first().is_some_and(|b| *b != b' ')
             && value.last().is_some_and(|b| *b != b' ')
-            && !value.windows(2).any(|w| w == b"  ")
+            && !spaces.any(|(a, b)| *a == b' ' && *b == b' ')
             && !value.contains(&b'\t');
         if !plain {
             return None;
