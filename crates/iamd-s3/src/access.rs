@@ -111,43 +111,85 @@ pub(crate) fn session_token<'a>(
 #[async_trait::async_trait]
 impl S3Access for Access {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
-        let core = &self.0;
         let admitted = cx.extensions_mut().remove::<AdmittedSession>();
-        let token = session_token(cx.headers(), cx.uri().query()).map(|t| t.into_owned());
-        let token = token.as_deref();
         let test_root = cx.extensions_mut().remove::<TestRoot>();
-        let principal = match cx.credentials() {
+        let client = cx.extensions_mut().get::<ClientInfo>().copied();
+        let authn = self
+            .0
+            .check_access(AccessRequest {
+                op: cx.s3_op().name(),
+                path: cx.s3_path(),
+                query: cx.uri().query(),
+                headers: cx.headers(),
+                access_key: cx.credentials().map(|c| c.access_key.as_str()),
+                admitted,
+                test_root,
+                client,
+            })
+            .await?;
+        cx.extensions_mut().insert(authn);
+        Ok(())
+    }
+}
+
+/// What the access check of a request reads (s3s's [`S3AccessContext`], or the fast
+/// path's own parse of a GetObject / HeadObject: `crate::fast`).
+pub(crate) struct AccessRequest<'a> {
+    /// The S3 operation's name (`GetObject`, …).
+    pub op: &'a str,
+    pub path: &'a s3s::path::S3Path,
+    /// The raw query string.
+    pub query: Option<&'a str>,
+    pub headers: &'a http::HeaderMap,
+    /// The access key whose signature was verified (`None`: no signature checked).
+    pub access_key: Option<&'a str>,
+    /// A session (or key) already authenticated for this request.
+    pub admitted: Option<AdmittedSession>,
+    pub test_root: Option<TestRoot>,
+    pub client: Option<ClientInfo>,
+}
+
+impl Core {
+    /// The access check of every S3 request (s3s's `S3Access::check`, and the fast
+    /// path's): resolves the principal, builds the condition-key context, maps the
+    /// request to its checks and has the engine decide each. The caller, for the
+    /// operation.
+    pub(crate) async fn check_access(&self, r: AccessRequest<'_>) -> S3Result<Authn> {
+        let core = self;
+        let token = session_token(r.headers, r.query).map(|t| t.into_owned());
+        let token = token.as_deref();
+        let principal = match r.access_key {
             None if token.is_some() => return Err(invalid_token()),
             // Test mode's root (its signature parsed, then removed, by the listener).
-            None => test_root.map(|t| t.0),
-            Some(c) => {
+            None => r.test_root.map(|t| t.0),
+            Some(access_key) => {
                 // A session was authenticated by `admit` before s3s verified its
                 // signature: that authentication is used, not made again.
-                let a = match admitted {
+                let a = match r.admitted {
                     Some(AdmittedSession {
                         access_key_id,
                         authenticated,
-                    }) if access_key_id == c.access_key => authenticated,
+                    }) if access_key_id == access_key => authenticated,
                     _ => core
                         .iam
-                        .authenticate(&c.access_key, token)
+                        .authenticate(access_key, token)
                         .map_err(key_problem)?,
                 };
                 if let Some(usage) = &a.usage {
                     core.iam
-                        .record_key_use(usage, &c.access_key, "s3", "us-east-1");
+                        .record_key_use(usage, access_key, "s3", "us-east-1");
                 }
                 Some(a.principal)
             }
         };
-        let query = authz::parse_query(cx.uri().query().unwrap_or(""));
-        let client = cx.extensions_mut().get::<ClientInfo>().copied();
+        let query = authz::parse_query(r.query.unwrap_or(""));
+        let client = r.client;
         let mut ctx = iamd_iam::request_context(
             &iamd_iam::RequestOrigin {
                 source_ip: client.map(|c| c.peer.ip()),
                 secure: client.is_some_and(|c| c.secure),
-                user_agent: cx.headers().get("user-agent").map(|v| v.as_bytes()),
-                referer: cx.headers().get("referer").map(|v| v.as_bytes()),
+                user_agent: r.headers.get("user-agent").map(|v| v.as_bytes()),
+                referer: r.headers.get("referer").map(|v| v.as_bytes()),
             },
             24,
         );
@@ -158,7 +200,7 @@ impl S3Access for Access {
         match &principal {
             Some(p) => {
                 core.iam.add_principal_keys(p, &mut ctx);
-                for (k, v) in authz::signature_keys(cx.headers(), &query, now) {
+                for (k, v) in authz::signature_keys(r.headers, &query, now) {
                     ctx.insert(k, v);
                 }
             }
@@ -168,21 +210,18 @@ impl S3Access for Access {
             }
         }
         let authn = Authn { principal, ctx };
-        let plan = authz::plan(cx.s3_op().name(), cx.s3_path(), &query, cx.headers()).map_err(
-            |e| match e {
-                MapError::Unsupported(_) => {
-                    S3Error::with_message(s3s::S3ErrorCode::NotImplemented, e.to_string())
-                }
-                MapError::InvalidRequest(m) => {
-                    S3Error::with_message(s3s::S3ErrorCode::InvalidRequest, m)
-                }
-            },
-        )?;
+        let plan = authz::plan(r.op, r.path, &query, r.headers).map_err(|e| match e {
+            MapError::Unsupported(_) => {
+                S3Error::with_message(s3s::S3ErrorCode::NotImplemented, e.to_string())
+            }
+            MapError::InvalidRequest(m) => {
+                S3Error::with_message(s3s::S3ErrorCode::InvalidRequest, m)
+            }
+        })?;
         if let Plan::Checks(checks) = &plan {
             core.authorize(&authn, checks).await?;
         }
-        cx.extensions_mut().insert(authn);
-        Ok(())
+        Ok(authn)
     }
 }
 
@@ -349,8 +388,8 @@ pub fn admit(
 /// the access check.
 #[derive(Debug, Clone)]
 pub struct AdmittedSession {
-    access_key_id: String,
-    authenticated: iamd_iam::Authenticated,
+    pub(crate) access_key_id: String,
+    pub(crate) authenticated: iamd_iam::Authenticated,
 }
 
 #[cfg(test)]

@@ -244,6 +244,20 @@ impl Blobs {
     }
 
     /// The upstream backend, if this is it.
+    /// The bytes of a small blob (`len`: its size), local store only (the fast path
+    /// reads small objects whole; `None` on an upstream store).
+    pub async fn read_small(&self, id: &str, len: u64) -> Option<io::Result<Bytes>> {
+        match &self.0 {
+            Backend::Local(l) => Some(l.read_bytes(id, 0, len).await),
+            Backend::Upstream(_) => None,
+        }
+    }
+
+    /// Blobs are local files (not an upstream store).
+    pub fn is_local(&self) -> bool {
+        matches!(self.0, Backend::Local(_))
+    }
+
     pub fn as_upstream(&self) -> Option<&Upstream> {
         match &self.0 {
             Backend::Upstream(u) => Some(u),
@@ -421,23 +435,29 @@ impl Local {
             .map_err(io::Error::other)?
     }
 
+    /// `len` bytes of blob `id` from `start`, in one blocking call (open + read).
+    pub async fn read_bytes(&self, id: &str, start: u64, len: u64) -> io::Result<Bytes> {
+        let path = self.path(id);
+        tokio::task::spawn_blocking(move || -> io::Result<Bytes> {
+            use std::io::{Read, Seek};
+            let mut f = std::fs::File::open(path)?;
+            if start > 0 {
+                f.seek(io::SeekFrom::Start(start))?;
+            }
+            let mut buf = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
+            f.read_exact(&mut buf)?;
+            Ok(Bytes::from(buf))
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
     /// A stream of `len` bytes of blob `id` from `start`. Small reads are done in
     /// one blocking call (open + read), larger ones stream in chunks.
     pub async fn read(&self, id: &str, start: u64, len: u64) -> io::Result<FileStream> {
         let path = self.path(id);
         if len <= SMALL_READ {
-            let bytes = tokio::task::spawn_blocking(move || -> io::Result<Bytes> {
-                use std::io::{Read, Seek};
-                let mut f = std::fs::File::open(path)?;
-                if start > 0 {
-                    f.seek(io::SeekFrom::Start(start))?;
-                }
-                let mut buf = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
-                f.read_exact(&mut buf)?;
-                Ok(Bytes::from(buf))
-            })
-            .await
-            .map_err(io::Error::other)??;
+            let bytes = self.read_bytes(id, start, len).await?;
             return Ok(FileStream {
                 file: None,
                 small: Some(bytes),

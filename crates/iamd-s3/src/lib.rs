@@ -28,6 +28,8 @@ pub mod authz;
 pub mod blobs;
 mod bucket_list;
 mod bucket_name;
+mod cache;
+pub mod fast;
 pub mod guard;
 mod integrity;
 mod lifecycle;
@@ -35,6 +37,7 @@ pub mod op_table;
 mod public;
 mod service;
 mod settings;
+mod store;
 pub mod upstream;
 
 pub use access::{admit, AdmittedSession, ClientInfo, TestRoot};
@@ -44,7 +47,7 @@ pub use integrity::{carries_digest, CheckedBody, TrailerSum, Verdict};
 /// Shared state of the S3 service.
 pub struct Core {
     pub(crate) iam: Iam<AnyStore>,
-    pub(crate) store: AnyStore,
+    pub(crate) store: store::CachedStore,
     pub(crate) blobs: blobs::Blobs,
     /// Bucket owner and compiled policy, by name (filled on first use, dropped by
     /// this node's writes and, through the change log, by other nodes').
@@ -277,6 +280,8 @@ impl s3s::host::S3Host for Host {
 pub struct S3 {
     pub service: s3s::service::S3Service,
     pub cors: Cors,
+    /// Plain GetObject / HeadObject answered without s3s ([`fast`]).
+    pub fast: fast::FastPath,
 }
 
 impl S3 {
@@ -408,7 +413,7 @@ pub fn service(
     };
     let core = Arc::new(Core {
         iam,
-        store,
+        store: store::CachedStore::new(store),
         blobs,
         buckets: RwLock::new(HashMap::new()),
         buckets_gen: Default::default(),
@@ -429,6 +434,7 @@ pub fn service(
     }
     Ok(S3 {
         service: b.build(),
+        fast: fast::FastPath::new(core.clone(), domain.is_some()),
         cors: Cors { core, domain },
     })
 }

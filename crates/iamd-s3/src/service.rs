@@ -41,7 +41,7 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn ts(ms: i64) -> Timestamp {
+pub(crate) fn ts(ms: i64) -> Timestamp {
     Timestamp::from(UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
 }
 
@@ -50,13 +50,13 @@ fn ts_ms(t: &Timestamp) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn etag(s: &str) -> ETag {
+pub(crate) fn etag(s: &str) -> ETag {
     ETag::Strong(s.trim_matches('"').to_string())
 }
 
 /// The Content-Type an object answers with: the one it was stored with, else S3's
 /// default for an upload that named none (AWS: "binary/octet-stream").
-fn object_type(stored: Option<String>) -> Option<String> {
+pub(crate) fn object_type(stored: Option<String>) -> Option<String> {
     Some(stored.unwrap_or_else(|| "binary/octet-stream".to_owned()))
 }
 
@@ -218,19 +218,19 @@ macro_rules! request_meta {
     };
 }
 
-struct Meta {
-    user: Metadata,
+pub(crate) struct Meta {
+    pub user: Metadata,
     /// The object's checksum (none for objects stored before checksums were kept).
     checksum: Option<ObjectChecksum>,
     /// A multipart object's parts: (number, size, checksum in the object's algorithm).
     parts: Vec<(i32, i64, Option<String>)>,
-    cache_control: Option<String>,
-    content_disposition: Option<String>,
-    content_encoding: Option<String>,
-    content_language: Option<String>,
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_language: Option<String>,
 }
 
-fn decode_meta(s: &str) -> Meta {
+pub(crate) fn decode_meta(s: &str) -> Meta {
     let v: serde_json::Value = serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
     let get = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
     let mut user = Metadata::new();

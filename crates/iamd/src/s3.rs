@@ -91,6 +91,16 @@ pub async fn handle(
     } else {
         refused
     };
+    // A plain GetObject / HeadObject s3s would answer 200: answered without it
+    // (`iamd_s3::fast`; anything else, or any doubt, goes on to s3s). Tried before the
+    // guard (whose checks it makes for such a request), and again after `admit` for a
+    // request with a session token (`admit` authenticates the session).
+    if refused.is_none() {
+        if let Some(resp) = fast_answer(s3, &parts, has_body, peer, &request_id, must_close()).await
+        {
+            return resp;
+        }
+    }
     // The guard's checks, then temporary credentials: the token is verified before s3s
     // asks for the secret; the session found goes to the access check with the request.
     let refused = refused.or_else(|| {
@@ -154,6 +164,12 @@ pub async fn handle(
             &request_id,
         );
         return resp;
+    }
+    if parts.extensions.get::<iamd_s3::AdmittedSession>().is_some() {
+        if let Some(resp) = fast_answer(s3, &parts, has_body, peer, &request_id, must_close()).await
+        {
+            return resp;
+        }
     }
     crate::s3_checks::fix_range(&mut parts);
     parts.extensions.insert(iamd_s3::ClientInfo {
@@ -270,12 +286,66 @@ pub async fn handle(
     }
 }
 
-/// 16 upper-case hex digits, like S3's request ids.
+/// The fast path's answer (`iamd_s3::fast`) with the request ids, as every S3 answer,
+/// and its log lines; `None`: the request goes on to s3s.
+async fn fast_answer(
+    s3: &iamd_s3::S3,
+    parts: &http::request::Parts,
+    has_body: bool,
+    peer: SocketAddr,
+    request_id: &str,
+    must_close: bool,
+) -> Option<Response<Body>> {
+    let client = iamd_s3::ClientInfo {
+        peer,
+        secure: false,
+    };
+    let fast = iamd_s3::fast::FastRequest {
+        parts,
+        has_body,
+        client,
+    };
+    let (mut head, body) = s3.fast.answer(fast).await?.into_parts();
+    set_request_id(&mut head.headers, request_id);
+    if must_close {
+        head.headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    tracing::debug!(request_id, method = %parts.method, path = parts.uri.path(), "s3 fast path answered");
+    log_request(&parts.method, &parts.uri, head.status, None, request_id);
+    Some(Response::from_parts(head, crate::http::full(body)))
+}
+
+/// 16 upper-case hex digits, like S3's request ids: a counter from a random start
+/// (read once), through a bijection of 64-bit integers (splitmix64's finalizer), so
+/// ids are unique within the process and look random, without a system call each.
 fn request_id() -> String {
-    let mut id = iamd_s3::blobs::new_id().unwrap_or_else(|_| "5a".repeat(8));
-    id.truncate(16);
-    id.make_ascii_uppercase();
-    id
+    use std::sync::atomic::AtomicU64;
+    static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+    let next = NEXT.get_or_init(|| {
+        let seed = iamd_s3::blobs::new_id()
+            .ok()
+            .and_then(|id| u64::from_str_radix(id.get(..16)?, 16).ok())
+            .unwrap_or(0x5a5a_5a5a_5a5a_5a5a);
+        AtomicU64::new(seed)
+    });
+    let mut z = next.fetch_add(1, Ordering::Relaxed);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    (0..16)
+        .rev()
+        .map(|i| {
+            char::from(
+                HEX.get(((z >> (i * 4)) & 0xf) as usize)
+                    .copied()
+                    .unwrap_or(b'0'),
+            )
+        })
+        .collect()
 }
 
 /// The extended request id (`x-amz-id-2`, the error document's `<HostId>`): S3 sends
@@ -286,11 +356,13 @@ fn host_id(request_id: &str) -> String {
 }
 
 fn set_request_id(headers: &mut http::HeaderMap, request_id: &str) {
+    static REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amz-request-id");
+    static ID_2: http::HeaderName = http::HeaderName::from_static("x-amz-id-2");
     if let Ok(v) = http::HeaderValue::from_str(request_id) {
-        headers.insert("x-amz-request-id", v);
+        headers.insert(REQUEST_ID.clone(), v);
     }
     if let Ok(v) = http::HeaderValue::from_str(&host_id(request_id)) {
-        headers.insert("x-amz-id-2", v);
+        headers.insert(ID_2.clone(), v);
     }
 }
 
@@ -566,5 +638,9 @@ mod tests {
         assert!(id
             .bytes()
             .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()));
+        // Unique: a counter through a bijection.
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| request_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|i| i.len() == 16));
     }
 }
