@@ -14,8 +14,9 @@
 use std::sync::Arc;
 
 use iamd_store::{
-    AnyStore, BucketRecord, DeleteBucket, Deleted, ObjectMeta, ObjectRecord, PartRecord,
-    Precondition, Put, StoreError, Tags, UploadRecord, Version, Versioning,
+    AnyStore, BucketPolicy, BucketRecord, DeleteBucket, Deleted, ObjectMeta, ObjectRecord,
+    PartRecord, Precondition, Put, StoreError, Tags, TrustBinding, UploadRecord, Version,
+    Versioning,
 };
 
 use crate::cache::ObjectCache;
@@ -96,15 +97,25 @@ impl ObjectMeta for CachedStore {
         let r = self.inner.delete_bucket(name).await;
         self.written(name, r)
     }
-    async fn get_bucket_policy(&self, bucket: &str) -> Result<Option<String>, StoreError> {
+    async fn get_bucket_policy(&self, bucket: &str) -> Result<Option<BucketPolicy>, StoreError> {
         self.inner.get_bucket_policy(bucket).await
     }
     async fn set_bucket_policy(
         &self,
         bucket: &str,
-        document: Option<&str>,
+        policy: Option<(&str, &[TrustBinding])>,
     ) -> Result<(), StoreError> {
-        self.inner.set_bucket_policy(bucket, document).await
+        self.inner.set_bucket_policy(bucket, policy).await
+    }
+    async fn bind_bucket_policy(
+        &self,
+        bucket: &str,
+        document: &str,
+        bindings: &[TrustBinding],
+    ) -> Result<(), StoreError> {
+        self.inner
+            .bind_bucket_policy(bucket, document, bindings)
+            .await
     }
     async fn get_bucket_setting(
         &self,
