@@ -83,15 +83,16 @@ def fast_answered(server, r) -> bool:
     return any("s3 fast path answered" in line and rid in line for line in server.stderr_path.read_text(errors="replace").splitlines())
 
 
-def compare(server, path, creds, fast_get=True, fast_head=True):
-    """GET and HEAD of `path`, plain and forced onto s3s: the same answers; the plain
-    ones answered by the fast path as told. Returns the plain GET's answer."""
+def compare(server, path, creds, fast_get=True, fast_head=True, headers=None):
+    """GET and HEAD of `path` (with `headers`), plain and forced onto s3s: the same
+    answers; the plain ones answered by the fast path as told. Returns the plain GET's
+    answer."""
     ak, sk, token = creds
     got = {}
     for method in ("GET", "HEAD"):
-        plain = request(server, method, path, ak, sk, token)
+        plain = request(server, method, path, ak, sk, token, headers)
         assert plain.status == 200, (method, plain.status, plain.body)
-        forced = request(server, method, path, ak, sk, token, {"If-Match": plain.headers["etag"]})
+        forced = request(server, method, path, ak, sk, token, {**(headers or {}), "If-Match": plain.headers["etag"]})
         assert forced.status == 200, (method, forced.status, forced.body)
         strip = lambda h: {k: v for k, v in h.items() if k not in IGNORED}
         assert strip(plain.headers) == strip(forced.headers), method
@@ -142,6 +143,22 @@ def test_answers_match_s3s(server, root, bucket, melvins):
                 assert r.headers["x-amz-meta-b-c"] == "x y"
             elif key != "headers":
                 assert r.body == objects[key]["Body"]
+            # As boto3 and the other current SDKs ask on every GetObject: the stored
+            # checksum, if any, comes back, from the fast path as from s3s.
+            r = compare(server, path, creds, headers={"x-amz-checksum-mode": "ENABLED"})
+            assert ("x-amz-checksum-sha256" in r.headers) == (key == "checksum"), key
+            if key == "checksum":
+                assert r.headers["x-amz-checksum-type"] == "FULL_OBJECT"
+    # Another spelling of the value: left to s3s (the fast path takes botocore's alone).
+    compare(server, f"/{bucket}/checksum", root_creds(server), fast_get=False, fast_head=False,
+            headers={"x-amz-checksum-mode": "enabled"})
+    # boto3's own GetObject (it sends x-amz-checksum-mode: ENABLED and validates what
+    # comes back) is answered by the fast path.
+    got = root.get_object(Bucket=bucket, Key="checksum")
+    assert got["Body"].read() == b"sum" and got["ChecksumSHA256"]
+    rid = got["ResponseMetadata"]["RequestId"]
+    assert any("s3 fast path answered" in line and rid in line
+               for line in server.stderr_path.read_text(errors="replace").splitlines())
 
 
 def test_what_the_fast_path_leaves_to_s3s(server, root, bucket):

@@ -9,7 +9,8 @@
 //! path-style `/bucket/key` (no `--domain`), no body, header-signed SigV4 in
 //! botocore's exact `Authorization` form, `x-amz-content-sha256` `UNSIGNED-PAYLOAD`
 //! or the empty body's hash, no `x-amz-*` header but `x-amz-date`,
-//! `x-amz-content-sha256` and `x-amz-security-token` (a session only when
+//! `x-amz-content-sha256`, `x-amz-checksum-mode: ENABLED` (boto3 and the other
+//! current SDKs send it with every GetObject) and `x-amz-security-token` (a session only when
 //! [`crate::admit`] authenticated it), none of `Range`, `If-*`, `Origin`, `Expect`;
 //! the object at most [`MAX_CACHED_BODY`] bytes on the local blob store (or its bytes
 //! already cached), its user metadata plain ASCII.
@@ -53,8 +54,15 @@ pub(crate) struct FastObject {
     blob_id: String,
     size: u64,
     version_id: String,
-    /// s3s's headers, in its serializer's order.
+    /// s3s's headers, in its serializer's order, but the checksum's.
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// The stored checksum's headers (`x-amz-checksum-<algorithm>`,
+    /// `x-amz-checksum-type`), sent with `x-amz-checksum-mode: ENABLED` (what boto3
+    /// and the other current SDKs send with every GetObject) after the first
+    /// `checksum_at` headers, where s3s's serializers put them.
+    checksum: Vec<(HeaderName, HeaderValue)>,
+    /// How many of `headers` come before the checksum's.
+    checksum_at: usize,
 }
 
 impl FastObject {
@@ -79,6 +87,7 @@ impl FastObject {
         let h = &mut headers;
         text(h, http::header::ACCEPT_RANGES, Some("bytes".into()))?;
         text(h, http::header::CACHE_CONTROL, meta.cache_control)?;
+        let checksum_at = h.len();
         text(
             h,
             http::header::CONTENT_DISPOSITION,
@@ -107,11 +116,24 @@ impl FastObject {
             let name = HeaderName::from_bytes(format!("x-amz-meta-{k}").as_bytes()).ok()?;
             headers.push((name, HeaderValue::try_from(v).ok()?));
         }
+        let mut checksum = Vec::with_capacity(2);
+        if let Some(c) = &meta.checksum {
+            checksum.push((
+                HeaderName::from_static(c.algorithm.header()),
+                HeaderValue::try_from(c.wire()).ok()?,
+            ));
+            checksum.push((
+                HeaderName::from_static("x-amz-checksum-type"),
+                HeaderValue::from_static(c.kind.name()),
+            ));
+        }
         Some(FastObject {
             blob_id: o.blob_id.clone(),
             size: u64::try_from(o.size).ok()?,
             version_id: o.version_id.clone(),
             headers,
+            checksum,
+            checksum_at,
         })
     }
 }
@@ -213,7 +235,13 @@ impl FastPath {
         };
         let mut resp = http::Response::new(body);
         let headers = resp.headers_mut();
-        for (k, v) in &object.headers {
+        let (before, after) = object.headers.split_at(object.checksum_at);
+        let checksum = if checksum_mode(h) {
+            object.checksum.as_slice()
+        } else {
+            &[]
+        };
+        for (k, v) in before.iter().chain(checksum).chain(after) {
             headers.insert(k.clone(), v.clone());
         }
         let versioned = entry.versioning != iamd_store::Versioning::Unversioned;
@@ -276,12 +304,20 @@ impl FastPath {
     }
 }
 
+/// The request asks for the stored checksum (`x-amz-checksum-mode: ENABLED`; any other
+/// value is left to s3s by [`plain_headers`]).
+fn checksum_mode(h: &http::HeaderMap) -> bool {
+    h.contains_key("x-amz-checksum-mode")
+}
+
 /// No header the fast path does not answer as s3s would (see the module docs).
 fn plain_headers(h: &http::HeaderMap) -> bool {
     for (name, value) in h {
         let n = name.as_str();
         let ok = match n {
             "x-amz-date" | "x-amz-security-token" => true,
+            // s3s answers any other value as no checksum asked: left to it.
+            "x-amz-checksum-mode" => value.as_bytes() == b"ENABLED",
             "x-amz-content-sha256" => {
                 value.as_bytes() == b"UNSIGNED-PAYLOAD"
                     || value.as_bytes() == EMPTY_SHA256.as_bytes()
@@ -449,14 +485,18 @@ mod tests {
     #[test]
     fn only_plain_requests() {
         let h = headers(&base());
-        assert!(plain_headers(&h));
+        assert!(plain_headers(&h) && !checksum_mode(&h));
+        let mut l = base();
+        l.push(("x-amz-checksum-mode", "ENABLED"));
+        let with_mode = headers(&l);
+        assert!(plain_headers(&with_mode) && checksum_mode(&with_mode));
         let a = header_auth(&h).unwrap();
         assert_eq!((a.access_key, a.date), ("AKIDEXAMPLE", "20261205"));
         for extra in [
             ("range", "bytes=0-1"),
             ("if-match", "\"x\""),
             ("origin", "http://a"),
-            ("x-amz-checksum-mode", "ENABLED"),
+            ("x-amz-checksum-mode", "enabled"),
             ("x-amz-expected-bucket-owner", "123456789012"),
             ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
             ("expect", "100-continue"),

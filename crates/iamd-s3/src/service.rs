@@ -221,7 +221,7 @@ macro_rules! request_meta {
 pub(crate) struct Meta {
     pub user: Metadata,
     /// The object's checksum (none for objects stored before checksums were kept).
-    checksum: Option<ObjectChecksum>,
+    pub(crate) checksum: Option<ObjectChecksum>,
     /// A multipart object's parts: (number, size, checksum in the object's algorithm).
     parts: Vec<(i32, i64, Option<String>)>,
     pub cache_control: Option<String>,
