@@ -434,20 +434,7 @@ fn header_auth(h: &http::HeaderMap) -> Option<HeaderAuth<'_>> {
 fn bucket_and_key(path: &str) -> Option<(String, String)> {
     let rest = path.strip_prefix('/')?;
     let decoded = if rest.contains('%') {
-        let b = rest.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while let Some(&c) = b.get(i) {
-            if c == b'%' {
-                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            } else {
-                out.push(c);
-                i += 1;
-            }
-        }
-        String::from_utf8(out).ok()?
+        String::from_utf8(iamd_text::percent::decode_strict(rest.as_bytes(), false).ok()?).ok()?
     } else {
         rest.to_owned()
     };
