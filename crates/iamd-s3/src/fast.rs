@@ -233,24 +233,29 @@ impl FastPath {
                 b
             }
         };
-        let mut resp = http::Response::new(body);
-        let headers = resp.headers_mut();
         let (before, after) = object.headers.split_at(object.checksum_at);
         let checksum = if checksum_mode(h) {
             object.checksum.as_slice()
         } else {
             &[]
         };
+        // Room for the listener's headers too (request ids, `Connection`): no regrowth.
+        let mut headers =
+            http::HeaderMap::with_capacity(object.headers.len() + checksum.len() + 4);
+        // The names are distinct: appended without looking for an earlier one.
         for (k, v) in before.iter().chain(checksum).chain(after) {
-            headers.insert(k.clone(), v.clone());
+            headers.append(k.clone(), v.clone());
         }
         let versioned = entry.versioning != iamd_store::Versioning::Unversioned;
         if versioned || object.version_id != NULL_VERSION {
-            headers.insert(
-                "x-amz-version-id",
+            static VERSION_ID: HeaderName = HeaderName::from_static("x-amz-version-id");
+            headers.append(
+                VERSION_ID.clone(),
                 HeaderValue::from_str(&object.version_id).ok()?,
             );
         }
+        let mut resp = http::Response::new(body);
+        *resp.headers_mut() = headers;
         Some(resp)
     }
 

@@ -352,7 +352,17 @@ fn request_id() -> String {
 /// an opaque base64 token; here one derived from the request id, so header and
 /// document always agree.
 fn host_id(request_id: &str) -> String {
-    iamd_api::base64::encode(format!("iamd/{request_id}").as_bytes())
+    let mut raw = [0u8; 5 + 16];
+    let id = request_id.as_bytes();
+    match raw.get_mut(..5 + id.len()) {
+        Some(buf) => {
+            let (prefix, rest) = buf.split_at_mut(5);
+            prefix.copy_from_slice(b"iamd/");
+            rest.copy_from_slice(id);
+            iamd_api::base64::encode(buf)
+        }
+        None => iamd_api::base64::encode(format!("iamd/{request_id}").as_bytes()),
+    }
 }
 
 fn set_request_id(headers: &mut http::HeaderMap, request_id: &str) {
