@@ -230,6 +230,23 @@ def test_writes_are_seen_at_once(server, root, bucket, melvins):
     assert not fast_answered(server, denied)
     root.delete_bucket_policy(Bucket=bucket)
     assert compare(server, path, creds).body == b"four"
+    # A policy that reads the request's keys is decided with them (an allow from
+    # policies that read none is taken without building them): a Deny on this client's
+    # address holds; on another address it does not apply.
+    def deny_from(cidr):
+        root.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Principal": {"AWS": user_arn}, "Action": "s3:GetObject",
+                           "Resource": f"arn:aws:s3:::{bucket}/*",
+                           "Condition": {"IpAddress": {"aws:SourceIp": cidr}}}],
+        }))
+    deny_from("127.0.0.0/8")
+    denied = request(server, "GET", path, *creds)
+    assert denied.status == 403 and denied.xml().findtext("Code") == "AccessDenied"
+    assert not fast_answered(server, denied)
+    deny_from("192.0.2.0/24")
+    assert compare(server, path, creds).body == b"four"
+    root.delete_bucket_policy(Bucket=bucket)
 
 
 def test_versioned_bucket(server, root):

@@ -677,14 +677,26 @@ impl<S: Store> Iam<S> {
         resource: impl Fn() -> Cow<'r, str>,
     ) -> Result<(), String> {
         let session = caller.and_then(|c| self.session_set(c));
-        let set = PolicySet {
-            identity: &identity.policies,
-            boundary: identity.boundary.as_ref(),
-            resource: resource_policy,
-            session: session.as_deref().unwrap_or(&[]),
-            trust,
-        };
+        let set = decision_set(identity, resource_policy, session.as_deref(), trust);
         self.decided(caller, trust, req, decide(req, &set), resource)
+    }
+
+    /// Whether [`Iam::decide`] allows `req` whatever its context, because no policy it
+    /// weighs reads the context ([`PolicySet::reads_context`]) and it allows `req` as
+    /// given (the caller leaves its context empty): a service then takes the allow
+    /// without building the request's keys. `false`: decide with the keys. Nothing is
+    /// logged or recorded (an allow is logged only at DEBUG: callers ask only when
+    /// that is off).
+    pub fn allows_regardless_of_context(
+        &self,
+        caller: Option<&Principal>,
+        identity: &Identity,
+        resource_policy: Option<&Arc<CompiledPolicy>>,
+        req: &Request<'_>,
+    ) -> bool {
+        let session = caller.and_then(|c| self.session_set(c));
+        let set = decision_set(identity, resource_policy, session.as_deref(), None);
+        !set.reads_context() && decide(req, &set).kind == DecisionKind::Allow
     }
 
     /// Logs decision `d` and, for a denial, records it and returns AWS's message.
@@ -783,6 +795,23 @@ impl<S: Store> Iam<S> {
             .map_err(IamError::AccessDenied)?;
         }
         Ok(())
+    }
+}
+
+/// The policies one decision weighs: the caller's identity policies and boundary, its
+/// session policies, the resource's policy and a role's trust policy.
+fn decision_set<'a>(
+    identity: &'a Identity,
+    resource: Option<&'a Arc<CompiledPolicy>>,
+    session: Option<&'a [Arc<CompiledPolicy>]>,
+    trust: Option<&'a Arc<CompiledPolicy>>,
+) -> PolicySet<'a, Arc<CompiledPolicy>> {
+    PolicySet {
+        identity: &identity.policies,
+        boundary: identity.boundary.as_ref(),
+        resource,
+        session: session.unwrap_or(&[]),
+        trust,
     }
 }
 

@@ -150,22 +150,46 @@ pub(crate) struct AccessRequest<'a> {
 }
 
 impl Core {
-    /// The access check of every S3 request (s3s's `S3Access::check`, and the fast
-    /// path's): resolves the principal, builds the condition-key context, maps the
-    /// request to its checks and has the engine decide each. The caller, for the
-    /// operation.
-    pub(crate) async fn check_access(&self, r: AccessRequest<'_>) -> S3Result<Authn> {
+    /// The access check of every S3 request s3s handles (`S3Access::check`): resolves
+    /// the principal, builds the condition-key context, maps the request to its checks
+    /// and has the engine decide each. The caller, for the operation.
+    pub(crate) async fn check_access(&self, mut r: AccessRequest<'_>) -> S3Result<Authn> {
+        let (principal, plan) = self.access_plan(&mut r)?;
+        let ctx = self.access_context(&r, principal.as_ref());
+        let authn = Authn { principal, ctx };
+        if let Plan::Checks(checks) = &plan {
+            self.authorize(&authn, checks).await?;
+        }
+        Ok(authn)
+    }
+
+    /// The fast path's access check (`crate::fast`): the same steps and decisions as
+    /// [`Core::check_access`], but the context built only if a decision reads it (no
+    /// operation needs it afterwards).
+    pub(crate) async fn allows(&self, mut r: AccessRequest<'_>) -> S3Result<()> {
+        let (principal, plan) = self.access_plan(&mut r)?;
+        if let Plan::Checks(checks) = &plan {
+            let build = || self.access_context(&r, principal.as_ref());
+            let ctx = iamd_iam::LazyContext::new(&build);
+            self.authorize_with(principal.as_ref(), &ctx, checks)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The caller (authenticated, its key's use recorded) and the request's checks.
+    fn access_plan(&self, r: &mut AccessRequest<'_>) -> S3Result<(Option<Principal>, Plan)> {
         let core = self;
         let token = session_token(r.headers, r.query).map(|t| t.into_owned());
         let token = token.as_deref();
         let principal = match r.access_key {
             None if token.is_some() => return Err(invalid_token()),
             // Test mode's root (its signature parsed, then removed, by the listener).
-            None => r.test_root.map(|t| t.0),
+            None => r.test_root.take().map(|t| t.0),
             Some(access_key) => {
                 // A session was authenticated by `admit` before s3s verified its
                 // signature: that authentication is used, not made again.
-                let a = match r.admitted {
+                let a = match r.admitted.take() {
                     Some(AdmittedSession {
                         access_key_id,
                         authenticated,
@@ -183,6 +207,19 @@ impl Core {
             }
         };
         let query = authz::parse_query(r.query.unwrap_or(""));
+        let plan = authz::plan(r.op, r.path, &query, r.headers).map_err(|e| match e {
+            MapError::Unsupported(_) => {
+                S3Error::with_message(s3s::S3ErrorCode::NotImplemented, e.to_string())
+            }
+            MapError::InvalidRequest(m) => {
+                S3Error::with_message(s3s::S3ErrorCode::InvalidRequest, m)
+            }
+        })?;
+        Ok((principal, plan))
+    }
+
+    /// The request-wide condition keys (docs/policy-semantics.md §5.1–5.3).
+    fn access_context(&self, r: &AccessRequest<'_>, principal: Option<&Principal>) -> Context {
         let client = r.client;
         let mut ctx = iamd_iam::request_context(
             &iamd_iam::RequestOrigin {
@@ -197,9 +234,10 @@ impl Core {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        match &principal {
+        match principal {
             Some(p) => {
-                core.iam.add_principal_keys(p, &mut ctx);
+                self.iam.add_principal_keys(p, &mut ctx);
+                let query = authz::parse_query(r.query.unwrap_or(""));
                 for (k, v) in authz::signature_keys(r.headers, &query, now) {
                     ctx.insert(k, v);
                 }
@@ -209,19 +247,7 @@ impl Core {
                 ctx.insert("aws:PrincipalType", "Anonymous");
             }
         }
-        let authn = Authn { principal, ctx };
-        let plan = authz::plan(r.op, r.path, &query, r.headers).map_err(|e| match e {
-            MapError::Unsupported(_) => {
-                S3Error::with_message(s3s::S3ErrorCode::NotImplemented, e.to_string())
-            }
-            MapError::InvalidRequest(m) => {
-                S3Error::with_message(s3s::S3ErrorCode::InvalidRequest, m)
-            }
-        })?;
-        if let Plan::Checks(checks) = &plan {
-            core.authorize(&authn, checks).await?;
-        }
-        Ok(authn)
+        ctx
     }
 }
 
@@ -229,7 +255,22 @@ impl Core {
     /// Decides every check with the engine (identity policies + the bucket's policy,
     /// resource account = the bucket owner); the first denial is S3's `AccessDenied`.
     pub async fn authorize(&self, authn: &Authn, checks: &[Check]) -> S3Result<()> {
-        let identity = match &authn.principal {
+        let ctx = iamd_iam::LazyContext::ready(&authn.ctx);
+        self.authorize_with(authn.principal.as_ref(), &ctx, checks)
+            .await
+    }
+
+    /// [`Core::authorize`] with the request-wide keys in `base`, built only when a
+    /// decision reads them: an allow from policies that read no context is taken
+    /// without them (while DEBUG logging, which shows every decision with its keys, is
+    /// off); everything else is decided with them.
+    async fn authorize_with(
+        &self,
+        principal: Option<&Principal>,
+        base: &iamd_iam::LazyContext<'_>,
+        checks: &[Check],
+    ) -> S3Result<()> {
+        let identity = match principal {
             Some(p) => self.iam.identity_policies(p),
             None => iamd_iam::Identity::default(),
         };
@@ -248,19 +289,18 @@ impl Core {
                 // RestrictPublicBuckets: a public policy grants (and denies) nothing
                 // to anonymous callers and other accounts.
                 Some(b)
-                    if b.restrict_public
-                        && authn
-                            .principal
-                            .as_ref()
-                            .is_none_or(|p| p.account() != b.owner) =>
+                    if b.restrict_public && principal.is_none_or(|p| p.account() != b.owner) =>
                 {
                     (Some(b.owner.as_str()), None)
                 }
                 Some(b) => (Some(b.owner.as_str()), b.policy.as_ref()),
                 None => (None, None),
             };
+            let caller = match principal {
+                Some(p) => p.caller(),
+                None => Caller::Anonymous,
+            };
             let mut ctx_owned;
-            let mut ctx = &authn.ctx;
             let wants_tags = check.existing_object.is_some()
                 && identity
                     .iter()
@@ -270,8 +310,25 @@ impl Core {
                         p.condition_keys()
                             .any(|k| k.to_ascii_lowercase().starts_with("s3:existingobjecttag/"))
                     });
+            if !wants_tags && !tracing::enabled!(tracing::Level::DEBUG) {
+                let empty = Context::new();
+                let req = Request {
+                    action: check.action,
+                    resource,
+                    resource_account: owner,
+                    caller,
+                    context: &empty,
+                };
+                if self
+                    .iam
+                    .allows_regardless_of_context(principal, &identity, policy, &req)
+                {
+                    continue;
+                }
+            }
+            let mut ctx = base.get();
             if !check.keys.is_empty() || wants_tags {
-                ctx_owned = authn.ctx.clone();
+                ctx_owned = ctx.clone();
                 for (k, vs) in &check.keys {
                     ctx_owned.insert_multi(k, vs.iter().map(String::as_str));
                 }
@@ -288,10 +345,6 @@ impl Core {
                 }
                 ctx = &ctx_owned;
             }
-            let caller = match &authn.principal {
-                Some(p) => p.caller(),
-                None => Caller::Anonymous,
-            };
             let req = Request {
                 action: check.action,
                 resource,
@@ -304,8 +357,7 @@ impl Core {
                 Target::Arn { arn, .. } => arn.as_str(),
             };
             let (decided, message) = iamd_iam::capture_denial_sync(|| {
-                self.iam
-                    .decide(authn.principal.as_ref(), &identity, policy, &req, shown)
+                self.iam.decide(principal, &identity, policy, &req, shown)
             });
             decided.map_err(|msg| access_denied(msg, message))?;
         }

@@ -22,7 +22,7 @@
 //!
 //! What it does, as s3s would: verifies the signature (with a [`SigningKeyCache`]:
 //! no key derivation per request; s3s's clock-skew window, one second narrower),
-//! decides with the access check s3s runs ([`Core::check_access`]: same principal,
+//! decides with the access check s3s runs ([`Core::allows`], [`Core::check_access`]'s steps: same principal,
 //! context, plan and engine decisions), reads the current version through
 //! [`crate::store::CachedStore::current`] (cached on SQLite) and the bytes through
 //! [`BodyCache`], and builds the headers s3s's GetObject/HeadObject serializers would
@@ -204,7 +204,7 @@ impl FastPath {
         let entry = self.core.bucket(&bucket).await.ok()??;
         let path = s3s::path::S3Path::object(&bucket, &key);
         self.core
-            .check_access(AccessRequest {
+            .allows(AccessRequest {
                 op: if head { "HeadObject" } else { "GetObject" },
                 path: &path,
                 query: parts.uri.query(),
@@ -240,8 +240,7 @@ impl FastPath {
             &[]
         };
         // Room for the listener's headers too (request ids, `Connection`): no regrowth.
-        let mut headers =
-            http::HeaderMap::with_capacity(object.headers.len() + checksum.len() + 4);
+        let mut headers = http::HeaderMap::with_capacity(object.headers.len() + checksum.len() + 4);
         // The names are distinct: appended without looking for an earlier one.
         for (k, v) in before.iter().chain(checksum).chain(after) {
             headers.append(k.clone(), v.clone());
