@@ -236,7 +236,7 @@ impl<S> Inner<S> {
     }
 
     /// Rebinds every account's trust policies to what the principals of the *other*
-    /// accounts they name are now (`trust.rs`; each state rebinds its own account's in
+    /// accounts they name are now (`binding.rs`; each state rebinds its own account's in
     /// `State::apply`). Run under the write lock, or before the service is shared: no
     /// state changes meanwhile, so reading two accounts at once cannot deadlock.
     pub(crate) fn rebind_across_accounts(&self) {

@@ -597,7 +597,7 @@ impl State {
     }
 
     /// Rebinds every role's trust policy to what the principals of this account it
-    /// names are now (`trust.rs`): after users or roles were created, deleted, renamed
+    /// names are now (`binding.rs`): after users or roles were created, deleted, renamed
     /// or moved. Other accounts' principals are rebound by `Iam`, which sees them.
     fn rebind_trusts(&mut self) {
         let Some(account) = self.account.as_ref().map(|a| a.id.clone()) else {
