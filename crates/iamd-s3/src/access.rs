@@ -154,8 +154,9 @@ impl Core {
     /// the principal, builds the condition-key context, maps the request to its checks
     /// and has the engine decide each. The caller, for the operation.
     pub(crate) async fn check_access(&self, mut r: AccessRequest<'_>) -> S3Result<Authn> {
-        let (principal, plan) = self.access_plan(&mut r)?;
-        let ctx = self.access_context(&r, principal.as_ref());
+        let query = authz::parse_query(r.query.unwrap_or(""));
+        let (principal, plan) = self.access_plan(&mut r, &query)?;
+        let ctx = self.access_context(&r, &query, principal.as_ref());
         let authn = Authn { principal, ctx };
         if let Plan::Checks(checks) = &plan {
             self.authorize(&authn, checks).await?;
@@ -167,9 +168,10 @@ impl Core {
     /// [`Core::check_access`], but the context built only if a decision reads it (no
     /// operation needs it afterwards).
     pub(crate) async fn allows(&self, mut r: AccessRequest<'_>) -> S3Result<()> {
-        let (principal, plan) = self.access_plan(&mut r)?;
+        let query = authz::parse_query(r.query.unwrap_or(""));
+        let (principal, plan) = self.access_plan(&mut r, &query)?;
         if let Plan::Checks(checks) = &plan {
-            let build = || self.access_context(&r, principal.as_ref());
+            let build = || self.access_context(&r, &query, principal.as_ref());
             let ctx = iamd_iam::LazyContext::new(&build);
             self.authorize_with(principal.as_ref(), &ctx, checks)
                 .await?;
@@ -178,7 +180,11 @@ impl Core {
     }
 
     /// The caller (authenticated, its key's use recorded) and the request's checks.
-    fn access_plan(&self, r: &mut AccessRequest<'_>) -> S3Result<(Option<Principal>, Plan)> {
+    fn access_plan(
+        &self,
+        r: &mut AccessRequest<'_>,
+        query: &[(String, String)],
+    ) -> S3Result<(Option<Principal>, Plan)> {
         let core = self;
         let token = session_token(r.headers, r.query).map(|t| t.into_owned());
         let token = token.as_deref();
@@ -206,8 +212,7 @@ impl Core {
                 Some(a.principal)
             }
         };
-        let query = authz::parse_query(r.query.unwrap_or(""));
-        let plan = authz::plan(r.op, r.path, &query, r.headers).map_err(|e| match e {
+        let plan = authz::plan(r.op, r.path, query, r.headers).map_err(|e| match e {
             MapError::Unsupported(_) => {
                 S3Error::with_message(s3s::S3ErrorCode::NotImplemented, e.to_string())
             }
@@ -219,7 +224,12 @@ impl Core {
     }
 
     /// The request-wide condition keys (docs/policy-semantics.md §5.1–5.3).
-    fn access_context(&self, r: &AccessRequest<'_>, principal: Option<&Principal>) -> Context {
+    fn access_context(
+        &self,
+        r: &AccessRequest<'_>,
+        query: &[(String, String)],
+        principal: Option<&Principal>,
+    ) -> Context {
         let client = r.client;
         let mut ctx = iamd_iam::request_context(
             &iamd_iam::RequestOrigin {
@@ -237,8 +247,7 @@ impl Core {
         match principal {
             Some(p) => {
                 self.iam.add_principal_keys(p, &mut ctx);
-                let query = authz::parse_query(r.query.unwrap_or(""));
-                for (k, v) in authz::signature_keys(r.headers, &query, now) {
+                for (k, v) in authz::signature_keys(r.headers, query, now) {
                     ctx.insert(k, v);
                 }
             }
