@@ -306,6 +306,31 @@ def pg_cluster():
         shutil.rmtree(parent, ignore_errors=True)
 
 
+PG_MASTER_KEY = "7f" * 32
+
+
+@contextlib.contextmanager
+def server_on(engine: str, tmp: Path, extra_env: Optional[dict] = None):
+    """One iamd on `engine`: "sqlite" (its data directory) or "postgres" (a throwaway
+    cluster, `pg_cluster`); yields it with `pg_url` set (None on SQLite), kills it at exit."""
+    env = dict(extra_env or {})
+    if engine == "sqlite":
+        s = new_server(tmp, extra_env=env)
+        s.pg_url = None
+        try:
+            yield s
+        finally:
+            s.kill()
+        return
+    with pg_cluster() as (url, _):
+        s = new_server(tmp, extra_env={**env, "IAMD_DATABASE_URL": url, "IAMD_MASTER_KEY": PG_MASTER_KEY})
+        s.pg_url = url
+        try:
+            yield s
+        finally:
+            s.kill()
+
+
 def make_db(pg_url: str, name: str) -> str:
     """A new database NAME on the cluster of PG_URL; its URL."""
     base, _ = pg_url.rsplit("/", 1)

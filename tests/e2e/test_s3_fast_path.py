@@ -23,7 +23,6 @@ IGNORED = {"x-amz-request-id", "x-amz-id-2", "date"}
 
 
 ENV = {"IAMD_LOG": "info,iamd::s3=debug", "IAMD_S3_LIFECYCLE_INTERVAL": "1"}
-PG_ENV = {"IAMD_MASTER_KEY": "7f" * 32}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -32,18 +31,9 @@ def server(request, tmp_path_factory):
     objects); `server.pg_url` names the PostgreSQL database."""
     if u.EXTERNAL_ENDPOINT:
         pytest.skip("reads the server's log")
-    tmp = tmp_path_factory.mktemp(f"iamd-fast-{request.param}")
-    if request.param == "sqlite":
-        s = u.new_server(tmp, extra_env=ENV)
-        s.pg_url = None
+    with u.server_on(request.param, tmp_path_factory.mktemp(f"iamd-fast-{request.param}"),
+                     extra_env=ENV) as s:
         yield s
-        s.kill()
-        return
-    with u.pg_cluster() as (url, _):
-        s = u.new_server(tmp, extra_env={**ENV, **PG_ENV, "IAMD_DATABASE_URL": url})
-        s.pg_url = url
-        yield s
-        s.kill()
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +299,7 @@ def test_postgres_other_nodes_writes_are_seen(server, root, bucket, tmp_path):
     creds = root_creds(server)
     root.put_object(Bucket=bucket, Key="shared", Body=b"here")
     assert compare(server, f"/{bucket}/shared", creds).body == b"here"
-    other = u.new_server(tmp_path, extra_env={**ENV, **PG_ENV, "IAMD_DATABASE_URL": server.pg_url})
+    other = u.new_server(tmp_path, extra_env={**ENV, "IAMD_MASTER_KEY": u.PG_MASTER_KEY, "IAMD_DATABASE_URL": server.pg_url})
     try:
         other.client("s3").delete_object(Bucket=bucket, Key="shared")
     finally:

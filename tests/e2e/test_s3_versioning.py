@@ -19,18 +19,11 @@ import e2e_util as u
 def server(request, tmp_path_factory):
     """The same server on either engine (PostgreSQL: a throwaway cluster, as
     test_postgres.py starts it)."""
-    tmp = tmp_path_factory.mktemp(f"iamd-{request.param}")
-    if request.param == "sqlite":
-        s = u.new_server(tmp)
-        yield s
-        s.kill()
-        return
-    if u.EXTERNAL_ENDPOINT:
+    if request.param == "postgres" and u.EXTERNAL_ENDPOINT:
         pytest.skip("needs its own iamd process (IAMD_E2E_ENDPOINT is set)")
-    with u.pg_cluster() as (url, _):
-        s = u.new_server(tmp, extra_env={"IAMD_DATABASE_URL": url, "IAMD_MASTER_KEY": "7f" * 32})
+    with u.server_on(request.param, tmp_path_factory.mktemp(f"iamd-{request.param}")) as s:
         yield s
-        s.kill()
+
 
 @pytest.fixture(scope="module")
 def root(server):
