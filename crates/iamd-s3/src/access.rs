@@ -302,7 +302,7 @@ impl Core {
                 {
                     (Some(b.owner.as_str()), None)
                 }
-                Some(b) => (Some(b.owner.as_str()), b.policy.as_ref()),
+                Some(b) => (Some(b.owner.as_str()), b.policy()),
                 None => (None, None),
             };
             let caller = match principal {

@@ -60,14 +60,20 @@ pub struct Core {
 #[derive(Debug)]
 pub(crate) struct BucketEntry {
     pub owner: String,
-    /// The policy evaluated: `view`'s, its principals rebound.
-    pub policy: Option<Arc<CompiledPolicy>>,
+    /// The bucket policy as it applies now ([`BucketEntry::policy`] is evaluated).
     pub view: Option<Arc<PolicyView>>,
     /// The public access block's RestrictPublicBuckets is on and the policy is
     /// public: the policy grants nothing to callers outside the owner's account.
     pub restrict_public: bool,
     pub cors: Option<Arc<s3s::dto::CORSConfiguration>>,
     pub versioning: iamd_store::Versioning,
+}
+
+impl BucketEntry {
+    /// The policy evaluated: the view's, its principals rebound.
+    pub(crate) fn policy(&self) -> Option<&Arc<CompiledPolicy>> {
+        self.view.as_ref().map(|v| &v.bound.compiled)
+    }
 }
 
 /// A bucket policy as it applies now: the users and roles it names bound to their
@@ -172,7 +178,6 @@ impl Core {
         let entry = Arc::new(BucketEntry {
             owner: rec.owner_account,
             versioning: rec.versioning,
-            policy: view.as_ref().map(|v| v.bound.compiled.clone()),
             view,
             restrict_public,
             cors,
@@ -217,7 +222,6 @@ impl Core {
         };
         let fresh = Arc::new(BucketEntry {
             owner: entry.owner.clone(),
-            policy: Some(view.bound.compiled.clone()),
             view: Some(Arc::new(view)),
             restrict_public: entry.restrict_public,
             cors: entry.cors.clone(),
